@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Makes sure the system tools the tests and the demo run for real are present: skopeo (pushes and
+// copies) and Debian's docker-registry (a real OCI registry on loopback). As root on Debian it installs
+// them with apt-get; anywhere else it says exactly what to install and fails.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+const tools = [
+  { command: "skopeo", pkg: "skopeo", path: null },
+  { command: "docker-registry", pkg: "docker-registry", path: "/usr/bin/docker-registry" },
+];
+
+const has = (tool) =>
+  (tool.path && existsSync(tool.path)) ||
+  spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool.command]).status === 0;
+
+const missing = tools.filter((tool) => !has(tool));
+if (missing.length === 0) process.exit(0);
+
+const pkgs = missing.map((tool) => tool.pkg);
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const hasApt = existsSync("/usr/bin/apt-get");
+if (!isRoot || !hasApt) {
+  console.error(
+    `Missing: ${pkgs.join(", ")}. Install them first, e.g. \`sudo apt-get install -y ${pkgs.join(" ")}\` ` +
+      "(Debian/Ubuntu) or your distribution's packages, then run this again.",
+  );
+  process.exit(1);
+}
+console.error(
+  `Installing ${pkgs.join(", ")} with apt-get (needed for the real-registry tests and the demo)...`,
+);
+const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...pkgs], {
+  stdio: ["ignore", "ignore", "inherit"],
+  env,
+});
+const still = missing.filter((tool) => !has(tool));
+if (still.length > 0) {
+  console.error(`apt-get ran but ${still.map((t) => t.command).join(", ")} is still missing`);
+  process.exit(1);
+}

@@ -1,0 +1,29 @@
+/** What a CLI command may touch of the outside world; tests pass their own. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** True when stderr is a terminal: progress may redraw lines instead of printing one per step. */
+  readonly isTTY: boolean;
+}
+
+export const processIO: CliIO = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, partial: 1, usage: 2 } as const;
+
+/** Thrown for bad arguments; main() prints it with the command's usage and exits 2. */
+export class UsageError extends Error {}
+
+export interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(argv: string[], io: CliIO): Promise<number>;
+}

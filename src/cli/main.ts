@@ -1,0 +1,48 @@
+import { type CliIO, type Command, EXIT, UsageError, processIO } from "./io.js";
+
+// Commands load lazily so `digest` does not pay for the HCL parser and vice versa.
+const commands: Record<string, () => Promise<Command>> = {};
+
+const usage = () =>
+  [
+    "usage: nomad-gitops-bot <command> [options]",
+    "",
+    "commands:",
+    ...Object.keys(commands).map((name) => `  ${name}`),
+    "",
+    "Run `nomad-gitops-bot <command> --help` for a command's options.",
+    "",
+  ].join("\n");
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? io.err : io.out)(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version") {
+    const { version } = await import("../version.js");
+    io.out(`${version}\n`);
+    return EXIT.ok;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.err(`nomad-gitops-bot: unknown command "${name}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(`${command.summary}\n\n${command.usage}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`nomad-gitops-bot ${name}: ${error.message}\n\n${command.usage}\n`);
+      return EXIT.usage;
+    }
+    io.err(`nomad-gitops-bot ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.partial;
+  }
+}
