@@ -1,0 +1,112 @@
+import { parseArgs } from "node:util";
+import { describeError, readJobFile } from "../nomad/files.js";
+import { type ImageSite, findImages } from "../nomad/jobfile.js";
+import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
+
+const usage = `usage: nomad-gitops-bot images [--json] FILE...
+
+Lists the container images of Nomad job files: job, group, task, line, the reference, and whether
+\`pin\` can edit it (and why not).
+
+  --json   print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference","managed","reason"?}]}]}`;
+
+interface FileReport {
+  file: string;
+  ok: boolean;
+  error?: string;
+  images: Array<Pick<ImageSite, "job" | "group" | "task" | "line" | "reference" | "managed" | "reason">>;
+}
+
+/** A report plus where its error is, for `file:line: message` on stderr. */
+type Result = { report: FileReport; where: string };
+
+export const command: Command = {
+  summary: "List the container images of Nomad job files",
+  usage,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: { json: { type: "boolean", default: false } },
+        allowPositionals: true,
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const files = parsed.positionals;
+    if (files.length === 0) throw new UsageError("no job files given");
+
+    const results: Result[] = [];
+    for (const file of files) results.push(await report(file));
+    const reports = results.map((r) => r.report);
+
+    if (parsed.values.json) {
+      io.out(`${JSON.stringify({ files: reports }, null, 2)}\n`);
+    } else {
+      io.out(table(reports));
+    }
+    for (const { report, where } of results) {
+      if (!report.ok) io.err(`${where}: ${report.error!.replace(/^line \d+: /, "")}\n`);
+    }
+    return reports.every((r) => r.ok) ? EXIT.ok : EXIT.partial;
+  },
+};
+
+async function report(file: string): Promise<Result> {
+  let text: string;
+  try {
+    text = await readJobFile(file);
+  } catch (error) {
+    return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
+  }
+  const scan = await findImages(text);
+  if (!scan.ok) {
+    // JSON consumers get the line inside the message; stderr gets the usual file:line prefix.
+    const error = scan.line === null ? scan.error : `line ${scan.line}: ${scan.error}`;
+    return {
+      report: { file, ok: false, error, images: [] },
+      where: scan.line === null ? file : `${file}:${scan.line}`,
+    };
+  }
+  const report: FileReport = {
+    file,
+    ok: true,
+    images: scan.images.map((s) => ({
+      job: s.job,
+      group: s.group,
+      task: s.task,
+      line: s.line,
+      reference: s.reference,
+      managed: s.managed,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+    })),
+  };
+  return { report, where: file };
+}
+
+function table(reports: FileReport[]): string {
+  const rows: string[][] = [["FILE:LINE", "JOB", "GROUP", "TASK", "IMAGE", "PIN"]];
+  for (const r of reports) {
+    if (!r.ok) {
+      rows.push([r.file, "-", "-", "-", "-", "error (see below)"]);
+      continue;
+    }
+    if (r.images.length === 0) rows.push([r.file, "-", "-", "-", "(no images)", "-"]);
+    for (const i of r.images) {
+      rows.push([
+        `${r.file}:${i.line}`,
+        i.job ?? "-",
+        i.group ?? "-",
+        i.task ?? "-",
+        i.reference ?? "(dynamic)",
+        i.managed ? "yes" : `no: ${i.reason ?? "unmanaged"}`,
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  return rows
+    .map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  "))
+    .join("\n")
+    .concat("\n");
+}

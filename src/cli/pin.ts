@@ -1,0 +1,131 @@
+import { parseArgs } from "node:util";
+import { createTwoFilesPatch } from "diff";
+import { describeError, readJobFile, writeJobFileAtomic } from "../nomad/files.js";
+import {
+  JobFileError,
+  type PinStyle,
+  type PinTarget,
+  PinVerificationError,
+  pinImages,
+} from "../nomad/pin.js";
+import { parseImageRef, repositoryOf, sameRepository } from "../nomad/reference.js";
+import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
+
+const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] --set REPO=DIGEST... FILE...
+
+Pins every image of REPO (any spelling of the same repository) in the job files to DIGEST, editing
+only those strings (or the variable default / local they come from). The file's tag is kept in
+tag+digest style (REPO:TAG=DIGEST sets a tag); an existing digest is replaced.
+
+  --set REPO=DIGEST   repeatable; DIGEST is sha256:<64 hex>
+  --style STYLE       tag+digest (default) or digest (default for the podman driver)
+  --dry-run           print a unified diff, write nothing`;
+
+export const command: Command = {
+  summary: "Pin the images of Nomad job files to digests",
+  usage,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: {
+          style: { type: "string" },
+          "dry-run": { type: "boolean", default: false },
+          set: { type: "string", multiple: true, default: [] },
+        },
+        allowPositionals: true,
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const { style, "dry-run": dryRun, set } = parsed.values;
+    if (style !== undefined && style !== "tag+digest" && style !== "digest") {
+      throw new UsageError(`--style must be tag+digest or digest, not ${JSON.stringify(style)}`);
+    }
+    const targets = set.map(parseSet);
+    if (targets.length === 0) throw new UsageError("nothing to pin: give at least one --set REPO=DIGEST");
+    const files = parsed.positionals;
+    if (files.length === 0) throw new UsageError("no job files given");
+
+    let failed = false;
+    const used = new Set<PinTarget>();
+    for (const file of files) {
+      const ok = await pinFile(file, targets, style as PinStyle | undefined, dryRun, io, used);
+      failed ||= !ok;
+    }
+    for (const t of targets) {
+      if (!used.has(t)) io.err(`warning: no image of ${t.repository} in the given files\n`);
+    }
+    return failed ? EXIT.partial : EXIT.ok;
+  },
+};
+
+function parseSet(value: string): PinTarget {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new UsageError(`--set ${JSON.stringify(value)}: expected REPO=DIGEST`);
+  const repo = value.slice(0, eq);
+  const digest = value.slice(eq + 1);
+  const ref = parseImageRef(repo);
+  if (!ref || ref.digest !== null)
+    throw new UsageError(`--set ${JSON.stringify(value)}: ${JSON.stringify(repo)} is not a repository`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new UsageError(`--set ${JSON.stringify(value)}: the digest must be sha256:<64 lowercase hex>`);
+  }
+  const target: PinTarget = { repository: ref.transport + repositoryOf(ref), digest };
+  if (ref.tag !== null) target.tag = ref.tag;
+  return target;
+}
+
+async function pinFile(
+  file: string,
+  targets: PinTarget[],
+  style: PinStyle | undefined,
+  dryRun: boolean,
+  io: CliIO,
+  used: Set<PinTarget>,
+): Promise<boolean> {
+  let before: string;
+  try {
+    before = await readJobFile(file);
+  } catch (error) {
+    io.err(`${file}: ${describeError(error)}\n`);
+    return false;
+  }
+  let outcome;
+  try {
+    outcome = await pinImages(before, targets, style === undefined ? {} : { style });
+  } catch (error) {
+    if (error instanceof JobFileError || error instanceof PinVerificationError) {
+      io.err(
+        `${file}${error.line === null ? "" : `:${error.line}`}: ${error.message}; file left unchanged\n`,
+      );
+      return false;
+    }
+    throw error;
+  }
+  for (const e of outcome.edits) {
+    for (const t of targets) if (sameRepository(t.repository, e.before)) used.add(t);
+  }
+  for (const s of outcome.skipped) {
+    for (const t of targets) if (sameRepository(t.repository, s.repository)) used.add(t);
+    io.err(`${file}:${s.line}: ${s.repository} not pinned: ${s.reason}\n`);
+  }
+  if (outcome.text !== before) {
+    if (dryRun) {
+      io.out(createTwoFilesPatch(file, file, before, outcome.text, undefined, undefined, { context: 3 }));
+    } else {
+      try {
+        await writeJobFileAtomic(file, outcome.text);
+      } catch (error) {
+        io.err(`${file}: could not write: ${describeError(error)}; file left unchanged\n`);
+        return false;
+      }
+    }
+  }
+  for (const e of outcome.edits) {
+    const where = e.via === "literal" ? "" : ` (through a ${e.via})`;
+    io.err(`${file}:${e.line}: ${e.before} -> ${e.after}${where}${dryRun ? " (dry run)" : ""}\n`);
+  }
+  return outcome.skipped.length === 0;
+}

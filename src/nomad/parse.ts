@@ -1,0 +1,107 @@
+// Two parsers, two jobs. tree-sitter gives a concrete syntax tree with positions (what we need to find
+// and splice string literals); hcl2-parser (HashiCorp's hcl/v2 via hcl2json, compiled to JS) is the
+// stricter referee for "is this valid HCL2" and the semantic reading used to verify edits.
+import { createRequire } from "node:module";
+import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
+
+const require = createRequire(import.meta.url);
+
+let parserPromise: Promise<Parser> | undefined;
+
+/** The shared tree-sitter HCL parser, initialised once on first use. */
+export function hclParser(): Promise<Parser> {
+  parserPromise ??= (async () => {
+    await Parser.init();
+    const language = await Language.load(
+      require.resolve("@tree-sitter-grammars/tree-sitter-hcl/tree-sitter-hcl.wasm"),
+    );
+    const parser = new Parser();
+    parser.setLanguage(language);
+    return parser;
+  })();
+  return parserPromise;
+}
+
+/**
+ * Parses with tree-sitter. The caller must `tree.delete()` (wasm memory is not garbage collected).
+ * Positions: web-tree-sitter feeds the text as UTF-16, so startIndex/endIndex are JS string indices
+ * (not UTF-8 byte offsets) and rows count "\n" — both consistent with slicing the JS string.
+ */
+export async function parseTree(text: string): Promise<Tree> {
+  const parser = await hclParser();
+  const tree = parser.parse(text);
+  if (!tree) throw new Error("tree-sitter returned no tree");
+  return tree;
+}
+
+export interface SyntaxProblem {
+  reason: string;
+  /** 1-based line, null when the parser that rejected the file does not say where. */
+  line: number | null;
+}
+
+/** The first ERROR or MISSING node of a tree, as a reason and a line; null when the tree is clean. */
+export function treeProblem(tree: Tree): SyntaxProblem | null {
+  const root = tree.rootNode;
+  if (!root.hasError) return null;
+  const found = firstBadNode(root);
+  if (!found) return { reason: "syntax error", line: null };
+  // Inside an ERROR node the valid pieces come first; the first stray punctuation token is usually
+  // what the parser tripped over (`,` after an HCL1 attribute, `[[` of a template, `;`).
+  const stray = found.isError
+    ? found.children.find((c) => c && !c.isNamed && c.type !== "{" && c.type !== "}")
+    : null;
+  const at = stray ?? found;
+  const line = at.startPosition.row + 1;
+  if (found.isMissing)
+    return { reason: `syntax error: incomplete (expected ${JSON.stringify(found.type)})`, line };
+  const snippet = (stray ? text(stray, found) : found.text).split(/\r?\n/, 1)[0]!.slice(0, 40);
+  return { reason: `syntax error near ${JSON.stringify(snippet)}`, line };
+}
+
+/** The stray token and what follows it on the rest of the ERROR node, for a recognisable snippet. */
+function text(stray: Node, error: Node): string {
+  return error.text.slice(stray.startIndex - error.startIndex);
+}
+
+// The innermost first problem: tree-sitter often wraps a long stretch (from the top of the file) in an
+// outer ERROR node, while the offending token sits in a nested ERROR or MISSING node.
+function firstBadNode(node: Node): Node | null {
+  if (node.isMissing) return node;
+  for (const child of node.children) {
+    if (child && (child.hasError || child.isMissing)) {
+      const found = firstBadNode(child);
+      if (found) return found;
+    }
+  }
+  return node.isError ? node : null;
+}
+
+type Hcl2Parser = { parseToObject(text: string): [unknown, unknown] };
+let hcl2: Hcl2Parser | undefined;
+
+/**
+ * HashiCorp's reading of the file (hcl2json's JSON shape), or null when it rejects the file.
+ * Its errors reach JS as empty objects (a GopherJS artefact), so there is no message or line to report.
+ */
+export function hcl2Object(text: string): { ok: true; value: unknown } | { ok: false } {
+  const cached = recent.get(text);
+  if (cached) return cached;
+  hcl2 ??= require("hcl2-parser") as Hcl2Parser;
+  const [value, error] = hcl2.parseToObject(text);
+  const result: Hcl2Result = error !== null && error !== undefined ? { ok: false } : { ok: true, value };
+  // The usual flow reads a text twice (findImages, then pinImages; verify, then a caller's re-scan):
+  // remembering a few recent verdicts halves the cost of the slowest step. Results are only read.
+  recent.set(text, result);
+  if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
+  return result;
+}
+
+type Hcl2Result = { ok: true; value: unknown } | { ok: false };
+const RECENT = 8;
+const recent = new Map<string, Hcl2Result>();
+
+/** Forgets remembered hcl2-parser results (benchmarks measure cold parses). */
+export function clearParseCache(): void {
+  recent.clear();
+}

@@ -1,0 +1,155 @@
+// Checks a pinned text before anyone may use it. The splice is simple; this is the independent proof
+// that it did only what was intended, using both parsers.
+import { type SiteDetail, analyseJobFile, encodeQuoted } from "./jobfile.js";
+
+/** An edit failed verification: the edited text must not be used. */
+export class PinVerificationError extends Error {
+  constructor(
+    message: string,
+    readonly line: number | null = null,
+  ) {
+    super(`pin verification failed: ${message}`);
+    this.name = "PinVerificationError";
+  }
+}
+
+/** One literal's content replaced: JS string indices into the original text, decoded old and new values. */
+export interface Splice {
+  start: number;
+  end: number;
+  from: string;
+  to: string;
+  /** the range is a whole expression (a heredoc) replaced by a quoted string */
+  quote?: boolean;
+}
+
+/** The source text a splice writes. */
+export function written(s: Splice): string {
+  return s.quote ? `"${encodeQuoted(s.to)}"` : encodeQuoted(s.to);
+}
+
+export interface PinCheck {
+  before: string;
+  after: string;
+  /** image sites of `before` (strict analysis) */
+  sites: SiteDetail[];
+  /** hcl2-parser's reading of `before` */
+  semantic: unknown;
+  /** the value each edited site must have afterwards */
+  expected: ReadonlyMap<SiteDetail, string>;
+  splices: Splice[];
+}
+
+export async function verifyPin(check: PinCheck): Promise<void> {
+  const { before, after, splices } = check;
+
+  // 1. Outside the spliced ranges, the text is identical.
+  const ordered = [...splices].sort((a, b) => a.start - b.start);
+  let at = 0;
+  let offset = 0;
+  for (const s of ordered) {
+    if (s.start < at) throw new PinVerificationError("two edits overlap");
+    if (before.slice(at, s.start) !== after.slice(at + offset, s.start + offset)) {
+      throw new PinVerificationError("text outside the edited strings changed");
+    }
+    const text = written(s);
+    if (after.slice(s.start + offset, s.start + offset + text.length) !== text) {
+      throw new PinVerificationError("an edited string does not hold its new value");
+    }
+    offset += text.length - (s.end - s.start);
+    at = s.end;
+  }
+  if (before.slice(at) !== after.slice(at + offset))
+    throw new PinVerificationError("text after the last edit changed");
+
+  // 2. It still parses, for both parsers.
+  const again = await analyseJobFile(after);
+  if (!again.ok)
+    throw new PinVerificationError(`the edited file no longer parses: ${again.error}`, again.line);
+
+  // 3. The same image sites in the same places; only the intended ones changed, to the intended value.
+  if (again.sites.length !== check.sites.length) {
+    throw new PinVerificationError(`${check.sites.length} image sites before, ${again.sites.length} after`);
+  }
+  // Only a heredoc turned into a quoted string removes lines; sites below it move up by exactly that.
+  const shifts = splices.map((s) => ({
+    endLine: lineAt(before, s.end),
+    delta: count(written(s), "\n") - count(before.slice(s.start, s.end), "\n"),
+  }));
+  const moved = (line: number) => line + shifts.reduce((n, s) => n + (s.endLine < line ? s.delta : 0), 0);
+  check.sites.forEach((old, i) => {
+    const now = again.sites[i]!;
+    if (
+      now.line !== moved(old.line) ||
+      now.job !== old.job ||
+      now.group !== old.group ||
+      now.task !== old.task
+    ) {
+      throw new PinVerificationError("the image sites moved", old.line);
+    }
+    const want = check.expected.get(old) ?? old.reference;
+    if (now.reference !== want) {
+      throw new PinVerificationError(
+        `image is ${JSON.stringify(now.reference)}, expected ${JSON.stringify(want)}`,
+        old.line,
+      );
+    }
+  });
+
+  // 4. HashiCorp's reading of before and after differs exactly in the edited values.
+  const diffs: Array<[unknown, unknown, string]> = [];
+  collectDiffs(check.semantic, again.semantic, "", diffs);
+  const unexplained = diffs.filter(([a, b]) => !splices.some((s) => explains(s, a, b, before)));
+  if (unexplained.length > 0) {
+    throw new PinVerificationError(`an unintended value changed at ${unexplained[0]![2] || "the top level"}`);
+  }
+  if (diffs.length !== splices.length) {
+    throw new PinVerificationError(
+      `${splices.length} values edited, ${diffs.length} changed in the parsed file`,
+    );
+  }
+}
+
+/** A changed string is explained by a splice when only its end changed, from the old to the new literal. */
+function explains(s: Splice, a: unknown, b: unknown, before: string): boolean {
+  if (typeof a !== "string" || typeof b !== "string") return false;
+  // hcl2json renders a template by its source text, a plain string by its value: accept either form.
+  const forms: Array<[string, string]> = [
+    [s.from, s.to],
+    [before.slice(s.start, s.end), written(s)],
+  ];
+  return forms.some(
+    ([from, to]) =>
+      a.endsWith(from) &&
+      b.endsWith(to) &&
+      a.slice(0, a.length - from.length) === b.slice(0, b.length - to.length),
+  );
+}
+
+function collectDiffs(a: unknown, b: unknown, path: string, out: Array<[unknown, unknown, string]>) {
+  if (Object.is(a, b)) return;
+  const objA = typeof a === "object" && a !== null;
+  const objB = typeof b === "object" && b !== null;
+  if (!objA || !objB || Array.isArray(a) !== Array.isArray(b)) {
+    out.push([a, b, path]);
+    return;
+  }
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length || keysA.some((k, i) => k !== keysB[i])) {
+    out.push([a, b, path]);
+    return;
+  }
+  for (const k of keysA) {
+    collectDiffs((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, out);
+  }
+}
+
+function count(text: string, needle: string): number {
+  return text.split(needle).length - 1;
+}
+
+/** 1-based line of a string index. */
+function lineAt(text: string, index: number): number {
+  return count(text.slice(0, index), "\n") + 1;
+}

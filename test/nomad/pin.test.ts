@@ -1,0 +1,307 @@
+import { readFileSync } from "node:fs";
+import { createTwoFilesPatch } from "diff";
+import { describe, expect, it } from "vitest";
+import { analyseJobFile, findImages } from "../../src/nomad/jobfile.js";
+import { JobFileError, type PinOutcome, PinVerificationError, pinImages } from "../../src/nomad/pin.js";
+import { verifyPin } from "../../src/nomad/verify.js";
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/nomad/${name}`, import.meta.url), "utf8");
+const D1 = `sha256:${"d1".repeat(32)}`;
+const D2 = `sha256:${"e2".repeat(32)}`;
+
+/** The change as a reviewer would see it, plus what was skipped. */
+function show(before: string, out: PinOutcome): string {
+  const diff = createTwoFilesPatch("a", "b", before, out.text, undefined, undefined, { context: 0 })
+    .split("\n")
+    .filter((l) => /^[-+](?![-+])/.test(l))
+    .join("\n");
+  const skipped = out.skipped.map((s) => `skipped ${s.line} ${s.repository}: ${s.reason}`);
+  return [diff, ...skipped].join("\n");
+}
+
+describe("pinImages", () => {
+  it("pins literals in place, matching any spelling of the repository and replacing an existing digest", async () => {
+    const before = fixture("sites.nomad.hcl");
+    const out = await pinImages(before, [
+      { repository: "ghcr.io/acme/shop/frontend", digest: D1 },
+      { repository: "docker.io/envoyproxy/envoy", digest: D2 },
+      { repository: "index.docker.io/library/postgres", digest: D1 },
+      { repository: "localhost:5000/acme/worker", digest: D2, tag: "2024.02" },
+    ]);
+    expect(show(before, out)).toMatchInlineSnapshot(`
+      "-            image = "envoyproxy/envoy:v1.29.0"
+      +            image = "envoyproxy/envoy:v1.29.0@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      -        image = "ghcr.io/acme/shop/frontend:1.4.2"
+      +        image = "ghcr.io/acme/shop/frontend:1.4.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
+      -          image = "localhost:5000/acme/worker:2024.01"
+      +          image = "localhost:5000/acme/worker:2024.02@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      -        image = "postgres:16@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+      +        image = "postgres:16@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1""
+    `);
+    expect(out.edits.map((e) => `${e.line} ${e.job}/${e.group}/${e.task} ${e.via}`)).toMatchInlineSnapshot(`
+      [
+        "21 shop/web/connect-proxy-storefront literal",
+        "31 shop/web/frontend literal",
+        "68 shop/web/null literal",
+        "79 shop/db/postgres literal",
+      ]
+    `);
+  });
+
+  it("edits the variable default or local a site resolves to, and leaves shared ones alone", async () => {
+    const before = fixture("variables.nomad.hcl");
+    const out = await pinImages(before, [
+      { repository: "ghcr.io/acme/api", digest: D1 },
+      { repository: "docker://ghcr.io/acme/worker", digest: D2 },
+      { repository: "traefik", digest: D1 },
+      { repository: "registry.example.com:5000/cache", digest: D2 },
+      { repository: "redis", digest: D1 },
+      { repository: "alpine", digest: D2 },
+    ]);
+    expect(show(before, out)).toMatchInlineSnapshot(`
+      "-  default = "ghcr.io/acme/api:3f2a9c1"
+      +  default = "ghcr.io/acme/api:3f2a9c1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
+      -  default = "1.2.3"
+      +  default = "1.2.3@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      -  proxy_image = "traefik:v3.1"
+      +  proxy_image = "traefik:v3.1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
+      -        image = "\${local.cache_repo}:9"
+      +        image = "\${local.cache_repo}:9@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      -        image = "alpine\\u003a3.20"
+      +        image = "alpine:3.20@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      skipped 61 redis: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited
+      skipped 68 redis: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited"
+    `);
+    const after = await findImages(out.text);
+    expect(after.ok && after.images.filter((s) => s.managed).map((s) => s.reference)).toMatchInlineSnapshot(`
+      [
+        "ghcr.io/acme/api:3f2a9c1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "docker://ghcr.io/acme/worker:1.2.3@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
+        "traefik:v3.1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "registry.example.com:5000/cache:9@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
+        "alpine:3.20@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
+      ]
+    `);
+  });
+
+  it("edits the map or list element an image comes from, and turns a one-line heredoc into a string", async () => {
+    const before = fixture("collections.nomad.hcl");
+    const out = await pinImages(before, [
+      { repository: "ghcr.io/acme/api", digest: D1 },
+      { repository: "ghcr.io/acme/jobs", digest: D2 },
+      { repository: "grafana/alloy", digest: D1 },
+      { repository: "registry.example.com/cache", digest: D2 },
+      { repository: "envoyproxy/envoy", digest: D2 },
+      { repository: "redis", digest: D1 },
+    ]);
+    expect(show(before, out)).toMatchInlineSnapshot(`
+      "-    api    = "ghcr.io/acme/api:5.0"
+      -    "jobs" = "ghcr.io/acme/jobs:5.0"
+      +    api    = "ghcr.io/acme/api:5.0@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
+      +    "jobs" = "ghcr.io/acme/jobs:5.0@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      -  sidecars = ["envoyproxy/envoy:v1.29.0", "grafana/alloy:v1.4.0"]
+      +  sidecars = ["envoyproxy/envoy:v1.29.0", "grafana/alloy:v1.4.0@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"]
+      -        image = <<-EOT
+      -          redis:7
+      -        EOT
+      +        image = "redis:7@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
+      skipped 44 registry.example.com/cache: var.mirrors.cache is shared (2 references to it or to what holds it in this file); shared values are not edited"
+    `);
+  });
+
+  it("keeps every byte outside the edited literal: CRLF, tabs, non-ASCII, no final newline (podman → digest)", async () => {
+    const before = fixture("crlf-tabs.nomad.hcl");
+    const out = await pinImages(before, [{ repository: "quay.io/acme/edge", digest: D1 }]);
+    const old = '"docker://quay.io/acme/edge:2.0"';
+    expect(out.text).toBe(before.replace(old, `"docker://quay.io/acme/edge@${D1}"`));
+    expect(out.text.split("\r\n").length).toBe(before.split("\r\n").length);
+    expect(out.text.endsWith("}")).toBe(true);
+    expect(Buffer.byteLength(out.text) - Buffer.byteLength(before)).toBe(D1.length + 1 - ":2.0".length);
+  });
+
+  it("uses tag+digest for podman when asked explicitly", async () => {
+    const before = fixture("crlf-tabs.nomad.hcl");
+    const out = await pinImages(before, [{ repository: "quay.io/acme/edge", digest: D1 }], {
+      style: "tag+digest",
+    });
+    expect(out.edits.map((e) => e.after)).toEqual([`docker://quay.io/acme/edge:2.0@${D1}`]);
+  });
+
+  it("pins by digest when asked, except where only the tag is editable (`repo:${var.tag}` keeps its tag)", async () => {
+    const before = fixture("variables.nomad.hcl");
+    const out = await pinImages(
+      before,
+      [
+        { repository: "ghcr.io/acme/api", digest: D1 },
+        { repository: "ghcr.io/acme/worker", digest: D2 },
+      ],
+      { style: "digest" },
+    );
+    expect(out.edits.map((e) => `${e.line}: ${e.before} -> ${e.after}`)).toMatchInlineSnapshot(`
+      [
+        "33: ghcr.io/acme/api:3f2a9c1 -> ghcr.io/acme/api@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "40: docker://ghcr.io/acme/worker:1.2.3 -> docker://ghcr.io/acme/worker:1.2.3@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
+      ]
+    `);
+  });
+
+  it("keeps a byte order mark, and edits the literal tail of a local's template", async () => {
+    const before = [
+      "\uFEFF# BOM first",
+      'variable "repo" { default = "ghcr.io/acme/b" }',
+      'locals { img = "${var.repo}:1.0" }',
+      'job "j" {',
+      '  group "g" {',
+      '    task "t" {',
+      "      config {",
+      "        image = local.img",
+      "      }",
+      "    }",
+      "  }",
+      "}",
+    ].join("\n");
+    const out = await pinImages(before, [{ repository: "ghcr.io/acme/b", digest: D1 }], { style: "digest" });
+    expect(out.text.startsWith("\uFEFF# BOM first\n")).toBe(true);
+    expect(show(before, out)).toMatchInlineSnapshot(`
+      "-locals { img = "\${var.repo}:1.0" }
+      +locals { img = "\${var.repo}@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1" }"
+    `);
+  });
+
+  it("is idempotent and leaves files without matching images untouched", async () => {
+    const before = fixture("sites.nomad.hcl");
+    const targets = [{ repository: "ghcr.io/acme/shop/frontend", digest: D1 }];
+    const once = await pinImages(before, targets);
+    const twice = await pinImages(once.text, targets);
+    expect(twice).toEqual({ text: once.text, edits: [], skipped: [] });
+    expect(await pinImages(before, [{ repository: "ghcr.io/other/thing", digest: D1 }])).toEqual({
+      text: before,
+      edits: [],
+      skipped: [],
+    });
+  });
+
+  it("refuses invalid HCL2 with a JobFileError that has the line", async () => {
+    const error = await pinImages(fixture("hcl1-syntax.nomad"), [{ repository: "redis", digest: D1 }]).catch(
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(JobFileError);
+    expect({ line: error.line, message: error.message }).toMatchInlineSnapshot(`
+      {
+        "line": 9,
+        "message": "not valid HCL2: syntax error near ","",
+      }
+    `);
+  });
+
+  it("refuses malformed targets", async () => {
+    const text = fixture("sites.nomad.hcl");
+    await expect(pinImages(text, [{ repository: "redis", digest: "sha256:abc" }])).rejects.toThrow(
+      /not a digest/,
+    );
+    await expect(pinImages(text, [{ repository: "https://x/y", digest: D1 }])).rejects.toThrow(
+      /not a repository/,
+    );
+    await expect(pinImages(text, [{ repository: "redis", digest: D1, tag: "-bad" }])).rejects.toThrow(
+      /not a tag/,
+    );
+  });
+});
+
+describe("verifyPin", () => {
+  async function setup() {
+    const before = fixture("sites.nomad.hcl");
+    const analysis = await analyseJobFile(before);
+    if (!analysis.ok) throw new Error("fixture must parse");
+    const site = analysis.sites.find((s) => s.task === "frontend")!;
+    const to = `ghcr.io/acme/shop/frontend:1.4.2@${D1}`;
+    const splice = { start: site.edit!.start, end: site.edit!.end, from: site.edit!.text, to };
+    const after = before.slice(0, splice.start) + to + before.slice(splice.end);
+    return { before, after, analysis, site, splice, to };
+  }
+
+  it("accepts exactly the intended edit", async () => {
+    const { before, after, analysis, site, splice, to } = await setup();
+    await expect(
+      verifyPin({
+        before,
+        after,
+        sites: analysis.sites,
+        semantic: analysis.semantic,
+        expected: new Map([[site, to]]),
+        splices: [splice],
+      }),
+    ).resolves.toBeUndefined();
+  });
+
+  it("rejects a change outside the edited literal, even in a comment", async () => {
+    const { before, after, analysis, site, splice, to } = await setup();
+    const tampered = after.replace("commented/out:3", "commented/out:4");
+    await expect(
+      verifyPin({
+        before,
+        after: tampered,
+        sites: analysis.sites,
+        semantic: analysis.semantic,
+        expected: new Map([[site, to]]),
+        splices: [splice],
+      }),
+    ).rejects.toThrow(PinVerificationError);
+  });
+
+  it("rejects an edit whose site does not end up with the intended value", async () => {
+    const { before, after, analysis, site, splice } = await setup();
+    const error = await verifyPin({
+      before,
+      after,
+      sites: analysis.sites,
+      semantic: analysis.semantic,
+      expected: new Map([[site, `ghcr.io/acme/shop/frontend@${D1}`]]),
+      splices: [splice],
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(PinVerificationError);
+    expect({ line: error.line, message: error.message }).toMatchInlineSnapshot(`
+      {
+        "line": 31,
+        "message": "pin verification failed: image is "ghcr.io/acme/shop/frontend:1.4.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1", expected "ghcr.io/acme/shop/frontend@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"",
+      }
+    `);
+  });
+
+  it("rejects an edit hcl2-parser reads differently from what was declared", async () => {
+    const { before, analysis } = await setup();
+    // A declared splice of a meta string that is not an image: the sites agree, HashiCorp's reading does not.
+    const start = before.indexOf("meta/not-an-image:1");
+    const splice = {
+      start,
+      end: start + "meta/not-an-image:1".length,
+      from: "meta/not-an-image:1",
+      to: "meta/changed:1",
+    };
+    const after = before.slice(0, start) + "meta/changed:2" + before.slice(splice.end);
+    await expect(
+      verifyPin({
+        before,
+        after,
+        sites: analysis.sites,
+        semantic: analysis.semantic,
+        expected: new Map(),
+        splices: [splice],
+      }),
+    ).rejects.toThrow(PinVerificationError);
+  });
+
+  it("rejects overlapping edits", async () => {
+    const { before, after, analysis, site, splice, to } = await setup();
+    await expect(
+      verifyPin({
+        before,
+        after,
+        sites: analysis.sites,
+        semantic: analysis.semantic,
+        expected: new Map([[site, to]]),
+        splices: [splice, splice],
+      }),
+    ).rejects.toThrow(/overlap/);
+  });
+});
