@@ -1,0 +1,191 @@
+// Registry auth from the WWW-Authenticate challenge: Basic, or Bearer tokens fetched from the realm.
+// A host's challenge is learned once (one anonymous 401), then every request carries its header up
+// front. One token request per scope is in flight at a time and shared; tokens renew before expiry.
+import type { Credential, CredentialLookup } from "./credentials.js";
+
+export interface Challenge {
+  scheme: "basic" | "bearer";
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="...",service="...",scope="..."` / `Basic realm="..."`; null if neither. */
+export function parseChallenge(header: string | null): Challenge | null {
+  if (!header) return null;
+  const match = /^\s*(basic|bearer)\b\s*(.*)$/i.exec(header);
+  if (!match) return null;
+  const params: Record<string, string> = {};
+  const re = /([a-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*,?/gi;
+  for (let m = re.exec(match[2]!); m; m = re.exec(match[2]!)) {
+    params[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3]!;
+  }
+  return { scheme: match[1]!.toLowerCase() as Challenge["scheme"], params };
+}
+
+export type Actions = "pull" | "pull,push";
+
+export interface AuthDeps {
+  credentials: CredentialLookup;
+  fetch: typeof fetch;
+  now: () => number;
+  timeoutMs: number;
+}
+
+interface Token {
+  value: string;
+  /** When to stop using it (some margin before the real expiry). */
+  renewAt: number;
+}
+
+interface TokenEntry {
+  promise: Promise<Token>;
+  /** Set once the request succeeded; absent while it is in flight. */
+  token?: Token;
+}
+
+export class AuthError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class Authenticator {
+  private readonly challenges = new Map<string, Challenge>();
+  private readonly tokens = new Map<string, TokenEntry>();
+  /** Token endpoint requests made (for tests and the benchmark). */
+  tokenRequests = 0;
+
+  constructor(private readonly deps: AuthDeps) {}
+
+  credential(host: string): Credential | null {
+    return this.deps.credentials.forHost(host);
+  }
+
+  explainMissing(host: string): string {
+    return this.deps.credentials.explainMissing(host);
+  }
+
+  /** Remembers the host's challenge from a 401 (scope aside, it is the same for every repository). */
+  learn(host: string, header: string | null): void {
+    const challenge = parseChallenge(header);
+    if (challenge) this.challenges.set(host, challenge);
+  }
+
+  /** Whether a request to host can carry an Authorization header (Bearer, or Basic with a credential). */
+  canAnswer(host: string): boolean {
+    const challenge = this.challenges.get(host);
+    return (
+      challenge?.scheme === "bearer" || (challenge?.scheme === "basic" && this.credential(host) !== null)
+    );
+  }
+
+  /** Drops cached tokens for a host (after a 401 despite a token). */
+  forget(host: string): void {
+    for (const key of this.tokens.keys()) if (key.startsWith(`${host}\n`)) this.tokens.delete(key);
+  }
+
+  /** The Authorization header for a request, or undefined when the host asked for nothing (yet). */
+  async header(host: string, repository: string, actions: Actions): Promise<string | undefined> {
+    const challenge = this.challenges.get(host);
+    if (!challenge) return undefined;
+    const credential = this.credential(host);
+    if (challenge.scheme === "basic") {
+      if (!credential) return undefined;
+      return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`;
+    }
+    const token = await this.token(host, challenge, `repository:${repository}:${actions}`, credential);
+    return `Bearer ${token}`;
+  }
+
+  private async token(
+    host: string,
+    challenge: Challenge,
+    scope: string,
+    credential: Credential | null,
+  ): Promise<string> {
+    const now = this.deps.now();
+    // A push token also serves pulls of the same repository.
+    const candidates = scope.endsWith(":pull") ? [`${scope},push`, scope] : [scope];
+    for (const candidate of candidates) {
+      const token = this.tokens.get(`${host}\n${candidate}`)?.token;
+      if (token && token.renewAt > now) return token.value;
+    }
+    const key = `${host}\n${scope}`;
+    const inFlight = this.tokens.get(key);
+    if (inFlight && !inFlight.token) return (await inFlight.promise).value;
+    const entry: TokenEntry = { promise: this.fetchToken(challenge, scope, credential) };
+    this.tokens.set(key, entry);
+    try {
+      entry.token = await entry.promise;
+      return entry.token.value;
+    } catch (error) {
+      if (this.tokens.get(key) === entry) this.tokens.delete(key);
+      throw error;
+    }
+  }
+
+  private async fetchToken(
+    challenge: Challenge,
+    scope: string,
+    credential: Credential | null,
+  ): Promise<Token> {
+    const realm = challenge.params.realm;
+    if (!realm) throw new AuthError("the registry's Bearer challenge has no realm");
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new AuthError(`the registry's token realm is not a URL: ${realm}`);
+    }
+    if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
+    url.searchParams.set("scope", scope);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (credential) {
+      headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`;
+    }
+    this.tokenRequests++;
+    const started = this.deps.now();
+    let res: Response;
+    try {
+      res = await this.deps.fetch(url, { headers, signal: AbortSignal.timeout(this.deps.timeoutMs) });
+    } catch (error) {
+      throw new AuthError(
+        `token request to ${url.origin}${url.pathname} failed: ${describeFetchError(error)}`,
+      );
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      const detail = text.replace(/\s+/g, " ").trim().slice(0, 200);
+      throw new AuthError(
+        `token endpoint ${url.origin}${url.pathname} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
+        res.status,
+      );
+    }
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new AuthError(`token endpoint ${url.origin}${url.pathname} did not answer JSON`);
+    }
+    const value = typeof body.token === "string" ? body.token : body.access_token;
+    if (typeof value !== "string" || value === "") {
+      throw new AuthError(`token endpoint ${url.origin}${url.pathname} answered without a token`);
+    }
+    // The distribution spec's default lifetime is 60 s. Renew with a margin of a quarter, at most 30 s.
+    const lifetime =
+      (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60) * 1000;
+    return { value, renewAt: started + lifetime - Math.min(30_000, lifetime / 4) };
+  }
+}
+
+export function describeFetchError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === "TimeoutError") return "timed out";
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.message || cause?.code) return cause.message || cause.code!;
+    return error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,251 @@
+// One HTTP exchange with a registry, made robust: scheme choice (plain HTTP only for loopback and
+// listed hosts), auth from the challenge, retries of 429/5xx/network failures with Retry-After or
+// exponential backoff with jitter (bounded), a per-host concurrency limit and a timeout per attempt.
+import { type Actions, AuthError, Authenticator, describeFetchError } from "./auth.js";
+import { RegistryError, registryMessage } from "./errors.js";
+
+export interface TransportOptions {
+  fetch: typeof fetch;
+  authenticator: Authenticator;
+  insecureHosts: ReadonlySet<string>;
+  /** Attempts per request, including the first. */
+  maxAttempts: number;
+  /** First backoff delay; doubles per attempt, with up to 50% jitter. */
+  baseDelayMs: number;
+  /** A Retry-After (or backoff) longer than this ends the retries instead of waiting. */
+  maxDelayMs: number;
+  timeoutMs: number;
+  concurrencyPerHost: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  random: () => number;
+  userAgent: string;
+}
+
+export interface RegistryRequest {
+  /** The image reference the caller works on, for error messages. */
+  ref: string;
+  host: string;
+  repository: string;
+  method: "GET" | "HEAD" | "PUT";
+  /** Path below /v2/<repository>/, e.g. "manifests/latest". */
+  path: string;
+  actions: Actions;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  /** Overrides the transport's attempts (1 = no retry). */
+  maxAttempts?: number;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+  /** Set when a retryable status was still answered after the last attempt (or a too-long Retry-After). */
+  gaveUp?: string;
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)(?::\d+)?$/i;
+
+/** The hosts the operator allows plain HTTP for (NOMAD_GITOPS_INSECURE_REGISTRIES=host:port,...). */
+export function insecureHostsFromEnv(env: NodeJS.ProcessEnv): Set<string> {
+  const list = env.NOMAD_GITOPS_INSECURE_REGISTRIES ?? "";
+  return new Set(
+    list
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+export function usesPlainHttp(host: string, insecureHosts: ReadonlySet<string>): boolean {
+  const lower = host.toLowerCase();
+  return LOOPBACK.test(lower) || insecureHosts.has(lower);
+}
+
+/** Docker Hub's API lives on registry-1.docker.io. */
+export function apiHost(domain: string): string {
+  const lower = domain.toLowerCase();
+  return lower === "docker.io" || lower === "index.docker.io" ? "registry-1.docker.io" : domain;
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    };
+  }
+}
+
+/** Seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+export class Transport {
+  private readonly limits = new Map<string, Semaphore>();
+  /** Requests sent to registries (not counting token requests), for tests and the benchmark. */
+  requestCount = 0;
+
+  constructor(private readonly options: TransportOptions) {}
+
+  private limit(host: string): Semaphore {
+    let semaphore = this.limits.get(host);
+    if (!semaphore) {
+      semaphore = new Semaphore(this.options.concurrencyPerHost);
+      this.limits.set(host, semaphore);
+    }
+    return semaphore;
+  }
+
+  private readonly probes = new Map<string, Promise<unknown>>();
+
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    // The first request to a host goes alone: it learns the auth challenge (if any) that all the
+    // others then answer up front, instead of each collecting its own 401.
+    const probe = this.probes.get(req.host);
+    if (!probe) {
+      const first = this.limited(req);
+      this.probes.set(req.host, first);
+      return first;
+    }
+    await probe.catch(() => undefined);
+    return this.limited(req);
+  }
+
+  /** Hosts that could not be reached after all attempts: for a while, later calls fail at once. */
+  private readonly unreachable = new Map<string, { until: number; reason: string }>();
+
+  private async limited(req: RegistryRequest): Promise<RegistryResponse> {
+    const release = await this.limit(req.host).acquire();
+    try {
+      const down = this.unreachable.get(req.host);
+      if (down && down.until > this.options.now()) {
+        throw new RegistryError(req.ref, `registry ${req.host} is unreachable (${down.reason}); not retried`);
+      }
+      return await this.attempts(req);
+    } finally {
+      release();
+    }
+  }
+
+  private async attempts(req: RegistryRequest): Promise<RegistryResponse> {
+    const { authenticator } = this.options;
+    const maxAttempts = req.maxAttempts ?? this.options.maxAttempts;
+    const scheme = usesPlainHttp(req.host, this.options.insecureHosts) ? "http" : "https";
+    const url = `${scheme}://${req.host}/v2/${req.repository}/${req.path}`;
+    let reauthenticated = false;
+    for (let attempt = 1; ; attempt++) {
+      let authorization: string | undefined;
+      try {
+        authorization = await authenticator.header(req.host, req.repository, req.actions);
+      } catch (error) {
+        if (error instanceof AuthError) {
+          throw new RegistryError(req.ref, `authentication failed: ${error.message}`, {
+            status: error.status,
+          });
+        }
+        throw error;
+      }
+      const headers: Record<string, string> = { "user-agent": this.options.userAgent, ...req.headers };
+      if (authorization) headers.authorization = authorization;
+
+      let res: Response;
+      let body: Uint8Array;
+      try {
+        this.requestCount++;
+        res = await this.options.fetch(url, {
+          method: req.method,
+          headers,
+          body: req.body,
+          redirect: "follow",
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
+        body = new Uint8Array(await res.arrayBuffer());
+      } catch (error) {
+        const reason = describeFetchError(error);
+        if (attempt < maxAttempts) {
+          await this.options.sleep(this.backoff(attempt));
+          continue;
+        }
+        // Spare the other images of a dead registry the same wait (a minute, then try again).
+        this.unreachable.set(req.host, { until: this.options.now() + 60_000, reason });
+        throw new RegistryError(
+          req.ref,
+          `cannot reach registry ${req.host} (${req.method} ${url}): ${reason}` +
+            (attempt > 1 ? `, after ${attempt} attempts` : ""),
+          { cause: error },
+        );
+      }
+
+      if (res.status === 401 && !reauthenticated) {
+        // First contact with this host, a changed challenge, or an expired token: one more try.
+        authenticator.learn(req.host, res.headers.get("www-authenticate"));
+        const sentBearer = authorization?.startsWith("Bearer ") ?? false;
+        if (sentBearer) authenticator.forget(req.host);
+        // Retry when there is now something (new) to send; a rejected Basic credential stays rejected.
+        if (authenticator.canAnswer(req.host) && (authorization === undefined || sentBearer)) {
+          reauthenticated = true;
+          attempt--;
+          continue;
+        }
+      }
+
+      const retryable = res.status === 429 || res.status >= 500;
+      if (retryable && attempt < maxAttempts) {
+        const delay =
+          parseRetryAfter(res.headers.get("retry-after"), this.options.now()) ?? this.backoff(attempt);
+        if (delay <= this.options.maxDelayMs) {
+          await this.options.sleep(delay);
+          continue;
+        }
+        const gaveUp = `, and asks to retry after ${Math.round(delay / 1000)} s (more than the ${Math.round(this.options.maxDelayMs / 1000)} s allowed)`;
+        return { status: res.status, headers: res.headers, body, gaveUp };
+      }
+      if (retryable && attempt > 1) {
+        return { status: res.status, headers: res.headers, body, gaveUp: `, after ${attempt} attempts` };
+      }
+      return { status: res.status, headers: res.headers, body };
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.options.baseDelayMs * 2 ** (attempt - 1);
+    return Math.min(this.options.maxDelayMs, base + base * 0.5 * this.options.random());
+  }
+
+  /** Whether a 401/403 is about missing credentials, for a helpful message. */
+  explainAuth(host: string): string {
+    return this.options.authenticator.credential(host)
+      ? "the credential was rejected"
+      : this.options.authenticator.explainMissing(host);
+  }
+}
+
+/** An error for a non-success answer, quoting the registry's own message. */
+export function httpError(
+  req: RegistryRequest,
+  status: number,
+  body: Uint8Array,
+  suffix = "",
+): RegistryError {
+  const said = registryMessage(body);
+  const what = said ? `${said.message}${said.code ? ` (${said.code})` : ""}` : "no message";
+  return new RegistryError(req.ref, `${req.method} ${req.path} → HTTP ${status}: ${what}${suffix}`, {
+    status,
+    ...(said?.code ? { code: said.code } : {}),
+  });
+}

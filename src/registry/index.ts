@@ -1,0 +1,18 @@
+// The registry module's public surface (see docs/architecture.md and CONTRACTS): direct HTTP for
+// digests, manifests, retags and "same image?" checks; skopeo for pushes.
+export {
+  type CountingRegistryClient,
+  type Manifest,
+  type RegistryClient,
+  type RegistryOptions,
+  type RetagOptions,
+  type RetagResult,
+  type SameImage,
+  MEDIA_TYPES,
+  RetagError,
+  createRegistryClient,
+  isValidTag,
+} from "./client.js";
+export { RegistryError } from "./errors.js";
+export { type CopyResult, type PushOptions, type PushResult, copyImage, pushImage } from "./skopeo.js";
+export { parseImageSource } from "./archive.js";

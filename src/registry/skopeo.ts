@@ -1,0 +1,310 @@
+// Everything that moves blobs goes through skopeo (execa, argument array). Credentials reach it only
+// through a temporary auth file (0600, removed afterwards), never argv or logs. Before a push the local
+// config digest(s) are compared with the deployed manifest's: unchanged means no push at all, because
+// skopeo on a cold cache re-uploads every layer.
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import {
+  type ImageSource,
+  type LocalImage,
+  SourceError,
+  parseImageSource,
+  readLocalImage,
+} from "./archive.js";
+import { loadCredentials } from "./credentials.js";
+import { RegistryError } from "./errors.js";
+import {
+  type RegistryClient,
+  type RegistryOptions,
+  compareConfigs,
+  createRegistryClient,
+  isIndex,
+  platformKey,
+  resolveTarget,
+} from "./client.js";
+import { insecureHostsFromEnv, usesPlainHttp } from "./http.js";
+import { repositoryOf, sameRepository } from "../nomad/reference.js";
+
+export interface PushOptions extends RegistryOptions {
+  /** A client to reuse (its auth/token cache); by default one is made from the same options. */
+  client?: RegistryClient;
+  /** skopeo binary (default "skopeo" from PATH). */
+  skopeo?: string;
+  /** skopeo --retry-times (default 3). */
+  retryTimes?: number;
+  /** Resolves relative source paths (default process.cwd()). */
+  cwd?: string;
+  /** Push even when the registry already has the same image. */
+  force?: boolean;
+  /**
+   * The reference running now (e.g. the pinned repo@sha256:…), when the push goes to a new tag: if it
+   * is the same image, that image gets the tag (GET + PUT of its manifest) and nothing is uploaded.
+   */
+  deployed?: string;
+}
+
+export interface PushResult {
+  /** The digest the registry serves for ref after this call. */
+  digest: string;
+  pushed: boolean;
+  /** Why it was (not) pushed. */
+  reason: string;
+}
+
+/** Pushes SOURCE (docker-archive:PATH, oci:DIR[:tag]) to a tag, unless the registry has the same image. */
+export async function pushImage(source: string, ref: string, options: PushOptions = {}): Promise<PushResult> {
+  const parsedSource: ImageSource | null = parseImageSource(source);
+  if (!parsedSource) {
+    throw new RegistryError(ref, `unsupported source "${source}": use docker-archive:PATH or oci:DIR[:tag]`);
+  }
+  const target = resolveTarget(ref);
+  if (target.ref.digest !== null || target.ref.tag === null) {
+    throw new RegistryError(ref, "push needs a tag to push to (repo:tag), not a digest");
+  }
+  let local: LocalImage;
+  try {
+    local = await readLocalImage(parsedSource, options.cwd);
+  } catch (error) {
+    if (error instanceof SourceError) throw new RegistryError(ref, error.message);
+    throw error;
+  }
+  const client = options.client ?? createRegistryClient(options);
+
+  if (!options.force && options.deployed) {
+    const skipped = await tagDeployedIfSame(client, local, options.deployed, ref);
+    if (skipped) return skipped;
+  }
+
+  if (!options.force) {
+    const deployed = await deployedConfigs(client, ref);
+    if (deployed) {
+      if (local.manifestDigest !== null && local.manifestDigest === deployed.digest) {
+        return { digest: deployed.digest, pushed: false, reason: `registry already has ${deployed.digest}` };
+      }
+      const same = compareConfigs(local.configs, deployed.configs);
+      if (same.same) {
+        return {
+          digest: deployed.digest,
+          pushed: false,
+          reason: `registry already has the same image (${same.reason.replace(/, manifests differ.*/, "")})`,
+        };
+      }
+    }
+  }
+
+  // Layers of an OCI layout are pushed as they are, so the manifest digest survives; a docker-archive
+  // has uncompressed layers that skopeo must compress, so its digest cannot be preserved.
+  const digest = await skopeoCopy(
+    { source: local.skopeoName, ref, preserveDigests: parsedSource.transport === "oci" },
+    options,
+  );
+  // The digest skopeo wrote must be what the registry now serves for the tag.
+  const served = await client.digest(ref);
+  if (served !== digest) {
+    throw new RegistryError(ref, `skopeo reported ${digest} but the registry serves ${served} for the tag`);
+  }
+  return { digest, pushed: true, reason: "pushed" };
+}
+
+/** When the running image is the same as the local one, gives it the new tag instead of a push. */
+async function tagDeployedIfSame(
+  client: RegistryClient,
+  local: LocalImage,
+  deployed: string,
+  ref: string,
+): Promise<PushResult | null> {
+  const running = resolveTarget(deployed);
+  const target = resolveTarget(ref);
+  if (!sameRepository(repositoryOf(running.ref), repositoryOf(target.ref))) {
+    throw new RegistryError(ref, `the deployed image ${deployed} is in another repository`);
+  }
+  const current = await deployedConfigs(client, deployed);
+  if (!current) throw new RegistryError(ref, `the deployed image ${deployed} does not exist`);
+  const same =
+    local.manifestDigest !== null && local.manifestDigest === current.digest
+      ? { same: true, reason: `same manifest ${current.digest}` }
+      : compareConfigs(local.configs, current.configs);
+  if (!same.same) return null;
+  const [tagged] = await client.retag(`${repositoryOf(running.ref)}@${current.digest}`, [target.ref.tag!]);
+  return {
+    digest: current.digest,
+    pushed: false,
+    reason:
+      `same image as ${deployed} (${same.reason.replace(/, manifests differ.*/, "")}): ` +
+      `tag ${tagged!.status === "exists" ? "already there" : "added"}, nothing uploaded`,
+  };
+}
+
+/** The deployed image's digest and config digest(s), or null when the tag does not exist. */
+async function deployedConfigs(
+  client: RegistryClient,
+  ref: string,
+): Promise<{ digest: string; configs: Map<string, string> } | null> {
+  let top;
+  try {
+    top = await client.manifest(ref);
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) return null;
+    throw error;
+  }
+  const target = resolveTarget(ref);
+  const repo = `${target.ref.domain ? `${target.ref.domain}/` : ""}${target.ref.path}`;
+  const parsed = JSON.parse(new TextDecoder().decode(top.body)) as {
+    config?: { digest?: string };
+    manifests?: Array<{
+      digest?: string;
+      mediaType?: string;
+      platform?: { os?: string; architecture?: string; variant?: string };
+    }>;
+  };
+  const configs = new Map<string, string>();
+  if (!isIndex(top)) {
+    if (parsed.config?.digest) configs.set("", parsed.config.digest);
+    return { digest: top.digest, configs };
+  }
+  for (const child of parsed.manifests ?? []) {
+    const key = platformKey(child.platform);
+    if (!child.digest || key === "unknown/unknown") continue;
+    const sub = await client.manifest(`${repo}@${child.digest}`);
+    if (isIndex(sub)) continue;
+    const body = JSON.parse(new TextDecoder().decode(sub.body)) as { config?: { digest?: string } };
+    if (body.config?.digest) configs.set(key, body.config.digest);
+  }
+  return { digest: top.digest, configs };
+}
+
+interface SkopeoCopy {
+  /** skopeo source name: docker-archive:…, oci:…, docker://… */
+  source: string;
+  /** Registry host of a docker:// source, for its credential and TLS choice. */
+  sourceHost?: string;
+  ref: string;
+  preserveDigests: boolean;
+}
+
+async function skopeoCopy(copy: SkopeoCopy, options: PushOptions): Promise<string> {
+  const env = options.env ?? process.env;
+  const { ref } = copy;
+  const destHost = resolveTarget(ref).ref.domain ?? "docker.io";
+  const insecure = insecureHostsFromEnv(env);
+  const dir = await mkdtemp(path.join(os.tmpdir(), "nomad-gitops-skopeo-"));
+  try {
+    const digestFile = path.join(dir, "digest");
+    const args = [
+      "copy",
+      "--all",
+      "--retry-times",
+      String(options.retryTimes ?? 3),
+      "--digestfile",
+      digestFile,
+    ];
+    if (copy.preserveDigests) args.push("--preserve-digests");
+    if (usesPlainHttp(destHost, insecure)) args.push("--dest-tls-verify=false");
+    if (copy.sourceHost && usesPlainHttp(copy.sourceHost, insecure)) args.push("--src-tls-verify=false");
+
+    // Credentials go into one temporary file (0600) that only this skopeo run reads.
+    const auths: Record<string, { auth: string }> = {};
+    try {
+      const credentials = loadCredentials(env);
+      for (const host of new Set([destHost, ...(copy.sourceHost ? [copy.sourceHost] : [])])) {
+        const credential = credentials.forHost(host);
+        if (credential) {
+          auths[host] = {
+            auth: Buffer.from(`${credential.username}:${credential.password}`).toString("base64"),
+          };
+        }
+      }
+    } catch (error) {
+      throw new RegistryError(ref, (error as Error).message);
+    }
+    if (Object.keys(auths).length > 0) {
+      const authFile = path.join(dir, "auth.json");
+      await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
+      await chmod(authFile, 0o600);
+      if (auths[destHost]) args.push("--dest-authfile", authFile);
+      if (copy.sourceHost && auths[copy.sourceHost]) args.push("--src-authfile", authFile);
+    }
+    args.push(copy.source, `docker://${ref.replace(/^docker:\/\//, "")}`);
+    const result = await execa(options.skopeo ?? "skopeo", args, {
+      reject: false,
+      env: skopeoEnv(env),
+      extendEnv: false,
+      stdin: "ignore",
+      timeout: 30 * 60_000,
+    });
+    if (result.failed) {
+      const reason =
+        (result.stderr || result.stdout || "").trim().split("\n").slice(-3).join(" ").slice(0, 500) ||
+        result.shortMessage;
+      throw new RegistryError(ref, `skopeo copy failed: ${reason}`);
+    }
+    const digest = (await readFile(digestFile, "utf8")).trim();
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+      throw new RegistryError(ref, `skopeo wrote no digest (${digest})`);
+    return digest;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface CopyResult {
+  digest: string;
+  copied: boolean;
+}
+
+/**
+ * Copies an image (all platforms, digests preserved) to another repository or registry with skopeo;
+ * nothing is copied when the destination tag already serves the same digest.
+ */
+export async function copyImage(source: string, ref: string, options: PushOptions = {}): Promise<CopyResult> {
+  const from = resolveTarget(source);
+  const to = resolveTarget(ref);
+  if (to.ref.digest !== null || to.ref.tag === null) {
+    throw new RegistryError(ref, "copy needs a tag to copy to (repo:tag), not a digest");
+  }
+  const client = options.client ?? createRegistryClient(options);
+  const digest = await client.digest(source);
+  const existing = await client.digest(ref).catch((error: unknown) => {
+    if (error instanceof RegistryError && error.status === 404) return null;
+    throw error;
+  });
+  if (existing === digest) return { digest, copied: false };
+  const copied = await skopeoCopy(
+    {
+      source: `docker://${source.replace(/^docker:\/\//, "")}`,
+      sourceHost: from.ref.domain ?? "docker.io",
+      ref,
+      preserveDigests: true,
+    },
+    options,
+  );
+  if (copied !== digest) {
+    throw new RegistryError(ref, `skopeo copied ${source} as ${copied}, expected ${digest}`);
+  }
+  const served = await client.digest(ref);
+  if (served !== digest) throw new RegistryError(ref, `copied ${digest} but the registry serves ${served}`);
+  return { digest, copied: true };
+}
+
+/** What skopeo needs from the environment: the same auth-file locations the client used, and PATH. */
+function skopeoEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  const pick = [
+    "HOME",
+    "XDG_RUNTIME_DIR",
+    "REGISTRY_AUTH_FILE",
+    "DOCKER_CONFIG",
+    "TMPDIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+  ];
+  for (const key of pick) {
+    const value = env[key];
+    if (value !== undefined) out[key] = value;
+  }
+  out.PATH = env.PATH ?? process.env.PATH ?? "/usr/bin:/bin";
+  return out;
+}
