@@ -1,0 +1,170 @@
+// Which images are services, and where each one is pinned. Pure: works on already-scanned job files.
+import type { Config } from "../config/schema.js";
+import type { ImageSite, JobFileScan } from "../nomad/jobfile.js";
+import { canonicalRepository, repositoryOf } from "../nomad/reference.js";
+import { matchesAny } from "./glob.js";
+
+export interface ScannedJobFile {
+  path: string;
+  scan: JobFileScan;
+}
+
+/** One `image` site of a service in one job file. */
+export interface ServiceSite {
+  file: string;
+  line: number;
+  job: string | null;
+  group: string | null;
+  task: string | null;
+  driver: string | null;
+  via: ImageSite["via"];
+  /** The reference as written (or the variable/local literal it resolves to). */
+  reference: string;
+  tag: string | null;
+  digest: string | null;
+  /** Why the engine cannot edit it; undefined when it can. */
+  reason?: string;
+}
+
+export interface DiscoveredService {
+  name: string;
+  /** Repository the service's images live in (as configured, or as written in the job files). */
+  image: string;
+  /** Globs whose commits go into the release notes. */
+  paths: string[];
+  /** From `services`, or found through `registry`. */
+  discovered: boolean;
+  /** Sites the engine can edit. */
+  sites: ServiceSite[];
+  /** Sites of this image that the engine cannot edit (reported, never touched). */
+  unmanaged: ServiceSite[];
+}
+
+export interface FileError {
+  file: string;
+  line: number | null;
+  error: string;
+}
+
+/** A site whose image could not be resolved to a reference at all (function call, template, ...). */
+export interface UnknownSite {
+  file: string;
+  line: number;
+  task: string | null;
+  reason: string;
+}
+
+export interface Discovery {
+  services: DiscoveredService[];
+  fileErrors: FileError[];
+  unknownSites: UnknownSite[];
+}
+
+/** Every glob a run has to read: the config's job globs plus each service's own `jobs`. */
+export function jobGlobs(config: Config): string[] {
+  const globs = new Set(config.jobs);
+  for (const s of config.services ?? []) for (const g of s.jobs ?? []) globs.add(g);
+  return [...globs];
+}
+
+function toSite(file: string, site: ImageSite): ServiceSite {
+  const out: ServiceSite = {
+    file,
+    line: site.line,
+    job: site.job,
+    group: site.group,
+    task: site.task,
+    driver: site.driver,
+    via: site.via,
+    reference: site.reference ?? "",
+    tag: site.ref?.tag ?? null,
+    digest: site.ref?.digest ?? null,
+  };
+  if (!site.managed) out.reason = site.reason ?? "not editable";
+  return out;
+}
+
+const byPosition = (a: ServiceSite, b: ServiceSite) => a.file.localeCompare(b.file) || a.line - b.line;
+
+export function discoverServices(config: Config, files: readonly ScannedJobFile[]): Discovery {
+  const fileErrors: FileError[] = [];
+  const unknownSites: UnknownSite[] = [];
+  const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
+  // Files only named by a service's own `jobs` globs are read, but they belong to that service alone.
+  const defaultFiles = new Set(sorted.filter((f) => matchesAny(f.path, config.jobs)).map((f) => f.path));
+
+  const sites: Array<{ file: string; site: ImageSite; canonical: string }> = [];
+  for (const file of sorted) {
+    if (!file.scan.ok) {
+      fileErrors.push({ file: file.path, line: file.scan.line, error: file.scan.error });
+      continue;
+    }
+    for (const site of file.scan.images) {
+      if (site.ref === null) {
+        unknownSites.push({
+          file: file.path,
+          line: site.line,
+          task: site.task,
+          reason: site.reason ?? "not a valid image reference",
+        });
+        continue;
+      }
+      sites.push({ file: file.path, site, canonical: canonicalRepository(repositoryOf(site.ref)) });
+    }
+  }
+
+  const services: DiscoveredService[] = [];
+  if (config.services !== undefined) {
+    for (const s of config.services) {
+      const canonical = canonicalRepository(s.image);
+      const own = sites.filter(
+        (x) =>
+          x.canonical === canonical &&
+          (s.jobs === undefined ? defaultFiles.has(x.file) : matchesAny(x.file, s.jobs)),
+      );
+      services.push(makeService(s.name, s.image, s.paths, false, own));
+    }
+  } else {
+    const prefix = canonicalRepository(config.registry!);
+    const groups = new Map<string, typeof sites>();
+    for (const x of sites) {
+      if (!defaultFiles.has(x.file)) continue;
+      if (x.canonical !== prefix && !x.canonical.startsWith(`${prefix}/`)) continue;
+      const list = groups.get(x.canonical) ?? [];
+      list.push(x);
+      groups.set(x.canonical, list);
+    }
+    const lastPart = (canonical: string) => canonical.slice(canonical.lastIndexOf("/") + 1);
+    const counts = new Map<string, number>();
+    for (const canonical of groups.keys())
+      counts.set(lastPart(canonical), (counts.get(lastPart(canonical)) ?? 0) + 1);
+    for (const [canonical, list] of groups) {
+      // Two repositories ending in the same name keep their path under the prefix to stay apart.
+      const name =
+        counts.get(lastPart(canonical)) === 1 || canonical === prefix
+          ? lastPart(canonical)
+          : canonical.slice(prefix.length + 1);
+      services.push(makeService(name, repositoryOf(list[0]!.site.ref!), [], true, list));
+    }
+  }
+  services.sort((a, b) => a.name.localeCompare(b.name));
+  return { services, fileErrors, unknownSites };
+}
+
+function makeService(
+  name: string,
+  image: string,
+  paths: string[],
+  discovered: boolean,
+  found: Array<{ file: string; site: ImageSite }>,
+): DiscoveredService {
+  const all = found.map((x) => toSite(x.file, x.site)).sort(byPosition);
+  return {
+    name,
+    image,
+    paths,
+    discovered,
+    sites: all.filter((s) => s.reason === undefined),
+    unmanaged: all.filter((s) => s.reason !== undefined),
+  };
+}

@@ -1,0 +1,90 @@
+// Turning a plan into new job file texts through the job-file engine (pinImages). A file the engine
+// refuses is left as it was and its services become errors; the other files still change.
+import type { Config } from "../config/schema.js";
+import { type PinEdit, type PinTarget, pinImages } from "../nomad/pin.js";
+import { type Plan, type ServicePlan, changing, countStatuses } from "./plan.js";
+
+export interface FileChange {
+  path: string;
+  before: string;
+  after: string;
+  /** Job file edits (empty for release notes files). */
+  edits: PinEdit[];
+}
+
+export interface EditResult {
+  /** The plan with services whose edit failed turned into errors. */
+  plan: Plan;
+  /** Only files whose text changed, sorted by path. */
+  files: FileChange[];
+}
+
+export async function editJobFiles(
+  config: Config,
+  input: Plan,
+  texts: ReadonlyMap<string, string>,
+): Promise<EditResult> {
+  const byFile = new Map<string, ServicePlan[]>();
+  for (const s of changing(input)) {
+    if (s.next?.digest == null) continue; // an archive not pushed yet: its digest is not known
+    for (const file of s.files) byFile.set(file, [...(byFile.get(file) ?? []), s]);
+  }
+  const failed = new Map<string, string>();
+  const files: FileChange[] = [];
+  for (const [path, services] of [...byFile].sort(([a], [b]) => a.localeCompare(b))) {
+    const before = texts.get(path);
+    if (before === undefined) {
+      for (const s of services) failed.set(s.name, `${path}: file could not be read`);
+      continue;
+    }
+    const targets: PinTarget[] = services.map((s) => ({
+      repository: s.image,
+      digest: s.next!.digest!,
+      tag: s.next!.tag,
+    }));
+    try {
+      if (config.pin === "tag") throw new Error('pin style "tag" is not supported by the job-file editor');
+      // tag+digest is the engine's default, which also gives podman tasks the digest-only pin they need.
+      const out = await pinImages(before, targets, config.pin === "digest" ? { style: "digest" } : {});
+      // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
+      for (const k of out.skipped) {
+        for (const s of services) {
+          if (s.sites.some((x) => x.file === path && x.line === k.line))
+            failed.set(s.name, `${path}:${k.line}: ${k.reason}`);
+        }
+      }
+      if (out.text !== before) files.push({ path, before, after: out.text, edits: out.edits });
+    } catch (error) {
+      const line = (error as { line?: unknown }).line;
+      const where = typeof line === "number" ? `${path}:${line}` : path;
+      for (const s of services) failed.set(s.name, `${where}: ${(error as Error).message}`);
+    }
+  }
+  if (failed.size === 0) return { plan: input, files };
+  // A service is all-or-nothing, and a file holds several services: spread failures until stable.
+  const moving = changing(input);
+  const poisoned = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of moving) {
+      if (!failed.has(s.name) && s.files.some((f) => poisoned.has(f))) {
+        failed.set(s.name, "shares a job file with a service whose edit failed");
+      }
+      if (failed.has(s.name)) {
+        for (const f of s.files) {
+          if (poisoned.has(f)) continue;
+          poisoned.add(f);
+          grew = true;
+        }
+      }
+    }
+  }
+  const services = input.services.map((s) =>
+    failed.has(s.name) ? { ...s, status: "error" as const, reason: failed.get(s.name)! } : s,
+  );
+  return {
+    plan: { ...input, services, counts: countStatuses(services) },
+    files: files.filter((f) => !poisoned.has(f.path)),
+  };
+}

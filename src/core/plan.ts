@@ -1,0 +1,182 @@
+// The decision of one deploy run, as a pure function of what the job files pin and what the build
+// produced: per service moved / unchanged / new / not-built / error / stale. No I/O here.
+import type { Config } from "../config/schema.js";
+import type { DiscoveredService, Discovery, FileError, ServiceSite, UnknownSite } from "./discovery.js";
+import { type BuildInfo, commitFromTag, renderTag, shortSha } from "./templates.js";
+
+export type ServiceStatus = "moved" | "unchanged" | "new" | "not-built" | "error" | "stale";
+export const STATUSES: readonly ServiceStatus[] = [
+  "moved",
+  "new",
+  "unchanged",
+  "not-built",
+  "stale",
+  "error",
+];
+
+/** What the build produced for one service, found by the caller (registry tag lookup or --images). */
+export type ResolvedImage =
+  | {
+      status: "built";
+      /** Manifest/index digest; null when only a push would tell (an archive in plan mode). */
+      digest: string | null;
+      /** Tag the new pin carries. */
+      tag: string;
+      /** Where the digest came from ("repo:tag" or an --images source). */
+      source: string;
+      /** False when "image:tag" may not exist yet (digest-only ref): apply then creates the tag. */
+      tagged?: boolean;
+    }
+  | { status: "not-built"; reason: string }
+  | { status: "error"; reason: string };
+
+/** Where the build commit stands relative to another commit (GitHub compare's status, head = build). */
+export type Relation = "identical" | "ahead" | "behind" | "diverged" | "unknown";
+
+export interface PlanInput {
+  config: Config;
+  build: BuildInfo;
+  discovery: Discovery;
+  /** By service name; a missing entry is an error for that service. */
+  resolved: Readonly<Record<string, ResolvedImage>>;
+  /** By the commit an old pin records (see deployedCommits): the never-downgrade check. */
+  ancestry?: Readonly<Record<string, Relation>>;
+}
+
+export interface PinnedState {
+  digest: string | null;
+  tag: string | null;
+  /** The commit the old tag records (tag template with {sha}/{short_sha}), else null. */
+  commit: string | null;
+  /** True when the service's sites pin different digests. */
+  mixed: boolean;
+}
+
+export interface ServicePlan {
+  name: string;
+  image: string;
+  status: ServiceStatus;
+  /** Why: not built, error, stale; or a remark on a move (a rebuild of the same commit). */
+  reason?: string;
+  old: PinnedState;
+  next: { digest: string | null; tag: string; source: string; tagged: boolean } | null;
+  /** Job files with an editable site of this service (the ones a move rewrites). */
+  files: string[];
+  sites: ServiceSite[];
+  unmanaged: ServiceSite[];
+  /** Tags to add to the deployed image (unchanged services only). */
+  retag: string[];
+  paths: string[];
+}
+
+export interface Plan {
+  build: BuildInfo;
+  /** The tag the build pushed (rendered build.tag). */
+  tag: string;
+  services: ServicePlan[];
+  fileErrors: FileError[];
+  unknownSites: UnknownSite[];
+  counts: Record<ServiceStatus, number>;
+}
+
+/** The old pin of a service: the digest most sites agree on (first in file order on a tie). */
+export function pinnedState(config: Config, service: DiscoveredService): PinnedState {
+  const digests = new Map<string, number>();
+  for (const s of service.sites) if (s.digest) digests.set(s.digest, (digests.get(s.digest) ?? 0) + 1);
+  let digest: string | null = null;
+  let best = 0;
+  for (const [d, n] of digests) if (n > best) [digest, best] = [d, n];
+  const site = service.sites.find((s) => s.digest === digest) ?? service.sites[0];
+  const tag = site?.tag ?? null;
+  const mixed = digests.size > 1 || (digests.size === 1 && service.sites.some((s) => s.digest === null));
+  return { digest, tag, commit: commitFromTag(config.build.tag, tag), mixed };
+}
+
+/** The distinct commits old pins record: the caller asks its repository how the build relates to each. */
+export function deployedCommits(config: Config, discovery: Discovery): string[] {
+  const commits = new Set<string>();
+  for (const s of discovery.services) {
+    const c = pinnedState(config, s).commit;
+    if (c) commits.add(c);
+  }
+  return [...commits].sort();
+}
+
+export function plan(input: PlanInput): Plan {
+  const { config, build, discovery } = input;
+  const tag = renderTag(config.build.tag, build);
+  const retagTags = [...new Set(config.retag.map((t) => renderTag(t, build)))];
+  const services = discovery.services.map((service): ServicePlan => {
+    const old = pinnedState(config, service);
+    const base: ServicePlan = {
+      name: service.name,
+      image: service.image,
+      status: "error",
+      old,
+      next: null,
+      files: [...new Set(service.sites.map((s) => s.file))],
+      sites: service.sites,
+      unmanaged: service.unmanaged,
+      retag: [],
+      paths: service.paths,
+    };
+    if (service.sites.length === 0) {
+      const why = service.unmanaged[0];
+      base.reason = why
+        ? `only in sites the engine cannot edit: ${why.file}:${why.line}: ${why.reason}`
+        : `no job file uses ${service.image}${unevaluated(discovery)}`;
+      return base;
+    }
+    const resolved = input.resolved[service.name];
+    if (resolved === undefined) return { ...base, reason: "no image was resolved for this service" };
+    if (resolved.status !== "built") return { ...base, status: resolved.status, reason: resolved.reason };
+    const next = {
+      digest: resolved.digest,
+      tag: resolved.tag,
+      source: resolved.source,
+      tagged: resolved.tagged ?? true,
+    };
+    if (next.digest !== null && service.sites.every((s) => s.digest === next.digest)) {
+      return { ...base, status: "unchanged", next, retag: retagTags };
+    }
+    if (old.digest === null) return { ...base, status: "new", next };
+    const relation = old.commit ? (input.ancestry?.[old.commit] ?? "unknown") : "unknown";
+    if (relation === "behind" || relation === "diverged") {
+      return {
+        ...base,
+        status: "stale",
+        next,
+        reason: `build ${shortSha(build.sha)} is ${relation === "behind" ? "older than" : "not a descendant of"} the deployed ${shortSha(old.commit!)}: not downgrading`,
+      };
+    }
+    const moved: ServicePlan = { ...base, status: "moved", next };
+    if (relation === "identical") {
+      moved.reason = "same commit as the deployed image but another digest: the build is not reproducible";
+    }
+    return moved;
+  });
+  return {
+    build,
+    tag,
+    services,
+    fileErrors: discovery.fileErrors,
+    unknownSites: discovery.unknownSites,
+    counts: countStatuses(services),
+  };
+}
+
+function unevaluated(discovery: Discovery): string {
+  const first = discovery.unknownSites[0];
+  if (!first) return "";
+  const n = discovery.unknownSites.length;
+  return ` (${n} image expression${n === 1 ? "" : "s"} could not be evaluated, e.g. ${first.file}:${first.line}: ${first.reason})`;
+}
+
+export function countStatuses(services: readonly ServicePlan[]): Record<ServiceStatus, number> {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ServiceStatus, number>;
+  for (const s of services) counts[s.status] += 1;
+  return counts;
+}
+
+/** Services whose job files get rewritten. */
+export const changing = (p: Plan) => p.services.filter((s) => s.status === "moved" || s.status === "new");

@@ -1,0 +1,179 @@
+// What people read: the PR title and body, the sticky image comment and the check run summary.
+import type { Config } from "../config/schema.js";
+import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "./release-notes.js";
+import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
+import { renderTag, shortDigest, shortSha } from "./templates.js";
+
+export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
+/** Hidden in the PR body: the build it describes, so a re-run can tell it already did this work. */
+export const buildMarker = (sha: string) => `<!-- nomad-gitops:build ${sha} -->`;
+
+const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+const files = (s: ServicePlan) => (s.files.length > 0 ? s.files.map(code).join("<br>") : "—");
+
+const LABELS: Record<ServiceStatus, string> = {
+  moved: "moved",
+  new: "new (first pin)",
+  unchanged: "unchanged",
+  "not-built": "not built",
+  stale: "skipped (older build)",
+  error: "error",
+};
+
+export function renderPrTitle(config: Config, plan: Plan): string {
+  const names = changing(plan).map((s) => s.name);
+  const list =
+    names.length === 0
+      ? "nothing"
+      : names.length <= 4
+        ? names.join(", ")
+        : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
+  return renderTag(config.pr.title.replace(/\{services\}/g, list), plan.build).slice(0, 256);
+}
+
+function changedTable(plan: Plan, ctx: Pick<NotesContext, "commits">): string {
+  const rows = changing(plan).map((s) => {
+    const from = s.status === "new" ? "_new_" : code(shortDigest(s.old.digest));
+    const n = commitCount(ctx, s.name);
+    return `| ${cell(s.name)} | ${from} → ${code(shortDigest(s.next?.digest ?? null))} | ${code(s.next?.tag ?? "")} | ${files(s)} | ${n ?? "—"} |`;
+  });
+  return ["| service | digest | tag | job files | commits |", "|---|---|---|---|---|", ...rows].join("\n");
+}
+
+function unchangedDetails(plan: Plan): string {
+  const same = plan.services.filter((s) => s.status === "unchanged");
+  if (same.length === 0) return "";
+  const rows = same.map((s) => `| ${cell(s.name)} | ${code(shortDigest(s.old.digest))} | ${files(s)} |`);
+  return [
+    `<details><summary>${same.length} unchanged</summary>`,
+    "",
+    "| service | digest | job files |",
+    "|---|---|---|",
+    ...rows,
+    "",
+    "</details>",
+  ].join("\n");
+}
+
+function problems(plan: Plan): string {
+  const lines: string[] = [];
+  for (const s of plan.services) {
+    if (s.status === "not-built" || s.status === "error" || s.status === "stale") {
+      lines.push(`- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`);
+    }
+  }
+  for (const f of plan.fileErrors) {
+    lines.push(`- ${code(f.line === null ? f.file : `${f.file}:${f.line}`)} skipped: ${cell(f.error)}`);
+  }
+  return lines.length > 0 ? ["**Not deployed**", "", ...lines].join("\n") : "";
+}
+
+/** The sticky comment: found again by its marker and edited in place. */
+export function renderComment(plan: Plan, ctx: Pick<NotesContext, "commits" | "repoUrl">): string {
+  const n = changing(plan).length;
+  const head = `### ${n} image${n === 1 ? "" : "s"} changed for ${ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha))}`;
+  const parts = [COMMENT_MARKER, head, ""];
+  parts.push(n > 0 ? changedTable(plan, ctx) : "_No image moved._");
+  for (const extra of [unchangedDetails(plan), problems(plan)]) if (extra) parts.push("", extra);
+  return `${parts.join("\n")}\n`;
+}
+
+export function renderPrBody(plan: Plan, ctx: NotesContext): string {
+  const n = changing(plan).length;
+  const parts = [
+    `Pins ${n} image${n === 1 ? "" : "s"} built from ${ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha))} on ${code(plan.build.branch)}: only the services whose digest moved.`,
+    "",
+    changedTable(plan, ctx),
+  ];
+  for (const extra of [unchangedDetails(plan), problems(plan)]) if (extra) parts.push("", extra);
+  if (n > 0)
+    parts.push(
+      "",
+      renderReleaseNotes(plan, ctx)
+        .replace(/^<!--[^\n]*-->\n/, "")
+        .trimEnd(),
+    );
+  parts.push("", "---", `_Written by nomad-gitops-bot._ ${buildMarker(plan.build.sha)}`);
+  return `${parts.join("\n")}\n`;
+}
+
+export interface CheckRunOutput {
+  conclusion: "success" | "neutral" | "failure";
+  title: string;
+  /** Markdown; GitHub caps it at 65535 characters. */
+  summary: string;
+}
+
+export function renderCheckRun(plan: Plan): CheckRunOutput {
+  const c = plan.counts;
+  const failed = c.error + plan.fileErrors.length;
+  const parts = [
+    c.moved > 0 && `${c.moved} moved`,
+    c.new > 0 && `${c.new} new`,
+    `${c.unchanged} unchanged`,
+    c["not-built"] > 0 && `${c["not-built"]} not built`,
+    c.stale > 0 && `${c.stale} skipped`,
+    c.error > 0 && `${c.error} error${c.error === 1 ? "" : "s"}`,
+    plan.fileErrors.length > 0 &&
+      `${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`,
+  ].filter(Boolean);
+  const rows = plan.services.map((s) => {
+    const digest =
+      s.status === "moved" || s.status === "new" || s.status === "stale"
+        ? `${s.status === "new" ? "—" : code(shortDigest(s.old.digest))} → ${code(shortDigest(s.next?.digest ?? null))}`
+        : code(shortDigest(s.next?.digest ?? s.old.digest));
+    return `| ${cell(s.name)} | ${LABELS[s.status]} | ${digest} | ${cell(s.reason ?? "")} |`;
+  });
+  const summary = [
+    `Build ${code(shortSha(plan.build.sha))} on ${code(plan.build.branch)}, tag ${code(plan.tag)}.`,
+    "",
+    "| service | status | digest | note |",
+    "|---|---|---|---|",
+    ...rows,
+  ];
+  const errs = problems(plan);
+  if (plan.fileErrors.length > 0) summary.push("", errs);
+  let text = `${summary.join("\n")}\n`;
+  if (text.length > 65000) text = `${text.slice(0, 65000)}\n\n_(truncated)_\n`;
+  return {
+    conclusion: failed > 0 ? "failure" : changing(plan).length > 0 || c.unchanged > 0 ? "success" : "neutral",
+    title: parts.join(", "),
+    summary: text,
+  };
+}
+
+/**
+ * The optional draft GitHub release (`release_notes.github_release: draft`): every service's digest,
+ * moved or not, so anyone can rebuild the commit and compare.
+ */
+export function renderReleaseDraft(
+  plan: Plan,
+  ctx: NotesContext,
+): { tagName: string; name: string; body: string } {
+  const rows = plan.services
+    .filter((s) => s.next?.digest || s.old.digest)
+    .map((s) => {
+      const digest = s.status === "unchanged" || !s.next?.digest ? s.old.digest! : s.next.digest;
+      return `| ${cell(s.name)} | ${code(s.image)} | ${code(digest)} | ${LABELS[s.status]} |`;
+    });
+  const day = ctx.date.toISOString().slice(0, 10);
+  const build = ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha));
+  const notes =
+    changing(plan).length > 0
+      ? renderReleaseNotes(plan, ctx)
+          .replace(/^<!--[^\n]*-->\n/, "")
+          .trimEnd()
+      : "_No image moved._";
+  const body = [
+    `Images of ${build} on ${code(plan.build.branch)}: rebuild the commit and compare digests to check that a build is reproducible.`,
+    "",
+    "| service | image | digest | this deploy |",
+    "|---|---|---|---|",
+    ...rows,
+    "",
+    notes,
+  ].join("\n");
+  const short = shortSha(plan.build.sha);
+  return { tagName: `deploy-${day}-${short}`, name: `Deploy ${day} (${short})`, body: `${body}\n` };
+}

@@ -1,0 +1,259 @@
+// What `plan` and `apply` share: arguments, reading the repository's config and --images file,
+// wiring the local ports into the core pipeline, and printing.
+import { readFile, rename, writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { CONFIG_PATH, loadConfigText } from "../config/load.js";
+import { type Config, formatConfigErrors } from "../config/schema.js";
+import { type CliIO, EXIT, UsageError } from "../cli/io.js";
+import { type DeployResult, type ProgressEvent, parseImageSource, runDeploy } from "../core/pipeline.js";
+import { type Plan, type ServicePlan, changing } from "../core/plan.js";
+import { shortDigest, shortSha } from "../core/templates.js";
+import { createRegistryClient } from "../registry/client.js";
+import * as git from "./git.js";
+import { localImageSource } from "./images.js";
+import { localRepo } from "./repo.js";
+
+/** Bad input that is not an argument mistake (config, --images file): exit 2 without the usage text. */
+export class InputError extends Error {}
+
+export interface DeployArgs {
+  repo: string;
+  sha: string;
+  images: string | undefined;
+  json: boolean;
+  quiet: boolean;
+  commit: string | undefined;
+}
+
+export function parseDeployArgs(argv: string[], io: CliIO, apply: boolean): DeployArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        repo: { type: "string" },
+        sha: { type: "string" },
+        images: { type: "string" },
+        json: { type: "boolean", default: false },
+        ...(apply ? { commit: { type: "string" }, quiet: { type: "boolean", default: false } } : {}),
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  for (const key of ["repo", "sha", "images", "commit"]) {
+    if (v[key] === "") throw new UsageError(`--${key} needs a value`);
+  }
+  return {
+    repo: path.resolve(io.cwd, (v.repo as string | undefined) ?? "."),
+    sha: (v.sha as string | undefined) ?? "HEAD",
+    images: v.images === undefined ? undefined : path.resolve(io.cwd, v.images as string),
+    json: v.json === true,
+    quiet: v.quiet === true,
+    commit: v.commit as string | undefined,
+  };
+}
+
+/** `{service: "docker-archive:PATH" | "oci:DIR" | "REF"}`; relative paths are relative to the file. */
+export function parseImagesFile(text: string, file: string): Record<string, string> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`--images ${file}: not valid JSON (${(error as Error).message})`);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new InputError(
+      `--images ${file}: must be a JSON object of {"service": "docker-archive:PATH" | "oci:DIR" | "image:tag"}`,
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(data as Record<string, unknown>)) {
+    if (typeof value !== "string")
+      throw new InputError(`--images ${file}: "${name}" must be a string, got ${JSON.stringify(value)}`);
+    const source = parseImageSource(value);
+    if (source === null) {
+      throw new InputError(
+        `--images ${file}: "${name}": ${JSON.stringify(value)} is not docker-archive:PATH, oci:DIR or an image reference with a tag or digest`,
+      );
+    }
+    if (source.kind === "archive") {
+      const colon = value.indexOf(":");
+      const rest = value.slice(colon + 1);
+      out[name] = path.isAbsolute(rest)
+        ? value
+        : `${value.slice(0, colon)}:${path.resolve(path.dirname(file), rest)}`;
+    } else out[name] = value;
+  }
+  return out;
+}
+
+async function readConfig(root: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path.join(root, CONFIG_PATH), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new InputError(`no ${CONFIG_PATH} in ${root} (at least \`registry: <image prefix>\` is needed)`);
+    }
+    throw error;
+  }
+  const result = loadConfigText(text);
+  if (!result.ok) {
+    throw new InputError(
+      `invalid ${CONFIG_PATH}:\n${formatConfigErrors(result.errors).replace(/^/gm, "  ")}`,
+    );
+  }
+  return result.config;
+}
+
+function progressPrinter(io: CliIO): (e: ProgressEvent) => void {
+  let done = 0;
+  let total = 0;
+  return (e) => {
+    if (e.kind === "scan") {
+      total = e.services;
+      io.err(
+        `scanned ${e.files} job file${e.files === 1 ? "" : "s"}, ${e.services} service${e.services === 1 ? "" : "s"}\n`,
+      );
+      return;
+    }
+    if (e.step === "resolve" && e.done) done += 1;
+    const line = `[${done}/${total}] ${e.service}: ${e.step}${e.done ? ` ${e.detail ?? "done"}` : "…"}`;
+    // A terminal gets one line redrawn in place; CI logs get a line per finished step.
+    if (io.isTTY) io.err(`\r\x1b[K${line}`);
+    else if (e.done) io.err(`${line}\n`);
+  };
+}
+
+export async function deploy(
+  args: DeployArgs,
+  io: CliIO,
+  mode: "plan" | "apply",
+): Promise<{ result: DeployResult; root: string; config: Config }> {
+  let root: string;
+  let sha: string;
+  try {
+    root = await git.repoRoot(args.repo);
+    sha = await git.revParse(root, args.sha);
+  } catch (error) {
+    throw new InputError((error as Error).message);
+  }
+  const config = await readConfig(root);
+  let sources: Record<string, string> | undefined;
+  if (args.images !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(args.images, "utf8");
+    } catch (error) {
+      throw new InputError(
+        `--images ${args.images}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
+    }
+    sources = parseImagesFile(text, args.images);
+  }
+  const branch = io.env.GITHUB_REF_NAME || (await git.currentBranch(root)) || "HEAD";
+  const client = createRegistryClient({ env: io.env });
+  const repoUrl = await git.remoteWebUrl(root);
+  const showProgress = !args.json && !args.quiet;
+  const result = await runDeploy({
+    config,
+    build: { sha, branch },
+    repo: localRepo(root),
+    registry: client,
+    mode,
+    ...(sources ? { images: { sources, port: localImageSource(client, { cwd: root, env: io.env }) } } : {}),
+    ...(repoUrl ? { repoUrl } : {}),
+    ...(showProgress ? { onProgress: progressPrinter(io) } : {}),
+  });
+  if (showProgress && io.isTTY) io.err("\r\x1b[K");
+  return { result, root, config };
+}
+
+const STATUS_TEXT: Record<ServicePlan["status"], string> = {
+  moved: "moved",
+  new: "new",
+  unchanged: "unchanged",
+  "not-built": "not built",
+  stale: "skipped",
+  error: "error",
+};
+
+function serviceLine(s: ServicePlan): [string, string, string, string] {
+  const next = s.next?.digest ? shortDigest(s.next.digest) : s.next ? "(on push)" : "";
+  let what = "";
+  if (s.status === "moved" || s.status === "stale") what = `${shortDigest(s.old.digest)} → ${next}`;
+  else if (s.status === "new") what = `→ ${next}`;
+  else if (s.status === "unchanged") what = shortDigest(s.old.digest);
+  const note = s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : "");
+  return [s.name, STATUS_TEXT[s.status], what, note];
+}
+
+/** The human-readable table of a plan. */
+export function formatPlan(plan: Plan): string {
+  const rows = plan.services.map(serviceLine);
+  const width = (i: number) => Math.max(0, ...rows.map((r) => r[i]!.length));
+  const lines = [`build ${shortSha(plan.build.sha)} (${plan.build.branch}), tag ${plan.tag}`];
+  for (const r of rows) {
+    lines.push(
+      `  ${r[0].padEnd(width(0))}  ${r[1].padEnd(width(1))}  ${r[2].padEnd(width(2))}  ${r[3]}`.trimEnd(),
+    );
+  }
+  if (rows.length === 0) lines.push("  (no services found)");
+  for (const f of plan.fileErrors)
+    lines.push(`skipped ${f.line === null ? f.file : `${f.file}:${f.line}`}: ${f.error}`);
+  for (const u of plan.unknownSites) lines.push(`not managed ${u.file}:${u.line}: ${u.reason}`);
+  const c = plan.counts;
+  lines.push(
+    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged, ${c["not-built"]} not built, ${c.stale} skipped, ${c.error} error${c.error === 1 ? "" : "s"}`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/** The data `--json` prints: the plan plus what apply did. */
+export function planJson(result: DeployResult, extra: Record<string, unknown> = {}) {
+  const p = result.plan;
+  return {
+    build: p.build,
+    tag: p.tag,
+    counts: p.counts,
+    services: p.services.map((s) => ({
+      name: s.name,
+      image: s.image,
+      status: s.status,
+      ...(s.reason ? { reason: s.reason } : {}),
+      old: { digest: s.old.digest, tag: s.old.tag, commit: s.old.commit },
+      new: s.next ? { digest: s.next.digest, tag: s.next.tag, source: s.next.source } : null,
+      files: s.files,
+      ...(s.status === "unchanged" ? { retag: s.retag } : {}),
+      ...(result.commits[s.name] ? { commits: result.commits[s.name] } : {}),
+    })),
+    fileErrors: p.fileErrors,
+    unmanaged: p.unknownSites,
+    files: result.files.map((f) => f.path),
+    ...(result.skipped ? { skipped: result.skipped } : {}),
+    ...extra,
+  };
+}
+
+export const exitCodeOf = (plan: Plan) =>
+  plan.counts.error > 0 || plan.fileErrors.length > 0 ? EXIT.partial : EXIT.ok;
+
+/** Replaces a file's content through a temp file + rename, so a crash never leaves half a job file. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.nomad-gitops-${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+export const commitMessage = (result: DeployResult) => {
+  const lines = changing(result.plan).map(
+    (s) =>
+      `${s.name}: ${s.status === "new" ? "pin" : shortDigest(s.old.digest)} → ${shortDigest(s.next?.digest ?? null)}`,
+  );
+  return `${result.prTitle}\n\n${lines.join("\n")}\n`;
+};
