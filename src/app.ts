@@ -1,0 +1,22 @@
+// Probot wiring only: which event goes to which handler. Everything else lives in src/handlers.
+import type { Probot } from "probot";
+import { onCheckRunRerequested } from "./handlers/check-run.js";
+import type { DeployDeps } from "./handlers/deploy.js";
+import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-request.js";
+import { onPush } from "./handlers/push.js";
+import { onWorkflowRunCompleted } from "./handlers/workflow-run.js";
+
+/** The App with its collaborators chosen (tests pass a registry on 127.0.0.1 and a fixed clock). */
+export function nomadGitops(deps: DeployDeps = {}) {
+  return (app: Probot): void => {
+    app.on("push", (context) => onPush(context));
+    app.on("workflow_run.completed", (context) => onWorkflowRunCompleted(context, deps));
+    app.on("check_run.rerequested", (context) => onCheckRunRerequested(context, deps));
+    app.on("pull_request.closed", (context) => onPullRequestClosed(context));
+    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) =>
+      onPullRequestChanged(context),
+    );
+  };
+}
+
+export default nomadGitops();

@@ -1,0 +1,42 @@
+// The sticky comment: one per PR, found by a hidden marker and by being the bot's own, edited in place.
+import { COMMENT_MARKER } from "../core/render.js";
+import { fitText, type Octokit, type RepoCoords } from "./types.js";
+
+export class StickyComment {
+  constructor(
+    readonly octokit: Octokit,
+    readonly coords: RepoCoords,
+    readonly marker = COMMENT_MARKER,
+  ) {}
+
+  /** Writes `body` (the marker is added when missing); nothing is sent when the comment already says it. */
+  async upsert(
+    issueNumber: number,
+    body: string,
+  ): Promise<{ id: number; action: "created" | "updated" | "unchanged" }> {
+    const text = fitText(body.includes(this.marker) ? body : `${this.marker}\n${body}`);
+    const existing = await this.find(issueNumber);
+    if (!existing) {
+      const { data } = await this.octokit.rest.issues.createComment({
+        ...this.coords,
+        issue_number: issueNumber,
+        body: text,
+      });
+      return { id: data.id, action: "created" };
+    }
+    if (existing.body === text) return { id: existing.id, action: "unchanged" };
+    await this.octokit.rest.issues.updateComment({ ...this.coords, comment_id: existing.id, body: text });
+    return { id: existing.id, action: "updated" };
+  }
+
+  /** The bot's comment carrying the marker. A human quoting the marker is not it (their comment is not a Bot's). */
+  async find(issueNumber: number): Promise<{ id: number; body: string } | null> {
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
+      ...this.coords,
+      issue_number: issueNumber,
+      per_page: 100,
+    });
+    const mine = comments.find((c) => c.user?.type === "Bot" && (c.body ?? "").includes(this.marker));
+    return mine ? { id: mine.id, body: mine.body ?? "" } : null;
+  }
+}

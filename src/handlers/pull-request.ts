@@ -1,0 +1,59 @@
+// pull_request: a merged (or closed) deploy PR loses its branch; a PR that changes the config gets the
+// same validation as a deploy, as a check on its head commit.
+import type { Context } from "probot";
+import { CheckRuns } from "../github/checks.js";
+import { GitHubRepo } from "../github/repo.js";
+import { coordsOf } from "./context.js";
+import { CONFIG_FILE, configFailure, deployBranches, loadConfig } from "./config.js";
+
+const CONFIG_PATHS = [`.github/${CONFIG_FILE}`, `.github/${CONFIG_FILE.replace(/\.yml$/, ".yaml")}`];
+
+export async function onPullRequestClosed(context: Context<"pull_request.closed">): Promise<void> {
+  const pr = context.payload.pull_request;
+  const coords = coordsOf(context);
+  // Only our own branch in this repository: a fork's branch of the same name is not ours to delete.
+  if (pr.head.repo?.full_name !== context.payload.repository.full_name) return;
+  const loaded = await loadConfig(context.octokit, coords);
+  if (loaded.status !== "ok") return;
+  const { config } = loaded;
+  if (pr.head.ref !== config.pr.branch) return;
+  if (!deployBranches(config, context.payload.repository.default_branch).includes(pr.base.ref)) return;
+  if (!pr.merged) {
+    // Closed unmerged: keep the branch, a later build rewrites it and reopens a PR.
+    context.log.info({ pr: pr.number }, "deploy PR closed without merge; branch kept");
+    return;
+  }
+  const deleted = await new GitHubRepo(context.octokit, coords).deleteBranch(pr.head.ref);
+  context.log.info({ pr: pr.number, branch: pr.head.ref, deleted }, "deploy PR merged");
+}
+
+export async function onPullRequestChanged(
+  context: Context<"pull_request.opened" | "pull_request.synchronize" | "pull_request.reopened">,
+): Promise<void> {
+  const pr = context.payload.pull_request;
+  const coords = coordsOf(context);
+  const files = await context.octokit.paginate(context.octokit.rest.pulls.listFiles, {
+    ...coords,
+    pull_number: pr.number,
+    per_page: 100,
+  });
+  if (
+    !files.some((f) => CONFIG_PATHS.includes(f.filename) || CONFIG_PATHS.includes(f.previous_filename ?? ""))
+  )
+    return;
+  const loaded = await loadConfig(context.octokit, coords, pr.head.sha);
+  const checks = new CheckRuns(context.octokit, coords);
+  if (loaded.status === "invalid") {
+    await checks.completed(pr.head.sha, "failure", configFailure(loaded.errors));
+  } else if (loaded.status === "ok") {
+    await checks.completed(pr.head.sha, "success", {
+      title: `.github/${CONFIG_FILE} is valid`,
+      summary: `The changed \`.github/${CONFIG_FILE}\` passes validation.`,
+    });
+  } else {
+    await checks.completed(pr.head.sha, "neutral", {
+      title: `No .github/${CONFIG_FILE}`,
+      summary: `This change removes \`.github/${CONFIG_FILE}\`: the bot will ignore this repository after it merges.`,
+    });
+  }
+}

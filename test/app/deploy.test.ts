@@ -1,0 +1,866 @@
+// workflow_run completed → one deploy, against the real local registry (real digests) with GitHub's API
+// replaced by nock: exact request bodies, nothing left pending.
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { nomadGitops } from "../../src/app.js";
+import { createRegistryClient } from "../../src/registry/index.js";
+import { checkRunRerequested, workflowRunEvent } from "../fixtures/github/payloads.js";
+import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import {
+  GRAPHQL,
+  R,
+  capture,
+  mockCheckCreate,
+  mockCheckList,
+  mockConfig,
+  mockCheckUpdate,
+  mockComments,
+  mockCompare,
+  mockFindPr,
+  mockBranches,
+  mockGraphql,
+  mockHistory,
+  mockReadTexts,
+  mockTree,
+} from "./github-mocks.js";
+import {
+  expectNoSecrets,
+  type TestProbot,
+  createTestProbot,
+  github,
+  mockInstallationToken,
+  takeRequests,
+} from "./harness.js";
+import {
+  C1,
+  C2,
+  CHECK_ID,
+  MAIN_TREE,
+  NEW_COMMIT,
+  NEW_TREE,
+  S1,
+  S2,
+  S3,
+  configText,
+  image,
+  jobFile,
+  mockPlanningReads,
+  normalize,
+  pushImages,
+} from "./scenario.js";
+
+const SERVICES = ["apple", "banana", "cherry"];
+let registry: TestRegistry;
+let host: string;
+let digests: Record<string, string>;
+let t: TestProbot;
+/** Bodies written by the first test, which the redelivery test expects GitHub to hold. */
+let firstRun: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  host = registry.host;
+  digests = await pushImages(registry, [
+    ["apple", S1, image("apple", 1)],
+    ["apple", S2, image("apple", 1)],
+    ["banana", S1, image("banana", 1)],
+    ["banana", S2, image("banana", 2)],
+    ["cherry", S1, image("cherry", 1)],
+    ["cherry", S2, image("cherry", 1)],
+  ]);
+});
+afterAll(async () => {
+  await registry?.stop();
+});
+
+async function startApp(options: { retry?: boolean } = {}) {
+  t = createTestProbot(options);
+  const client = createRegistryClient({
+    env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host },
+    maxAttempts: 1,
+  });
+  await t.probot.load(nomadGitops({ registry: client }));
+}
+
+beforeEach(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+  takeRequests();
+  await startApp();
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+  expectNoSecrets(t.logs());
+});
+
+/** Job files pinning every service at build S1; RELEASES.md exists. */
+function repoFiles(pins: Record<string, string> = {}): Record<string, string> {
+  const files: Record<string, string> = { "RELEASES.md": "# Releases\n" };
+  for (const s of SERVICES)
+    files[`nomad/${s}.nomad.hcl`] = jobFile(host, s, pins[s] ?? `${S1}@${digests[`${s}:${S1}`]}`);
+  return files;
+}
+
+const event = (conclusion: "success" | "failure" = "success", sha = S2) =>
+  workflowRunEvent({ headSha: sha, conclusion, branch: "main" });
+
+/** The writes of a run that moves banana, in order; bodies captured for the snapshots. */
+function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
+  capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
+  capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
+  mockGraphql(
+    "updateRefs(",
+    {
+      repositoryId: "R_kgDOtest",
+      name: "refs/heads/nomad-gitops/deploy",
+      before: "0000000000000000000000000000000000000000",
+      after: NEW_COMMIT,
+    },
+    { updateRefs: { clientMutationId: null } },
+  );
+  if (!options.existingPr) {
+    capture("post", `${R}/pulls`, bodies, {
+      status: 201,
+      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
+    });
+    github()
+      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
+      .reply(200, []);
+    mockComments(12, []);
+    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+  }
+  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+}
+
+describe("workflow_run completed", () => {
+  it("one of three services changed: one commit on the deploy branch, PR, label, sticky comment, check", async () => {
+    mockInstallationToken();
+    mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    mockWrites(bodies);
+    registry.clearRequests();
+
+    await t.probot.receive(event());
+    firstRun = structuredClone(bodies) as Array<Record<string, unknown>>;
+
+    const [tree, commit, pr, comment, check] = normalize(bodies, host) as Array<Record<string, unknown>>;
+    expect(tree).toMatchInlineSnapshot(`
+      {
+        "base_tree": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+        "tree": [
+          {
+            "content": "job "banana" {
+        group "app" {
+          task "server" {
+            driver = "docker"
+            config {
+              image = "REGISTRY/acme/banana:2222222222222222222222222222222222222222@sha256:a6cb15ccc223d0a873529d684f65a62ff007151ed9eaed66fd0b7ef5008bed2d"
+            }
+          }
+        }
+      }
+      ",
+            "mode": "100644",
+            "path": "nomad/banana.nomad.hcl",
+            "type": "blob",
+          },
+          {
+            "content": "# Releases
+
+      <!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
+      ## 2026-11-25 · main @ [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      ### banana
+
+      \`REGISTRY/acme/banana\`: \`9d464631ac5c\` → \`a6cb15ccc223\` (tag \`2222222222222222222222222222222222222222\`)
+
+      - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
+      ",
+            "mode": "100644",
+            "path": "RELEASES.md",
+            "type": "blob",
+          },
+        ],
+      }
+    `);
+    expect(commit).toMatchInlineSnapshot(`
+      {
+        "message": "Deploy banana
+
+      - banana: 9d464631ac5c -> a6cb15ccc223 (nomad/banana.nomad.hcl)
+
+      Nomad-Gitops-Build: 2222222222222222222222222222222222222222
+      ",
+        "parents": [
+          "2222222222222222222222222222222222222222",
+        ],
+        "tree": "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0",
+      }
+    `);
+    expect(pr).toMatchInlineSnapshot(`
+      {
+        "base": "main",
+        "body": "Pins 1 image built from [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222) on \`main\`: only the services whose digest moved.
+
+      | service | digest | tag | job files | commits |
+      |---|---|---|---|---|
+      | banana | \`9d464631ac5c\` → \`a6cb15ccc223\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
+
+      <details><summary>2 unchanged</summary>
+
+      | service | digest | job files |
+      |---|---|---|
+      | apple | \`8319137455df\` | \`nomad/apple.nomad.hcl\` |
+      | cherry | \`651cabf4cc53\` | \`nomad/cherry.nomad.hcl\` |
+
+      </details>
+
+      ## 2026-11-25 · main @ [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      ### banana
+
+      \`REGISTRY/acme/banana\`: \`9d464631ac5c\` → \`a6cb15ccc223\` (tag \`2222222222222222222222222222222222222222\`)
+
+      - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
+
+      ---
+      _Written by nomad-gitops-bot._ <!-- nomad-gitops:build 2222222222222222222222222222222222222222 -->
+      ",
+        "head": "nomad-gitops/deploy",
+        "maintainer_can_modify": false,
+        "title": "Deploy banana",
+      }
+    `);
+    expect(comment).toMatchInlineSnapshot(`
+      {
+        "body": "<!-- nomad-gitops:images -->
+      ### 1 image changed for [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      | service | digest | tag | job files | commits |
+      |---|---|---|---|---|
+      | banana | \`9d464631ac5c\` → \`a6cb15ccc223\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
+
+      <details><summary>2 unchanged</summary>
+
+      | service | digest | job files |
+      |---|---|---|
+      | apple | \`8319137455df\` | \`nomad/apple.nomad.hcl\` |
+      | cherry | \`651cabf4cc53\` | \`nomad/cherry.nomad.hcl\` |
+
+      </details>
+      ",
+      }
+    `);
+    expect(check).toMatchInlineSnapshot(`
+      {
+        "conclusion": "success",
+        "output": {
+          "summary": "Build \`2222222\` on \`main\`, tag \`2222222222222222222222222222222222222222\`.
+
+      | service | status | digest | note |
+      |---|---|---|---|
+      | apple | unchanged | \`8319137455df\` |  |
+      | banana | moved | \`9d464631ac5c\` → \`a6cb15ccc223\` |  |
+      | cherry | unchanged | \`651cabf4cc53\` |  |
+
+      Deploy PR: #12 (1 image).
+      ",
+          "title": "1 moved, 2 unchanged",
+        },
+        "status": "completed",
+      }
+    `);
+    // Real registry: 1 HEAD per service for the new tag, and for the two unchanged the retag found {sha} present.
+    expect(
+      registry
+        .requests()
+        .map((r) => `${r.method} ${r.path.replace(/sha256:[0-9a-f]+/, "<digest>")} ${r.status}`)
+        .sort(),
+    ).toMatchInlineSnapshot(`
+        [
+          "HEAD /v2/acme/apple/manifests/2222222222222222222222222222222222222222 200",
+          "HEAD /v2/acme/apple/manifests/2222222222222222222222222222222222222222 200",
+          "HEAD /v2/acme/banana/manifests/2222222222222222222222222222222222222222 200",
+          "HEAD /v2/acme/cherry/manifests/2222222222222222222222222222222222222222 200",
+          "HEAD /v2/acme/cherry/manifests/2222222222222222222222222222222222222222 200",
+        ]
+      `);
+  });
+
+  it("redelivery of the same event: same tree as the branch holds, so no commit, no PR edit, no second comment", async () => {
+    expect(firstRun).toHaveLength(5);
+    const [tree, , pr, comment] = firstRun as [
+      Record<string, unknown>,
+      unknown,
+      { title: string; body: string },
+      { body: string },
+    ];
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles(),
+      prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S2, build: S2, bot: true },
+    });
+    mockCompare(S2, S2, { status: "identical" }); // the PR's base vs the build: not older
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", {
+      number: 12,
+      title: pr.title,
+      body: pr.body,
+      labels: ["deploy"],
+      headSha: NEW_COMMIT,
+    });
+    github()
+      .post(`${R}/git/trees`, tree as nock.RequestBodyMatcher)
+      .reply(201, { sha: NEW_TREE });
+    mockComments(12, [
+      { id: 400, body: "LGTM <!-- nomad-gitops:images -->", bot: false },
+      { id: 501, body: comment.body, bot: true },
+    ]);
+    mockCheckUpdate(CHECK_ID, {
+      status: "completed",
+      conclusion: "success",
+      output: (firstRun[4] as { output: unknown }).output,
+    });
+    await t.probot.receive(event());
+    const requests = takeRequests();
+    expect(requests.filter((r) => !r.startsWith("GET") && r !== `POST ${GRAPHQL}`)).toEqual([
+      `PATCH ${R}/check-runs/${CHECK_ID}`,
+      `POST ${R}/git/trees`,
+      `PATCH ${R}/check-runs/${CHECK_ID}`,
+    ]);
+  });
+
+  it("nothing moved: no branch, no PR, no comment; the open deploy PR is closed with a comment", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` }),
+      prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S2, build: S2, bot: true },
+    });
+    mockCompare(S2, S2, { status: "identical" });
+    mockFindPr("nomad-gitops/deploy", "main", {
+      number: 12,
+      title: "Deploy banana",
+      body: "…",
+      labels: ["deploy"],
+      headSha: NEW_COMMIT,
+    });
+    github()
+      .post(`${R}/issues/12/comments`, {
+        body: "No image moved compared with `main` at 2222222 (build 2222222): this deploy PR is no longer needed.",
+      })
+      .reply(201, { id: 9 });
+    github().patch(`${R}/pulls/12`, { state: "closed" }).reply(200, { number: 12 });
+    github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
+    const bodies: unknown[] = [];
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    await t.probot.receive(event());
+    expect(normalize(bodies[0], host)).toMatchInlineSnapshot(`
+      {
+        "conclusion": "success",
+        "output": {
+          "summary": "Build \`2222222\` on \`main\`, tag \`2222222222222222222222222222222222222222\`.
+
+      | service | status | digest | note |
+      |---|---|---|---|
+      | apple | unchanged | \`8319137455df\` |  |
+      | banana | unchanged | \`a6cb15ccc223\` |  |
+      | cherry | unchanged | \`651cabf4cc53\` |  |
+
+      Closed #12: nothing left to deploy.
+      ",
+          "title": "3 unchanged",
+        },
+        "status": "completed",
+      }
+    `);
+  });
+
+  it("nothing moved and no PR open: only the check run (created when the push left none)", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` }),
+      check: "none",
+    });
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockCheckUpdate(
+      CHECK_ID,
+      (b: { conclusion: string; output: { title: string } }) =>
+        b.conclusion === "success" && b.output.title === "3 unchanged",
+    );
+    await t.probot.receive(event());
+  });
+
+  it("first run, nothing pinned yet: every service is new and gets pinned", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles({ apple: "latest", banana: "latest", cherry: "1.0" }),
+      ancestry: null, // no pin records a commit: no ancestry to ask about
+    });
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    mockWrites(bodies);
+    await t.probot.receive(event());
+    const [tree, , pr, , check] = normalize(bodies, host) as [
+      { tree: Array<{ path: string; content: string }> },
+      unknown,
+      { title: string },
+      unknown,
+      { output: { title: string } },
+    ];
+    const entries = tree.tree;
+    expect(entries.map((e) => e.path)).toEqual([
+      "nomad/apple.nomad.hcl",
+      "nomad/banana.nomad.hcl",
+      "nomad/cherry.nomad.hcl",
+      "RELEASES.md",
+    ]);
+    expect(entries[2]!.content).toContain(`image = "REGISTRY/acme/cherry:${S2}@${digests[`cherry:${S2}`]}"`);
+    expect(pr.title).toBe("Deploy apple, banana, cherry");
+    expect(check.output.title).toBe("3 new, 0 unchanged");
+  });
+
+  it("a failed build turns the check red and touches nothing else", async () => {
+    mockInstallationToken();
+    mockConfig(configText(host, SERVICES), S2);
+    mockCheckList(S2, [{ id: CHECK_ID, status: "queued" }]);
+    mockCheckUpdate(CHECK_ID, { status: "in_progress" });
+    mockCheckUpdate(CHECK_ID, {
+      status: "completed",
+      conclusion: "failure",
+      output: {
+        title: "Build failure",
+        summary:
+          "The build [images.yml #" +
+          String(
+            (event("failure").payload as { workflow_run: { run_number: number } }).workflow_run.run_number,
+          ) +
+          "](https://github.com/acme/platform/actions/runs/9001) ended `failure`: nothing was planned or changed.",
+      },
+    });
+    registry.clearRequests();
+    await t.probot.receive(event("failure"));
+    expect(registry.requests()).toEqual([]);
+  });
+
+  it("ignores other workflows and non-deploy branches", async () => {
+    mockInstallationToken();
+    mockConfig(configText(host, SERVICES), S2);
+    mockConfig(configText(host, SERVICES), S2);
+    await t.probot.receive(
+      workflowRunEvent({ headSha: S2, conclusion: "success", workflowPath: ".github/workflows/lint.yml" }),
+    );
+    await t.probot.receive(workflowRunEvent({ headSha: S2, conclusion: "success", branch: "feature" }));
+  });
+
+  it("out-of-order build: older than the commit the PR is based on, so reported and nothing downgraded", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles(),
+      prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S3, build: S3, bot: true },
+    });
+    mockCompare(S3, S2, { status: "behind" });
+    const bodies: unknown[] = [];
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    registry.clearRequests();
+    await t.probot.receive(event());
+    const check = normalize(bodies[0], host) as {
+      conclusion: string;
+      output: { title: string; summary: string };
+    };
+    expect(check.conclusion).toBe("neutral");
+    expect(check.output.title).toBe("Skipped: an older build");
+    expect(check.output.summary).toContain("build 2222222 is older than 3333333: skipped, nothing changes");
+    // Digests were looked up for the report, but nothing was retagged.
+    expect(registry.requests().every((r) => r.method === "HEAD")).toBe(true);
+  });
+
+  it("a human pushed to the deploy branch: no force-push, the sticky comment says what would change", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles(),
+      prHead: { sha: "9".repeat(40), tree: "8".repeat(40), parent: NEW_COMMIT, build: null, bot: false },
+    });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", {
+      number: 12,
+      title: "Deploy banana",
+      body: "…",
+      labels: ["deploy"],
+      headSha: "9".repeat(40),
+    });
+    mockComments(12, []);
+    const bodies: unknown[] = [];
+    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 502 } });
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    await t.probot.receive(event());
+    const [comment, check] = normalize(bodies, host) as [
+      { body: string },
+      { conclusion: string; output: { title: string } },
+    ];
+    expect(comment.body).toMatchInlineSnapshot(`
+      "> [!WARNING]
+      > \`nomad-gitops/deploy\` has commits nomad-gitops did not make, so it was **not** updated. This is what the build of 2222222 would change:
+
+      <!-- nomad-gitops:images -->
+      ### 1 image changed for [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      | service | digest | tag | job files | commits |
+      |---|---|---|---|---|
+      | banana | \`9d464631ac5c\` → \`a6cb15ccc223\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
+
+      <details><summary>2 unchanged</summary>
+
+      | service | digest | job files |
+      |---|---|---|
+      | apple | \`8319137455df\` | \`nomad/apple.nomad.hcl\` |
+      | cherry | \`651cabf4cc53\` | \`nomad/cherry.nomad.hcl\` |
+
+      </details>
+
+      Files it would rewrite: \`nomad/banana.nomad.hcl\`, \`RELEASES.md\`
+
+      Delete the branch (or merge/close the PR) to let the bot take it over again."
+    `);
+    expect(check.conclusion).toBe("neutral");
+    expect(check.output.title).toBe("Not written: nomad-gitops/deploy was changed by someone else");
+  });
+
+  it("an unparsable job file is skipped with its line; the other services still deploy", async () => {
+    const files = { ...repoFiles(), "nomad/broken.nomad.hcl": 'job "broken" {\n  group "g" {\n' };
+    mockInstallationToken();
+    mockPlanningReads({ config: configText(host, SERVICES), files });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    mockWrites(bodies);
+    await t.probot.receive(event());
+    const [tree, , , , check] = normalize(bodies, host) as [
+      { tree: Array<{ path: string }> },
+      unknown,
+      unknown,
+      unknown,
+      { conclusion: string; output: { title: string; summary: string } },
+    ];
+    expect(tree.tree.map((e) => e.path)).toEqual(["nomad/banana.nomad.hcl", "RELEASES.md"]);
+    // The wording is the core's; what matters here: the run goes on and the check says a file was skipped.
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toMatch(/^1 moved, 2 unchanged, 1 /);
+    expect(check.output.summary).toMatch(/`nomad\/broken\.nomad\.hcl:\d+` skipped: /);
+  });
+
+  it("registry down for one service: it is an error, the others proceed, and the open PR is not closed", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` }),
+    });
+    mockFindPr("nomad-gitops/deploy", "main", {
+      number: 12,
+      title: "Deploy banana",
+      body: "…",
+      labels: ["deploy"],
+      headSha: NEW_COMMIT,
+    });
+    const bodies: unknown[] = [];
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    registry.intercept({
+      request: (req) =>
+        req.path.startsWith("/v2/acme/banana/") ? { status: 503, body: "down for maintenance" } : undefined,
+    });
+    try {
+      await t.probot.receive(event());
+    } finally {
+      registry.intercept(null);
+    }
+    const check = normalize(bodies[0], host) as {
+      conclusion: string;
+      output: { title: string; summary: string };
+    };
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toBe("2 unchanged, 1 error");
+    expect(check.output.summary).toMatch(/\| banana \| error \| .*503/);
+  });
+
+  it("GitHub answers 500 once: Probot's retry plugin repeats the request and the deploy completes", async () => {
+    await startApp({ retry: true });
+    mockInstallationToken();
+    mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    github().post(`${R}/git/trees`).reply(500, { message: "Server Error" });
+    const bodies: unknown[] = [];
+    mockWrites(bodies);
+    await t.probot.receive(event());
+    expect(normalize(bodies, host)).toEqual(normalize(firstRun, host));
+  });
+
+  it("an invalid config fails the check run of the build and nothing else happens", async () => {
+    mockInstallationToken();
+    mockConfig("build: { workflow: images.yml }\nretag: ['{commit}']\n", S2);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: S2,
+      status: "completed",
+      conclusion: "failure",
+      output: {
+        title: "Invalid .github/nomad-gitops.yml",
+        summary: [
+          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
+          "",
+          "```",
+          "retag.0: may only use the placeholders {sha}, {short_sha}, {branch}",
+          "registry: set `registry` (the image prefix for zero-config discovery) or list `services`",
+          "```",
+        ].join("\n"),
+      },
+    });
+    registry.clearRequests();
+    await t.probot.receive(event());
+    expect(registry.requests()).toEqual([]);
+  });
+
+  it("check_run rerequested plans that commit again in a fresh check run", async () => {
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` }),
+      check: "new",
+    });
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockCheckUpdate(
+      CHECK_ID,
+      (b: { conclusion: string; output: { title: string } }) =>
+        b.conclusion === "success" && b.output.title === "3 unchanged",
+    );
+    await t.probot.receive(checkRunRerequested({ headSha: S2, branch: "main" }));
+    // Another App's check run is not ours to re-run.
+    await t.probot.receive(checkRunRerequested({ headSha: S2, branch: "main", name: "ci" }));
+  });
+
+  it("GitHub keeps failing a write: the check run turns red with the reason and the branch never moves", async () => {
+    mockInstallationToken();
+    mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    github().post(`${R}/git/trees`).reply(502, { message: "Bad Gateway" });
+    const bodies: unknown[] = [];
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    await expect(t.probot.receive(event())).rejects.toThrow();
+    // Probot logs the failed request with its headers: the credential in them must be redacted.
+    expect(t.logs()).toContain('"authorization":"token [REDACTED]"');
+    const check = bodies[0] as { conclusion: string; output: { title: string; summary: string } };
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toBe("The deploy run failed");
+    expect(check.output.summary).toContain("HttpError: Bad Gateway");
+    const writes = takeRequests().filter((r) => /^(POST|PATCH|DELETE) /.test(r) && r !== `POST ${GRAPHQL}`);
+    expect(writes).toEqual([
+      `PATCH ${R}/check-runs/${CHECK_ID}`,
+      `POST ${R}/git/trees`,
+      `PATCH ${R}/check-runs/${CHECK_ID}`,
+    ]);
+  });
+
+  it("with github_release: draft, a draft release lists every service's digest", async () => {
+    const config = configText(host, SERVICES, "release_notes: { github_release: draft }");
+    mockInstallationToken();
+    mockPlanningReads({ config, files: repoFiles() });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
+    capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
+    mockGraphql(
+      "updateRefs(",
+      {
+        repositoryId: "R_kgDOtest",
+        name: "refs/heads/nomad-gitops/deploy",
+        before: "0".repeat(40),
+        after: NEW_COMMIT,
+      },
+      {},
+    );
+    capture("post", `${R}/pulls`, bodies, {
+      status: 201,
+      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
+    });
+    github()
+      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
+      .reply(200, []);
+    mockComments(12, []);
+    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+    github()
+      .get(`${R}/releases`)
+      .query({ per_page: 30 })
+      .reply(200, [{ id: 3, draft: false, body: "v1", name: "v1" }]);
+    const release: unknown[] = [];
+    capture("post", `${R}/releases`, release, { status: 201, body: { id: 4 } });
+    mockCheckUpdate(CHECK_ID, (b: { conclusion: string }) => b.conclusion === "success");
+    await t.probot.receive(event());
+    expect(normalize(release[0], host)).toMatchInlineSnapshot(`
+      {
+        "body": "<!-- nomad-gitops:release-draft 2222222222222222222222222222222222222222 -->
+      Images of \`main\` at 2222222222222222222222222222222222222222. Rebuild that commit and compare these digests to check that the build is reproducible.
+
+      | service | image | digest | status |
+      |---|---|---|---|
+      | apple | \`REGISTRY/acme/apple\` | \`sha256:8319137455df5a66b63c0c8a1800992929538083d1c516a2e835c3f2a855bb92\` | unchanged |
+      | banana | \`REGISTRY/acme/banana\` | \`sha256:a6cb15ccc223d0a873529d684f65a62ff007151ed9eaed66fd0b7ef5008bed2d\` | moved |
+      | cherry | \`REGISTRY/acme/cherry\` | \`sha256:651cabf4cc5321bb1402c8704216b32ed75f2f98e4dca91df5667fbf4426ab1b\` | unchanged |
+
+      <!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
+      ## 2026-11-25 · main @ [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      ### banana
+
+      \`REGISTRY/acme/banana\`: \`9d464631ac5c\` → \`a6cb15ccc223\` (tag \`2222222222222222222222222222222222222222\`)
+
+      - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
+      ",
+        "draft": true,
+        "name": "Deploy 2222222: Deploy banana",
+        "tag_name": "deploy-2222222",
+        "target_commitish": "2222222222222222222222222222222222222222",
+      }
+    `);
+  });
+
+  it("a newer build rewrites the bot's branch from the new deploy head (compare-and-swap on its old head) and edits PR and comment", async () => {
+    const NEWER_COMMIT = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    const newer = await pushImages(registry, [
+      ["apple", S3, image("apple", 1)],
+      ["banana", S3, image("banana", 3)],
+      ["cherry", S3, image("cherry", 1)],
+    ]);
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files: repoFiles(),
+      build: S3,
+      head: S3,
+      prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S2, build: S2, bot: true },
+      ancestry: { status: "ahead", commits: [C1, C2], files: ["services/banana/main.go"] },
+    });
+    mockCompare(S2, S3, { status: "ahead", commits: [C2], files: ["README.md"] });
+    mockHistory(S3, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S3, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", {
+      number: 12,
+      title: "Deploy banana",
+      body: "old body",
+      labels: ["deploy", "extra"],
+      headSha: NEW_COMMIT,
+    });
+    const bodies: unknown[] = [];
+    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: "f1".repeat(20) } });
+    github()
+      .post(`${R}/git/commits`, (b: { parents: string[]; tree: string; message: string }) => {
+        expect(b.parents).toEqual([S3]);
+        expect(b.tree).toBe("f1".repeat(20));
+        expect(b.message).toContain(`Nomad-Gitops-Build: ${S3}`);
+        return true;
+      })
+      .reply(201, { sha: NEWER_COMMIT });
+    mockGraphql(
+      "updateRefs(",
+      {
+        repositoryId: "R_kgDOtest",
+        name: "refs/heads/nomad-gitops/deploy",
+        before: NEW_COMMIT,
+        after: NEWER_COMMIT,
+      },
+      { updateRefs: { clientMutationId: null } },
+    );
+    capture("patch", `${R}/pulls/12`, bodies, { status: 200, body: { number: 12 } });
+    mockComments(12, [{ id: 501, body: "<!-- nomad-gitops:images -->\nold", bot: true }]);
+    capture("patch", `${R}/issues/comments/501`, bodies, { status: 200, body: { id: 501 } });
+    mockCheckUpdate(CHECK_ID, (b: { conclusion: string }) => b.conclusion === "success");
+    await t.probot.receive(workflowRunEvent({ headSha: S3, conclusion: "success", branch: "main" }));
+    const [tree, pr, comment] = normalize(bodies, host) as [
+      { base_tree: string; tree: Array<{ path: string; content: string }> },
+      { title: string; body: string },
+      { body: string },
+    ];
+    expect(tree.base_tree).toBe(MAIN_TREE);
+    expect(tree.tree[0]!.content).toContain(`image = "REGISTRY/acme/banana:${S3}@${newer[`banana:${S3}`]}"`);
+    expect(pr.title).toBe("Deploy banana");
+    expect(pr.body).toContain(`<!-- nomad-gitops:build ${S3} -->`);
+    expect(comment.body).toContain("### 1 image changed for");
+  });
+
+  it("two replicas race on the branch: the loser's compare-and-swap fails, it plans again and finds the work done", async () => {
+    const [tree, , pr, comment, check] = firstRun as [
+      Record<string, unknown>,
+      unknown,
+      { title: string; body: string },
+      { body: string },
+      { output: unknown },
+    ];
+    mockInstallationToken();
+    // First attempt: the branch does not exist yet, so the bot creates it...
+    mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    github()
+      .post(`${R}/git/trees`, tree as nock.RequestBodyMatcher)
+      .reply(201, { sha: NEW_TREE });
+    github().post(`${R}/git/commits`).reply(201, { sha: NEW_COMMIT });
+    // ...but another replica created it first: updateRefs refuses (the ref is no longer absent).
+    github()
+      .post(GRAPHQL, (b: { query: string }) => b.query.includes("updateRefs("))
+      .reply(200, { data: null, errors: [{ type: "STALE_DATA", message: "Reference already exists" }] });
+    // Second attempt, from scratch: the branch and PR hold exactly this build's result.
+    mockBranches({
+      base: "main",
+      head: "nomad-gitops/deploy",
+      baseSha: S2,
+      baseTree: MAIN_TREE,
+      prHead: { sha: "ab".repeat(20), tree: NEW_TREE, parent: S2, build: S2, bot: true },
+    });
+    mockTree(MAIN_TREE, repoFiles());
+    mockReadTexts(
+      S2,
+      SERVICES.map((s) => [`nomad/${s}.nomad.hcl`, repoFiles()[`nomad/${s}.nomad.hcl`]!]),
+    );
+    mockCompare(S1, S2, {
+      status: "ahead",
+      commits: [C1, C2],
+      files: ["services/banana/main.go", "README.md"],
+    });
+    mockCompare(S2, S2, { status: "identical" });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", {
+      number: 12,
+      title: pr.title,
+      body: pr.body,
+      labels: ["deploy"],
+      headSha: "ab".repeat(20),
+    });
+    github()
+      .post(`${R}/git/trees`, tree as nock.RequestBodyMatcher)
+      .reply(201, { sha: NEW_TREE });
+    mockComments(12, [{ id: 501, body: comment.body, bot: true }]);
+    mockCheckUpdate(CHECK_ID, { status: "completed", conclusion: "success", output: check.output });
+    await t.probot.receive(event());
+    expect(t.logs()).toContain("branch moved during the update; planning again");
+  });
+});

@@ -1,0 +1,226 @@
+// src/github against nock without Probot's event machinery: bulk reads, compare-and-swap ref updates,
+// recognising the bot's own commits, and the RepoPort's batching.
+import nock from "nock";
+import { ProbotOctokit } from "probot";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GitHubRepoPort, literalPrefix } from "../../src/github/ports.js";
+import { GitHubRepo, RefRaceError } from "../../src/github/repo.js";
+import {
+  R,
+  mockBranches,
+  mockCompare,
+  mockGraphql,
+  mockHistory,
+  mockReadTexts,
+  mockTree,
+} from "./github-mocks.js";
+import { INSTALLATION_TOKEN, github } from "./harness.js";
+
+const octokit = new ProbotOctokit({
+  auth: { token: INSTALLATION_TOKEN },
+  retry: { enabled: false },
+  throttle: { enabled: false },
+});
+const repo = new GitHubRepo(octokit, { owner: "acme", repo: "platform" });
+const HEAD = "4".repeat(40);
+const OLD = "5".repeat(40);
+
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
+
+describe("GitHubRepo", () => {
+  it("knows its own commits: trailer + App author + GitHub's signature or an App committer", async () => {
+    const cases: Array<[string, Record<string, unknown>, boolean]> = [
+      [
+        "API commit, signed",
+        { committer: { name: "GitHub" }, signature: { isValid: true, wasSignedByGitHub: true } },
+        true,
+      ],
+      [
+        "API commit on a server that does not sign",
+        { committer: { name: "nomad-gitops[bot]" }, signature: null },
+        true,
+      ],
+      ["amended locally, author kept", { committer: { name: "Jane" }, signature: null }, false],
+      [
+        "signed by someone else",
+        { committer: { name: "Jane" }, signature: { isValid: true, wasSignedByGitHub: false } },
+        false,
+      ],
+    ];
+    for (const [, fields] of cases) {
+      mockGraphql(
+        "base: ref(qualifiedName: $base)",
+        { owner: "acme", repo: "platform", base: "refs/heads/main", head: "refs/heads/deploy" },
+        {
+          repository: {
+            id: "R_1",
+            base: { target: { oid: OLD, tree: { oid: "t".repeat(40) } } },
+            head: {
+              target: {
+                oid: HEAD,
+                tree: { oid: "u".repeat(40) },
+                message: `Deploy\n\nNomad-Gitops-Build: ${OLD}\n`,
+                author: { name: "nomad-gitops[bot]" },
+                parents: { nodes: [{ oid: OLD }] },
+                ...fields,
+              },
+            },
+          },
+        },
+      );
+    }
+    const owned = [];
+    for (let i = 0; i < cases.length; i += 1)
+      owned.push((await repo.branches("main", "deploy")).head!.ownedByBot);
+    expect(owned).toEqual(cases.map((c) => c[2]));
+  });
+
+  it("reports a missing PR branch as null", async () => {
+    mockBranches({ base: "main", head: "deploy", baseSha: OLD, baseTree: "t".repeat(40), prHead: null });
+    const state = await repo.branches("main", "deploy");
+    expect(state).toEqual({
+      repositoryId: "R_kgDOtest",
+      base: { sha: OLD, tree: "t".repeat(40) },
+      head: null,
+    });
+  });
+
+  it("reads 300 files in two GraphQL queries; a missing file is null, a binary one an error", async () => {
+    const files = Array.from({ length: 300 }, (_, i): [string, string] => [
+      `jobs/j${i}.nomad.hcl`,
+      `job "j${i}" {}\n`,
+    ]);
+    mockReadTexts(HEAD, files.slice(0, 250));
+    mockReadTexts(HEAD, files.slice(250));
+    const texts = await repo.readTexts(
+      HEAD,
+      files.map(([p]) => p),
+    );
+    expect(texts.size).toBe(300);
+    expect(texts.get("jobs/j299.nomad.hcl")).toBe('job "j299" {}\n');
+
+    mockGraphql(
+      "object(expression: $e0)",
+      { owner: "acme", repo: "platform", e0: `${HEAD}:gone.hcl`, e1: `${HEAD}:logo.png` },
+      { repository: { f0: null, f1: { text: null, isBinary: true, isTruncated: false } } },
+    );
+    await expect(repo.readTexts(HEAD, ["gone.hcl", "logo.png"])).rejects.toThrow("logo.png is a binary file");
+  });
+
+  it("refuses a truncated tree listing instead of missing files silently", async () => {
+    github()
+      .get(`${R}/git/trees/${HEAD}`)
+      .query({ recursive: "1" })
+      .reply(200, { sha: HEAD, truncated: true, tree: [] });
+    await expect(repo.listFiles(HEAD)).rejects.toThrow("too large for one listing");
+  });
+
+  it("moves a branch only from the head it read (compare-and-swap), else RefRaceError", async () => {
+    github()
+      .post("/graphql", (body: { variables: Record<string, string> }) => body.variables.before === OLD)
+      .reply(200, {
+        data: null,
+        errors: [
+          {
+            type: "STALE_DATA",
+            message: "Expected refs/heads/deploy to point to 555…, but it points to 666…",
+          },
+        ],
+      });
+    const error = await repo.setBranch("R_1", "deploy", HEAD, OLD).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefRaceError);
+    expect((error as RefRaceError).message).toContain("branch deploy moved while the bot was writing it");
+  });
+});
+
+describe("GitHubRepo on a server without updateRefs", () => {
+  const unknownMutation = {
+    data: null,
+    errors: [
+      {
+        message: "Field 'updateRefs' doesn't exist on type 'Mutation'",
+        extensions: { code: "undefinedField", typeName: "Mutation", fieldName: "updateRefs" },
+      },
+    ],
+  };
+
+  it("creates a missing branch through REST, and calls an existing one a race", async () => {
+    github().post("/graphql").reply(200, unknownMutation);
+    github().post(`${R}/git/refs`, { ref: "refs/heads/deploy", sha: HEAD }).reply(201, {});
+    await repo.setBranch("R_1", "deploy", HEAD, null);
+
+    github().post("/graphql").reply(200, unknownMutation);
+    github()
+      .post(`${R}/git/refs`, { ref: "refs/heads/deploy", sha: HEAD })
+      .reply(422, { message: "Reference already exists" });
+    await expect(repo.setBranch("R_1", "deploy", HEAD, null)).rejects.toBeInstanceOf(RefRaceError);
+  });
+
+  it("force-moves the branch only while it still points at the expected commit", async () => {
+    github().post("/graphql").reply(200, unknownMutation);
+    github()
+      .get(`${R}/git/ref/heads%2Fdeploy`)
+      .reply(200, { object: { sha: OLD } });
+    github().patch(`${R}/git/refs/heads%2Fdeploy`, { sha: HEAD, force: true }).reply(200, {});
+    await repo.setBranch("R_1", "deploy", HEAD, OLD);
+
+    github().post("/graphql").reply(200, unknownMutation);
+    github()
+      .get(`${R}/git/ref/heads%2Fdeploy`)
+      .reply(200, { object: { sha: "6".repeat(40) } });
+    const error = await repo.setBranch("R_1", "deploy", HEAD, OLD).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`branch deploy is at ${"6".repeat(40)}, expected ${OLD}`);
+  });
+});
+
+describe("GitHubRepoPort", () => {
+  it("lists files by glob from one tree request and reads only files that exist", async () => {
+    mockTree("t".repeat(40), { "a/x.nomad.hcl": "x", "b/y.nomad": "y", "README.md": "r" });
+    mockReadTexts(OLD, [["a/x.nomad.hcl", "x"]]);
+    const port = new GitHubRepoPort(repo, OLD, "t".repeat(40));
+    expect(await port.listFiles(["**/*.nomad", "**/*.nomad.hcl"])).toEqual(["a/x.nomad.hcl", "b/y.nomad"]);
+    expect(await port.readFiles(["a/x.nomad.hcl", "RELEASES.md"])).toEqual(new Map([["a/x.nomad.hcl", "x"]]));
+  });
+
+  it("answers ancestry and release-note ranges from one cached compare, and batches history queries", async () => {
+    const c1 = { sha: "c1".repeat(20), message: "banana: fix", date: "2026-11-01T00:00:00Z" };
+    const c2 = { sha: "c2".repeat(20), message: "apple: feature", date: "2026-11-02T00:00:00Z" };
+    const c3 = { sha: "c3".repeat(20), message: "docs", date: "2026-11-03T00:00:00Z" };
+    mockCompare(OLD, HEAD, {
+      status: "ahead",
+      commits: [c1, c2, c3],
+      files: ["services/banana/a.go", "services/apple/b.go", "README.md"],
+    });
+    mockHistory(HEAD, ["services/banana", "services/apple"], c1.date, [
+      [c1],
+      [c2, { ...c1, sha: "ff".repeat(20) }],
+    ]);
+    const port = new GitHubRepoPort(repo, HEAD, "t".repeat(40));
+    expect(await port.compare(OLD, HEAD)).toBe("ahead");
+    const [banana, apple, cherry, docs] = await Promise.all([
+      port.commitsTouching(OLD, HEAD, ["services/banana/**"]),
+      port.commitsTouching(OLD, HEAD, ["services/apple/**"]),
+      port.commitsTouching(OLD, HEAD, ["services/cherry/**"]),
+      port.commitsTouching(OLD, HEAD, ["**/*.md"]),
+    ]);
+    expect(banana.map((c) => c.subject)).toEqual(["banana: fix"]);
+    // A commit outside the compare range (older than the deployed build) is not listed.
+    expect(apple.map((c) => c.subject)).toEqual(["apple: feature"]);
+    expect(cherry).toEqual([]);
+    // No literal prefix: every commit of the range, newest first.
+    expect(docs.map((c) => c.subject)).toEqual(["docs", "apple: feature", "banana: fix"]);
+  });
+
+  it("takes the literal directory prefix of a glob", () => {
+    expect(literalPrefix("services/banana/**")).toBe("services/banana");
+    expect(literalPrefix("./protos/*.proto")).toBe("protos");
+    expect(literalPrefix("services/banana")).toBe("services/banana");
+    expect(literalPrefix("**/*.go")).toBe("");
+    expect(literalPrefix("svc-{a,b}/x")).toBe("");
+  });
+});

@@ -1,0 +1,103 @@
+// A real Probot instance for the App tests: a key generated here (never committed), GitHub's API replaced by
+// nock, every log line captured so tests can check that no token leaks.
+import { generateKeyPairSync } from "node:crypto";
+import { Writable } from "node:stream";
+import nock from "nock";
+import { pino } from "pino";
+import { Probot, ProbotOctokit } from "probot";
+import { APP_ID, INSTALLATION_ID } from "../fixtures/github/payloads.js";
+
+export const API = "https://api.github.com";
+export const INSTALLATION_TOKEN = "ghs_InstallationTokenForTests0123456789";
+export const WEBHOOK_SECRET = "webhook-secret-for-tests";
+
+let privateKey: string | undefined;
+/** RSA key for the App's JWT, made once per test file. */
+export function testPrivateKey(): string {
+  privateKey ??= generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  }).privateKey;
+  return privateKey;
+}
+
+export interface TestProbot {
+  probot: Probot;
+  /** Everything logged so far, one JSON line per entry. */
+  logs(): string;
+}
+
+export function createTestProbot(options: { retry?: boolean } = {}): TestProbot {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const probot = new Probot({
+    appId: APP_ID,
+    privateKey: testPrivateKey(),
+    secret: WEBHOOK_SECRET,
+    // Throttling would queue requests behind timers; retry stays on only where a test exercises it, with a
+    // 1 ms base so "500 then success" does not sleep for seconds.
+    // The function form matters: Probot passes its own `throttle` options to every Octokit it constructs,
+    // which replace an object default wholesale and re-enable throttling (1 s between writes).
+    Octokit: ProbotOctokit.defaults((instance: Record<string, unknown>) => ({
+      ...instance,
+      retry: { enabled: options.retry ?? false, retryAfterBaseValue: 1 },
+      throttle: { ...(instance.throttle as object | undefined), enabled: false },
+    })),
+    log: pino({ level: "trace" }, sink),
+  });
+  return { probot, logs: () => lines.join("") };
+}
+
+/**
+ * Fails when logs hold a credential: the installation token, the App's JWT (a JWS starts with "eyJ"), its
+ * private key, an Authorization header, or the webhook secret.
+ */
+export function expectNoSecrets(logs: string): void {
+  const leaks = [
+    logs.includes(INSTALLATION_TOKEN) && "installation token",
+    /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./.test(logs) && "JWT",
+    /PRIVATE KEY/.test(logs) && "private key",
+    // Octokit's errors carry the request headers with the credential replaced by "[REDACTED]".
+    /authorization["']?\s*[:=]\s*["']?(token|bearer) (?!\[REDACTED\])/i.test(logs) && "authorization header",
+    logs.includes(WEBHOOK_SECRET) && "webhook secret",
+  ].filter(Boolean);
+  if (leaks.length > 0) throw new Error(`logs hold secrets: ${leaks.join(", ")}`);
+}
+
+/** The installation token exchange Probot makes before the first API call of an event. */
+export function mockInstallationToken(): void {
+  nock(API)
+    .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+    .reply(201, {
+      token: INSTALLATION_TOKEN,
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      permissions: {
+        contents: "write",
+        pull_requests: "write",
+        checks: "write",
+        actions: "write",
+        metadata: "read",
+      },
+      repository_selection: "all",
+    });
+}
+
+const seen: string[] = [];
+
+/** API scope whose every request must carry the installation token; each request is recorded for counting. */
+export function github(): nock.Scope {
+  const scope = nock(API, { reqheaders: { authorization: `token ${INSTALLATION_TOKEN}` } });
+  scope.on("request", (req: { method: string; path: string }) => seen.push(`${req.method} ${req.path}`));
+  return scope;
+}
+
+/** Requests made through github() scopes since the last call ("METHOD /path?query"). */
+export function takeRequests(): string[] {
+  return seen.splice(0, seen.length);
+}

@@ -1,0 +1,148 @@
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nomadGitops } from "../../src/app.js";
+import { pullRequestEvent } from "../fixtures/github/payloads.js";
+import { R, mockCheckCreate, mockConfig } from "./github-mocks.js";
+import {
+  expectNoSecrets,
+  type TestProbot,
+  createTestProbot,
+  github,
+  mockInstallationToken,
+} from "./harness.js";
+
+const HEAD = "c".repeat(40);
+const CONFIG = "registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml }\n";
+
+let t: TestProbot;
+beforeEach(async () => {
+  nock.disableNetConnect();
+  t = createTestProbot();
+  await t.probot.load(nomadGitops());
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+  expectNoSecrets(t.logs());
+});
+
+function mockFiles(number: number, files: Array<{ filename: string; previous_filename?: string }>) {
+  github()
+    .get(`${R}/pulls/${number}/files`)
+    .query({ per_page: 100 })
+    .reply(
+      200,
+      files.map((f) => ({ ...f, status: "modified" })),
+    );
+}
+
+describe("pull_request closed", () => {
+  it("deletes the deploy branch once its PR is merged", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG);
+    github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
+    await t.probot.receive(
+      pullRequestEvent({
+        action: "closed",
+        number: 12,
+        head: "nomad-gitops/deploy",
+        headSha: HEAD,
+        merged: true,
+      }),
+    );
+  });
+
+  it("treats an already deleted branch as done (redelivery)", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG);
+    github()
+      .delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`)
+      .reply(422, { message: "Reference does not exist" });
+    await t.probot.receive(
+      pullRequestEvent({
+        action: "closed",
+        number: 12,
+        head: "nomad-gitops/deploy",
+        headSha: HEAD,
+        merged: true,
+      }),
+    );
+  });
+
+  it("keeps the branch of a deploy PR closed without merging, and ignores other PRs and forks", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG);
+    mockConfig(CONFIG);
+    await t.probot.receive(
+      pullRequestEvent({
+        action: "closed",
+        number: 12,
+        head: "nomad-gitops/deploy",
+        headSha: HEAD,
+        merged: false,
+      }),
+    );
+    await t.probot.receive(
+      pullRequestEvent({ action: "closed", number: 13, head: "feature/x", headSha: HEAD, merged: true }),
+    );
+    await t.probot.receive(
+      pullRequestEvent({
+        action: "closed",
+        number: 14,
+        head: "nomad-gitops/deploy",
+        headSha: HEAD,
+        merged: true,
+        fromFork: true,
+      }),
+    );
+  });
+});
+
+describe("pull_request changing the config", () => {
+  it("fails a check on the PR's head commit quoting the key and the problem", async () => {
+    mockInstallationToken();
+    mockFiles(7, [{ filename: "README.md" }, { filename: ".github/nomad-gitops.yml" }]);
+    mockConfig("registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: always }\n", HEAD);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: HEAD,
+      status: "completed",
+      conclusion: "failure",
+      output: {
+        title: "Invalid .github/nomad-gitops.yml",
+        summary: [
+          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
+          "",
+          "```",
+          'build.trigger: must be one of "push", "dispatch"',
+          "```",
+        ].join("\n"),
+      },
+    });
+    await t.probot.receive(
+      pullRequestEvent({ action: "opened", number: 7, head: "tune-config", headSha: HEAD }),
+    );
+  });
+
+  it("passes a valid config, and leaves PRs that do not touch it alone", async () => {
+    mockInstallationToken();
+    mockFiles(8, [{ filename: ".github/nomad-gitops.yml" }]);
+    mockConfig(CONFIG, HEAD);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: HEAD,
+      status: "completed",
+      conclusion: "success",
+      output: {
+        title: ".github/nomad-gitops.yml is valid",
+        summary: "The changed `.github/nomad-gitops.yml` passes validation.",
+      },
+    });
+    mockFiles(9, [{ filename: "services/banana/main.go" }]);
+    await t.probot.receive(
+      pullRequestEvent({ action: "synchronize", number: 8, head: "tune-config", headSha: HEAD }),
+    );
+    await t.probot.receive(pullRequestEvent({ action: "opened", number: 9, head: "feature", headSha: HEAD }));
+  });
+});

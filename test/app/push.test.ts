@@ -1,0 +1,155 @@
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nomadGitops } from "../../src/app.js";
+import { pushEvent } from "../fixtures/github/payloads.js";
+import { R, mockCheckCreate, mockCheckList, mockCheckUpdate, mockConfig } from "./github-mocks.js";
+import {
+  INSTALLATION_TOKEN,
+  expectNoSecrets,
+  type TestProbot,
+  createTestProbot,
+  github,
+  mockInstallationToken,
+} from "./harness.js";
+
+const SHA = "a".repeat(40);
+const CONFIG = `registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml }\n`;
+
+let t: TestProbot;
+beforeEach(async () => {
+  nock.disableNetConnect();
+  t = createTestProbot();
+  await t.probot.load(nomadGitops());
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+  expectNoSecrets(t.logs());
+});
+
+describe("push", () => {
+  it("queues the check run on a push to the default branch (build started by the push itself)", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG, SHA);
+    mockCheckList(SHA, []);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: SHA,
+      status: "queued",
+      output: {
+        title: "Waiting for the build",
+        summary: "Waiting for `images.yml` to finish for aaaaaaa on `main`.",
+      },
+    });
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("dispatches the build with inputs.sha when build.trigger is dispatch, reusing an existing check run", async () => {
+    mockInstallationToken();
+    mockConfig(
+      `registry: ghcr.io/acme/platform\nbranches: [main, release]\nbuild: { workflow: images.yml, trigger: dispatch }\n`,
+      SHA,
+    );
+    mockCheckList(SHA, [{ id: 5, status: "queued" }]);
+    mockCheckUpdate(5, {
+      status: "queued",
+      output: {
+        title: "Waiting for the build",
+        summary: "Dispatched `images.yml` for aaaaaaa on `release`; the plan follows when it succeeds.",
+      },
+    });
+    github()
+      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "release", inputs: { sha: SHA } })
+      .reply(204);
+    await t.probot.receive(pushEvent({ ref: "refs/heads/release", after: SHA }));
+  });
+
+  it("ignores tag pushes and branch deletions without a single API call", async () => {
+    await t.probot.receive(pushEvent({ ref: "refs/tags/v1.0.0", after: SHA }));
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA, deleted: true }));
+  });
+
+  it("ignores pushes to branches that are not deploy branches (after reading their config)", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG, SHA);
+    await t.probot.receive(pushEvent({ ref: "refs/heads/feature/x", after: SHA }));
+  });
+
+  it("stays quiet in a repository without any config (nor an org default)", async () => {
+    mockInstallationToken();
+    mockConfig(null, SHA);
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("fails the check run quoting each key and its problem when the config is invalid", async () => {
+    mockInstallationToken();
+    mockConfig(
+      `registry: ghcr.io/acme/platform\npin: sha\nservices:\n  - name: banana\n    image: GHCR.io/Acme/Banana:latest\n`,
+      SHA,
+    );
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: SHA,
+      status: "completed",
+      conclusion: "failure",
+      output: {
+        title: "Invalid .github/nomad-gitops.yml",
+        summary: [
+          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
+          "",
+          "```",
+          'services.0.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)',
+          'pin: must be one of "tag+digest", "digest", "tag"',
+          "```",
+        ].join("\n"),
+      },
+    });
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("reports YAML that does not parse as an invalid config", async () => {
+    mockInstallationToken();
+    mockConfig(`registry: [unclosed\n`, SHA);
+    github()
+      .post(`${R}/check-runs`, (body: { conclusion: string; output: { summary: string } }) => {
+        expect(body.conclusion).toBe("failure");
+        expect(body.output.summary).toContain("invalid YAML");
+        return true;
+      })
+      .reply(201, { id: 1 });
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("merges an org-level config through _extends (the repo's keys win)", async () => {
+    mockInstallationToken();
+    mockConfig("_extends: .github\nbuild: { workflow: images.yml }\n", SHA);
+    github()
+      .get("/repos/acme/.github/contents/.github%2Fnomad-gitops.yml")
+      .reply(200, "registry: ghcr.io/acme/platform\nbuild: { workflow: org-default.yml }\n", {
+        "content-type": "application/vnd.github.raw; charset=utf-8",
+      });
+    mockCheckList(SHA, []);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: SHA,
+      status: "queued",
+      output: {
+        title: "Waiting for the build",
+        summary: "Waiting for `images.yml` to finish for aaaaaaa on `main`.",
+      },
+    });
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("logs every GitHub request at trace level, and the secret check would catch a leaked credential", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG, SHA);
+    await t.probot.receive(pushEvent({ ref: "refs/heads/feature/x", after: SHA }));
+    expect(t.logs()).toContain("GitHub request: GET https://api.github.com/repos/acme/platform/contents/");
+    expect(() => expectNoSecrets(`{"msg":"token ${INSTALLATION_TOKEN}"}`)).toThrow("installation token");
+    expect(() =>
+      expectNoSecrets(`{"headers":{"authorization":"bearer eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOjE3MTd9.c2ln"}}`),
+    ).toThrow("JWT, authorization header");
+  });
+});
