@@ -1,7 +1,15 @@
 import { type CliIO, type Command, EXIT, UsageError, processIO } from "./io.js";
 
 // Commands load lazily so `digest` does not pay for the HCL parser and vice versa.
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  images: () => import("./images.js").then((m) => m.command),
+  pin: () => import("./pin.js").then((m) => m.command),
+  digest: () => import("./digest.js").then((m) => m.command),
+  retag: () => import("./retag.js").then((m) => m.command),
+  push: () => import("./push.js").then((m) => m.command),
+  plan: () => import("./plan.js").then((m) => m.command),
+  apply: () => import("./apply.js").then((m) => m.command),
+};
 
 const usage = () =>
   [

@@ -1,0 +1,97 @@
+# nomad-gitops-bot running on the cluster it deploys to: stateless replicas behind any load balancer
+# that routes GitHub's webhooks to the "http" service. Every secret comes from Nomad Variables at
+# nomad/jobs/nomad-gitops-bot (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, REGISTRY_AUTH_JSON).
+
+variable "image" {
+  type        = string
+  description = "The bot's own image; pin it with a digest like any other service."
+  default     = "ghcr.io/nomad-gitops-bot/nomad-gitops-bot:0.1.0"
+}
+
+variable "replicas" {
+  type    = number
+  default = 2
+}
+
+job "nomad-gitops-bot" {
+  type = "service"
+
+  group "bot" {
+    count = var.replicas
+
+    update {
+      max_parallel     = 1
+      min_healthy_time = "10s"
+      healthy_deadline = "3m"
+      auto_revert      = true
+    }
+
+    spread {
+      attribute = "${node.unique.id}"
+    }
+
+    network {
+      port "http" {
+        to = 3000
+      }
+    }
+
+    service {
+      name     = "nomad-gitops-bot"
+      port     = "http"
+      provider = "nomad"
+      tags     = ["webhooks"]
+
+      check {
+        type     = "http"
+        path     = "/ping"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+
+    task "bot" {
+      driver = "docker"
+
+      config {
+        image = var.image
+        ports = ["http"]
+      }
+
+      # Secrets are rendered from Nomad Variables into the task's environment, never into the job spec.
+      template {
+        destination = "${NOMAD_SECRETS_DIR}/bot.env"
+        env         = true
+        change_mode = "restart"
+        data        = <<-EOT
+          {{- with nomadVar "nomad/jobs/nomad-gitops-bot" }}
+          APP_ID={{ .APP_ID }}
+          WEBHOOK_SECRET={{ .WEBHOOK_SECRET }}
+          PRIVATE_KEY="{{ .PRIVATE_KEY }}"
+          {{- end }}
+        EOT
+      }
+
+      template {
+        destination = "${NOMAD_SECRETS_DIR}/registry-auth.json"
+        change_mode = "restart"
+        perms       = "0400"
+        data        = <<-EOT
+          {{- with nomadVar "nomad/jobs/nomad-gitops-bot" }}{{ .REGISTRY_AUTH_JSON }}{{ end }}
+        EOT
+      }
+
+      env {
+        HOST               = "0.0.0.0"
+        PORT               = "3000"
+        LOG_FORMAT         = "json"
+        REGISTRY_AUTH_FILE = "${NOMAD_SECRETS_DIR}/registry-auth.json"
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
