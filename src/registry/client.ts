@@ -480,8 +480,8 @@ export function compareConfigs(a: Map<string, string>, b: Map<string, string>): 
     same: true,
     reason:
       platforms.length === 1 && platforms[0] === ""
-        ? `same config ${a.get("")}, manifests differ: same content re-encoded`
-        : `same config per platform (${platforms.join(", ")}), manifests differ: same content re-encoded`,
+        ? `same config ${a.get("")}, same content, manifest encoded differently`
+        : `same config per platform (${platforms.join(", ")}), same content, manifest encoded differently`,
   };
 }
 

@@ -88,7 +88,7 @@ export async function pushImage(source: string, ref: string, options: PushOption
         return {
           digest: deployed.digest,
           pushed: false,
-          reason: `registry already has the same image (${same.reason.replace(/, manifests differ.*/, "")})`,
+          reason: `registry already has the same image (${same.reason.replace(/, same content, manifest encoded differently$/, "")})`,
         };
       }
     }
@@ -132,7 +132,7 @@ async function tagDeployedIfSame(
     digest: current.digest,
     pushed: false,
     reason:
-      `same image as ${deployed} (${same.reason.replace(/, manifests differ.*/, "")}): ` +
+      `same image as ${deployed} (${same.reason.replace(/, same content, manifest encoded differently$/, "")}): ` +
       `tag ${tagged!.status === "exists" ? "already there" : "added"}, nothing uploaded`,
   };
 }

@@ -159,7 +159,7 @@ describe("workflow_run completed", () => {
           task "server" {
             driver = "docker"
             config {
-              image = "REGISTRY/acme/banana:2222222222222222222222222222222222222222@sha256:a6cb15ccc223d0a873529d684f65a62ff007151ed9eaed66fd0b7ef5008bed2d"
+              image = "REGISTRY/acme/banana:2222222222222222222222222222222222222222@sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928"
             }
           }
         }
@@ -177,7 +177,7 @@ describe("workflow_run completed", () => {
 
       ### banana
 
-      \`REGISTRY/acme/banana\`: \`9d464631ac5c\` → \`a6cb15ccc223\` (tag \`2222222222222222222222222222222222222222\`)
+      \`REGISTRY/acme/banana\`: \`921d74d76d15\` → \`09528fbbc77f\` (tag \`2222222222222222222222222222222222222222\`)
 
       - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
       ",
@@ -192,7 +192,7 @@ describe("workflow_run completed", () => {
       {
         "message": "Deploy banana
 
-      - banana: 9d464631ac5c -> a6cb15ccc223 (nomad/banana.nomad.hcl)
+      - banana: 921d74d76d15 -> 09528fbbc77f (nomad/banana.nomad.hcl)
 
       Nomad-Gitops-Build: 2222222222222222222222222222222222222222
       ",
@@ -209,14 +209,14 @@ describe("workflow_run completed", () => {
 
       | service | digest | tag | job files | commits |
       |---|---|---|---|---|
-      | banana | \`9d464631ac5c\` → \`a6cb15ccc223\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
+      | banana | \`921d74d76d15\` → \`09528fbbc77f\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
 
       <details><summary>2 unchanged</summary>
 
       | service | digest | job files |
       |---|---|---|
-      | apple | \`8319137455df\` | \`nomad/apple.nomad.hcl\` |
-      | cherry | \`651cabf4cc53\` | \`nomad/cherry.nomad.hcl\` |
+      | apple | \`4ece9cd48882\` | \`nomad/apple.nomad.hcl\` |
+      | cherry | \`1ed85bfaf06a\` | \`nomad/cherry.nomad.hcl\` |
 
       </details>
 
@@ -224,7 +224,7 @@ describe("workflow_run completed", () => {
 
       ### banana
 
-      \`REGISTRY/acme/banana\`: \`9d464631ac5c\` → \`a6cb15ccc223\` (tag \`2222222222222222222222222222222222222222\`)
+      \`REGISTRY/acme/banana\`: \`921d74d76d15\` → \`09528fbbc77f\` (tag \`2222222222222222222222222222222222222222\`)
 
       - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
 
@@ -243,14 +243,14 @@ describe("workflow_run completed", () => {
 
       | service | digest | tag | job files | commits |
       |---|---|---|---|---|
-      | banana | \`9d464631ac5c\` → \`a6cb15ccc223\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
+      | banana | \`921d74d76d15\` → \`09528fbbc77f\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
 
       <details><summary>2 unchanged</summary>
 
       | service | digest | job files |
       |---|---|---|
-      | apple | \`8319137455df\` | \`nomad/apple.nomad.hcl\` |
-      | cherry | \`651cabf4cc53\` | \`nomad/cherry.nomad.hcl\` |
+      | apple | \`4ece9cd48882\` | \`nomad/apple.nomad.hcl\` |
+      | cherry | \`1ed85bfaf06a\` | \`nomad/cherry.nomad.hcl\` |
 
       </details>
       ",
@@ -264,9 +264,9 @@ describe("workflow_run completed", () => {
 
       | service | status | digest | note |
       |---|---|---|---|
-      | apple | unchanged | \`8319137455df\` |  |
-      | banana | moved | \`9d464631ac5c\` → \`a6cb15ccc223\` |  |
-      | cherry | unchanged | \`651cabf4cc53\` |  |
+      | apple | unchanged | \`4ece9cd48882\` |  |
+      | banana | moved | \`921d74d76d15\` → \`09528fbbc77f\` |  |
+      | cherry | unchanged | \`1ed85bfaf06a\` |  |
 
       Deploy PR: #12 (1 image).
       ",
@@ -370,9 +370,9 @@ describe("workflow_run completed", () => {
 
       | service | status | digest | note |
       |---|---|---|---|
-      | apple | unchanged | \`8319137455df\` |  |
-      | banana | unchanged | \`a6cb15ccc223\` |  |
-      | cherry | unchanged | \`651cabf4cc53\` |  |
+      | apple | unchanged | \`4ece9cd48882\` |  |
+      | banana | unchanged | \`09528fbbc77f\` |  |
+      | cherry | unchanged | \`1ed85bfaf06a\` |  |
 
       Closed #12: nothing left to deploy.
       ",
@@ -520,14 +520,14 @@ describe("workflow_run completed", () => {
 
       | service | digest | tag | job files | commits |
       |---|---|---|---|---|
-      | banana | \`9d464631ac5c\` → \`a6cb15ccc223\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
+      | banana | \`921d74d76d15\` → \`09528fbbc77f\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | 1 |
 
       <details><summary>2 unchanged</summary>
 
       | service | digest | job files |
       |---|---|---|
-      | apple | \`8319137455df\` | \`nomad/apple.nomad.hcl\` |
-      | cherry | \`651cabf4cc53\` | \`nomad/cherry.nomad.hcl\` |
+      | apple | \`4ece9cd48882\` | \`nomad/apple.nomad.hcl\` |
+      | cherry | \`1ed85bfaf06a\` | \`nomad/cherry.nomad.hcl\` |
 
       </details>
 
@@ -721,16 +721,16 @@ describe("workflow_run completed", () => {
 
       | service | image | digest | status |
       |---|---|---|---|
-      | apple | \`REGISTRY/acme/apple\` | \`sha256:8319137455df5a66b63c0c8a1800992929538083d1c516a2e835c3f2a855bb92\` | unchanged |
-      | banana | \`REGISTRY/acme/banana\` | \`sha256:a6cb15ccc223d0a873529d684f65a62ff007151ed9eaed66fd0b7ef5008bed2d\` | moved |
-      | cherry | \`REGISTRY/acme/cherry\` | \`sha256:651cabf4cc5321bb1402c8704216b32ed75f2f98e4dca91df5667fbf4426ab1b\` | unchanged |
+      | apple | \`REGISTRY/acme/apple\` | \`sha256:4ece9cd488826ae23287408e96e40a1940f1d26f5859809bb1c675078855a470\` | unchanged |
+      | banana | \`REGISTRY/acme/banana\` | \`sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928\` | moved |
+      | cherry | \`REGISTRY/acme/cherry\` | \`sha256:1ed85bfaf06ab1e4e3ed1003e36cea50eb20e6fe6dcc19e4c87a2342d9508ec5\` | unchanged |
 
       <!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
       ## 2026-11-25 · main @ [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
 
       ### banana
 
-      \`REGISTRY/acme/banana\`: \`9d464631ac5c\` → \`a6cb15ccc223\` (tag \`2222222222222222222222222222222222222222\`)
+      \`REGISTRY/acme/banana\`: \`921d74d76d15\` → \`09528fbbc77f\` (tag \`2222222222222222222222222222222222222222\`)
 
       - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
       ",

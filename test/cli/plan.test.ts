@@ -68,16 +68,16 @@ describe("plan", () => {
     ).toMatchInlineSnapshot(`
       [
         "",
-        "banana: resolve sha256:f90f73c610265f5fa533cd4ea86b11d83ad666e1bff09df15980bc67dde289f9",
-        "kiwi: resolve sha256:956656489bbf2710f5459cb471e7be68ddc442326ba1bb1303e11f3e901e149e",
+        "banana: resolve sha256:cc2161c8c4108c1f8394f5a2cb05efb8aaa988fd2c59d5dcc50705a9c51e0a8c",
+        "kiwi: resolve sha256:923a0ece7cac584da0f8411e7b3c77bbf9a923ad20542926da32e25b58437527",
         "mango: resolve not-built: <registry>/acme/mango:<sha> is not in the registry",
         "scanned 3 job files, 3 services",
       ]
     `);
     expect(mask(table.stdout, next)).toMatchInlineSnapshot(`
       "build <short> (main), tag <sha>
-        banana  moved      bb0b574c97d9 → f90f73c61026  nomad/banana.nomad.hcl
-        kiwi    unchanged  956656489bbf
+        banana  moved      ec311a13c9f7 → cc2161c8c410  nomad/banana.nomad.hcl
+        kiwi    unchanged  923a0ece7cac
         mango   not built                               <registry>/acme/mango:<sha> is not in the registry
       1 moved, 0 new, 1 unchanged, 1 not built, 0 skipped, 0 errors
       "

@@ -178,7 +178,7 @@ describe("sameImage", () => {
     );
     expect(result).toEqual({
       same: true,
-      reason: `same config ${single.config.digest}, manifests differ: same content re-encoded`,
+      reason: `same config ${single.config.digest}, same content, manifest encoded differently`,
     });
   });
 
@@ -211,7 +211,7 @@ describe("sameImage", () => {
     ).toEqual({
       same: true,
       reason:
-        "same config per platform (linux/amd64, linux/arm64), manifests differ: same content re-encoded",
+        "same config per platform (linux/amd64, linux/arm64), same content, manifest encoded differently",
     });
     expect(await c.sameImage(`${registry.host}/acme/multi:1.0`, `${registry.host}/acme/multi:mixed`)).toEqual(
       {

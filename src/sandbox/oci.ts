@@ -1,0 +1,274 @@
+// Deterministic images for the demo, benchmarks and tests: tar layers with fixed mtimes and owners,
+// gzip with a fixed header and stored (level 0) deflate blocks so the bytes do not depend on the zlib
+// build, config JSON, manifests and indexes. Written as OCI layouts or docker-archives, or uploaded
+// straight to a registry over HTTP.
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+
+export const MEDIA = {
+  ociManifest: "application/vnd.oci.image.manifest.v1+json",
+  ociIndex: "application/vnd.oci.image.index.v1+json",
+  ociConfig: "application/vnd.oci.image.config.v1+json",
+  ociLayer: "application/vnd.oci.image.layer.v1.tar+gzip",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+} as const;
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface ImageSpec {
+  /** One layer per entry: path → file content. */
+  layers: Array<Record<string, string>>;
+  platform?: Platform;
+  /** Extra config fields (e.g. Env) so two images can differ only in their config. */
+  env?: string[];
+  /** "oci" (default) or Docker schema 2 media types. */
+  format?: "oci" | "docker";
+}
+
+export interface Blob {
+  digest: string;
+  bytes: Uint8Array;
+}
+
+export interface BuiltImage {
+  kind: "manifest";
+  mediaType: string;
+  manifest: Blob;
+  config: Blob;
+  /** Compressed layer blobs, with the digest of the uncompressed tar (the config's diff_id). */
+  layers: Array<Blob & { diffId: string; tar: Uint8Array }>;
+  platform: Platform;
+}
+
+export interface BuiltIndex {
+  kind: "index";
+  mediaType: string;
+  manifest: Blob;
+  images: BuiltImage[];
+}
+
+export type Built = BuiltImage | BuiltIndex;
+
+export const sha256 = (bytes: Uint8Array | string) =>
+  `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+const blob = (bytes: Uint8Array): Blob => ({ digest: sha256(bytes), bytes });
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/** A ustar archive of regular files, mode 0644, uid/gid 0, mtime 0, in the given order. */
+export function tar(files: Array<[string, Uint8Array | string]>): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  for (const [name, content] of files) {
+    const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
+    if (Buffer.byteLength(name) > 100) throw new Error(`tar: name too long: ${name}`);
+    const header = Buffer.alloc(512);
+    header.write(name, 0, "utf8");
+    header.write("0000644\0", 100, "ascii");
+    header.write("0000000\0", 108, "ascii");
+    header.write("0000000\0", 116, "ascii");
+    header.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124, "ascii");
+    header.write("00000000000\0", 136, "ascii");
+    header.write("        ", 148, "ascii"); // checksum is computed with this field as spaces
+    header.write("0", 156, "ascii");
+    header.write("ustar\0", 257, "ascii");
+    header.write("00", 263, "ascii");
+    header.write("root", 265, "ascii");
+    header.write("root", 297, "ascii");
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+    chunks.push(header, data, new Uint8Array((512 - (data.length % 512)) % 512));
+  }
+  chunks.push(new Uint8Array(1024));
+  return Buffer.concat(chunks);
+}
+
+/** gzip with mtime 0, OS "unknown" and stored blocks: identical bytes on every zlib. */
+export function gzip(data: Uint8Array): Uint8Array {
+  const out = gzipSync(data, { level: 0 });
+  out[4] = out[5] = out[6] = out[7] = 0;
+  out[9] = 0xff;
+  return out;
+}
+
+export function buildImage(spec: ImageSpec): BuiltImage {
+  const format = spec.format ?? "oci";
+  const platform = spec.platform ?? { os: "linux", architecture: "amd64" };
+  const layers = spec.layers.map((files) => {
+    const layerTar = tar(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return { ...blob(gzip(layerTar)), diffId: sha256(layerTar), tar: layerTar };
+  });
+  const config = blob(
+    json({
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      created: "1970-01-01T00:00:00Z",
+      config: { Env: spec.env ?? ["PATH=/bin"] },
+      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map(() => ({
+        created: "1970-01-01T00:00:00Z",
+        created_by: "nomad-gitops-bot sandbox",
+      })),
+    }),
+  );
+  const mediaType = format === "oci" ? MEDIA.ociManifest : MEDIA.dockerManifest;
+  const manifest = blob(
+    json({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: format === "oci" ? MEDIA.ociConfig : MEDIA.dockerConfig,
+        digest: config.digest,
+        size: config.bytes.length,
+      },
+      layers: layers.map((l) => ({
+        mediaType: format === "oci" ? MEDIA.ociLayer : MEDIA.dockerLayer,
+        digest: l.digest,
+        size: l.bytes.length,
+      })),
+    }),
+  );
+  return { kind: "manifest", mediaType, manifest, config, layers, platform };
+}
+
+export function buildIndex(images: BuiltImage[], format: "oci" | "docker" = "oci"): BuiltIndex {
+  const mediaType = format === "oci" ? MEDIA.ociIndex : MEDIA.dockerList;
+  const manifest = blob(
+    json({
+      schemaVersion: 2,
+      mediaType,
+      manifests: images.map((image) => ({
+        mediaType: image.mediaType,
+        digest: image.manifest.digest,
+        size: image.manifest.bytes.length,
+        platform: image.platform,
+      })),
+    }),
+  );
+  return { kind: "index", mediaType, manifest, images };
+}
+
+/** A two-platform (linux/amd64 + linux/arm64) index whose images differ in one file. */
+export function buildMultiArch(name: string, format: "oci" | "docker" = "oci"): BuiltIndex {
+  const arches = ["amd64", "arm64"];
+  return buildIndex(
+    arches.map((architecture) =>
+      buildImage({
+        format,
+        platform: { os: "linux", architecture },
+        layers: [{ "etc/name": name }, { "bin/arch": architecture }],
+      }),
+    ),
+    format,
+  );
+}
+
+function allBlobs(built: Built): Blob[] {
+  const images = built.kind === "index" ? built.images : [built];
+  const blobs = images.flatMap((image) => [image.config, ...image.layers, image.manifest]);
+  if (built.kind === "index") blobs.push(built.manifest);
+  return blobs;
+}
+
+/** Writes an OCI image layout; `tag` becomes the org.opencontainers.image.ref.name annotation. */
+export async function writeOciLayout(dir: string, built: Built, tag?: string): Promise<string> {
+  await mkdir(path.join(dir, "blobs", "sha256"), { recursive: true });
+  for (const b of allBlobs(built)) {
+    await writeFile(path.join(dir, "blobs", "sha256", b.digest.slice("sha256:".length)), b.bytes);
+  }
+  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  const descriptor = {
+    mediaType: built.mediaType,
+    digest: built.manifest.digest,
+    size: built.manifest.bytes.length,
+    ...(tag ? { annotations: { "org.opencontainers.image.ref.name": tag } } : {}),
+  };
+  await writeFile(
+    path.join(dir, "index.json"),
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [descriptor] }),
+  );
+  return dir;
+}
+
+/** Writes a `docker save`-style archive (uncompressed layer tars, manifest.json last, as docker does). */
+export async function writeDockerArchive(file: string, image: BuiltImage, repoTag?: string): Promise<string> {
+  const configName = `${image.config.digest.slice("sha256:".length)}.json`;
+  const layerNames = image.layers.map((l) => `${l.diffId.slice("sha256:".length)}/layer.tar`);
+  const entries: Array<[string, Uint8Array | string]> = [
+    [configName, image.config.bytes],
+    ...image.layers.map((l, i): [string, Uint8Array] => [layerNames[i]!, l.tar]),
+    [
+      "manifest.json",
+      JSON.stringify([{ Config: configName, RepoTags: repoTag ? [repoTag] : null, Layers: layerNames }]),
+    ],
+  ];
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, tar(entries));
+  return file;
+}
+
+export interface UploadOptions {
+  /** "user:password" for registries with htpasswd. */
+  basic?: string;
+}
+
+/**
+ * Uploads every blob (monolithic POST+PUT, skipped when the registry has it) and the manifests, then
+ * tags the top manifest. Direct HTTP, so setup is fast and independent of the registry client under test.
+ */
+export async function pushTestImage(
+  host: string,
+  repo: string,
+  tag: string,
+  built: Built,
+  options: UploadOptions = {},
+): Promise<string> {
+  const base = `http://${host}/v2/${repo}`;
+  const headers: Record<string, string> = options.basic
+    ? { authorization: `Basic ${Buffer.from(options.basic).toString("base64")}` }
+    : {};
+  const check = async (res: Response, what: string) => {
+    if (!res.ok) throw new Error(`pushTestImage ${what}: HTTP ${res.status} ${await res.text()}`);
+  };
+  const images = built.kind === "index" ? built.images : [built];
+  for (const image of images) {
+    for (const b of [image.config, ...image.layers]) {
+      const head = await fetch(`${base}/blobs/${b.digest}`, { method: "HEAD", headers });
+      if (head.ok) continue;
+      const start = await fetch(`${base}/blobs/uploads/`, { method: "POST", headers });
+      await check(start, "start upload");
+      const location = new URL(start.headers.get("location")!, `http://${host}`);
+      location.searchParams.set("digest", b.digest);
+      const put = await fetch(location, {
+        method: "PUT",
+        headers: { ...headers, "content-type": "application/octet-stream" },
+        body: b.bytes,
+      });
+      await check(put, `upload ${b.digest}`);
+    }
+    if (built.kind === "index") {
+      const put = await fetch(`${base}/manifests/${image.manifest.digest}`, {
+        method: "PUT",
+        headers: { ...headers, "content-type": image.mediaType },
+        body: image.manifest.bytes,
+      });
+      await check(put, "child manifest");
+    }
+  }
+  const put = await fetch(`${base}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { ...headers, "content-type": built.mediaType },
+    body: built.manifest.bytes,
+  });
+  await check(put, "manifest");
+  return built.manifest.digest;
+}
