@@ -83,9 +83,10 @@ export const configSchema = z
       .default(["{sha}"])
       .describe("Tags added to images whose digest did not move."),
     pin: z
-      .enum(["tag+digest", "digest", "tag"])
+      // No tag-only style: the digest in the file is what "unchanged" is measured against.
+      .enum(["tag+digest", "digest"])
       .default("tag+digest")
-      .describe("How job files pin images (podman tasks always get digest)."),
+      .describe("How job files pin images: repo:tag@sha256:… or repo@sha256:… (podman always gets digest)."),
     pr: z
       .strictObject({
         branch: z.string().min(1, "must not be empty").default("nomad-gitops/deploy"),

@@ -43,7 +43,6 @@ export async function editJobFiles(
       tag: s.next!.tag,
     }));
     try {
-      if (config.pin === "tag") throw new Error('pin style "tag" is not supported by the job-file editor');
       // tag+digest is the engine's default, which also gives podman tasks the digest-only pin they need.
       const out = await pinImages(before, targets, config.pin === "digest" ? { style: "digest" } : {});
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.

@@ -375,7 +375,8 @@ async function resolveService(
             detail: same.reason,
           });
         }
-        return { status: "built", digest: deployed, tag, source };
+        // Not pushed: the build tag does not exist yet, so retagging must create it.
+        return { status: "built", digest: deployed, tag, source, tagged: false };
       }
     }
     if (options.mode === "plan") return { status: "built", digest: null, tag, source };

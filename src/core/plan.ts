@@ -137,7 +137,9 @@ export function plan(input: PlanInput): Plan {
       tagged: resolved.tagged ?? true,
     };
     if (next.digest !== null && service.sites.every((s) => s.digest === next.digest)) {
-      return { ...base, status: "unchanged", next, retag: retagTags };
+      // The build tag was just read at this digest: retagging it again would be a wasted request.
+      const retag = next.tagged ? retagTags.filter((t) => t !== next.tag) : retagTags;
+      return { ...base, status: "unchanged", next, retag };
     }
     if (old.digest === null) return { ...base, status: "new", next };
     const relation = old.commit ? (input.ancestry?.[old.commit] ?? "unknown") : "unknown";

@@ -282,14 +282,12 @@ describe("workflow_run completed", () => {
         .map((r) => `${r.method} ${r.path.replace(/sha256:[0-9a-f]+/, "<digest>")} ${r.status}`)
         .sort(),
     ).toMatchInlineSnapshot(`
-        [
-          "HEAD /v2/acme/apple/manifests/2222222222222222222222222222222222222222 200",
-          "HEAD /v2/acme/apple/manifests/2222222222222222222222222222222222222222 200",
-          "HEAD /v2/acme/banana/manifests/2222222222222222222222222222222222222222 200",
-          "HEAD /v2/acme/cherry/manifests/2222222222222222222222222222222222222222 200",
-          "HEAD /v2/acme/cherry/manifests/2222222222222222222222222222222222222222 200",
-        ]
-      `);
+      [
+        "HEAD /v2/acme/apple/manifests/2222222222222222222222222222222222222222 200",
+        "HEAD /v2/acme/banana/manifests/2222222222222222222222222222222222222222 200",
+        "HEAD /v2/acme/cherry/manifests/2222222222222222222222222222222222222222 200",
+      ]
+    `);
   });
 
   it("redelivery of the same event: same tree as the branch holds, so no commit, no PR edit, no second comment", async () => {

@@ -100,7 +100,7 @@ describe("push", () => {
           "",
           "```",
           'services.0.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)',
-          'pin: must be one of "tag+digest", "digest", "tag"',
+          'pin: must be one of "tag+digest", "digest"',
           "```",
         ].join("\n"),
       },

@@ -110,7 +110,7 @@ describe("plan", () => {
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatchInlineSnapshot(`
       "nomad-gitops-bot plan: invalid .github/nomad-gitops.yml:
-        pin: must be one of "tag+digest", "digest", "tag"
+        pin: must be one of "tag+digest", "digest"
         unknown key "service"
       "
     `);

@@ -102,7 +102,7 @@ nomad: { address: not-a-url }
       services.1.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)
       services.1.paths: must be an array, got string "services/kiwi"
       retag.0: must be a valid image tag (letters, digits, '_', '.', '-') apart from the placeholders
-      pin: must be one of "tag+digest", "digest", "tag"
+      pin: must be one of "tag+digest", "digest"
       release_notes.file: must be a file path (may use {job_dir}, {service}) or false
       nomad.address: must be a URL such as "https://nomad.example:4646""
     `);
