@@ -12,7 +12,7 @@ export function nomadGitops(deps: DeployDeps = {}) {
     app.on("push", (context) => onPush(context));
     app.on("workflow_run.completed", (context) => onWorkflowRunCompleted(context, deps));
     app.on("check_run.rerequested", (context) => onCheckRunRerequested(context, deps));
-    app.on("pull_request.closed", (context) => onPullRequestClosed(context));
+    app.on("pull_request.closed", (context) => onPullRequestClosed(context, deps));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) =>
       onPullRequestChanged(context),
     );

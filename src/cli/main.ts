@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<Command>> = {
   push: () => import("./push.js").then((m) => m.command),
   plan: () => import("./plan.js").then((m) => m.command),
   apply: () => import("./apply.js").then((m) => m.command),
+  explain: () => import("./explain.js").then((m) => m.command),
 };
 
 const usage = () =>

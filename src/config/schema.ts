@@ -130,7 +130,24 @@ export const configSchema = z
         address: z.url({ message: 'must be a URL such as "https://nomad.example:4646"' }).optional(),
         namespace: z.string().min(1).optional(),
         region: z.string().min(1).optional(),
-        submit: z.boolean().default(false),
+        submit: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Submit merged job files to Nomad (POST /v1/jobs), for setups without a GitOps reconciler.",
+          ),
+        environment: z
+          .string()
+          .min(1, "must not be empty")
+          .default("production")
+          .describe("GitHub Deployment environment for rollouts after a deploy PR merges."),
+        timeout_ms: z
+          .number()
+          .int()
+          .min(100, "must be at least 100")
+          .max(60_000, "must be at most 60000")
+          .default(5_000)
+          .describe("Per-request timeout for Nomad API calls (the token comes from NOMAD_TOKEN only)."),
       })
       .optional()
       .describe("Optional Nomad API access for plans and rollout status."),

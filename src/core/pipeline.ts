@@ -32,17 +32,25 @@ import {
 } from "./release-notes.js";
 import { type CheckRunOutput, renderCheckRun, renderComment, renderPrBody, renderPrTitle } from "./render.js";
 import { type BuildInfo, renderTag } from "./templates.js";
+import type { Explanation } from "../explain/types.js";
 
 /** The repository at one revision (App: GitHub API at the branch head; CLI: working tree + git). */
 export interface RepoPort {
   /** Repository-relative paths of the files matching any glob. */
   listFiles(globs: string[]): Promise<string[]>;
-  /** Texts of the files that exist (missing ones are left out of the map). */
-  readFiles(paths: string[]): Promise<Map<string, string>>;
+  /**
+   * Texts of the files that exist (missing ones are left out of the map). A file that cannot be read
+   * as text (binary, too large for the API, unreadable) maps to the reason: an error for it alone.
+   */
+  readFiles(paths: string[]): Promise<Map<string, string | Unreadable>>;
   /** Commits in from..to (from excluded) that touch any of the path globs, newest first. */
   commitsTouching(from: string, to: string, paths: string[]): Promise<Commit[]>;
   /** Where `head` stands relative to `base`; absent → "unknown" (no never-downgrade check). */
   compare?(base: string, head: string): Promise<Relation>;
+}
+
+export interface Unreadable {
+  unreadable: string;
 }
 
 /** The registry calls a run needs: a subset of src/registry's RegistryClient, so it plugs in directly. */
@@ -83,6 +91,8 @@ export interface DeployOptions {
   clock?: Clock;
   /** Also validate every job file with hcl2-parser while scanning (slower; see scanJobFiles). */
   strictScan?: boolean;
+  /** Explains moves no commit accounts for (non-reproducible builds); absent → they are only flagged. */
+  explainer?: { explain(a: string, b: string): Promise<Explanation> };
   /** Parallel registry calls (default 8). */
   concurrency?: number;
   onProgress?(event: ProgressEvent): void;
@@ -156,10 +166,19 @@ export async function scanJobFiles(
   options: { strict?: boolean; onFile?: (path: string, scan: JobFileScan) => void } = {},
 ): Promise<{ discovery: Discovery; texts: Map<string, string> }> {
   const paths = await repo.listFiles(jobGlobs(config));
-  const texts = await repo.readFiles(paths);
+  const read = await repo.readFiles(paths);
+  const texts = new Map<string, string>();
   const scanned = [];
-  for (const [i, path] of [...texts.keys()].sort().entries()) {
-    const scan = await scanText(texts.get(path)!, options.strict ?? false);
+  for (const [i, path] of [...read.keys()].sort().entries()) {
+    const text = read.get(path)!;
+    if (typeof text !== "string") {
+      const scan: JobFileScan = { ok: false, error: text.unreadable, line: null, images: [] };
+      scanned.push({ path, scan });
+      options.onFile?.(path, scan);
+      continue;
+    }
+    texts.set(path, text);
+    const scan = await scanText(text, options.strict ?? false);
     scanned.push({ path, scan });
     options.onFile?.(path, scan);
     // Parsing never waits on I/O: let registry responses in now and then.
@@ -289,6 +308,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       };
     }),
   };
+  if (options.explainer) planned = await explainMoves(options.explainer, planned, commits);
   const clock = options.clock ?? { now: () => new Date() };
   const ctx = { commits, date: clock.now(), ...(options.repoUrl ? { repoUrl: options.repoUrl } : {}) };
   const files = [...edited.files];
@@ -298,7 +318,10 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     const targets = releaseNotesTargets(config, planned);
     const existing = await repo.readFiles([...targets.keys()]);
     for (const [path, services] of targets) {
-      const before = existing.get(path) ?? null;
+      const found = existing.get(path) ?? null;
+      // Prepending to a file we cannot read would replace it: the whole run stops instead.
+      if (found !== null && typeof found !== "string") throw new Error(`${path}: ${found.unreadable}`);
+      const before = found;
       const after = prependReleaseNotes(before, renderReleaseNotes(planned, ctx, services), build.sha);
       if (after !== before) files.push({ path, before: before ?? "", after, edits: [] });
     }
@@ -443,6 +466,29 @@ async function applyRegistry(
       : s,
   );
   return { ...planned, services, counts: countStatuses(services) };
+}
+
+/** For each move with no commit in its paths: how the old and new image differ (2 at a time: layers are big). */
+async function explainMoves(
+  explainer: NonNullable<DeployOptions["explainer"]>,
+  planned: Plan,
+  commits: Readonly<Record<string, CommitLog>>,
+): Promise<Plan> {
+  const services = await mapLimit(planned.services, 2, async (s) => {
+    const log = commits[s.name];
+    if (s.status !== "moved" || !log?.ok || log.commits.length > 0) return s;
+    if (!s.old.digest || !s.next?.digest || s.old.digest === s.next.digest) return s;
+    try {
+      const explanation = await explainer.explain(
+        `${s.image}@${s.old.digest}`,
+        `${s.image}@${s.next.digest}`,
+      );
+      return { ...s, explanation: { ok: true as const, explanation } };
+    } catch (error) {
+      return { ...s, explanation: { ok: false as const, error: message(error) } };
+    }
+  });
+  return { ...planned, services };
 }
 
 async function commitLog(

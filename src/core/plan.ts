@@ -2,6 +2,7 @@
 // produced: per service moved / unchanged / new / not-built / error / stale. No I/O here.
 import type { Config } from "../config/schema.js";
 import type { DiscoveredService, Discovery, FileError, ServiceSite, UnknownSite } from "./discovery.js";
+import type { ExplainOutcome } from "../explain/types.js";
 import { type BuildInfo, commitFromTag, renderTag, shortSha } from "./templates.js";
 
 export type ServiceStatus = "moved" | "unchanged" | "new" | "not-built" | "error" | "stale";
@@ -67,6 +68,8 @@ export interface ServicePlan {
   /** Tags to add to the deployed image (unchanged services only). */
   retag: string[];
   paths: string[];
+  /** A move no commit explains (non-reproducible build): how the two images differ (DeployOptions.explainer). */
+  explanation?: ExplainOutcome;
 }
 
 export interface Plan {
@@ -137,9 +140,21 @@ export function plan(input: PlanInput): Plan {
       tagged: resolved.tagged ?? true,
     };
     if (next.digest !== null && service.sites.every((s) => s.digest === next.digest)) {
-      // The build tag was just read at this digest: retagging it again would be a wasted request.
-      const retag = next.tagged ? retagTags.filter((t) => t !== next.tag) : retagTags;
+      // A tag-resolved build tag was just read at this digest: adding it again would be a wasted
+      // request. An image that was not pushed (unchanged archive) still needs its build tag.
+      const retag = next.tagged
+        ? retagTags.filter((t) => t !== next.tag)
+        : [...new Set([next.tag, ...retagTags])];
       return { ...base, status: "unchanged", next, retag };
+    }
+    if (service.unmanaged.length > 0) {
+      // All or nothing: pinning the editable sites while others keep the old image half-deploys it.
+      const where = service.unmanaged.map((u) => `${u.file}:${u.line} (${u.reason})`).join(", ");
+      return {
+        ...base,
+        next,
+        reason: `not pinned: ${service.unmanaged.length === 1 ? "a site" : "sites"} the engine cannot edit also use${service.unmanaged.length === 1 ? "s" : ""} ${service.image}: ${where}; make ${service.unmanaged.length === 1 ? "it a literal" : "them literals"} or pin by hand`,
+      };
     }
     if (old.digest === null) return { ...base, status: "new", next };
     const relation = old.commit ? (input.ancestry?.[old.commit] ?? "unknown") : "unknown";

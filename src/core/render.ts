@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "./release-notes.js";
 import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
 import { renderTag, shortDigest, shortSha } from "./templates.js";
+import { renderExplanationMarkdown, summarizeExplanation } from "../explain/render.js";
 
 export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
 /** Hidden in the PR body: the build it describes, so a re-run can tell it already did this work. */
@@ -69,13 +70,37 @@ function problems(plan: Plan): string {
   return lines.length > 0 ? ["**Not deployed**", "", ...lines].join("\n") : "";
 }
 
+/** Moves no commit explains, with what differs: open in the check run, folded in the comment. */
+function explanations(plan: Plan, folded: boolean): string {
+  const lines: string[] = [];
+  for (const s of plan.services) {
+    const e = s.explanation;
+    if (!e) continue;
+    const why = e.ok ? summarizeExplanation(e.explanation) : `not explained (${e.error})`;
+    lines.push(`- **${cell(s.name)}** non-reproducible build: ${cell(why)}`);
+    if (!e.ok) continue;
+    const body = renderExplanationMarkdown(e.explanation, { maxFiles: folded ? 50 : 20 }).trimEnd();
+    lines.push(
+      "",
+      ...(folded
+        ? [`<details><summary>Why did ${cell(s.name)} move?</summary>`, "", body, "", "</details>"]
+        : [body]),
+      "",
+    );
+  }
+  return lines.length > 0
+    ? ["**Moved without a commit in its paths**", "", ...lines].join("\n").trimEnd()
+    : "";
+}
+
 /** The sticky comment: found again by its marker and edited in place. */
 export function renderComment(plan: Plan, ctx: Pick<NotesContext, "commits" | "repoUrl">): string {
   const n = changing(plan).length;
   const head = `### ${n} image${n === 1 ? "" : "s"} changed for ${ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha))}`;
   const parts = [COMMENT_MARKER, head, ""];
   parts.push(n > 0 ? changedTable(plan, ctx) : "_No image moved._");
-  for (const extra of [unchangedDetails(plan), problems(plan)]) if (extra) parts.push("", extra);
+  for (const extra of [unchangedDetails(plan), problems(plan), explanations(plan, true)])
+    if (extra) parts.push("", extra);
   return `${parts.join("\n")}\n`;
 }
 
@@ -134,6 +159,8 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
   ];
   const errs = problems(plan);
   if (plan.fileErrors.length > 0) summary.push("", errs);
+  const explained = explanations(plan, false);
+  if (explained) summary.push("", explained);
   let text = `${summary.join("\n")}\n`;
   if (text.length > 65000) text = `${text.slice(0, 65000)}\n\n_(truncated)_\n`;
   return {

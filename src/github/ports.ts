@@ -4,7 +4,7 @@
 // per-service history queries of one tick merged into one GraphQL query.
 import type { Commit } from "../core/release-notes.js";
 import type { Relation } from "../core/plan.js";
-import type { RepoPort } from "../core/pipeline.js";
+import type { RepoPort, Unreadable } from "../core/pipeline.js";
 import { matchesAny } from "../core/glob.js";
 import type { CommitSummary, CompareStatus, GitHubRepo, TreeFile } from "./repo.js";
 
@@ -44,11 +44,11 @@ export class GitHubRepoPort implements RepoPort {
     return [...files.keys()].filter((path) => matchesAny(path, globs)).sort();
   }
 
-  async readFiles(paths: string[]): Promise<Map<string, string>> {
+  async readFiles(paths: string[]): Promise<Map<string, string | Unreadable>> {
     const files = await this.files();
     // Files absent from the listing cost nothing: the release notes file of a first deploy, for instance.
     const present = paths.filter((p) => files.has(p));
-    const out = new Map<string, string>();
+    const out = new Map<string, string | Unreadable>();
     if (present.length === 0) return out;
     for (const [path, text] of await this.repo.readTexts(this.commit, present))
       if (text !== null) out.set(path, text);

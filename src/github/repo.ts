@@ -2,6 +2,7 @@
 // GraphQL query with aliases fetches the texts, and an update is one commit through the Git Data API
 // (tree with inline contents → commit → ref), the ref moved by compare-and-swap.
 import { BUILD_TRAILER, type Octokit, type RepoCoords } from "./types.js";
+import type { Unreadable } from "../core/pipeline.js";
 
 export interface TreeFile {
   path: string;
@@ -135,8 +136,8 @@ export class GitHubRepo {
    * Texts of many files at one commit: one GraphQL query per 250 files. Missing files map to null; a binary
    * or truncated blob is an error for that file only (job files and release notes are text).
    */
-  async readTexts(commit: string, paths: string[]): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>();
+  async readTexts(commit: string, paths: string[]): Promise<Map<string, string | Unreadable | null>> {
+    const out = new Map<string, string | Unreadable | null>();
     const unique = [...new Set(paths)];
     for (let start = 0; start < unique.length; start += ALIASES_PER_QUERY) {
       const chunk = unique.slice(start, start + ALIASES_PER_QUERY);
@@ -161,9 +162,9 @@ export class GitHubRepo {
           out.set(path, null);
           return;
         }
-        if (blob.isBinary || blob.text === null) throw new Error(`${path} is a binary file, not a job file`);
-        if (blob.isTruncated) throw new Error(`${path} is too large to read through the API`);
-        out.set(path, blob.text);
+        if (blob.isBinary || blob.text === null) out.set(path, { unreadable: "a binary file, not text" });
+        else if (blob.isTruncated) out.set(path, { unreadable: "too large to read through the API" });
+        else out.set(path, blob.text);
       });
     }
     return out;

@@ -4,10 +4,18 @@
 // redelivered event changes nothing.
 import type { Context } from "probot";
 import type { Config } from "../config/schema.js";
-import { type Clock, type DeployResult, type RegistryPort, runDeploy } from "../core/pipeline.js";
+import {
+  type Clock,
+  type DeployOptions,
+  type DeployResult,
+  type RegistryPort,
+  runDeploy,
+} from "../core/pipeline.js";
+import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { changing } from "../core/plan.js";
 import { shortDigest } from "../core/templates.js";
 import { createRegistryClient } from "../registry/index.js";
+import { addNomadReport } from "../cluster/app.js";
 import { CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
 import { GitHubRepoPort } from "../github/ports.js";
@@ -21,6 +29,10 @@ export interface DeployDeps {
   registry?: RegistryPort;
   /** Default: the build commit's timestamp when known (redelivery renders the same notes), else now. */
   clock?: Clock;
+  /** Where NOMAD_TOKEN is read from (default: process.env); the address comes from `nomad` in the config. */
+  nomadEnv?: Readonly<Record<string, string | undefined>>;
+  /** Explains non-reproducible moves. Default: from the registry client when it can read blobs. */
+  explainer?: DeployOptions["explainer"];
 }
 
 export interface DeployRequest {
@@ -94,17 +106,22 @@ async function deployOnce(
   const repoUrl = (context.payload as { repository?: { html_url?: string } }).repository?.html_url;
   const date = request.date;
   const clock = deps.clock ?? { now: () => date ?? new Date() };
+  const registry = deps.registry ?? (defaultRegistry ??= createRegistryClient());
+  const explainer = deps.explainer ?? (canReadBlobs(registry) ? createExplainer(registry) : undefined);
   const result = await runDeploy({
     config,
     build: { sha, branch },
     repo: port,
-    registry: deps.registry ?? (defaultRegistry ??= createRegistryClient()),
+    registry,
+    ...(explainer ? { explainer } : {}),
     mode: "apply",
     // The bot's PR is based on a deploy branch commit: a build older than that is an older push finishing late.
     ...(state.head?.ownedByBot && state.head.parents[0] ? { base: state.head.parents[0] } : {}),
     ...(repoUrl ? { repoUrl } : {}),
     clock,
   });
+  // Optional Nomad access: plan previews in the comment, drift in the check run; never fails the run.
+  await addNomadReport(config, result, deps.nomadEnv);
   const plan = result.plan;
   const moving = changing(plan);
   context.log.info(
@@ -161,7 +178,7 @@ async function deployOnce(
       "",
       "Files it would rewrite: " + result.files.map((f) => `\`${f.path}\``).join(", "),
       "",
-      `Delete the branch (or merge/close the PR) to let the bot take it over again.`,
+      `Delete the branch, or merge the PR (merging deletes it), to let the bot take it over again.`,
     ].join("\n");
     if (open) await sticky.upsert(open.number, note);
     await checks.complete(checkId, "neutral", {
@@ -237,4 +254,10 @@ function commitMessage(result: DeployResult): string {
 function describe(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.replace(/(gh[opsu]_|github_pat_)[A-Za-z0-9_]+/g, "$1***").slice(0, 2000);
+}
+
+/** A real registry client (not a digest-only stand-in) can also explain moves. */
+function canReadBlobs(registry: RegistryPort): registry is RegistryPort & ExplainRegistry {
+  const r = registry as Partial<ExplainRegistry>;
+  return typeof r.blob === "function" && typeof r.manifest === "function";
 }

@@ -1,14 +1,20 @@
 // pull_request: a merged (or closed) deploy PR loses its branch; a PR that changes the config gets the
 // same validation as a deploy, as a check on its head commit.
 import type { Context } from "probot";
+import { onDeployMerged } from "../cluster/app.js";
 import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";
 import { CONFIG_FILE, configFailure, deployBranches, loadConfig } from "./config.js";
 
-const CONFIG_PATHS = [`.github/${CONFIG_FILE}`, `.github/${CONFIG_FILE.replace(/\.yml$/, ".yaml")}`];
+const CONFIG_PATH = `.github/${CONFIG_FILE}`;
+// Probot reads only the .yml name: a .yaml file would be silently ignored, so it is flagged instead.
+const YAML_PATH = CONFIG_PATH.replace(/\.yml$/, ".yaml");
 
-export async function onPullRequestClosed(context: Context<"pull_request.closed">): Promise<void> {
+export async function onPullRequestClosed(
+  context: Context<"pull_request.closed">,
+  deps: { nomadEnv?: Readonly<Record<string, string | undefined>> } = {},
+): Promise<void> {
   const pr = context.payload.pull_request;
   const coords = coordsOf(context);
   // Only our own branch in this repository: a fork's branch of the same name is not ours to delete.
@@ -25,6 +31,21 @@ export async function onPullRequestClosed(context: Context<"pull_request.closed"
   }
   const deleted = await new GitHubRepo(context.octokit, coords).deleteBranch(pr.head.ref);
   context.log.info({ pr: pr.number, branch: pr.head.ref, deleted }, "deploy PR merged");
+  if (config.nomad?.address && pr.merge_commit_sha) {
+    // Rollout status as GitHub Deployments; Nomad trouble ends up in the statuses, never in a failed event.
+    const rollouts = await onDeployMerged({
+      octokit: context.octokit,
+      coords,
+      config,
+      pullNumber: pr.number,
+      mergeSha: pr.merge_commit_sha,
+      ...(deps.nomadEnv ? { env: deps.nomadEnv } : {}),
+    });
+    context.log.info(
+      { pr: pr.number, rollouts: rollouts.map((r) => ({ service: r.service, job: r.job, state: r.state })) },
+      "rollouts reported",
+    );
+  }
 }
 
 export async function onPullRequestChanged(
@@ -37,12 +58,16 @@ export async function onPullRequestChanged(
     pull_number: pr.number,
     per_page: 100,
   });
-  if (
-    !files.some((f) => CONFIG_PATHS.includes(f.filename) || CONFIG_PATHS.includes(f.previous_filename ?? ""))
-  )
-    return;
-  const loaded = await loadConfig(context.octokit, coords, pr.head.sha);
   const checks = new CheckRuns(context.octokit, coords);
+  if (files.some((f) => f.filename === YAML_PATH && f.status !== "removed")) {
+    await checks.completed(pr.head.sha, "failure", {
+      title: `Rename ${YAML_PATH} to ${CONFIG_FILE}`,
+      summary: `The bot reads \`${CONFIG_PATH}\` only: \`${YAML_PATH}\` would be ignored.`,
+    });
+    return;
+  }
+  if (!files.some((f) => f.filename === CONFIG_PATH || f.previous_filename === CONFIG_PATH)) return;
+  const loaded = await loadConfig(context.octokit, coords, pr.head.sha);
   if (loaded.status === "invalid") {
     await checks.completed(pr.head.sha, "failure", configFailure(loaded.errors));
   } else if (loaded.status === "ok") {

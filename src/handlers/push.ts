@@ -26,34 +26,66 @@ export async function onPush(context: Context<"push">): Promise<void> {
   const { config } = loaded;
   if (!deployBranches(config, payload.repository.default_branch).includes(branch)) return;
 
+  if (!config.build.workflow) {
+    // The App learns that images exist from this workflow's workflow_run: without it nothing would
+    // ever deploy and the check would wait forever.
+    await checks.completed(
+      sha,
+      "failure",
+      configFailure([
+        {
+          path: "build.workflow",
+          message:
+            'is required by the App: the file name of the workflow that builds the images, e.g. "images.yml"',
+        },
+      ]),
+    );
+    return;
+  }
+  const checkId = await checks.ensure(sha, "queued", {
+    title: "Waiting for the build",
+    summary:
+      config.build.trigger === "dispatch"
+        ? `Dispatched \`${config.build.workflow}\` for ${sha.slice(0, 7)} on \`${branch}\`; the plan follows when it succeeds.`
+        : `Waiting for \`${config.build.workflow}\` to finish for ${sha.slice(0, 7)} on \`${branch}\`.`,
+  });
   if (config.build.trigger === "dispatch") {
-    if (!config.build.workflow) {
-      await checks.completed(
-        sha,
-        "failure",
-        configFailure([{ path: "build.workflow", message: "is required when build.trigger is dispatch" }]),
-      );
+    const failure = await dispatch(context, config.build.workflow, branch, sha);
+    if (failure) {
+      await checks.complete(checkId, "failure", {
+        title: "Could not dispatch the build",
+        summary: `Dispatching \`${config.build.workflow}\` on \`${branch}\` failed: ${failure}\n\nNothing was planned or changed. Re-run this check once the workflow can be dispatched (it needs \`on: workflow_dispatch\`).`,
+      });
       return;
     }
-    await checks.ensure(sha, "queued", {
-      title: "Waiting for the build",
-      summary: `Dispatched \`${config.build.workflow}\` for ${sha.slice(0, 7)} on \`${branch}\`; the plan follows when it succeeds.`,
-    });
-    await context.octokit.rest.actions.createWorkflowDispatch({
-      ...coords,
-      workflow_id: config.build.workflow,
-      ref: branch,
-      inputs: { sha },
-    });
-  } else {
-    await checks.ensure(sha, "queued", {
-      title: "Waiting for the build",
-      summary: config.build.workflow
-        ? `Waiting for \`${config.build.workflow}\` to finish for ${sha.slice(0, 7)} on \`${branch}\`.`
-        : `Waiting for the build of ${sha.slice(0, 7)} on \`${branch}\` (set \`build.workflow\` so the bot knows which one).`,
-    });
   }
   context.log.info({ branch, sha, trigger: config.build.trigger }, "deploy push queued");
+}
+
+/**
+ * Dispatches the build with `inputs.sha` so the workflow can build that exact commit. A workflow that
+ * declares no `sha` input makes GitHub refuse the call (422): it is then dispatched without inputs,
+ * building the branch head, which is the pushed commit unless another push followed.
+ * Returns the reason when it could not be dispatched at all.
+ */
+async function dispatch(context: Context<"push">, workflow: string, branch: string, sha: string) {
+  const request = { ...coordsOf(context), workflow_id: workflow, ref: branch };
+  try {
+    await context.octokit.rest.actions.createWorkflowDispatch({ ...request, inputs: { sha } });
+    return null;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 422 && /input/i.test((error as Error).message)) {
+      try {
+        await context.octokit.rest.actions.createWorkflowDispatch(request);
+        return null;
+      } catch (retry) {
+        return (retry as Error).message;
+      }
+    }
+    if (status === undefined || status >= 500) throw error; // transient: let the delivery fail and be retried
+    return (error as Error).message;
+  }
 }
 
 function claimsBranch(raw: unknown, branch: string, defaultBranch: string): boolean {

@@ -10,6 +10,7 @@ import { type DeployResult, type ProgressEvent, parseImageSource, runDeploy } fr
 import { type Plan, type ServicePlan, changing } from "../core/plan.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { createRegistryClient } from "../registry/client.js";
+import { createExplainer } from "../explain/inspect.js";
 import * as git from "./git.js";
 import { localImageSource } from "./images.js";
 import { localRepo } from "./repo.js";
@@ -164,6 +165,8 @@ export async function deploy(
     build: { sha, branch },
     repo: localRepo(root),
     registry: client,
+    // Moves no commit explains get an explanation (config, layers, files) in the plan and comment.
+    explainer: createExplainer(client),
     mode,
     ...(sources ? { images: { sources, port: localImageSource(client, { cwd: root, env: io.env }) } } : {}),
     ...(repoUrl ? { repoUrl } : {}),

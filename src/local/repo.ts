@@ -1,7 +1,7 @@
 // The CLI's RepoPort: job files from the working tree, history from local git.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RepoPort } from "../core/pipeline.js";
+import type { RepoPort, Unreadable } from "../core/pipeline.js";
 import { matchesAny } from "../core/glob.js";
 import * as git from "./git.js";
 
@@ -14,13 +14,15 @@ export function localRepo(root: string): RepoPort {
       return (await files).filter((f) => matchesAny(f, globs)).sort();
     },
     async readFiles(paths) {
-      const out = new Map<string, string>();
+      const out = new Map<string, string | Unreadable>();
       await Promise.all(
         paths.map(async (p) => {
           try {
             out.set(p, await readFile(path.join(root, p), "utf8"));
           } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+            const code = (error as NodeJS.ErrnoException).code;
+            if (code !== "ENOENT")
+              out.set(p, { unreadable: `cannot read it (${code ?? (error as Error).message})` });
           }
         }),
       );

@@ -65,10 +65,19 @@ export interface RegistryClient {
   sameImage(a: string, b: string): Promise<SameImage>;
 }
 
+/** A blob being read: its bytes are checked against the digest as they pass (the stream errors at the end otherwise). */
+export interface BlobStream {
+  /** Content-Length as announced, if any. */
+  size: number | null;
+  stream: ReadableStream<Uint8Array>;
+}
+
 /** The client createRegistryClient returns: also counts what it sent (tests, benchmark, logs). */
 export interface CountingRegistryClient extends RegistryClient {
   /** Requests sent so far: registry requests and token-endpoint requests. */
   stats(): { requests: number; tokenRequests: number };
+  /** Streams a blob (config, layer) of the ref's repository; `timeoutMs` bounds the whole read (default 10 min). */
+  blob(ref: string, digest: string, options?: { timeoutMs?: number }): Promise<BlobStream>;
 }
 
 export interface RegistryOptions {
@@ -449,11 +458,57 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
     return compareConfigs(ca, cb);
   }
 
+  async function blob(text: string, digest: string, opts: { timeoutMs?: number } = {}): Promise<BlobStream> {
+    const target = resolveTarget(text);
+    if (!validDigest(digest)) throw new RegistryError(text, `"${digest}" is not a valid blob digest`);
+    const path = `blobs/${digest}`;
+    const res = await send(target, {
+      method: "GET",
+      path,
+      actions: readActions,
+      stream: true,
+      timeoutMs: opts.timeoutMs ?? 600_000,
+    });
+    if (res.status !== 200 || !res.stream) {
+      if (res.status === 404) {
+        throw new RegistryError(text, `blob ${digest} not found in ${target.host}/${target.repository}`, {
+          status: 404,
+        });
+      }
+      throw fail(target, { method: "GET", path }, res);
+    }
+    const length = Number(res.headers.get("content-length"));
+    const algorithm = digest.split(":")[0]!;
+    const hash = createHash(algorithm);
+    const verify = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        hash.update(chunk);
+        controller.enqueue(chunk);
+      },
+      flush(controller) {
+        const actual = `${algorithm}:${hash.digest("hex")}`;
+        if (actual !== digest) {
+          controller.error(
+            new RegistryError(
+              text,
+              `registry served blob bytes hashing to ${actual}, not ${digest}: not trusted`,
+            ),
+          );
+        }
+      },
+    });
+    return {
+      size: Number.isFinite(length) && res.headers.has("content-length") ? length : null,
+      stream: res.stream.pipeThrough(verify),
+    };
+  }
+
   return {
     digest,
     retag,
     manifest,
     sameImage,
+    blob,
     stats: () => ({
       requests: transport?.requestCount ?? 0,
       tokenRequests: (authenticator as Authenticator | null)?.tokenRequests ?? 0,

@@ -35,6 +35,10 @@ export interface RegistryRequest {
   body?: Uint8Array;
   /** Overrides the transport's attempts (1 = no retry). */
   maxAttempts?: number;
+  /** A 200 answer's body is left unread in `stream` (blobs), instead of being buffered in `body`. */
+  stream?: boolean;
+  /** Overrides the per-attempt timeout; for a stream it also bounds reading the body. */
+  timeoutMs?: number;
 }
 
 export interface RegistryResponse {
@@ -43,6 +47,8 @@ export interface RegistryResponse {
   body: Uint8Array;
   /** Set when a retryable status was still answered after the last attempt (or a too-long Retry-After). */
   gaveUp?: string;
+  /** The unread body of a 200 answer to a `stream` request. */
+  stream?: ReadableStream<Uint8Array>;
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)(?::\d+)?$/i;
@@ -172,8 +178,11 @@ export class Transport {
           headers,
           body: req.body,
           redirect: "follow",
-          signal: AbortSignal.timeout(this.options.timeoutMs),
+          signal: AbortSignal.timeout(req.timeoutMs ?? this.options.timeoutMs),
         });
+        if (req.stream && res.status === 200 && res.body) {
+          return { status: res.status, headers: res.headers, body: new Uint8Array(0), stream: res.body };
+        }
         body = new Uint8Array(await res.arrayBuffer());
       } catch (error) {
         const reason = describeFetchError(error);

@@ -1,6 +1,7 @@
 // The registry module's public surface (see docs/architecture.md and CONTRACTS): direct HTTP for
 // digests, manifests, retags and "same image?" checks; skopeo for pushes.
 export {
+  type BlobStream,
   type CountingRegistryClient,
   type Manifest,
   type RegistryClient,

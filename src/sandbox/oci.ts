@@ -32,6 +32,8 @@ export interface ImageSpec {
   env?: string[];
   /** "oci" (default) or Docker schema 2 media types. */
   format?: "oci" | "docker";
+  /** Header fields of some entries, by path (in whichever layer holds them). */
+  entryMeta?: Record<string, TarEntryMeta>;
 }
 
 export interface Blob {
@@ -63,29 +65,58 @@ export const sha256 = (bytes: Uint8Array | string) =>
 const blob = (bytes: Uint8Array): Blob => ({ digest: sha256(bytes), bytes });
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
-/** A ustar archive of regular files, mode 0644, uid/gid 0, mtime 0, in the given order. */
-export function tar(files: Array<[string, Uint8Array | string]>): Uint8Array {
+/** Per-entry header fields for tar(); unset ones keep the defaults. */
+export interface TarEntryMeta {
+  /** Seconds since the epoch (default 0). */
+  mtime?: number;
+  /** Permission bits (default 0o644). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+function tarHeader(name: string, size: number, type: string, meta: TarEntryMeta = {}): Buffer {
+  const octal = (n: number, width: number) => `${n.toString(8).padStart(width - 1, "0")}\0`;
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100, "utf8"); // a longer name is cut here; its pax header has it whole
+  header.write(octal(meta.mode ?? 0o644, 8), 100, "ascii");
+  header.write(octal(meta.uid ?? 0, 8), 108, "ascii");
+  header.write(octal(meta.gid ?? 0, 8), 116, "ascii");
+  header.write(octal(size, 12), 124, "ascii");
+  header.write(octal(meta.mtime ?? 0, 12), 136, "ascii");
+  header.write("        ", 148, "ascii"); // checksum is computed with this field as spaces
+  header.write(type, 156, "ascii");
+  header.write("ustar\0", 257, "ascii");
+  header.write("00", 263, "ascii");
+  header.write("root", 265, "ascii");
+  header.write("root", 297, "ascii");
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+  return header;
+}
+
+const pad = (n: number) => new Uint8Array((512 - (n % 512)) % 512);
+
+/**
+ * A ustar archive of regular files, mode 0644, uid/gid 0, mtime 0 unless `meta` says otherwise, in the
+ * given order. Names over 100 bytes get a pax extended header (`path=`), as GNU tar and Go write them.
+ */
+export function tar(
+  files: Array<[string, Uint8Array | string] | [string, Uint8Array | string, TarEntryMeta]>,
+): Uint8Array {
   const chunks: Uint8Array[] = [];
-  for (const [name, content] of files) {
+  for (const [name, content, meta] of files) {
     const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
-    if (Buffer.byteLength(name) > 100) throw new Error(`tar: name too long: ${name}`);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, "utf8");
-    header.write("0000644\0", 100, "ascii");
-    header.write("0000000\0", 108, "ascii");
-    header.write("0000000\0", 116, "ascii");
-    header.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124, "ascii");
-    header.write("00000000000\0", 136, "ascii");
-    header.write("        ", 148, "ascii"); // checksum is computed with this field as spaces
-    header.write("0", 156, "ascii");
-    header.write("ustar\0", 257, "ascii");
-    header.write("00", 263, "ascii");
-    header.write("root", 265, "ascii");
-    header.write("root", 297, "ascii");
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
-    chunks.push(header, data, new Uint8Array((512 - (data.length % 512)) % 512));
+    if (Buffer.byteLength(name) > 100) {
+      // A pax record is "<length> path=<name>\n", the length counting its own digits.
+      const body = ` path=${name}\n`;
+      let length = Buffer.byteLength(body) + 1;
+      while (String(length).length + Buffer.byteLength(body) !== length) length++;
+      const record = Buffer.from(`${length}${body}`, "utf8");
+      chunks.push(tarHeader("PaxHeaders/long", record.length, "x"), record, pad(record.length));
+    }
+    chunks.push(tarHeader(name, data.length, "0", meta), data, pad(data.length));
   }
   chunks.push(new Uint8Array(1024));
   return Buffer.concat(chunks);
@@ -103,7 +134,11 @@ export function buildImage(spec: ImageSpec): BuiltImage {
   const format = spec.format ?? "oci";
   const platform = spec.platform ?? { os: "linux", architecture: "amd64" };
   const layers = spec.layers.map((files) => {
-    const layerTar = tar(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const layerTar = tar(
+      Object.entries(files)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, content]) => [name, content, spec.entryMeta?.[name] ?? {}]),
+    );
     return { ...blob(gzip(layerTar)), diffId: sha256(layerTar), tar: layerTar };
   });
   const config = blob(

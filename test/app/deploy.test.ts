@@ -531,7 +531,7 @@ describe("workflow_run completed", () => {
 
       Files it would rewrite: \`nomad/banana.nomad.hcl\`, \`RELEASES.md\`
 
-      Delete the branch (or merge/close the PR) to let the bot take it over again."
+      Delete the branch, or merge the PR (merging deletes it), to let the bot take it over again."
     `);
     expect(check.conclusion).toBe("neutral");
     expect(check.output.title).toBe("Not written: nomad-gitops/deploy was changed by someone else");

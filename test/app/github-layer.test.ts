@@ -90,7 +90,7 @@ describe("GitHubRepo", () => {
     });
   });
 
-  it("reads 300 files in two GraphQL queries; a missing file is null, a binary one an error", async () => {
+  it("reads 300 files in two GraphQL queries; a missing file is null, a binary one unreadable", async () => {
     const files = Array.from({ length: 300 }, (_, i): [string, string] => [
       `jobs/j${i}.nomad.hcl`,
       `job "j${i}" {}\n`,
@@ -109,7 +109,12 @@ describe("GitHubRepo", () => {
       { owner: "acme", repo: "platform", e0: `${HEAD}:gone.hcl`, e1: `${HEAD}:logo.png` },
       { repository: { f0: null, f1: { text: null, isBinary: true, isTruncated: false } } },
     );
-    await expect(repo.readTexts(HEAD, ["gone.hcl", "logo.png"])).rejects.toThrow("logo.png is a binary file");
+    expect(await repo.readTexts(HEAD, ["gone.hcl", "logo.png"])).toEqual(
+      new Map<string, unknown>([
+        ["gone.hcl", null],
+        ["logo.png", { unreadable: "a binary file, not text" }],
+      ]),
+    );
   });
 
   it("refuses a truncated tree listing instead of missing files silently", async () => {
@@ -185,6 +190,23 @@ describe("GitHubRepoPort", () => {
     const port = new GitHubRepoPort(repo, OLD, "t".repeat(40));
     expect(await port.listFiles(["**/*.nomad", "**/*.nomad.hcl"])).toEqual(["a/x.nomad.hcl", "b/y.nomad"]);
     expect(await port.readFiles(["a/x.nomad.hcl", "RELEASES.md"])).toEqual(new Map([["a/x.nomad.hcl", "x"]]));
+  });
+
+  it("reports a binary or truncated blob as unreadable, for that file alone", async () => {
+    mockTree("t".repeat(40), { "a.nomad": "", "b.nomad": "", "c.nomad": "" });
+    mockReadTexts(OLD, [
+      ["a.nomad", { blob: { text: null, isBinary: true, isTruncated: false } }],
+      ["b.nomad", { blob: { text: "job", isBinary: false, isTruncated: true } }],
+      ["c.nomad", "job {}"],
+    ]);
+    const port = new GitHubRepoPort(repo, OLD, "t".repeat(40));
+    expect(await port.readFiles(["a.nomad", "b.nomad", "c.nomad"])).toEqual(
+      new Map<string, unknown>([
+        ["a.nomad", { unreadable: "a binary file, not text" }],
+        ["b.nomad", { unreadable: "too large to read through the API" }],
+        ["c.nomad", "job {}"],
+      ]),
+    );
   });
 
   it("answers ancestry and release-note ranges from one cached compare, and batches history queries", async () => {

@@ -150,12 +150,17 @@ export function mockTree(tree: string, files: Record<string, string>): void {
 }
 
 /** The bulk read: one GraphQL query whose expressions are "<commit>:<path>" for every path, in order. */
-export function mockReadTexts(commit: string, files: Array<[string, string]>): void {
+/** Blob texts as GraphQL returns them; a `{ blob }` entry stands for a binary or truncated blob. */
+export function mockReadTexts(
+  commit: string,
+  files: Array<[string, string | { blob: { text: string | null; isBinary: boolean; isTruncated: boolean } }]>,
+): void {
   const variables: Record<string, unknown> = { owner: "acme", repo: "platform" };
   const repository: Record<string, unknown> = {};
   files.forEach(([path, text], i) => {
     variables[`e${i}`] = `${commit}:${path}`;
-    repository[`f${i}`] = { text, isBinary: false, isTruncated: false };
+    repository[`f${i}`] =
+      typeof text === "string" ? { text, isBinary: false, isTruncated: false } : text.blob;
   });
   mockGraphql("object(expression: $e0)", variables, { repository });
 }

@@ -27,13 +27,16 @@ afterEach(() => {
   expectNoSecrets(t.logs());
 });
 
-function mockFiles(number: number, files: Array<{ filename: string; previous_filename?: string }>) {
+function mockFiles(
+  number: number,
+  files: Array<{ filename: string; previous_filename?: string; status?: string }>,
+) {
   github()
     .get(`${R}/pulls/${number}/files`)
     .query({ per_page: 100 })
     .reply(
       200,
-      files.map((f) => ({ ...f, status: "modified" })),
+      files.map((f) => ({ status: "modified", ...f })),
     );
 }
 
@@ -123,6 +126,23 @@ describe("pull_request changing the config", () => {
     await t.probot.receive(
       pullRequestEvent({ action: "opened", number: 7, head: "tune-config", headSha: HEAD }),
     );
+  });
+
+  it("flags a .yaml config file, which the bot would never read", async () => {
+    mockInstallationToken();
+    mockFiles(10, [{ filename: ".github/nomad-gitops.yaml", status: "added" }]);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: HEAD,
+      status: "completed",
+      conclusion: "failure",
+      output: {
+        title: "Rename .github/nomad-gitops.yaml to nomad-gitops.yml",
+        summary:
+          "The bot reads `.github/nomad-gitops.yml` only: `.github/nomad-gitops.yaml` would be ignored.",
+      },
+    });
+    await t.probot.receive(pullRequestEvent({ action: "opened", number: 10, head: "cfg", headSha: HEAD }));
   });
 
   it("passes a valid config, and leaves PRs that do not touch it alone", async () => {

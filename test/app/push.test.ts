@@ -65,6 +65,85 @@ describe("push", () => {
     await t.probot.receive(pushEvent({ ref: "refs/heads/release", after: SHA }));
   });
 
+  it("dispatches without inputs when the workflow declares no sha input (GitHub answers 422)", async () => {
+    mockInstallationToken();
+    mockConfig(`registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: dispatch }\n`, SHA);
+    mockCheckList(SHA, []);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: SHA,
+      status: "queued",
+      output: {
+        title: "Waiting for the build",
+        summary: "Dispatched `images.yml` for aaaaaaa on `main`; the plan follows when it succeeds.",
+      },
+    });
+    github()
+      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main", inputs: { sha: SHA } })
+      .reply(422, { message: 'Unexpected inputs provided: ["sha"]' });
+    github().post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main" }).reply(204);
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("fails the check run with GitHub's reason when the workflow cannot be dispatched", async () => {
+    mockInstallationToken();
+    mockConfig(`registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: dispatch }\n`, SHA);
+    mockCheckList(SHA, []);
+    mockCheckCreate(
+      {
+        name: "nomad-gitops",
+        head_sha: SHA,
+        status: "queued",
+        output: {
+          title: "Waiting for the build",
+          summary: "Dispatched `images.yml` for aaaaaaa on `main`; the plan follows when it succeeds.",
+        },
+      },
+      12,
+    );
+    github()
+      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main", inputs: { sha: SHA } })
+      .reply(404, { message: "Not Found" });
+    mockCheckUpdate(
+      12,
+      (body: { status: string; conclusion: string; output: { title: string; summary: string } }) => {
+        expect(body).toEqual({
+          status: "completed",
+          conclusion: "failure",
+          output: {
+            title: "Could not dispatch the build",
+            summary: expect.stringMatching(/^Dispatching `images.yml` on `main` failed: Not Found/),
+          },
+        });
+        expect(body.output.summary).toContain("it needs `on: workflow_dispatch`");
+        return true;
+      },
+    );
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("fails the check run when no build workflow is configured (nothing could ever deploy)", async () => {
+    mockInstallationToken();
+    mockConfig(`registry: ghcr.io/acme/platform\n`, SHA);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: SHA,
+      status: "completed",
+      conclusion: "failure",
+      output: {
+        title: "Invalid .github/nomad-gitops.yml",
+        summary: [
+          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
+          "",
+          "```",
+          'build.workflow: is required by the App: the file name of the workflow that builds the images, e.g. "images.yml"',
+          "```",
+        ].join("\n"),
+      },
+    });
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
   it("ignores tag pushes and branch deletions without a single API call", async () => {
     await t.probot.receive(pushEvent({ ref: "refs/tags/v1.0.0", after: SHA }));
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA, deleted: true }));

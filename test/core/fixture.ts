@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfigText } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import type { Commit } from "../../src/core/release-notes.js";
-import type { RegistryPort, RepoPort } from "../../src/core/pipeline.js";
+import type { RegistryPort, RepoPort, Unreadable } from "../../src/core/pipeline.js";
 import type { Relation } from "../../src/core/plan.js";
 import { matchesAny } from "../../src/core/glob.js";
 
@@ -45,7 +45,7 @@ export class MemoryRepo implements RepoPort {
     this.calls.push(`list ${globs.join(",")}`);
     return [...this.files.keys()].filter((p) => matchesAny(p, globs)).sort();
   }
-  async readFiles(paths: string[]) {
+  async readFiles(paths: string[]): Promise<Map<string, string | Unreadable>> {
     this.calls.push(`read ${paths.length}`);
     return new Map(paths.flatMap((p) => (this.files.has(p) ? [[p, this.files.get(p)!] as const] : [])));
   }

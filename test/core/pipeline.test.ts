@@ -79,24 +79,16 @@ describe("runDeploy", () => {
       "nomad/mango.nomad.hcl",
       "RELEASES.md",
     ]);
-    // One tag lookup per service, then only the unchanged one is retagged (both tags in one call).
+    // One tag lookup per service, then only the unchanged one is retagged, and only with the tag it
+    // lacks: its build tag was just read at the deployed digest.
     expect(registry.calls).toEqual([
       `digest ghcr.io/acme/platform/banana:${NEW_SHA}`,
       `digest ghcr.io/acme/platform/kiwi:${NEW_SHA}`,
       `digest ghcr.io/acme/platform/mango:${NEW_SHA}`,
-      `retag ghcr.io/acme/platform/kiwi@${digest("b")} ${NEW_SHA},deployed`,
+      `retag ghcr.io/acme/platform/kiwi@${digest("b")} deployed`,
     ]);
     expect(result.registry).toMatchInlineSnapshot(`
       [
-        {
-          "action": "retag",
-          "ref": "ghcr.io/acme/platform/kiwi@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-          "result": "exists",
-          "service": "kiwi",
-          "tags": [
-            "2222222222222222222222222222222222222222",
-          ],
-        },
         {
           "action": "retag",
           "ref": "ghcr.io/acme/platform/kiwi@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
@@ -271,6 +263,35 @@ describe("runDeploy", () => {
     `);
     expect(result.check.conclusion).toBe("failure");
     expect(result.check.title).toBe("1 moved, 1 new, 0 unchanged, 1 error, 1 job file skipped");
+  });
+
+  it("skips a job file that cannot be read as text, with the reason, and plans the others", async () => {
+    const r = repo();
+    const read = r.readFiles.bind(r);
+    r.readFiles = async (paths: string[]) => {
+      const out = await read(paths);
+      if (out.has("nomad/kiwi.nomad.hcl"))
+        out.set("nomad/kiwi.nomad.hcl", { unreadable: "a binary file, not text" });
+      return out;
+    };
+    const result = await runDeploy({
+      config: cfg,
+      build: { sha: NEW_SHA, branch: "main" },
+      repo: r,
+      registry: new TableRegistry(registryTable()),
+      mode: "plan",
+      clock,
+    });
+    expect(result.plan.fileErrors).toContainEqual({
+      file: "nomad/kiwi.nomad.hcl",
+      error: "a binary file, not text",
+      line: null,
+    });
+    expect(Object.fromEntries(result.plan.services.map((s) => [s.name, s.status]))).toEqual({
+      banana: "moved",
+      kiwi: "error",
+      mango: "new",
+    });
   });
 
   it("changes nothing when no digest moved, and skips a build older than the base", async () => {

@@ -1,0 +1,113 @@
+// During a deploy run: the plan preview of every changed job file and the drift check, as markdown
+// for the sticky comment and the check run. Every Nomad problem becomes a note: the cluster being away
+// never fails or blocks a deploy PR.
+import type { Plan } from "../core/plan.js";
+import { type NomadClient, NomadApiError, describeNomadError } from "./client.js";
+import { type JobPlanResult, type PlanSection, renderDriftSection, renderPlanSection } from "./render.js";
+import { type DriftEntry, type PinnedSite, compareDrift, summarizePlan } from "./summary.js";
+import type { NomadJob } from "./types.js";
+
+export type NomadPort = Pick<NomadClient, "address" | "parse" | "plan" | "job">;
+
+/** Errors after which asking about the next job is pointless (same cluster, same token). */
+const fatal = (error: unknown) =>
+  error instanceof NomadApiError &&
+  (error.kind === "unreachable" || error.kind === "timeout" || error.kind === "acl");
+
+/** parse + plan for each job file, in order; stops with a note at the first unreachable/ACL error. */
+export async function planJobFiles(
+  client: NomadPort,
+  files: ReadonlyArray<{ path: string; text: string }>,
+): Promise<PlanSection> {
+  const jobs: JobPlanResult[] = [];
+  for (const file of files) {
+    let job: NomadJob | null = null;
+    try {
+      job = await client.parse(file.text);
+      const response = await client.plan(job);
+      jobs.push({ file: file.path, job: job.ID, ok: true, summary: summarizePlan(job.ID, response) });
+    } catch (error) {
+      if (fatal(error)) {
+        return { address: client.address, note: `${describeNomadError(error)}: plan preview skipped.`, jobs };
+      }
+      jobs.push({ file: file.path, job: job?.ID ?? null, ok: false, error: describeNomadError(error) });
+    }
+  }
+  return { address: client.address, jobs };
+}
+
+/** Every pinned site of the plan's services that names its job (what git pins at the branch head). */
+export function pinnedSites(plan: Plan): PinnedSite[] {
+  const out: PinnedSite[] = [];
+  for (const s of plan.services) {
+    for (const site of [...s.sites, ...s.unmanaged]) {
+      if (site.job === null) continue;
+      out.push({
+        service: s.name,
+        file: site.file,
+        job: site.job,
+        group: site.group,
+        task: site.task,
+        repository: s.image,
+        digest: site.digest,
+      });
+    }
+  }
+  return out;
+}
+
+/** GET /v1/job/:id for each job the sites name (4 at a time), then the comparison. */
+export async function checkDrift(
+  client: Pick<NomadPort, "job">,
+  sites: readonly PinnedSite[],
+): Promise<{ entries: DriftEntry[]; note?: string }> {
+  const ids = [...new Set(sites.map((s) => s.job))].sort();
+  const jobs = new Map<string, NomadJob | null>();
+  const queue = [...ids];
+  let failure: unknown = null;
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined && failure === null; id = queue.shift()) {
+      try {
+        jobs.set(id, await client.job(id));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, ids.length) }, worker));
+  if (failure !== null) return { entries: [], note: `${describeNomadError(failure)}: drift not checked.` };
+  return { entries: compareDrift(sites, jobs) };
+}
+
+export interface NomadRunReport {
+  /** Appended to the sticky comment ("" when there is nothing to add). */
+  comment: string;
+  /** Appended to the check run summary. */
+  check: string;
+  drift: DriftEntry[];
+}
+
+/**
+ * The Nomad parts of one deploy run: plan previews for the job files the run rewrites, drift for every
+ * service. Never throws: whatever goes wrong ends up as a note in the markdown.
+ */
+export async function nomadRunReport(
+  client: NomadPort,
+  plan: Plan,
+  changedJobFiles: ReadonlyArray<{ path: string; text: string }>,
+): Promise<NomadRunReport> {
+  try {
+    const [section, drift] = await Promise.all([
+      changedJobFiles.length > 0 ? planJobFiles(client, changedJobFiles) : null,
+      checkDrift(client, pinnedSites(plan)),
+    ]);
+    return {
+      comment: section ? renderPlanSection(section) : "",
+      check: renderDriftSection(client.address, drift.entries, drift.note),
+      drift: drift.entries,
+    };
+  } catch (error) {
+    const note = `Nomad report failed: ${describeNomadError(error)}`;
+    return { comment: "", check: renderDriftSection(client.address, [], note), drift: [] };
+  }
+}

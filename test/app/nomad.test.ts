@@ -1,0 +1,229 @@
+// Nomad awareness in the App: the plan preview in the sticky comment, drift in the check run, GitHub
+// Deployments after the deploy PR merges. Real registry, real Nomad stand-in on 127.0.0.1, GitHub via nock.
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { nomadGitops } from "../../src/app.js";
+import { createRegistryClient } from "../../src/registry/index.js";
+import { pullRequestEvent, workflowRunEvent } from "../fixtures/github/payloads.js";
+import { type NomadStandIn, startNomad } from "../helpers/nomad.js";
+import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import {
+  R,
+  capture,
+  mockComments,
+  mockConfig,
+  mockFindPr,
+  mockGraphql,
+  mockHistory,
+  mockReadTexts,
+} from "./github-mocks.js";
+import {
+  type TestProbot,
+  createTestProbot,
+  expectNoSecrets,
+  github,
+  mockInstallationToken,
+} from "./harness.js";
+import {
+  C1,
+  CHECK_ID,
+  NEW_COMMIT,
+  NEW_TREE,
+  S1,
+  S2,
+  configText,
+  image,
+  jobFile,
+  mockPlanningReads,
+  pushImages,
+} from "./scenario.js";
+
+const SERVICES = ["apple", "banana"];
+const TOKEN = "nomad-acl-token-for-tests-0123456789";
+const MERGE = "9999999999999999999999999999999999999999";
+let registry: TestRegistry;
+let host: string;
+let digests: Record<string, string>;
+let nomad: NomadStandIn;
+let t: TestProbot;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  host = registry.host;
+  digests = await pushImages(registry, [
+    ["apple", S1, image("apple", 1)],
+    ["apple", S2, image("apple", 1)],
+    ["banana", S1, image("banana", 1)],
+    ["banana", S2, image("banana", 2)],
+  ]);
+});
+afterAll(async () => {
+  await registry?.stop();
+});
+beforeEach(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+  t = createTestProbot();
+  const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
+  await t.probot.load(nomadGitops({ registry: client, nomadEnv: { NOMAD_TOKEN: TOKEN } }));
+});
+afterEach(async () => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  await nomad?.stop();
+  expect(pending).toEqual([]);
+  expectNoSecrets(t.logs());
+  expect(t.logs()).not.toContain(TOKEN);
+});
+
+const pinned = (s: string) => `${host}/acme/${s}:${S1}@${digests[`${s}:${S1}`]}`;
+const stable = (value: unknown) =>
+  JSON.parse(
+    JSON.stringify(value).split(nomad.address).join("NOMAD").split(host).join("REGISTRY"),
+  ) as unknown;
+
+describe("deploy run with nomad.address", () => {
+  it("adds the plan of the rewritten job to the sticky comment and drift to the check run", async () => {
+    // The cluster runs banana as git pins it, apple at another digest (someone deployed by hand).
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana"), apple: `${host}/acme/apple@sha256:${"a".repeat(64)}` },
+    });
+    const files: Record<string, string> = { "RELEASES.md": "# Releases\n" };
+    for (const s of SERVICES)
+      files[`nomad/${s}.nomad.hcl`] = jobFile(host, s, `${S1}@${digests[`${s}:${S1}`]}`);
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES, `nomad: { address: "${nomad.address}" }`),
+      files,
+    });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
+    capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
+    mockGraphql(
+      "updateRefs(",
+      {
+        repositoryId: "R_kgDOtest",
+        name: "refs/heads/nomad-gitops/deploy",
+        before: "0000000000000000000000000000000000000000",
+        after: NEW_COMMIT,
+      },
+      { updateRefs: { clientMutationId: null } },
+    );
+    capture("post", `${R}/pulls`, bodies, { status: 201, body: { number: 12 } });
+    github()
+      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
+      .reply(200, []);
+    mockComments(12, []);
+    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+
+    await t.probot.receive(workflowRunEvent({ headSha: S2, conclusion: "success", branch: "main" }));
+
+    const [, , , comment, check] = bodies as Array<Record<string, unknown>>;
+    const body = String(comment!.body);
+    const nomadPart = stable(body.slice(body.indexOf("#### Nomad plan")));
+    expect(nomadPart).toMatchInlineSnapshot(`
+      "#### Nomad plan (\`NOMAD\`)
+
+      <details><summary>\`banana\` (\`nomad/banana.nomad.hcl\`): 2 allocations replaced</summary>
+
+      | group | create | destroy | in-place | destructive | canary | ignore |
+      |---|---|---|---|---|---|---|
+      | app | 0 | 0 | 0 | 2 | 0 | 0 |
+
+      Changed fields:
+
+      - \`app/server\` \`Config.image\`: \`REGISTRY/acme/banana:1111111111111111111111111111111111111111@sha256:921d74d76d1583c7dcb6fded1f22d78ca8d1c517aa9533fac35a19a20b0ab26d\` → \`REGISTRY/acme/banana:2222222222222222222222222222222222222222@sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928\`
+
+      </details>
+      "
+    `);
+    const summary = String((check!.output as Record<string, unknown>).summary);
+    expect(stable(summary.slice(summary.indexOf("### Cluster drift")))).toMatchInlineSnapshot(`
+      "### Cluster drift (\`NOMAD\`)
+
+      1 image site differs from what git pins (1 match).
+
+      | service | job | task | git pins | cluster runs | status |
+      |---|---|---|---|---|---|
+      | apple | \`apple\` | \`app/server\` | \`4ece9cd48882\` | \`aaaaaaaaaaaa\` | **drift** |
+
+      Deploy PR: #12 (1 image).
+      "
+    `);
+    expect(nomad.requests().every((r) => r.authorized)).toBe(true);
+    expect(
+      nomad
+        .requests()
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    ).toEqual([
+      "GET /v1/job/apple?namespace=default",
+      "GET /v1/job/banana?namespace=default",
+      "POST /v1/job/banana/plan?namespace=default",
+      "POST /v1/jobs/parse?namespace=default",
+    ]);
+  });
+});
+
+describe("merged deploy PR with nomad.address", () => {
+  it("creates a GitHub deployment for the moved service with the status Nomad reports now", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      rollout: { banana: "running" },
+    });
+    const text = jobFile(host, "banana", `${S1}@${digests[`banana:${S1}`]}`);
+    mockInstallationToken();
+    mockConfig(configText(host, SERVICES, `nomad: { address: "${nomad.address}", environment: staging }`));
+    github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
+    github()
+      .get(`${R}/pulls/12/files`)
+      .query({ per_page: 100 })
+      .reply(200, [
+        { filename: "nomad/banana.nomad.hcl", status: "modified" },
+        { filename: "RELEASES.md", status: "modified" },
+      ]);
+    mockReadTexts(MERGE, [["nomad/banana.nomad.hcl", text]]);
+    const bodies: unknown[] = [];
+    capture("post", `${R}/deployments`, bodies, { status: 201, body: { id: 4242 } });
+    capture("post", `${R}/deployments/4242/statuses`, bodies, { status: 201, body: { id: 1 } });
+
+    const event = pullRequestEvent({
+      action: "closed",
+      number: 12,
+      head: "nomad-gitops/deploy",
+      headSha: S2,
+      merged: true,
+    });
+    (event.payload as { pull_request: { merge_commit_sha: string } }).pull_request.merge_commit_sha = MERGE;
+    await t.probot.receive(event);
+
+    expect(stable(bodies)).toMatchInlineSnapshot(`
+      [
+        {
+          "auto_merge": false,
+          "description": "banana sha256:921d74d76d15",
+          "environment": "staging",
+          "payload": {
+            "digest": "sha256:921d74d76d1583c7dcb6fded1f22d78ca8d1c517aa9533fac35a19a20b0ab26d",
+            "job": "banana",
+            "namespace": "default",
+            "service": "banana",
+          },
+          "ref": "9999999999999999999999999999999999999999",
+          "required_contexts": [],
+        },
+        {
+          "auto_inactive": false,
+          "description": "v4: Deployment is running (0/2 healthy)",
+          "state": "in_progress",
+        },
+      ]
+    `);
+  });
+});

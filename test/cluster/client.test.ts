@@ -1,0 +1,347 @@
+// The Nomad client and the run/rollout reports against the HTTP stand-in on 127.0.0.1.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { NomadApiError, NomadClient, nomadClientFor } from "../../src/cluster/client.js";
+import { checkDrift, planJobFiles } from "../../src/cluster/report.js";
+import { type DeploymentsPort, reportRollouts } from "../../src/cluster/rollout.js";
+import { parseConfig } from "../../src/config/schema.js";
+import { type NomadStandIn, closedAddress, fixture, startNomad } from "../helpers/nomad.js";
+
+const TOKEN = "9a1b2c3d-secret-nomad-token-0000";
+const D1 = `sha256:${"1".repeat(64)}`;
+const D2 = `sha256:${"2".repeat(64)}`;
+const jobFile = (job: string, digest: string) =>
+  `job "${job}" {\n  group "app" {\n    task "server" {\n      driver = "docker"\n      config {\n        image = "ghcr.io/acme/${job}:2@${digest}"\n      }\n    }\n  }\n}\n`;
+
+let nomad: NomadStandIn | undefined;
+
+/** The error a call fails with (the test fails when it succeeds). */
+async function failure(pending: Promise<unknown>): Promise<NomadApiError> {
+  try {
+    await pending;
+  } catch (error) {
+    return error as NomadApiError;
+  }
+  throw new Error("expected the call to fail");
+}
+afterEach(async () => {
+  await nomad?.stop();
+  nomad = undefined;
+});
+
+const client = (address: string, extra: Partial<ConstructorParameters<typeof NomadClient>[0]> = {}) =>
+  new NomadClient({ address, token: TOKEN, timeoutMs: 2_000, ...extra });
+
+describe("NomadClient", () => {
+  it("parses and plans with the token header, namespace and region on every request", async () => {
+    nomad = await startNomad({ token: TOKEN, running: { banana: `ghcr.io/acme/banana:1@${D1}` } });
+    const c = client(nomad.address, { namespace: "apps", region: "eu" });
+    const job = await c.parse(jobFile("banana", D2));
+    expect([job.ID, job.TaskGroups?.[0]?.Tasks?.[0]?.Config?.image]).toEqual([
+      "banana",
+      `ghcr.io/acme/banana:2@${D2}`,
+    ]);
+    const plan = await c.plan(job);
+    expect(plan.Annotations?.DesiredTGUpdates?.app?.DestructiveUpdate).toBe(2);
+    const requests = nomad.requests();
+    expect(requests.map((r) => [r.method, r.path, r.authorized])).toEqual([
+      ["POST", "/v1/jobs/parse?namespace=apps&region=eu", true],
+      ["POST", "/v1/job/banana/plan?namespace=apps&region=eu", true],
+    ]);
+    // The documented payloads: JobHCL + Canonicalize, then Job + Diff.
+    expect(Object.keys(requests[0]!.body as object)).toEqual(
+      Object.keys(fixture("jobs-parse.request.json") as object),
+    );
+    expect(requests[1]!.body).toEqual({ Job: job, Diff: true });
+  });
+
+  it("reads a job, treats a missing job as null, and submits", async () => {
+    nomad = await startNomad({ token: TOKEN, running: { banana: `ghcr.io/acme/banana:1@${D1}` } });
+    const c = client(nomad.address);
+    expect((await c.job("banana"))?.ID).toBe("banana");
+    expect(await c.job("nope")).toBeNull();
+    expect(await c.latestDeployment("banana")).toBeNull();
+    const out = await c.submit(await c.parse(jobFile("cherry", D2)));
+    expect(out.JobModifyIndex).toBe(34);
+    expect((await c.job("cherry"))?.JobModifyIndex).toBe(34);
+  });
+
+  it("names the missing capability on 403, with or without a token, and never shows the token", async () => {
+    nomad = await startNomad({ token: TOKEN, deny: ["plan"] });
+    const withToken = client(nomad.address);
+    const job = await withToken.parse(jobFile("banana", D2));
+    const denied = await failure(withToken.plan(job));
+    expect(denied).toBeInstanceOf(NomadApiError);
+    expect((denied as NomadApiError).kind).toBe("acl");
+    expect((denied as Error).message).toMatchInlineSnapshot(
+      `"ACL denied (403): the token in NOMAD_TOKEN lacks the capability namespace:submit-job in namespace "default" (POST /v1/job/banana/plan)"`,
+    );
+    const anonymous = new NomadClient({ address: nomad.address });
+    const e2 = await failure(anonymous.job("banana"));
+    expect(e2.message).toMatchInlineSnapshot(
+      `"ACL denied (403): no NOMAD_TOKEN is set in the bot's environment and anonymous access lacks namespace:read-job in namespace "default" (GET /v1/job/banana)"`,
+    );
+    expect(JSON.stringify([denied, e2, (denied as Error).stack])).not.toContain(TOKEN);
+  });
+
+  it("reports an unreachable cluster and a timeout as 'cluster unreachable'", async () => {
+    const address = await closedAddress();
+    const e = await failure(client(address).job("banana"));
+    expect([e.kind, e.message.replace(/:\d+/, ":PORT")]).toEqual([
+      "unreachable",
+      "cluster unreachable: http://127.0.0.1:PORT: ECONNREFUSED (GET /v1/job/banana)",
+    ]);
+    // A server that accepts and never answers.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const t = await failure(client(`http://127.0.0.1:${port}`, { timeoutMs: 150 }).job("banana"));
+      expect([t.kind, t.message]).toEqual([
+        "timeout",
+        `cluster unreachable: http://127.0.0.1:${port} did not answer within 150 ms (GET /v1/job/banana)`,
+      ]);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it("takes the address from the config and the token from the environment only", () => {
+    expect(nomadClientFor(undefined, {})).toBeNull();
+    expect(nomadClientFor({}, { NOMAD_TOKEN: TOKEN })).toBeNull();
+    const c = nomadClientFor(
+      { address: "https://nomad.example:4646/", namespace: "apps" },
+      { NOMAD_TOKEN: TOKEN },
+    );
+    expect([c?.address, c?.namespace, c?.timeoutMs]).toEqual(["https://nomad.example:4646", "apps", 5000]);
+    expect(() => new NomadClient({ address: "https://u:p@nomad.example" })).toThrow(
+      /must not contain credentials/,
+    );
+    const parsed = parseConfig({
+      registry: "ghcr.io/acme",
+      nomad: { address: "https://nomad.example:4646" },
+    });
+    expect(parsed.ok && parsed.config.nomad).toEqual({
+      address: "https://nomad.example:4646",
+      submit: false,
+      environment: "production",
+      timeout_ms: 5000,
+    });
+  });
+});
+
+describe("plan and drift reports", () => {
+  it("plans each changed job file, and stops with a note when the cluster is unreachable", async () => {
+    nomad = await startNomad({ token: TOKEN, running: { banana: `ghcr.io/acme/banana:1@${D1}` } });
+    const section = await planJobFiles(client(nomad.address), [
+      { path: "nomad/banana.nomad.hcl", text: jobFile("banana", D2) },
+      { path: "nomad/cherry.nomad.hcl", text: jobFile("cherry", D2) },
+      { path: "nomad/bad.nomad.hcl", text: "job {" },
+    ]);
+    expect(
+      section.jobs.map((j) => (j.ok ? [j.job, j.summary.diffType, j.summary.groups[0]] : [j.file, j.error])),
+    ).toMatchInlineSnapshot(`
+      [
+        [
+          "banana",
+          "Edited",
+          {
+            "canary": 0,
+            "create": 0,
+            "destroy": 0,
+            "destructive": 2,
+            "ignore": 0,
+            "inPlace": 0,
+            "name": "app",
+            "placementFailed": false,
+          },
+        ],
+        [
+          "cherry",
+          "Added",
+          {
+            "canary": 0,
+            "create": 2,
+            "destroy": 0,
+            "destructive": 0,
+            "ignore": 0,
+            "inPlace": 0,
+            "name": "app",
+            "placementFailed": false,
+          },
+        ],
+        [
+          "nomad/bad.nomad.hcl",
+          "Nomad answered 400: 1 error occurred: * job file has no job block or image (POST /v1/jobs/parse)",
+        ],
+      ]
+    `);
+    const away = await planJobFiles(client(await closedAddress()), [
+      { path: "a.nomad.hcl", text: jobFile("a", D2) },
+    ]);
+    expect(away.jobs).toEqual([]);
+    expect(away.note).toMatch(
+      /^cluster unreachable: .*ECONNREFUSED \(POST \/v1\/jobs\/parse\): plan preview skipped\.$/,
+    );
+  });
+
+  it("checks drift per job once, and turns an ACL denial into a note", async () => {
+    nomad = await startNomad({ token: TOKEN, running: { banana: `ghcr.io/acme/banana:1@${D1}` } });
+    const site = {
+      service: "banana",
+      file: "nomad/banana.nomad.hcl",
+      job: "banana",
+      group: "app",
+      task: "server",
+      repository: "ghcr.io/acme/banana",
+    };
+    const drift = await checkDrift(client(nomad.address), [
+      { ...site, digest: D2 },
+      { ...site, task: "sidecar", digest: D1 },
+    ]);
+    expect(drift.entries.map((e) => e.status)).toEqual(["drift", "same"]);
+    expect(nomad.requests().map((r) => r.path)).toEqual(["/v1/job/banana?namespace=default"]);
+    const denied = await checkDrift(new NomadClient({ address: nomad.address, token: "wrong" }), [
+      { ...site, digest: D1 },
+    ]);
+    expect(denied).toEqual({
+      entries: [],
+      note: 'ACL denied (403): the token in NOMAD_TOKEN lacks the capability namespace:read-job in namespace "default" (GET /v1/job/banana): drift not checked.',
+    });
+  });
+});
+
+describe("reportRollouts", () => {
+  const config = (nomadConfig: Record<string, unknown>) => {
+    const parsed = parseConfig({
+      services: [{ name: "banana", image: "ghcr.io/acme/banana" }],
+      nomad: nomadConfig,
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.config;
+  };
+  /** GitHub's side recorded in memory: the App test checks the real requests with nock. */
+  const recorder = () => {
+    const calls: unknown[] = [];
+    const port: DeploymentsPort = {
+      create: async (input) => (calls.push(["create", input]), 900 + calls.length),
+      status: async (id, input) => void calls.push(["status", id, input]),
+    };
+    return { calls, port };
+  };
+  const files = [{ path: "nomad/banana.nomad.hcl", text: jobFile("banana", D2) }];
+
+  it("submits, then reports a successful deployment of the submitted version", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { banana: "successful" },
+    });
+    const gh = recorder();
+    const out = await reportRollouts({
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files,
+    });
+    expect(out.map((r) => [r.service, r.job, r.state, r.description])).toEqual([
+      ["banana", "banana", "success", "v4: Deployment completed successfully (2/2 healthy)"],
+    ]);
+    expect(gh.calls).toMatchInlineSnapshot(`
+      [
+        [
+          "create",
+          {
+            "description": "banana sha256:222222222222",
+            "environment": "production",
+            "payload": {
+              "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+              "job": "banana",
+              "namespace": "default",
+              "service": "banana",
+            },
+            "ref": "abc",
+          },
+        ],
+        [
+          "status",
+          901,
+          {
+            "description": "v4: Deployment completed successfully (2/2 healthy)",
+            "state": "success",
+          },
+        ],
+      ]
+    `);
+    expect(nomad.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/jobs",
+      "GET /v1/job/banana/deployment",
+    ]);
+  });
+
+  it("reports a failed deployment with the failing allocation's event", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { banana: "failed" },
+    });
+    const gh = recorder();
+    const [r] = await reportRollouts({
+      config: config({ address: nomad.address, submit: true, environment: "staging" }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files,
+    });
+    expect(r!.state).toBe("failure");
+    expect(r!.description).toContain("Driver Failure: Failed to pull");
+    expect(r!.summary?.failures[0]?.events).toHaveLength(2);
+    expect((gh.calls[0] as [string, { environment: string }])[1].environment).toBe("staging");
+  });
+
+  it("without submit: queued until the cluster's job names the pinned digest; error when unreachable", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { banana: "running" },
+    });
+    const gh = recorder();
+    const [waiting] = await reportRollouts({
+      config: config({ address: nomad.address }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files,
+    });
+    expect([waiting!.state, waiting!.description]).toEqual([
+      "queued",
+      "waiting for Nomad to pick up the merge: cluster still runs another digest",
+    ]);
+    const picked = [{ path: files[0]!.path, text: jobFile("banana", D1).replace(":2@", ":1@") }];
+    const [running] = await reportRollouts({
+      config: config({ address: nomad.address }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files: picked,
+    });
+    expect([running!.state, running!.description]).toEqual([
+      "in_progress",
+      "v4: Deployment is running (0/2 healthy)",
+    ]);
+    const away = await closedAddress();
+    const [down] = await reportRollouts({
+      config: config({ address: away }),
+      client: client(away),
+      deployments: gh.port,
+      sha: "abc",
+      files,
+    });
+    expect(down!.state).toBe("error");
+    expect(down!.description).toMatch(/^cluster unreachable: .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,192 @@
+// A Nomad HTTP API stand-in on 127.0.0.1 (node:http), answering from the documented shapes in
+// test/fixtures/nomad-api/: parse, plan with diff, register, read job, latest deployment and its
+// allocations. It checks the X-Nomad-Token header, records every request, and can deny a capability
+// (403 "Permission denied", as Nomad does) or play a rollout that succeeds or fails.
+import { readFileSync } from "node:fs";
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
+const FIXTURES = new URL("../fixtures/nomad-api/", import.meta.url);
+export const fixture = <T = unknown>(name: string): T =>
+  JSON.parse(readFileSync(new URL(name, FIXTURES), "utf8")) as T;
+
+type Json = Record<string, unknown>;
+const ZERO = {
+  Ignore: 0,
+  Place: 0,
+  Migrate: 0,
+  Stop: 0,
+  InPlaceUpdate: 0,
+  DestructiveUpdate: 0,
+  Canary: 0,
+  Preemptions: 0,
+};
+
+export interface NomadRequest {
+  method: string;
+  /** Path with the query string. */
+  path: string;
+  /** Whether the request carried the expected token (never the token itself). */
+  authorized: boolean;
+  body: unknown;
+}
+
+export interface StandInOptions {
+  /** ACL token the stand-in expects; undefined: ACLs off. */
+  token?: string;
+  /** Jobs the cluster runs: job ID → image of its (first) task. */
+  running?: Record<string, string>;
+  /** What the latest deployment of a job reports after registration (or from the start). */
+  rollout?: Record<string, "running" | "successful" | "failed">;
+  /** Endpoints answered with 403: "parse" | "plan" | "submit" | "read". */
+  deny?: Array<"parse" | "plan" | "submit" | "read">;
+}
+
+export interface NomadStandIn {
+  address: string;
+  requests(): NomadRequest[];
+  stop(): Promise<void>;
+}
+
+/** A job as the cluster would hold it, from the fixture with this ID and image. */
+export function jobWith(id: string, image: string, names: { group?: string; task?: string } = {}): Json {
+  const job = fixture<Json>("job.json");
+  job.ID = id;
+  job.Name = id;
+  const group = (job.TaskGroups as Json[])[0]!;
+  group.Name = names.group ?? "app";
+  const task = (group.Tasks as Json[])[0]!;
+  task.Name = names.task ?? "server";
+  task.Config = { image };
+  return job;
+}
+
+const imageOf = (job: Json): string =>
+  ((((job.TaskGroups as Json[])[0]!.Tasks as Json[])[0]!.Config as Json).image as string) ?? "";
+
+export async function startNomad(options: StandInOptions = {}): Promise<NomadStandIn> {
+  const log: NomadRequest[] = [];
+  const jobs = new Map<string, Json>();
+  for (const [id, image] of Object.entries(options.running ?? {})) jobs.set(id, jobWith(id, image));
+  let modifyIndex = 33;
+  const deployments = new Map<string, Json>();
+  for (const [id, status] of Object.entries(options.rollout ?? {}))
+    if (jobs.has(id)) deployments.set(id, { ...fixture<Json>(`deployment.${status}.json`), JobID: id });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const body = raw ? (JSON.parse(raw) as Json) : undefined;
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    const authorized = options.token === undefined || req.headers["x-nomad-token"] === options.token;
+    log.push({ method: req.method ?? "", path: `${url.pathname}${url.search}`, authorized, body });
+    const send = (status: number, value: unknown) => {
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      res.writeHead(status, {
+        "content-type": typeof value === "string" ? "text/plain" : "application/json",
+      });
+      res.end(text);
+    };
+    const route = (kind: "parse" | "plan" | "submit" | "read") => {
+      if (!authorized || options.deny?.includes(kind)) {
+        send(403, "Permission denied");
+        return false;
+      }
+      return true;
+    };
+    const path = url.pathname;
+    let m: RegExpMatchArray | null;
+    if (req.method === "POST" && path === "/v1/jobs/parse") {
+      if (!route("parse")) return;
+      const hcl = String(body?.JobHCL ?? "");
+      const id = /job\s+"([^"]+)"/.exec(hcl)?.[1];
+      const image = /image\s*=\s*"([^"]+)"/.exec(hcl)?.[1];
+      if (!id || !image) return send(400, "1 error occurred:\n\t* job file has no job block or image");
+      const names = {
+        group: /group\s+"([^"]+)"/.exec(hcl)?.[1] ?? "app",
+        task: /task\s+"([^"]+)"/.exec(hcl)?.[1] ?? "server",
+      };
+      return send(200, { ...jobWith(id, image, names), Status: "", Version: 0, JobModifyIndex: 0 });
+    }
+    if (req.method === "POST" && (m = /^\/v1\/job\/([^/]+)\/plan$/.exec(path))) {
+      if (!route("plan")) return;
+      const id = decodeURIComponent(m[1]!);
+      const next = imageOf(body?.Job as Json);
+      const current = jobs.get(id);
+      const plan = fixture<Json>(current ? "job-plan.edited.json" : "job-plan.added.json");
+      const out = JSON.parse(JSON.stringify(plan).replaceAll('"banana"', JSON.stringify(id))) as Json;
+      const group = ((body?.Job as Json).TaskGroups as Json[])[0]!;
+      const tg = ((out.Diff as Json).TaskGroups as Json[])[0]!;
+      tg.Name = group.Name;
+      (tg.Tasks as Json[])[0]!.Name = (group.Tasks as Json[])[0]!.Name;
+      const desired = (out.Annotations as Json).DesiredTGUpdates as Json;
+      (out.Annotations as Json).DesiredTGUpdates = { [String(group.Name)]: desired.app };
+      const field = (((tg.Tasks as Json[])[0]!.Objects as Json[])[0]!.Fields as Json[])[0]!;
+      field.New = next;
+      if (current) {
+        field.Old = imageOf(current);
+        if (field.Old === next) {
+          // Same image: nothing to do, as Nomad reports it.
+          (out.Diff as Json).Type = "None";
+          (out.Diff as Json).TaskGroups = [];
+          out.Annotations = { DesiredTGUpdates: { [String(group.Name)]: { ...ZERO, Ignore: 2 } } };
+        }
+      }
+      return send(200, out);
+    }
+    if (req.method === "POST" && path === "/v1/jobs") {
+      if (!route("submit")) return;
+      const job = body?.Job as Json;
+      modifyIndex += 1;
+      jobs.set(String(job.ID), { ...job, JobModifyIndex: modifyIndex });
+      const status = options.rollout?.[String(job.ID)];
+      if (status) {
+        deployments.set(String(job.ID), {
+          ...fixture<Json>(`deployment.${status}.json`),
+          JobID: job.ID,
+          JobModifyIndex: modifyIndex,
+        });
+      }
+      return send(200, { ...fixture<Json>("jobs-register.json"), JobModifyIndex: modifyIndex });
+    }
+    if (req.method === "GET" && (m = /^\/v1\/job\/([^/]+)\/deployment$/.exec(path))) {
+      if (!route("read")) return;
+      return send(200, deployments.get(decodeURIComponent(m[1]!)) ?? null);
+    }
+    if (req.method === "GET" && (m = /^\/v1\/job\/([^/]+)$/.exec(path))) {
+      if (!route("read")) return;
+      const job = jobs.get(decodeURIComponent(m[1]!));
+      return job ? send(200, job) : send(404, "job not found");
+    }
+    if (req.method === "GET" && (m = /^\/v1\/deployment\/allocations\/([^/]+)$/.exec(path))) {
+      if (!route("read")) return;
+      const d = [...deployments.values()].find((x) => x.ID === m![1]);
+      return send(200, d?.Status === "failed" ? fixture("allocations.failed.json") : []);
+    }
+    send(404, `Invalid URL: ${path}`);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `http://127.0.0.1:${port}`,
+    requests: () => log.slice(),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** An address where nothing listens: a port the OS gave us, then closed again. */
+export async function closedAddress(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
