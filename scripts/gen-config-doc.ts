@@ -1,0 +1,386 @@
+// `npm run docs`: regenerates docs/config.md from the zod config schema (through the same JSON Schema
+// that `npm run schema` commits), so every key, type, default and allowed value in the reference is the
+// code's. The prose around it (intro, notes on keys, examples) is template text kept here; the drift test
+// (test/docs/config-doc.test.ts) fails when docs/config.md differs from what this renders.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { configJsonSchemaText } from "../src/config/json-schema.js";
+import { TAG_PLACEHOLDERS } from "../src/config/schema.js";
+
+/** The subset of JSON Schema that z.toJSONSchema produces for the config. */
+interface Node {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: Node[];
+  pattern?: string;
+  format?: string;
+  minLength?: number;
+  minItems?: number;
+  minimum?: number;
+  maximum?: number;
+  items?: Node;
+  properties?: Record<string, Node>;
+  required?: string[];
+}
+
+export interface Example {
+  title: string;
+  text: string;
+  /** The YAML, exactly as shown; the test validates it with the real loader. */
+  yaml: string;
+  /** Only the App reads it (Probot's `_extends`); the test merges it the way Probot does. */
+  appOnly?: boolean;
+  /** A second file the example needs (the org-wide base of `_extends`). */
+  base?: { where: string; yaml: string };
+}
+
+const tags = TAG_PLACEHOLDERS.map((p) => `\`{${p}}\``).join(", ");
+
+/**
+ * What the schema cannot say: refinements (placeholders), behaviour, and keys zod gives no description.
+ * Keyed by key path; a key missing from the schema, or a key with neither a description nor a note, is an
+ * error, so renaming a key in the schema cannot leave a stale reference behind.
+ */
+export const NOTES: Record<string, string> = {
+  registry:
+    "Zero-config discovery: with no `services`, every image under this prefix found in a job file " +
+    "matching `jobs` is a service, named after the last part of its repository " +
+    "(`ghcr.io/acme/platform/api` → `api`; when two repositories end in the same name, their path under " +
+    "the prefix is used instead). Must be a repository path without tag or digest, lowercase. " +
+    "Either `registry` or `services` must be set.",
+  branches:
+    "A push to any other branch is ignored by the App. The CLI does not use it (it works on the " +
+    "checkout you give it).",
+  build:
+    "How the images are built. The App only reacts to the `workflow_run` of `build.workflow`: " +
+    "**without `workflow` the App's check run stays queued and nothing is ever planned.** The CLI only " +
+    "uses `tag`.",
+  "build.workflow":
+    "The workflow file name only (`images.yml`, not `.github/workflows/images.yml`). Runs started by a " +
+    "`push` or a `workflow_dispatch` count; others are ignored.",
+  "build.trigger":
+    "`dispatch`: on each push to a deploy branch the App calls `workflow_dispatch` on `build.workflow` " +
+    "for that branch with the input `sha` (the pushed commit), so the workflow must declare a `sha` input; " +
+    "`build.workflow` is then required.",
+  "build.tag":
+    `The tag the build pushes for every image; the bot reads \`<image>:<tag>\` to learn the new digest. ` +
+    `Placeholders: ${tags}. A tag holding \`{sha}\` or \`{short_sha}\` also tells the bot, later, which ` +
+    "commit a pinned image was built from: that is where release notes start and what the never-downgrade " +
+    "check compares with.",
+  "services[].name": "Must be unique. The key of the service in an `--images` map.",
+  "services[].image":
+    "Repository without tag or digest (lowercase path). Matches the job files' images in any spelling " +
+    "of the same repository (`redis` = `docker.io/library/redis`).",
+  "services[].paths":
+    "Globs: `**` crosses directories, `*` and `?` do not, `{a,b}` alternates; a path without wildcards " +
+    "also covers everything below it. Without `paths` the release notes list no commits.",
+  services:
+    "The deployable images, one entry each (each item: one deployable image). Leave it out to use " +
+    "zero-config discovery under `registry`.",
+  "services[].jobs": "When left out: the files matched by the top-level `jobs` that use the image.",
+  retag:
+    `Same placeholders as \`build.tag\` (${tags}). Only images whose digest did not move are retagged ` +
+    "(GET + PUT of the manifest, no blob moved); a tag that already points at the digest is left alone, " +
+    "and the build tag just read at that digest is not written again.",
+  pin:
+    "`tag+digest` writes `repo:tag@sha256:…`; `digest` writes `repo@sha256:…`. Tasks with the `podman` " +
+    "driver always get `digest`. With `digest` the file keeps no tag, so the bot cannot tell which commit " +
+    "an old pin came from: release notes then list no commits and older builds are not detected.",
+  pr: "The one rolling deploy PR (App). The CLI's `apply` uses `title` for its commit message and prints it.",
+  "pr.branch":
+    "The bot's branch. It is rewritten (one commit on top of the deploy branch) on every deploy and " +
+    "deleted when the PR is merged; the bot never overwrites commits it did not make. The CLI ignores it: " +
+    "`apply --commit BRANCH` names its branch.",
+  "pr.labels": "Added to the PR when missing; labels people add stay.",
+  "pr.title":
+    `Placeholders: \`{services}\` (the moved services, \`a, b and 3 more\` past four) and ${tags}. ` +
+    "Cut at 256 characters.",
+  release_notes: "Where each deploy's release notes go (besides the PR body).",
+  "release_notes.file":
+    "A path inside the repository. `{job_dir}`: the directory of each job file the service's pin lives in " +
+    "(one file per directory); `{service}`: the service name. A new section is added at the top for each " +
+    "deploy (a re-run of the same build replaces its own section). `false`: PR body only.",
+  "release_notes.github_release":
+    "App only: a draft GitHub release per deploy listing every service's digest (moved and unchanged).",
+  jobs: "Every matching file is read; files the parser refuses are reported and skipped.",
+  "nomad.address": "Nomad API address.",
+  "nomad.namespace": "Nomad namespace.",
+  "nomad.region": "Nomad region.",
+};
+
+export const EXAMPLES: Example[] = [
+  {
+    title: "Minimal: zero-config discovery (CLI)",
+    text:
+      "Every image under the prefix in `**/*.nomad` and `**/*.nomad.hcl` becomes a service; the build " +
+      "pushes `<image>:<full commit sha>`; job files are pinned `repo:tag@sha256:…`; notes go to " +
+      "`RELEASES.md` (without commit lists, as no service has `paths`).",
+    yaml: "registry: ghcr.io/acme/platform\n",
+  },
+  {
+    title: "Minimal for the App",
+    text:
+      "The App acts on the completed run of the build workflow, so it must know its file name. " +
+      "The workflow runs on push, builds every image and pushes each as `<image>:<sha>`.",
+    yaml: "registry: ghcr.io/acme/platform\nbuild:\n  workflow: images.yml\n",
+  },
+  {
+    title: "Explicit services with source paths and job files",
+    text:
+      "Release notes list, per moved service, the commits that touched its `paths` since the commit its " +
+      "old pin was built from. `jobs` narrows which files a service is pinned in (for example to keep a " +
+      "staging job on its own schedule).",
+    yaml: [
+      "branches: [main]",
+      "build:",
+      "  workflow: images.yml",
+      "services:",
+      "  - name: api",
+      "    image: ghcr.io/acme/platform/api",
+      '    paths: ["services/api/**", "protos/**"]',
+      "  - name: web",
+      "    image: ghcr.io/acme/platform/web",
+      '    paths: ["services/web/**"]',
+      '    jobs: ["nomad/prod/web.nomad.hcl"]',
+      "",
+    ].join("\n"),
+  },
+  {
+    title: "The App dispatches the build",
+    text:
+      "With `trigger: dispatch` the App starts the workflow itself on each push to a deploy branch, passing " +
+      "the pushed commit as the input `sha`; GitHub refuses inputs a workflow does not declare, so declare " +
+      "it. The App then plans the commit the run reports (`github.sha` in the workflow): tag the images " +
+      "with that.\n\n" +
+      "```yaml\non:\n  workflow_dispatch:\n    inputs:\n      sha:\n        required: false\n```",
+    yaml: [
+      "registry: ghcr.io/acme/platform",
+      "build:",
+      "  workflow: images.yml",
+      "  trigger: dispatch",
+      '  tag: "{short_sha}"',
+      "",
+    ].join("\n"),
+  },
+  {
+    title: "More tags on unchanged images",
+    text:
+      "An image whose digest did not move gets the tags it lacks from this list (one GET and one PUT of " +
+      "its manifest per tag, no layer moved). Moved images only carry the tag their build pushed. The " +
+      "default `{sha}` matters with the CLI's `--images`, where unchanged archives are not pushed; with the " +
+      "App the build pushes every image under `build.tag` anyway (an image missing under that tag is " +
+      "reported as not built, never retagged).",
+    yaml: [
+      "registry: ghcr.io/acme/platform",
+      "build:",
+      "  workflow: images.yml",
+      '  tag: "{sha}"',
+      'retag: ["{sha}", "{short_sha}"]',
+      "",
+    ].join("\n"),
+  },
+  {
+    title: "Pin styles",
+    text:
+      'The default `tag+digest` turns `image = "ghcr.io/acme/platform/api:latest"` into ' +
+      '`image = "ghcr.io/acme/platform/api:<sha>@sha256:…"`; `digest` writes ' +
+      '`image = "ghcr.io/acme/platform/api@sha256:…"` (and loses the commit the tag recorded, see `pin`). ' +
+      "podman tasks get `digest` either way.",
+    yaml: "registry: ghcr.io/acme/platform\npin: digest\n",
+  },
+  {
+    title: "Release notes next to each job",
+    text:
+      "One `CHANGELOG.md` in every directory that holds a moved service's job file, and no draft release. " +
+      'With `{service}` instead, one file per service: `file: "docs/releases/{service}.md"`.',
+    yaml: [
+      "registry: ghcr.io/acme/platform",
+      "build:",
+      "  workflow: images.yml",
+      "release_notes:",
+      '  file: "{job_dir}/CHANGELOG.md"',
+      "  github_release: false",
+      "",
+    ].join("\n"),
+  },
+  {
+    title: "Organisation-wide defaults with `_extends` (App only)",
+    text:
+      "Probot's config loader reads `_extends: <repo>` (or `<owner>/<repo>:<path>.yml`) and merges the " +
+      "repository's file over that one **key by key at the top level**: a `pr:` in the repository replaces " +
+      "the whole `pr:` of the base. A repository without its own file uses the organisation's `.github` " +
+      "repository's `.github/nomad-gitops.yml` as it is. The CLI reads only the repository's own file and " +
+      "rejects `_extends` as an unknown key.",
+    base: {
+      where: "the organisation's `.github` repository (here `acme/.github`), file `.github/nomad-gitops.yml`",
+      yaml: [
+        "build:",
+        "  workflow: images.yml",
+        "pr:",
+        "  labels: [deploy]",
+        "release_notes:",
+        '  file: "{job_dir}/CHANGELOG.md"',
+        "  github_release: false",
+        "",
+      ].join("\n"),
+    },
+    yaml: "_extends: .github\nregistry: ghcr.io/acme/platform\n",
+    appOnly: true,
+  },
+];
+
+const INTRO = `# Configuration reference: \`.github/nomad-gitops.yml\`
+
+<!-- Generated by \`npm run docs\` (scripts/gen-config-doc.ts) from src/config/schema.ts: do not edit by hand. -->
+
+One YAML file in the monorepo tells the bot where images live, which job files to pin, and how to
+write the PR and release notes. The App reads it at the commit it works on through Probot's config loader
+(so an organisation-wide file and \`_extends\` work, see the last example); the CLI reads
+\`.github/nomad-gitops.yml\` under \`--repo\`.
+
+- Set \`registry\` (zero-config discovery) or list \`services\`; everything else has a default.
+- Unknown keys are errors, so a typo is never silently ignored. Every problem is reported with its key
+  path, e.g. \`services.1.image: must be an image repository without tag or digest, …\`: the App shows
+  them in a failed \`nomad-gitops\` check run (also on a PR that changes the file), the CLI prints them
+  and exits 2.
+- The committed JSON Schema (\`schema/nomad-gitops.schema.json\`) gives editors completion and checks;
+  with the YAML language server, start the file with
+  \`# yaml-language-server: $schema=<URL or path of that file>\`.
+`;
+
+const PLACEHOLDERS = `## Placeholders
+
+| placeholder | in | becomes |
+|---|---|---|
+| \`{sha}\` | \`build.tag\`, \`retag\`, \`pr.title\` | the built commit, 40 hex characters |
+| \`{short_sha}\` | \`build.tag\`, \`retag\`, \`pr.title\` | its first 7 characters |
+| \`{branch}\` | \`build.tag\`, \`retag\`, \`pr.title\` | the deploy branch, with characters a tag cannot hold turned into \`-\` (\`feat/x\` → \`feat-x\`) |
+| \`{services}\` | \`pr.title\` | the moved services |
+| \`{job_dir}\` | \`release_notes.file\` | the directory of a moved service's job file |
+| \`{service}\` | \`release_notes.file\` | the service name |
+
+Any other \`{…}\` is rejected. Tags must otherwise be valid image tags (letters, digits, \`_\`, \`.\`, \`-\`).
+`;
+
+// --- rendering ----------------------------------------------------------------------------------------
+
+const code = (text: string) => `\`${text}\``;
+const cell = (text: string) => text.replace(/\|/g, "\\|");
+
+function typeOf(node: Node): string {
+  if (node.anyOf) return node.anyOf.map(typeOf).join(" \\| ");
+  if (node.const !== undefined) return code(JSON.stringify(node.const));
+  if (node.enum) return node.enum.map((v) => code(JSON.stringify(v))).join(" \\| ");
+  if (node.type === "array")
+    return `list of ${node.items ? typeOf(node.items).replace(/^object$/, "mappings") : "values"}`;
+  if (node.type === "object") return "mapping";
+  if (node.type === "string" && node.format === "uri") return "URL";
+  return node.type ?? "any";
+}
+
+/** Constraints the schema states, in words; long patterns are explained by a note instead. */
+function constraints(node: Node, key: string): string[] {
+  const out: string[] = [];
+  if (node.minItems !== undefined)
+    out.push(`at least ${node.minItems} item${node.minItems === 1 ? "" : "s"}`);
+  const item = node.items ?? node;
+  if (node.minimum !== undefined) out.push(`at least ${node.minimum}`);
+  if (node.maximum !== undefined) out.push(`at most ${node.maximum}`);
+  if (item.minLength !== undefined) out.push(node.items ? "items not empty" : "not empty");
+  if (item.pattern !== undefined) {
+    if (item.pattern.length <= 40) out.push(`matches ${code(item.pattern)}`);
+    else if (!NOTES[key]) throw new Error(`${key}: a long pattern needs a note in NOTES to explain it`);
+  }
+  return out;
+}
+
+function defaultOf(node: Node): string {
+  if (node.default === undefined) return "—";
+  if (typeof node.default === "object" && node.default !== null && !Array.isArray(node.default))
+    return "see below";
+  return code(JSON.stringify(node.default));
+}
+
+interface Row {
+  key: string;
+  node: Node;
+  required: boolean;
+}
+
+/** Every key of the schema, depth first, with `[]` for the items of a list of mappings. */
+function walk(node: Node, prefix: string, rows: Row[]): void {
+  const props = node.properties ?? {};
+  for (const [name, child] of Object.entries(props)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    rows.push({ key, node: child, required: node.required?.includes(name) ?? false });
+    if (child.properties) walk(child, key, rows);
+    if (child.items?.properties) walk(child.items, `${key}[]`, rows);
+  }
+}
+
+/** GitHub's anchor for "### `key`": lowercased, punctuation other than "-" and "_" dropped. */
+const anchor = (key: string) =>
+  key
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, "")
+    .replace(/ /g, "-");
+
+export function configDocText(): string {
+  const schema = JSON.parse(configJsonSchemaText()) as Node;
+  const rows: Row[] = [];
+  walk(schema, "", rows);
+  const keys = new Set(rows.map((r) => r.key));
+  for (const key of Object.keys(NOTES)) {
+    if (!keys.has(key)) throw new Error(`NOTES names "${key}", which the schema does not have`);
+  }
+
+  const out = [INTRO, "## Keys", "", "| key | type | default |", "|---|---|---|"];
+  for (const r of rows) {
+    out.push(`| [${code(r.key)}](#${anchor(r.key)}) | ${typeOf(r.node)} | ${cell(defaultOf(r.node))} |`);
+  }
+  out.push("");
+  for (const r of rows) {
+    const description = r.node.description;
+    const note = NOTES[r.key];
+    if (!description && !note) throw new Error(`${r.key} has neither a description in the schema nor a note`);
+    out.push(`### ${code(r.key)}`, "");
+    const facts = [`Type: ${typeOf(r.node)}`];
+    if (r.required) facts.push("required");
+    if (r.node.default !== undefined) facts.push(`default: ${code(JSON.stringify(r.node.default))}`);
+    facts.push(...constraints(r.node, r.key));
+    out.push(`${facts.join(" · ")}.`, "");
+    if (description) out.push(description, "");
+    if (note) out.push(note, "");
+  }
+  out.push(PLACEHOLDERS, "## Examples", "");
+  for (const e of EXAMPLES) {
+    out.push(`### ${e.title}`, "", e.text, "");
+    if (e.base)
+      out.push(
+        `In ${e.base.where}:`,
+        "",
+        "```yaml",
+        e.base.yaml.trimEnd(),
+        "```",
+        "",
+        "In the repository:",
+        "",
+      );
+    out.push("```yaml", e.yaml.trimEnd(), "```", "");
+  }
+  return `${out
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
+}
+
+export const CONFIG_DOC = fileURLToPath(new URL("../docs/config.md", import.meta.url));
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  writeFileSync(CONFIG_DOC, configDocText());
+  process.stderr.write(`wrote ${CONFIG_DOC}\n`);
+}
