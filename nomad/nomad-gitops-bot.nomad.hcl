@@ -58,7 +58,7 @@ job "nomad-gitops-bot" {
         ports = ["http"]
       }
 
-      # Secrets are rendered from Nomad Variables into the task's environment, never into the job spec.
+      # Secrets are rendered from Nomad Variables into the secrets dir, never into the job spec.
       template {
         destination = "${NOMAD_SECRETS_DIR}/bot.env"
         env         = true
@@ -67,8 +67,17 @@ job "nomad-gitops-bot" {
           {{- with nomadVar "nomad/jobs/nomad-gitops-bot" }}
           APP_ID={{ .APP_ID }}
           WEBHOOK_SECRET={{ .WEBHOOK_SECRET }}
-          PRIVATE_KEY="{{ .PRIVATE_KEY }}"
           {{- end }}
+        EOT
+      }
+
+      # The PEM key spans lines, which an env file cannot hold: Probot reads it from PRIVATE_KEY_PATH.
+      template {
+        destination = "${NOMAD_SECRETS_DIR}/private-key.pem"
+        change_mode = "restart"
+        perms       = "0400"
+        data        = <<-EOT
+          {{- with nomadVar "nomad/jobs/nomad-gitops-bot" }}{{ .PRIVATE_KEY }}{{ end }}
         EOT
       }
 
@@ -86,6 +95,7 @@ job "nomad-gitops-bot" {
         PORT               = "3000"
         LOG_FORMAT         = "json"
         REGISTRY_AUTH_FILE = "${NOMAD_SECRETS_DIR}/registry-auth.json"
+        PRIVATE_KEY_PATH   = "${NOMAD_SECRETS_DIR}/private-key.pem"
       }
 
       resources {
