@@ -5,7 +5,7 @@
 variable "image" {
   type        = string
   description = "The bot's own image; pin it with a digest like any other service."
-  default     = "ghcr.io/nomad-gitops-bot/nomad-gitops-bot:0.1.0"
+  default     = "ghcr.io/nomad-gitops/nomad-gitops-bot:0.1.0"
 }
 
 variable "replicas" {
