@@ -21,7 +21,7 @@ interface FileReport {
 type Result = { report: FileReport; where: string };
 
 export const command: Command = {
-  summary: "List the container images of Nomad job files",
+  summary: "List the container images of Nomad job files, with job, group, task and line.",
   usage,
   async run(argv: string[], io: CliIO): Promise<number> {
     let parsed;

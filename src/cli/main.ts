@@ -12,21 +12,28 @@ const commands: Record<string, () => Promise<Command>> = {
   explain: () => import("./explain.js").then((m) => m.command),
 };
 
-const usage = () =>
-  [
+// Only help needs every command loaded, for its one-line summary.
+async function usage(): Promise<string> {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((n) => n.length));
+  const lines = await Promise.all(
+    names.map(async (name) => `  ${name.padEnd(width)}  ${(await commands[name]!()).summary}`),
+  );
+  return [
     "usage: nomad-gitops-bot <command> [options]",
     "",
     "commands:",
-    ...Object.keys(commands).map((name) => `  ${name}`),
+    ...lines,
     "",
     "Run `nomad-gitops-bot <command> --help` for a command's options.",
     "",
   ].join("\n");
+}
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    (name === undefined ? io.err : io.out)(usage());
+    (name === undefined ? io.err : io.out)(await usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version") {
@@ -36,7 +43,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
   const load = commands[name];
   if (!load) {
-    io.err(`nomad-gitops-bot: unknown command "${name}"\n\n${usage()}`);
+    io.err(`nomad-gitops-bot: unknown command "${name}"\n\n${await usage()}`);
     return EXIT.usage;
   }
   const command = await load();

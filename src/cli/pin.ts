@@ -22,7 +22,7 @@ tag+digest style (REPO:TAG=DIGEST sets a tag); an existing digest is replaced.
   --dry-run           print a unified diff, write nothing`;
 
 export const command: Command = {
-  summary: "Pin the images of Nomad job files to digests",
+  summary: "Pin the images of Nomad job files to digests, editing only the image strings.",
   usage,
   async run(argv: string[], io: CliIO): Promise<number> {
     let parsed;

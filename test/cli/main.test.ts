@@ -7,6 +7,9 @@ describe("cli main", () => {
     const cap = captureIO();
     expect(await main([], cap.io)).toBe(2);
     expect(cap.stderr).toContain("usage: nomad-gitops-bot <command>");
+    // Every command is listed with its summary.
+    expect(cap.stderr).toMatch(/^ {2}digest +\S.*$/m);
+    expect(cap.stderr).toMatch(/^ {2}apply +Push moved images, retag unchanged ones/m);
     expect(cap.stdout).toBe("");
   });
 
