@@ -1,13 +1,17 @@
 // Probot wiring only: which event goes to which handler. Everything else lives in src/handlers.
 import type { Probot } from "probot";
+import type { Scheduler } from "./cluster/follow.js";
 import { onCheckRunRerequested } from "./handlers/check-run.js";
 import type { DeployDeps } from "./handlers/deploy.js";
 import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-request.js";
 import { onPush } from "./handlers/push.js";
 import { onWorkflowRunCompleted } from "./handlers/workflow-run.js";
 
+/** The App's collaborators: the deploy run's, plus the time source of the rollout follow-up. */
+export type AppDeps = DeployDeps & { rolloutScheduler?: Scheduler };
+
 /** The App with its collaborators chosen (tests pass a registry on 127.0.0.1 and a fixed clock). */
-export function nomadGitops(deps: DeployDeps = {}) {
+export function nomadGitops(deps: AppDeps = {}) {
   return (app: Probot): void => {
     app.on("push", (context) => onPush(context));
     app.on("workflow_run.completed", (context) => onWorkflowRunCompleted(context, deps));

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plan: () => import("./plan.js").then((m) => m.command),
   apply: () => import("./apply.js").then((m) => m.command),
   explain: () => import("./explain.js").then((m) => m.command),
+  rollout: () => import("./rollout.js").then((m) => m.command),
 };
 
 // Only help needs every command loaded, for its one-line summary.

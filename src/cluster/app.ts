@@ -6,6 +6,7 @@ import { GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { fitText } from "../github/types.js";
 import { nomadClientFor } from "./client.js";
+import { type Scheduler, followRollouts, isTerminal, timeoutDescription } from "./follow.js";
 import { GitHubDeployments } from "./github.js";
 import { nomadRunReport } from "./report.js";
 import { type RolloutResult, reportRollouts } from "./rollout.js";
@@ -68,4 +69,83 @@ export async function onDeployMerged(input: {
     sha: input.mergeSha,
     files,
   });
+}
+
+/** Where the follow-up reports (Probot's context.log fits). */
+export interface FollowLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * After onDeployMerged: when some rollout is not terminal yet and `nomad.follow_minutes` is not 0, keeps
+ * following them detached from the webhook (through the scheduler) and posts a deployment status on each
+ * state change, then `error` for any still going at the deadline. Returns whether a follow-up started.
+ * In memory only: a restart of this process ends it (the `rollout` CLI command can take over).
+ */
+export function followMergedRollouts(input: {
+  octokit: Octokit;
+  coords: RepoCoords;
+  config: Config;
+  rollouts: readonly RolloutResult[];
+  scheduler: Scheduler;
+  log: FollowLog;
+  env?: Env;
+}): boolean {
+  const minutes = input.config.nomad?.follow_minutes ?? 0;
+  const open = input.rollouts.filter((r) => !isTerminal(r.state));
+  const client = nomadClientFor(input.config.nomad, input.env);
+  if (minutes === 0 || open.length === 0 || !client) return false;
+  const deployments = new GitHubDeployments(input.octokit, input.coords);
+  const ids = new Map(open.map((r) => [r.target, r.deployment]));
+  // A status that fails to post is logged; following goes on (the next change may get through).
+  const post = async (id: number, state: Parameters<GitHubDeployments["status"]>[1]) => {
+    try {
+      await deployments.status(id, state);
+    } catch (error) {
+      input.log.warn(
+        { deployment: id, state: state.state, error: (error as Error).message },
+        "could not post a rollout status",
+      );
+    }
+  };
+  input.scheduler.detach(async () => {
+    try {
+      const outcomes = await followRollouts(
+        open.map((r) => ({
+          target: r.target,
+          state: r.state,
+          description: r.description,
+          ...(r.submitIndex !== undefined ? { submitIndex: r.submitIndex } : {}),
+        })),
+        {
+          client,
+          scheduler: input.scheduler,
+          minutes,
+          onChange: (item, check) =>
+            post(ids.get(item.target)!, { state: check.state, description: check.description }),
+        },
+      );
+      for (const o of outcomes.filter((x) => x.timedOut)) {
+        await post(ids.get(o.item.target)!, {
+          state: "error",
+          description: timeoutDescription(o, minutes, client.namespace),
+        });
+      }
+      input.log.info(
+        {
+          rollouts: outcomes.map((o) => ({
+            service: o.item.target.service,
+            job: o.item.target.job,
+            state: o.timedOut ? "timed out" : o.item.state,
+          })),
+        },
+        "rollout follow-up finished",
+      );
+    } catch (error) {
+      // Detached work has nobody to throw to.
+      input.log.warn({ error: (error as Error).message }, "rollout follow-up failed");
+    }
+  });
+  return true;
 }

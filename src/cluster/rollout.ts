@@ -1,18 +1,20 @@
 // After a deploy PR merges: optionally submit its job files to Nomad, then one GitHub Deployment per
 // moved service with the status its Nomad deployment has at that moment. A webhook handler cannot wait
-// for a rollout to finish, so a running rollout stays "in_progress" (see docs/nomad.md).
+// for a rollout to finish: follow.ts re-checks non-terminal ones later with `checkRollout` (docs/nomad.md).
 import type { Config } from "../config/schema.js";
 import { discoverServices } from "../core/discovery.js";
 import { findImages } from "../nomad/jobfile.js";
 import { type NomadClient, describeNomadError } from "./client.js";
 import { rolloutDescription } from "./render.js";
 import {
+  type DriftEntry,
   type PinnedSite,
   type RolloutState,
   type RolloutSummary,
   compareDrift,
   summarizeRollout,
 } from "./summary.js";
+import type { NomadJob } from "./types.js";
 
 export type RolloutPort = Pick<
   NomadClient,
@@ -30,14 +32,24 @@ export interface DeploymentsPort {
   status(id: number, input: { state: RolloutState | "error"; description: string }): Promise<void>;
 }
 
-export interface RolloutResult {
-  service: string;
-  job: string;
+/** What one look at the cluster says about a job's rollout. */
+export interface RolloutCheck {
   state: RolloutState | "error";
   description: string;
+  summary?: RolloutSummary;
+  /** Without submit: the job as the cluster holds it (null: no such job) and how it compares with git. */
+  running?: NomadJob | null;
+  drift?: DriftEntry[];
+}
+
+export interface RolloutResult extends RolloutCheck {
+  service: string;
+  job: string;
   /** GitHub deployment id. */
   deployment: number;
-  summary?: RolloutSummary;
+  /** What a later re-check needs (follow.ts): the pinned sites and, with submit, the JobModifyIndex. */
+  target: RolloutTarget;
+  submitIndex?: number;
 }
 
 export interface RolloutInput {
@@ -50,22 +62,26 @@ export interface RolloutInput {
   files: ReadonlyArray<{ path: string; text: string }>;
 }
 
-interface Target {
+/** One service in one job: what a rollout is reported for. */
+export interface RolloutTarget {
   service: string;
   file: string;
   job: string;
   sites: PinnedSite[];
 }
 
-export async function reportRollouts(input: RolloutInput): Promise<RolloutResult[]> {
-  const { config, client } = input;
+/** The config's services found in the given job files, one target per (service, job). */
+export async function rolloutTargets(
+  config: Config,
+  files: ReadonlyArray<{ path: string; text: string }>,
+): Promise<RolloutTarget[]> {
   const scanned = await Promise.all(
-    input.files.map(async (f) => ({ path: f.path, scan: await findImages(f.text) })),
+    files.map(async (f) => ({ path: f.path, scan: await findImages(f.text) })),
   );
   const discovery = discoverServices(config, scanned);
-  const targets: Target[] = [];
+  const targets: RolloutTarget[] = [];
   for (const s of discovery.services) {
-    const byJob = new Map<string, Target>();
+    const byJob = new Map<string, RolloutTarget>();
     for (const site of s.sites) {
       if (site.job === null) continue;
       const t = byJob.get(site.job) ?? { service: s.name, file: site.file, job: site.job, sites: [] };
@@ -82,6 +98,12 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
     }
     targets.push(...byJob.values());
   }
+  return targets;
+}
+
+export async function reportRollouts(input: RolloutInput): Promise<RolloutResult[]> {
+  const { config, client } = input;
+  const targets = await rolloutTargets(config, input.files);
 
   // nomad.submit: register each file once; the JobModifyIndex tells this version's deployment apart.
   const submitted = new Map<string, { index: number } | { error: string }>();
@@ -101,7 +123,11 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   const environment = config.nomad?.environment ?? "production";
   const results: RolloutResult[] = [];
   for (const t of targets) {
-    const found = await rolloutOf(client, t, submitted.get(t.file));
+    const submit = submitted.get(t.file);
+    const found =
+      submit && "error" in submit
+        ? { state: "error" as const, description: clip(submit.error) }
+        : await checkRollout(client, t, submit?.index);
     const digest = t.sites.find((s) => s.digest)?.digest ?? null;
     const deployment = await input.deployments.create({
       ref: input.sha,
@@ -110,44 +136,63 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
       payload: { service: t.service, job: t.job, namespace: client.namespace, digest },
     });
     await input.deployments.status(deployment, { state: found.state, description: found.description });
-    results.push({ service: t.service, job: t.job, deployment, ...found });
+    results.push({
+      service: t.service,
+      job: t.job,
+      deployment,
+      target: t,
+      ...(submit && "index" in submit ? { submitIndex: submit.index } : {}),
+      ...found,
+    });
   }
   return results;
 }
 
-async function rolloutOf(
-  client: RolloutPort,
-  target: Target,
-  submit: { index: number } | { error: string } | undefined,
-): Promise<Pick<RolloutResult, "state" | "description" | "summary">> {
-  if (submit && "error" in submit) return { state: "error", description: clip(submit.error) };
+export type RolloutCheckPort = Pick<NomadClient, "job" | "latestDeployment" | "deploymentAllocations">;
+
+/**
+ * One look at a target's rollout. `submitIndex` (the bot submitted the job) tells that version's
+ * deployment apart; without it the job the cluster holds must name the pinned digest first. Never
+ * throws: a Nomad error is state "error".
+ */
+export async function checkRollout(
+  client: RolloutCheckPort,
+  target: RolloutTarget,
+  submitIndex?: number,
+): Promise<RolloutCheck> {
+  let seen: Pick<RolloutCheck, "running" | "drift"> = {};
   try {
-    if (!submit) {
+    if (submitIndex === undefined) {
       // Someone else (a GitOps reconciler) submits: until the cluster's job names the pinned digest, the
       // latest deployment is an older version's.
       const running = await client.job(target.job);
       const drift = compareDrift(target.sites, new Map([[target.job, running]]));
+      seen = { running, drift };
       const waiting = drift.find((d) => d.status !== "same");
       if (waiting) {
         const why = running === null ? "job not in the cluster yet" : "cluster still runs another digest";
-        return { state: "queued", description: clip(`waiting for Nomad to pick up the merge: ${why}`) };
+        return {
+          state: "queued",
+          description: clip(`waiting for Nomad to pick up the merge: ${why}`),
+          ...seen,
+        };
       }
     }
     const deployment = await client.latestDeployment(target.job);
     const stale =
-      submit && deployment !== null && typeof deployment.JobModifyIndex === "number"
-        ? deployment.JobModifyIndex < submit.index
+      submitIndex !== undefined && deployment !== null && typeof deployment.JobModifyIndex === "number"
+        ? deployment.JobModifyIndex < submitIndex
         : false;
     if (deployment === null || stale) {
       const summary = summarizeRollout(null, []);
-      return { state: summary.state, description: summary.description, summary };
+      return { state: summary.state, description: summary.description, summary, ...seen };
     }
     const allocations =
       deployment.Status === "failed" ? await client.deploymentAllocations(deployment.ID) : [];
     const summary = summarizeRollout(deployment, allocations);
-    return { state: summary.state, description: rolloutDescription(summary), summary };
+    return { state: summary.state, description: rolloutDescription(summary), summary, ...seen };
   } catch (error) {
-    return { state: "error", description: clip(describeNomadError(error)) };
+    return { state: "error", description: clip(describeNomadError(error)), ...seen };
   }
 }
 

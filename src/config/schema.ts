@@ -148,6 +148,15 @@ export const configSchema = z
           .max(60_000, "must be at most 60000")
           .default(5_000)
           .describe("Per-request timeout for Nomad API calls (the token comes from NOMAD_TOKEN only)."),
+        follow_minutes: z
+          .number()
+          .int()
+          .min(0, "must be at least 0")
+          .max(180, "must be at most 180")
+          .default(15)
+          .describe(
+            "After a merge, keep re-checking a running rollout for this long and post each new state as a deployment status; 0: report the state at merge time only.",
+          ),
       })
       .optional()
       .describe("Optional Nomad API access for plans and rollout status."),

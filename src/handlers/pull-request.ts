@@ -1,7 +1,8 @@
 // pull_request: a merged (or closed) deploy PR loses its branch; a PR that changes the config gets the
 // same validation as a deploy, as a check on its head commit.
 import type { Context } from "probot";
-import { onDeployMerged } from "../cluster/app.js";
+import { followMergedRollouts, onDeployMerged } from "../cluster/app.js";
+import { type Scheduler, realScheduler } from "../cluster/follow.js";
 import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";
@@ -13,7 +14,11 @@ const YAML_PATH = CONFIG_PATH.replace(/\.yml$/, ".yaml");
 
 export async function onPullRequestClosed(
   context: Context<"pull_request.closed">,
-  deps: { nomadEnv?: Readonly<Record<string, string | undefined>> } = {},
+  deps: {
+    nomadEnv?: Readonly<Record<string, string | undefined>>;
+    /** Time for the rollout follow-up (default: real, unref'd timers). */
+    rolloutScheduler?: Scheduler;
+  } = {},
 ): Promise<void> {
   const pr = context.payload.pull_request;
   const coords = coordsOf(context);
@@ -45,6 +50,22 @@ export async function onPullRequestClosed(
       { pr: pr.number, rollouts: rollouts.map((r) => ({ service: r.service, job: r.job, state: r.state })) },
       "rollouts reported",
     );
+    // Not awaited: the follow-up runs after this handler returned, on its own timers.
+    const following = followMergedRollouts({
+      octokit: context.octokit,
+      coords,
+      config,
+      rollouts,
+      scheduler: deps.rolloutScheduler ?? realScheduler({ unref: true }),
+      log: context.log,
+      ...(deps.nomadEnv ? { env: deps.nomadEnv } : {}),
+    });
+    if (following) {
+      context.log.info(
+        { pr: pr.number, minutes: config.nomad.follow_minutes },
+        "following rollouts until they finish",
+      );
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { createRegistryClient } from "../../src/registry/index.js";
 import { pullRequestEvent, workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type NomadStandIn, startNomad } from "../helpers/nomad.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import { type FakeScheduler, fakeScheduler } from "../helpers/scheduler.js";
 import {
   R,
   capture,
@@ -46,6 +47,14 @@ let host: string;
 let digests: Record<string, string>;
 let nomad: NomadStandIn;
 let t: TestProbot;
+let scheduler: FakeScheduler;
+/** GitHub requests nock had no interceptor for (a duplicate status would land here). */
+let unmatched: string[];
+const onNoMatch = (req: { method?: string; path?: string; host?: string; hostname?: string }) => {
+  // Requests to the stand-in pass through (enableNetConnect) but are reported as "no match" too.
+  if (!String(req.hostname ?? req.host ?? "").startsWith("127.0.0.1"))
+    unmatched.push(`${req.method} ${req.path}`);
+};
 
 beforeAll(async () => {
   registry = await startRegistry();
@@ -64,10 +73,18 @@ beforeEach(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect("127.0.0.1");
   t = createTestProbot();
+  scheduler = fakeScheduler();
+  unmatched = [];
+  nock.emitter.on("no match", onNoMatch);
   const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
-  await t.probot.load(nomadGitops({ registry: client, nomadEnv: { NOMAD_TOKEN: TOKEN } }));
+  await t.probot.load(
+    nomadGitops({ registry: client, nomadEnv: { NOMAD_TOKEN: TOKEN }, rolloutScheduler: scheduler }),
+  );
 });
 afterEach(async () => {
+  await scheduler.idle();
+  nock.emitter.removeListener("no match", onNoMatch);
+  expect(unmatched).toEqual([]);
   const pending = nock.pendingMocks();
   nock.cleanAll();
   await nomad?.stop();
@@ -179,7 +196,14 @@ describe("merged deploy PR with nomad.address", () => {
     });
     const text = jobFile(host, "banana", `${S1}@${digests[`banana:${S1}`]}`);
     mockInstallationToken();
-    mockConfig(configText(host, SERVICES, `nomad: { address: "${nomad.address}", environment: staging }`));
+    // follow_minutes 0: the state at merge time only, no follow-up.
+    mockConfig(
+      configText(
+        host,
+        SERVICES,
+        `nomad: { address: "${nomad.address}", environment: staging, follow_minutes: 0 }`,
+      ),
+    );
     github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
     github()
       .get(`${R}/pulls/12/files`)
@@ -225,5 +249,108 @@ describe("merged deploy PR with nomad.address", () => {
         },
       ]
     `);
+  });
+});
+
+describe("rollout follow-up after the merge", () => {
+  const merged = () => {
+    const event = pullRequestEvent({
+      action: "closed",
+      number: 12,
+      head: "nomad-gitops/deploy",
+      headSha: S2,
+      merged: true,
+    });
+    (event.payload as { pull_request: { merge_commit_sha: string } }).pull_request.merge_commit_sha = MERGE;
+    return event;
+  };
+  /** The reads of a merged deploy PR and the one deployment it creates (id 4243). */
+  const mergeMocks = (nomadConfig: string) => {
+    const digest = digests[`banana:${S1}`]!;
+    mockInstallationToken();
+    mockConfig(configText(host, SERVICES, `nomad: { address: "${nomad.address}"${nomadConfig} }`));
+    github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
+    github()
+      .get(`${R}/pulls/12/files`)
+      .query({ per_page: 100 })
+      .reply(200, [{ filename: "nomad/banana.nomad.hcl", status: "modified" }]);
+    mockReadTexts(MERGE, [["nomad/banana.nomad.hcl", jobFile(host, "banana", `${S1}@${digest}`)]]);
+    github()
+      .post(`${R}/deployments`, {
+        ref: MERGE,
+        environment: "production",
+        description: `banana ${digest.slice(0, 19)}`,
+        payload: { service: "banana", job: "banana", namespace: "default", digest },
+        auto_merge: false,
+        required_contexts: [],
+      })
+      .reply(201, { id: 4243 });
+  };
+  const expectStatus = (state: string, description: string) =>
+    github()
+      .post(`${R}/deployments/4243/statuses`, { state, description, auto_inactive: false })
+      .reply(201, { id: 1 });
+  const deploymentReads = () =>
+    nomad.requests().filter((r) => r.path === "/v1/job/banana/deployment?namespace=default").length;
+
+  it("posts in_progress at merge, then success once, after the handler returned", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      progress: { banana: ["running", "running", "successful"] },
+    });
+    mergeMocks("");
+    expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
+    expectStatus("success", "v4: Deployment completed successfully (2/2 healthy)");
+
+    await t.probot.receive(merged());
+    // The handler is done; the follow-up has not looked at the cluster yet.
+    expect(deploymentReads()).toBe(1);
+    expect(nock.pendingMocks()).toHaveLength(1);
+
+    await scheduler.idle();
+    // Look 2 still running (no second in_progress), look 3 successful: 5 s then 10 s.
+    expect(scheduler.sleeps()).toEqual([5_000, 10_000]);
+    expect(deploymentReads()).toBe(3);
+    expect(nomad.requests().every((r) => r.authorized)).toBe(true);
+    expect(t.logs()).toContain("rollout follow-up finished");
+  });
+
+  it("posts failure with the failing allocation's event", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      progress: { banana: ["running", "failed"] },
+    });
+    mergeMocks("");
+    expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
+    const failure =
+      "v4: Failed due to unhealthy allocations - rolling back to job version 3 (0/2 healthy) — server: Driver Failure: Failed to pull `ghcr.io/acm…";
+    expect(failure).toHaveLength(140);
+    expectStatus("failure", failure);
+
+    await t.probot.receive(merged());
+    await scheduler.idle();
+    expect(scheduler.sleeps()).toEqual([5_000]);
+    expect(nomad.requests().map((r) => r.path)).toContain(
+      "/v1/deployment/allocations/85ee4a9a-339f-a921-a9ef-0550d20b2c61?namespace=default",
+    );
+  });
+
+  it("posts error at the deadline when the rollout is still running", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      progress: { banana: ["running"] },
+    });
+    mergeMocks(", follow_minutes: 1");
+    expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
+    expectStatus("error", "still rolling out after 1 min; see `nomad job status banana`");
+
+    await t.probot.receive(merged());
+    await scheduler.idle();
+    // 5 + 10 + 20 s, then the last wait cut to land on the minute; a look after each.
+    expect(scheduler.sleeps()).toEqual([5_000, 10_000, 20_000, 25_000]);
+    expect(deploymentReads()).toBe(5);
   });
 });

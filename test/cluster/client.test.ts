@@ -128,6 +128,7 @@ describe("NomadClient", () => {
       submit: false,
       environment: "production",
       timeout_ms: 5000,
+      follow_minutes: 15,
     });
   });
 });

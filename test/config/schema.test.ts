@@ -76,6 +76,7 @@ nomad: { address: "https://nomad.example:4646", namespace: prod }
       submit: false,
       environment: "production",
       timeout_ms: 5000,
+      follow_minutes: 15,
     });
     expect(result.config.release_notes).toEqual({ file: "{job_dir}/CHANGELOG.md", github_release: "draft" });
   });

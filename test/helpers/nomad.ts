@@ -38,6 +38,11 @@ export interface StandInOptions {
   running?: Record<string, string>;
   /** What the latest deployment of a job reports after registration (or from the start). */
   rollout?: Record<string, "running" | "successful" | "failed">;
+  /**
+   * A rollout that progresses: the n-th GET /v1/job/:id/deployment answers the n-th status (the last one
+   * repeats), e.g. ["running", "running", "successful"]. Takes precedence over `rollout` for that job.
+   */
+  progress?: Record<string, Array<"running" | "successful" | "failed">>;
   /** Endpoints answered with 403: "parse" | "plan" | "submit" | "read". */
   deny?: Array<"parse" | "plan" | "submit" | "read">;
 }
@@ -70,6 +75,7 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
   for (const [id, image] of Object.entries(options.running ?? {})) jobs.set(id, jobWith(id, image));
   let modifyIndex = 33;
   const deployments = new Map<string, Json>();
+  const reads = new Map<string, number>();
   for (const [id, status] of Object.entries(options.rollout ?? {}))
     if (jobs.has(id)) deployments.set(id, { ...fixture<Json>(`deployment.${status}.json`), JobID: id });
 
@@ -152,7 +158,16 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
     }
     if (req.method === "GET" && (m = /^\/v1\/job\/([^/]+)\/deployment$/.exec(path))) {
       if (!route("read")) return;
-      return send(200, deployments.get(decodeURIComponent(m[1]!)) ?? null);
+      const id = decodeURIComponent(m[1]!);
+      const steps = options.progress?.[id];
+      if (steps && steps.length > 0) {
+        const seen = reads.get(id) ?? 0;
+        reads.set(id, seen + 1);
+        const status = steps[Math.min(seen, steps.length - 1)]!;
+        // Same deployment ID throughout, as Nomad keeps it while the deployment moves on.
+        deployments.set(id, { ...fixture<Json>(`deployment.${status}.json`), JobID: id });
+      }
+      return send(200, deployments.get(id) ?? null);
     }
     if (req.method === "GET" && (m = /^\/v1\/job\/([^/]+)$/.exec(path))) {
       if (!route("read")) return;
