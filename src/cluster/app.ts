@@ -35,7 +35,8 @@ export async function addNomadReport(config: Config, result: DeployResult, env?:
 
 /**
  * A merged deploy PR: its job files (read at the merge commit) are optionally submitted, then each moved
- * service gets a GitHub Deployment with its Nomad rollout status at this moment.
+ * service gets a GitHub Deployment with its Nomad rollout status at this moment. A redelivery of the same
+ * event finds the deployments it made (one GitHub read) and creates, submits and posts nothing again.
  */
 export async function onDeployMerged(input: {
   octokit: Octokit;
@@ -80,7 +81,8 @@ export interface FollowLog {
 /**
  * After onDeployMerged: when some rollout is not terminal yet and `nomad.follow_minutes` is not 0, keeps
  * following them detached from the webhook (through the scheduler) and posts a deployment status on each
- * state change, then `error` for any still going at the deadline. Returns whether a follow-up started.
+ * state change, then `error` for any still going at the deadline. Rollouts marked `existing` are left to
+ * whoever follows them already. Returns whether a follow-up started.
  * In memory only: a restart of this process ends it (the `rollout` CLI command can take over).
  */
 export function followMergedRollouts(input: {
@@ -93,7 +95,9 @@ export function followMergedRollouts(input: {
   env?: Env;
 }): boolean {
   const minutes = input.config.nomad?.follow_minutes ?? 0;
-  const open = input.rollouts.filter((r) => !isTerminal(r.state));
+  // An existing deployment (redelivered webhook) has its follower already: the first delivery's, or
+  // `rollout --wait`. A second one would post every state change twice.
+  const open = input.rollouts.filter((r) => !r.existing && !isTerminal(r.state));
   const client = nomadClientFor(input.config.nomad, input.env);
   if (minutes === 0 || open.length === 0 || !client) return false;
   const deployments = new GitHubDeployments(input.octokit, input.coords);

@@ -1,6 +1,6 @@
 // GitHub's deployments API behind the small DeploymentsPort rollouts use.
 import type { Octokit, RepoCoords } from "../github/types.js";
-import type { DeploymentsPort } from "./rollout.js";
+import type { DeploymentsPort, ExistingDeployment } from "./rollout.js";
 
 export class GitHubDeployments implements DeploymentsPort {
   constructor(
@@ -23,6 +23,22 @@ export class GitHubDeployments implements DeploymentsPort {
     return data.id;
   }
 
+  async existing(input: Parameters<DeploymentsPort["existing"]>[0]): Promise<ExistingDeployment[]> {
+    // One page of 100: a merge makes one deployment per moved service, far fewer.
+    const { data } = await this.octokit.rest.repos.listDeployments({
+      ...this.coords,
+      sha: input.ref,
+      environment: input.environment,
+      per_page: 100,
+    });
+    return data.flatMap((d) => {
+      // An App's deployments are made by its bot user; a person's (or a deleted user's) are not ours.
+      if (d.creator?.type !== "Bot") return [];
+      const payload = botPayload(d.payload);
+      return payload ? [{ id: d.id, service: payload.service, job: payload.job }] : [];
+    });
+  }
+
   async status(id: number, input: Parameters<DeploymentsPort["status"]>[1]): Promise<void> {
     await this.octokit.rest.repos.createDeploymentStatus({
       ...this.coords,
@@ -33,4 +49,24 @@ export class GitHubDeployments implements DeploymentsPort {
       auto_inactive: false,
     });
   }
+}
+
+/**
+ * The payload rollouts write (service, job, digest), or null for any other shape. GitHub hands it back
+ * as an object, or as a JSON string when it was stored as one.
+ */
+export function botPayload(raw: unknown): { service: string; job: string; digest: string | null } | null {
+  let value = raw;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value) as unknown;
+    } catch {
+      return null;
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return null;
+  const { service, job, digest } = value as Record<string, unknown>;
+  if (typeof service !== "string" || typeof job !== "string") return null;
+  if (typeof digest !== "string" && digest !== null) return null;
+  return { service, job, digest };
 }

@@ -30,6 +30,18 @@ export interface DeploymentsPort {
     payload: Record<string, unknown>;
   }): Promise<number>;
   status(id: number, input: { state: RolloutState | "error"; description: string }): Promise<void>;
+  /**
+   * The deployments this bot already made for the merge commit in the environment, newest first: a
+   * redelivered webhook finds them here and creates nothing again.
+   */
+  existing(input: { ref: string; environment: string }): Promise<ExistingDeployment[]>;
+}
+
+/** A deployment an earlier delivery created, read back from the payload it wrote. */
+export interface ExistingDeployment {
+  id: number;
+  service: string;
+  job: string;
 }
 
 /** What one look at the cluster says about a job's rollout. */
@@ -47,6 +59,11 @@ export interface RolloutResult extends RolloutCheck {
   job: string;
   /** GitHub deployment id. */
   deployment: number;
+  /**
+   * The deployment was already there (a redelivered webhook): nothing was created or posted, and whoever
+   * made it (the first delivery's follow-up, `rollout --wait`) keeps reporting on it.
+   */
+  existing?: true;
   /** What a later re-check needs (follow.ts): the pinned sites and, with submit, the JobModifyIndex. */
   target: RolloutTarget;
   submitIndex?: number;
@@ -104,12 +121,24 @@ export async function rolloutTargets(
 export async function reportRollouts(input: RolloutInput): Promise<RolloutResult[]> {
   const { config, client } = input;
   const targets = await rolloutTargets(config, input.files);
+  if (targets.length === 0) return [];
+  const environment = config.nomad?.environment ?? "production";
+
+  // One look at GitHub per merge: a target that already has its deployment for this commit and
+  // environment was reported by an earlier delivery of the same event.
+  const made = new Map<string, number>();
+  for (const d of await input.deployments.existing({ ref: input.sha, environment })) {
+    const key = targetKey(d);
+    if (!made.has(key)) made.set(key, d.id); // newest first: the latest one stands
+  }
+  const pending = targets.filter((t) => !made.has(targetKey(t)));
 
   // nomad.submit: register each file once; the JobModifyIndex tells this version's deployment apart.
+  // A file whose targets all have their deployment was submitted by that earlier delivery already.
   const submitted = new Map<string, { index: number } | { error: string }>();
   if (config.nomad?.submit) {
     for (const file of input.files) {
-      if (!targets.some((t) => t.file === file.path)) continue;
+      if (!pending.some((t) => t.file === file.path)) continue;
       try {
         const job = await client.parse(file.text);
         const out = await client.submit(job);
@@ -120,7 +149,6 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
     }
   }
 
-  const environment = config.nomad?.environment ?? "production";
   const results: RolloutResult[] = [];
   for (const t of targets) {
     const submit = submitted.get(t.file);
@@ -128,6 +156,20 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
       submit && "error" in submit
         ? { state: "error" as const, description: clip(submit.error) }
         : await checkRollout(client, t, submit?.index);
+    const earlier = made.get(targetKey(t));
+    if (earlier !== undefined) {
+      // Read-only: the state is for the log; the deployment's statuses stay its follower's to post.
+      results.push({
+        service: t.service,
+        job: t.job,
+        deployment: earlier,
+        existing: true,
+        target: t,
+        ...(submit && "index" in submit ? { submitIndex: submit.index } : {}),
+        ...found,
+      });
+      continue;
+    }
     const digest = t.sites.find((s) => s.digest)?.digest ?? null;
     const deployment = await input.deployments.create({
       ref: input.sha,
@@ -147,6 +189,8 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   }
   return results;
 }
+
+const targetKey = (t: { service: string; job: string }) => JSON.stringify([t.service, t.job]);
 
 export type RolloutCheckPort = Pick<NomadClient, "job" | "latestDeployment" | "deploymentAllocations">;
 

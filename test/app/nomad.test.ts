@@ -24,6 +24,7 @@ import {
   expectNoSecrets,
   github,
   mockInstallationToken,
+  takeRequests,
 } from "./harness.js";
 import {
   C1,
@@ -92,6 +93,10 @@ afterEach(async () => {
   expectNoSecrets(t.logs());
   expect(t.logs()).not.toContain(TOKEN);
 });
+
+/** The one look at the deployments the bot already made for the merge commit in `environment`. */
+const mockExisting = (environment: string, deployments: unknown[] = []) =>
+  github().get(`${R}/deployments`).query({ sha: MERGE, environment, per_page: 100 }).reply(200, deployments);
 
 const pinned = (s: string) => `${host}/acme/${s}:${S1}@${digests[`${s}:${S1}`]}`;
 const stable = (value: unknown) =>
@@ -213,6 +218,7 @@ describe("merged deploy PR with nomad.address", () => {
         { filename: "RELEASES.md", status: "modified" },
       ]);
     mockReadTexts(MERGE, [["nomad/banana.nomad.hcl", text]]);
+    mockExisting("staging");
     const bodies: unknown[] = [];
     capture("post", `${R}/deployments`, bodies, { status: 201, body: { id: 4242 } });
     capture("post", `${R}/deployments/4242/statuses`, bodies, { status: 201, body: { id: 1 } });
@@ -264,23 +270,37 @@ describe("rollout follow-up after the merge", () => {
     (event.payload as { pull_request: { merge_commit_sha: string } }).pull_request.merge_commit_sha = MERGE;
     return event;
   };
-  /** The reads of a merged deploy PR and the one deployment it creates (id 4243). */
-  const mergeMocks = (nomadConfig: string) => {
+  const payload = () => ({
+    service: "banana",
+    job: "banana",
+    namespace: "default",
+    digest: digests[`banana:${S1}`]!,
+  });
+  /** The reads of a merged deploy PR; `existing`: what listing the merge's deployments answers. */
+  const mergeReads = (nomadConfig: string, existing: unknown[] = [], branch: 204 | 422 = 204) => {
     const digest = digests[`banana:${S1}`]!;
-    mockInstallationToken();
     mockConfig(configText(host, SERVICES, `nomad: { address: "${nomad.address}"${nomadConfig} }`));
-    github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
+    github()
+      .delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`)
+      .reply(branch, branch === 204 ? undefined : { message: "Reference does not exist" });
     github()
       .get(`${R}/pulls/12/files`)
       .query({ per_page: 100 })
       .reply(200, [{ filename: "nomad/banana.nomad.hcl", status: "modified" }]);
     mockReadTexts(MERGE, [["nomad/banana.nomad.hcl", jobFile(host, "banana", `${S1}@${digest}`)]]);
+    mockExisting("production", existing);
+  };
+  /** The reads of a merged deploy PR and the one deployment it creates (id 4243). */
+  const mergeMocks = (nomadConfig: string) => {
+    const digest = digests[`banana:${S1}`]!;
+    mockInstallationToken();
+    mergeReads(nomadConfig);
     github()
       .post(`${R}/deployments`, {
         ref: MERGE,
         environment: "production",
         description: `banana ${digest.slice(0, 19)}`,
-        payload: { service: "banana", job: "banana", namespace: "default", digest },
+        payload: payload(),
         auto_merge: false,
         required_contexts: [],
       })
@@ -314,6 +334,59 @@ describe("rollout follow-up after the merge", () => {
     expect(deploymentReads()).toBe(3);
     expect(nomad.requests().every((r) => r.authorized)).toBe(true);
     expect(t.logs()).toContain("rollout follow-up finished");
+  });
+
+  it("a redelivered merge event finds its deployment: nothing created, posted, submitted or followed", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      progress: { banana: ["running"] },
+    });
+    // submit: true, so a resubmission would show up in the stand-in's requests. Still running at the
+    // redelivery: a second follow-up would start (and post) if the redelivery did not leave it alone.
+    const nomadConfig = ", submit: true, follow_minutes: 1";
+    mergeMocks(nomadConfig);
+    expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
+    expectStatus("error", "still rolling out after 1 min; see `nomad job status banana`");
+    await t.probot.receive(merged());
+    await scheduler.idle();
+    const sleeps = [5_000, 10_000, 20_000, 25_000];
+    expect(scheduler.sleeps()).toEqual(sleeps);
+    const nomadBefore = nomad.requests().length;
+    takeRequests();
+
+    // GitHub lists what the first delivery made; the payload may come back as a JSON string.
+    mergeReads(
+      nomadConfig,
+      [
+        {
+          id: 4243,
+          ref: MERGE,
+          environment: "production",
+          creator: { login: "nomad-gitops[bot]", type: "Bot" },
+          payload: JSON.stringify(payload()),
+        },
+      ],
+      422,
+    );
+    await t.probot.receive(merged());
+    await scheduler.idle();
+
+    expect(takeRequests()).toEqual([
+      "GET /repos/acme/platform/contents/.github%2Fnomad-gitops.yml",
+      "DELETE /repos/acme/platform/git/refs/heads%2Fnomad-gitops%2Fdeploy",
+      "GET /repos/acme/platform/pulls/12/files?per_page=100",
+      "POST /graphql",
+      `GET /repos/acme/platform/deployments?sha=${MERGE}&environment=production&per_page=100`,
+    ]);
+    // No second follow-up; the cluster was only read (no parse, no submit).
+    expect(scheduler.sleeps()).toEqual(sleeps);
+    expect(t.logs().split("following rollouts until they finish")).toHaveLength(2);
+    const again = nomad.requests().slice(nomadBefore);
+    expect(again.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /v1/job/banana?namespace=default",
+      "GET /v1/job/banana/deployment?namespace=default",
+    ]);
   });
 
   it("posts failure with the failing allocation's event", async () => {

@@ -217,18 +217,38 @@ describe("plan and drift reports", () => {
 describe("reportRollouts", () => {
   const config = (nomadConfig: Record<string, unknown>) => {
     const parsed = parseConfig({
-      services: [{ name: "banana", image: "ghcr.io/acme/banana" }],
+      services: [
+        { name: "banana", image: "ghcr.io/acme/banana" },
+        { name: "apple", image: "ghcr.io/acme/apple" },
+      ],
       nomad: nomadConfig,
     });
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
     return parsed.config;
   };
-  /** GitHub's side recorded in memory: the App test checks the real requests with nock. */
+  /**
+   * GitHub's side recorded in memory, answering `existing` from what was created (newest first, as GitHub
+   * lists them): the App test and GitHubDeployments' test check the real requests with nock.
+   */
   const recorder = () => {
     const calls: unknown[] = [];
+    const made: Array<{ id: number; ref: string; environment: string; service: string; job: string }> = [];
+    let next = 900;
     const port: DeploymentsPort = {
-      create: async (input) => (calls.push(["create", input]), 900 + calls.length),
+      create: async (input) => {
+        calls.push(["create", input]);
+        const id = ++next;
+        const { service, job } = input.payload as { service: string; job: string };
+        made.unshift({ id, ref: input.ref, environment: input.environment, service, job });
+        return id;
+      },
       status: async (id, input) => void calls.push(["status", id, input]),
+      existing: async (input) => {
+        calls.push(["existing", input]);
+        return made
+          .filter((d) => d.ref === input.ref && d.environment === input.environment)
+          .map(({ id, service, job }) => ({ id, service, job }));
+      },
     };
     return { calls, port };
   };
@@ -253,6 +273,13 @@ describe("reportRollouts", () => {
     ]);
     expect(gh.calls).toMatchInlineSnapshot(`
       [
+        [
+          "existing",
+          {
+            "environment": "production",
+            "ref": "abc",
+          },
+        ],
         [
           "create",
           {
@@ -326,7 +353,7 @@ describe("reportRollouts", () => {
     const [running] = await reportRollouts({
       config: config({ address: nomad.address }),
       client: client(nomad.address),
-      deployments: gh.port,
+      deployments: recorder().port,
       sha: "abc",
       files: picked,
     });
@@ -338,11 +365,89 @@ describe("reportRollouts", () => {
     const [down] = await reportRollouts({
       config: config({ address: away }),
       client: client(away),
-      deployments: gh.port,
+      deployments: recorder().port,
       sha: "abc",
       files,
     });
     expect(down!.state).toBe("error");
     expect(down!.description).toMatch(/^cluster unreachable: .*ECONNREFUSED/);
+  });
+
+  const both = [
+    { path: "nomad/apple.nomad.hcl", text: jobFile("apple", D2) },
+    { path: "nomad/banana.nomad.hcl", text: jobFile("banana", D2) },
+  ];
+  const writes = () => nomad!.requests().filter((r) => r.method !== "GET");
+
+  it("a redelivery finds its deployments: no create, no status, no submit", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { apple: `ghcr.io/acme/apple:1@${D1}`, banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { apple: "successful", banana: "successful" },
+    });
+    const gh = recorder();
+    const input = {
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files: both,
+    };
+    const first = await reportRollouts(input);
+    expect(first.map((r) => [r.service, r.deployment, r.existing])).toEqual([
+      ["apple", 901, undefined],
+      ["banana", 902, undefined],
+    ]);
+    expect(writes()).toHaveLength(4); // parse + submit per file
+    const before = { calls: gh.calls.length, writes: writes().length };
+
+    const again = await reportRollouts(input);
+    expect(again.map((r) => [r.service, r.job, r.deployment, r.existing, r.state])).toEqual([
+      ["apple", "apple", 901, true, "success"],
+      ["banana", "banana", 902, true, "success"],
+    ]);
+    expect(gh.calls.slice(before.calls)).toEqual([["existing", { ref: "abc", environment: "production" }]]);
+    expect(writes()).toHaveLength(before.writes);
+  });
+
+  it("after a partial first delivery: creates and submits only what is missing", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { apple: `ghcr.io/acme/apple:1@${D1}`, banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { apple: "successful", banana: "running" },
+    });
+    const gh = recorder();
+    // The first delivery got as far as banana; apple's deployment for another environment does not count.
+    const payload = (service: string) => ({ service, job: service, namespace: "default", digest: D2 });
+    await gh.port.create({
+      ref: "abc",
+      environment: "production",
+      description: "",
+      payload: payload("banana"),
+    });
+    await gh.port.create({ ref: "abc", environment: "staging", description: "", payload: payload("apple") });
+    gh.calls.length = 0;
+
+    const out = await reportRollouts({
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files: both,
+    });
+    expect(out.map((r) => [r.service, r.deployment, r.existing, r.state])).toEqual([
+      ["apple", 903, undefined, "success"],
+      ["banana", 901, true, "queued"],
+    ]);
+    expect(gh.calls.map((c) => (c as unknown[]).slice(0, 2))).toEqual([
+      ["existing", { ref: "abc", environment: "production" }],
+      ["create", expect.objectContaining({ payload: payload("apple") })],
+      ["status", 903],
+    ]);
+    // Only apple's file is registered again; banana's follower (not this delivery) keeps reporting on it.
+    expect(writes().map((r) => r.path.split("?")[0])).toEqual(["/v1/jobs/parse", "/v1/jobs"]);
+    expect(
+      (nomad.requests().find((r) => r.path.startsWith("/v1/jobs?"))?.body as { Job: { ID: string } }).Job.ID,
+    ).toBe("apple");
   });
 });
