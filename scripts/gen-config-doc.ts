@@ -57,15 +57,16 @@ export const NOTES: Record<string, string> = {
     "checkout you give it).",
   build:
     "How the images are built. The App only reacts to the `workflow_run` of `build.workflow`: " +
-    "**without `workflow` the App's check run stays queued and nothing is ever planned.** The CLI only " +
-    "uses `tag`.",
+    "**the App requires `workflow`**: without it the check run fails with a config error naming " +
+    "`build.workflow`, as nothing could ever be planned. The CLI only uses `tag`.",
   "build.workflow":
     "The workflow file name only (`images.yml`, not `.github/workflows/images.yml`). Runs started by a " +
     "`push` or a `workflow_dispatch` count; others are ignored.",
   "build.trigger":
     "`dispatch`: on each push to a deploy branch the App calls `workflow_dispatch` on `build.workflow` " +
-    "for that branch with the input `sha` (the pushed commit), so the workflow must declare a `sha` input; " +
-    "`build.workflow` is then required.",
+    "for that branch with the input `sha` (the pushed commit). A workflow that does not declare a `sha` " +
+    "input is dispatched without inputs (GitHub refuses undeclared ones); any other refusal fails the " +
+    "check run with GitHub's reason.",
   "build.tag":
     `The tag the build pushes for every image; the bot reads \`<image>:<tag>\` to learn the new digest. ` +
     `Placeholders: ${tags}. A tag holding \`{sha}\` or \`{short_sha}\` also tells the bot, later, which ` +
@@ -153,9 +154,9 @@ export const EXAMPLES: Example[] = [
     title: "The App dispatches the build",
     text:
       "With `trigger: dispatch` the App starts the workflow itself on each push to a deploy branch, passing " +
-      "the pushed commit as the input `sha`; GitHub refuses inputs a workflow does not declare, so declare " +
-      "it. The App then plans the commit the run reports (`github.sha` in the workflow): tag the images " +
-      "with that.\n\n" +
+      "the pushed commit as the input `sha` (declare it to build exactly that commit; without it the App " +
+      "dispatches with no inputs and the branch head is built). The App then plans the commit the run " +
+      "reports (`github.sha` in the workflow): tag the images with that.\n\n" +
       "```yaml\non:\n  workflow_dispatch:\n    inputs:\n      sha:\n        required: false\n```",
     yaml: [
       "registry: ghcr.io/acme/platform",
