@@ -1,8 +1,8 @@
 // The I/O half of "why did it move?": fetch both manifests (per platform for indexes), both configs,
 // and, for the layers that differ only, stream their blobs through gunzip and the tar reader within a
 // byte budget. Everything it finds goes to the pure diff functions.
-import { Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { Readable, type Transform } from "node:stream";
+import zlib, { createGunzip } from "node:zlib";
 import { parseImageRef, repositoryOf } from "../nomad/reference.js";
 import type { BlobStream, Manifest } from "../registry/index.js";
 import { RegistryError } from "../registry/errors.js";
@@ -119,12 +119,19 @@ function platforms(parsed: ParsedManifest): Map<string, string> {
   return out;
 }
 
-type Decoder = "gzip" | "none" | { unsupported: string };
+// zlib has zstd from Node 22.15 / 23.8; on older Nodes such layers are named, not read.
+const createZstdDecompress = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+
+type Decoder = "gzip" | "zstd" | "none" | { unsupported: string };
 function decoderFor(mediaType: string | undefined): Decoder {
   const type = mediaType ?? "";
   if (type.endsWith("gzip")) return "gzip";
   if (type.endsWith(".tar") || type === "application/vnd.oci.image.layer.v1.tar") return "none";
-  if (type.includes("zstd")) return { unsupported: "zstd-compressed layer: not inspected" };
+  if (type.includes("zstd")) {
+    return createZstdDecompress
+      ? "zstd"
+      : { unsupported: `zstd-compressed layer: not inspected (Node ${process.version} has no zstd)` };
+  }
   if (type.includes("nondistributable") || type.includes("foreign")) {
     return { unsupported: "foreign (non-distributable) layer: not inspected" };
   }
@@ -155,7 +162,12 @@ async function layerEntries(
     }),
   );
   const raw = Readable.fromWeb(bounded as import("node:stream/web").ReadableStream<Uint8Array>);
-  const source: Readable = decoder === "gzip" ? raw.pipe(createGunzip()) : raw;
+  const source: Readable =
+    decoder === "gzip"
+      ? raw.pipe(createGunzip())
+      : decoder === "zstd"
+        ? raw.pipe(createZstdDecompress!())
+        : raw;
   if (source !== raw) raw.once("error", (error) => source.destroy(error));
   const entries: TarEntry[] = [];
   try {

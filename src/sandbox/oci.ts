@@ -5,13 +5,14 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
+import zlib, { gzipSync } from "node:zlib";
 
 export const MEDIA = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
   ociIndex: "application/vnd.oci.image.index.v1+json",
   ociConfig: "application/vnd.oci.image.config.v1+json",
   ociLayer: "application/vnd.oci.image.layer.v1.tar+gzip",
+  ociLayerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
   dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
   dockerConfig: "application/vnd.docker.container.image.v1+json",
@@ -32,6 +33,8 @@ export interface ImageSpec {
   env?: string[];
   /** "oci" (default) or Docker schema 2 media types. */
   format?: "oci" | "docker";
+  /** OCI only: zstd layers need a Node with zlib zstd (22.15+). */
+  compression?: "gzip" | "zstd";
   /** Header fields of some entries, by path (in whichever layer holds them). */
   entryMeta?: Record<string, TarEntryMeta>;
 }
@@ -130,6 +133,13 @@ export function gzip(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** zstd with the level fixed: same bytes for the same input on one zstd build. */
+export function zstd(data: Uint8Array): Uint8Array {
+  const compress = (zlib as { zstdCompressSync?: (d: Uint8Array) => Uint8Array }).zstdCompressSync;
+  if (!compress) throw new Error(`zstd layers need Node 22.15+ (this is ${process.version})`);
+  return compress(data);
+}
+
 export function buildImage(spec: ImageSpec): BuiltImage {
   const format = spec.format ?? "oci";
   const platform = spec.platform ?? { os: "linux", architecture: "amd64" };
@@ -139,7 +149,8 @@ export function buildImage(spec: ImageSpec): BuiltImage {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([name, content]) => [name, content, spec.entryMeta?.[name] ?? {}]),
     );
-    return { ...blob(gzip(layerTar)), diffId: sha256(layerTar), tar: layerTar };
+    const compressed = spec.compression === "zstd" ? zstd(layerTar) : gzip(layerTar);
+    return { ...blob(compressed), diffId: sha256(layerTar), tar: layerTar };
   });
   const config = blob(
     json({
@@ -166,7 +177,12 @@ export function buildImage(spec: ImageSpec): BuiltImage {
         size: config.bytes.length,
       },
       layers: layers.map((l) => ({
-        mediaType: format === "oci" ? MEDIA.ociLayer : MEDIA.dockerLayer,
+        mediaType:
+          format === "docker"
+            ? MEDIA.dockerLayer
+            : spec.compression === "zstd"
+              ? MEDIA.ociLayerZstd
+              : MEDIA.ociLayer,
         digest: l.digest,
         size: l.bytes.length,
       })),

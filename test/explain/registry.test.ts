@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { explainImages, renderExplanationText } from "../../src/explain/index.js";
 import { createRegistryClient } from "../../src/registry/index.js";
-import { type BuiltImage, buildImage, buildIndex, pushTestImage } from "../helpers/oci.js";
+import zlib from "node:zlib";
+import { MEDIA, type BuiltImage, buildImage, buildIndex, pushTestImage, sha256 } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 
 let registry: TestRegistry;
@@ -107,6 +108,41 @@ describe("explainImages with a real registry", () => {
           ~ etc/app.conf  content: 12 B 37107a4e5ea8 → 12 B 04c5e951fe9c
       "
     `);
+  });
+
+  const hasZstd = "zstdCompressSync" in zlib;
+
+  it.runIf(hasZstd)("reads zstd-compressed layers (Node 22.15+)", async () => {
+    const a = buildImage({ layers: [os, base], compression: "zstd" });
+    const b = buildImage({
+      layers: [os, { ...base, "bin/app": "#!/bin/sh\necho v2\n" }],
+      compression: "zstd",
+    });
+    await pushTestImage(registry.directHost, "acme/zstd", "a", a);
+    await pushTestImage(registry.directHost, "acme/zstd", "b", b);
+    const out = renderExplanationText(
+      await explainImages(client(), ref("a", "acme/zstd"), ref("b", "acme/zstd")),
+    );
+    expect(out).toContain("layers: 1 shared, 1 differ");
+    expect(out).toMatch(/~ bin\/app {2}content: /);
+  });
+
+  it.skipIf(hasZstd)("names zstd-compressed layers it cannot read on this Node", async () => {
+    // The layer bytes are never read here, so a relabelled gzip layer stands in for a zstd one.
+    const relabel = (image: BuiltImage): BuiltImage => {
+      const manifest = JSON.parse(Buffer.from(image.manifest.bytes).toString("utf8")) as {
+        layers: Array<{ mediaType: string }>;
+      };
+      for (const layer of manifest.layers) layer.mediaType = MEDIA.ociLayerZstd;
+      const bytes = Buffer.from(JSON.stringify(manifest));
+      return { ...image, manifest: { digest: sha256(bytes), bytes } };
+    };
+    await pushTestImage(registry.directHost, "acme/zstd", "a", relabel(images.v1!));
+    await pushTestImage(registry.directHost, "acme/zstd", "b", relabel(images.file!));
+    const out = renderExplanationText(
+      await explainImages(client(), ref("a", "acme/zstd"), ref("b", "acme/zstd")),
+    );
+    expect(out).toContain(`zstd-compressed layer: not inspected (Node ${process.version} has no zstd)`);
   });
 
   it("shows a changed env var as a config change with identical layers", async () => {
