@@ -66,7 +66,7 @@ export interface FollowOptions {
   client: RolloutCheckPort;
   scheduler: Scheduler;
   minutes: number;
-  /** Called once per state change (never twice for the same state): where statuses get posted. */
+  /** Called per state change, and per changed progress while in_progress (never twice the same): where statuses get posted. */
   onChange(item: FollowItem, check: RolloutCheck): Promise<void>;
 }
 
@@ -98,7 +98,9 @@ export async function followRollouts(
       }
       delete o.lastError;
       o.last = check;
-      if (check.state !== o.item.state) {
+      // A rollout moving on within in_progress (1/3 → 2/3 healthy) is progress worth a status too.
+      const progressed = check.state === "in_progress" && check.description !== o.item.description;
+      if (check.state !== o.item.state || progressed) {
         o.item.state = check.state;
         o.item.description = check.description;
         await options.onChange(o.item, check);

@@ -336,6 +336,21 @@ describe("rollout follow-up after the merge", () => {
     expect(t.logs()).toContain("rollout follow-up finished");
   });
 
+  it("posts progress within in_progress (0/2 → 1/2 healthy) as it happens, once each", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      progress: { banana: ["running", "halfway", "halfway", "successful"] },
+    });
+    mergeMocks("");
+    expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
+    expectStatus("in_progress", "v4: Deployment is running (1/2 healthy)");
+    expectStatus("success", "v4: Deployment completed successfully (2/2 healthy)");
+    await t.probot.receive(merged());
+    await scheduler.idle();
+    expect(deploymentReads()).toBe(4);
+  });
+
   it("a redelivered merge event finds its deployment: nothing created, posted, submitted or followed", async () => {
     nomad = await startNomad({
       token: TOKEN,

@@ -41,8 +41,9 @@ export interface StandInOptions {
   /**
    * A rollout that progresses: the n-th GET /v1/job/:id/deployment answers the n-th status (the last one
    * repeats), e.g. ["running", "running", "successful"]. Takes precedence over `rollout` for that job.
+   * "halfway" is "running" with one allocation of each task group healthy.
    */
-  progress?: Record<string, Array<"running" | "successful" | "failed">>;
+  progress?: Record<string, Array<"running" | "halfway" | "successful" | "failed">>;
   /** Endpoints answered with 403: "parse" | "plan" | "submit" | "read". */
   deny?: Array<"parse" | "plan" | "submit" | "read">;
 }
@@ -165,7 +166,15 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
         reads.set(id, seen + 1);
         const status = steps[Math.min(seen, steps.length - 1)]!;
         // Same deployment ID throughout, as Nomad keeps it while the deployment moves on.
-        deployments.set(id, { ...fixture<Json>(`deployment.${status}.json`), JobID: id });
+        const deployment: Json = {
+          ...fixture<Json>(`deployment.${status === "halfway" ? "running" : status}.json`),
+          JobID: id,
+        };
+        if (status === "halfway") {
+          const groups = deployment.TaskGroups as Record<string, Json>;
+          for (const g of Object.values(groups)) Object.assign(g, { PlacedAllocs: 2, HealthyAllocs: 1 });
+        }
+        deployments.set(id, deployment);
       }
       return send(200, deployments.get(id) ?? null);
     }
