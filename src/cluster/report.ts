@@ -4,7 +4,7 @@
 import type { Plan } from "../core/plan.js";
 import { type NomadClient, NomadApiError, describeNomadError } from "./client.js";
 import { type JobPlanResult, type PlanSection, renderDriftSection, renderPlanSection } from "./render.js";
-import { type DriftEntry, type PinnedSite, compareDrift, summarizePlan } from "./summary.js";
+import { type DriftEntry, type PinnedSite, compareDrift, pinnedSite, summarizePlan } from "./summary.js";
 import type { NomadJob } from "./types.js";
 
 export type NomadPort = Pick<NomadClient, "address" | "parse" | "plan" | "job">;
@@ -41,16 +41,7 @@ export function pinnedSites(plan: Plan): PinnedSite[] {
   const out: PinnedSite[] = [];
   for (const s of plan.services) {
     for (const site of [...s.sites, ...s.unmanaged]) {
-      if (site.job === null) continue;
-      out.push({
-        service: s.name,
-        file: site.file,
-        job: site.job,
-        group: site.group,
-        task: site.task,
-        repository: s.image,
-        digest: site.digest,
-      });
+      if (site.job !== null) out.push(pinnedSite(s, { ...site, job: site.job }));
     }
   }
   return out;

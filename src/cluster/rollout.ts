@@ -12,6 +12,7 @@ import {
   type RolloutState,
   type RolloutSummary,
   compareDrift,
+  pinnedSite,
   summarizeRollout,
 } from "./summary.js";
 import type { NomadJob } from "./types.js";
@@ -102,15 +103,7 @@ export async function rolloutTargets(
     for (const site of s.sites) {
       if (site.job === null) continue;
       const t = byJob.get(site.job) ?? { service: s.name, file: site.file, job: site.job, sites: [] };
-      t.sites.push({
-        service: s.name,
-        file: site.file,
-        job: site.job,
-        group: site.group,
-        task: site.task,
-        repository: s.image,
-        digest: site.digest,
-      });
+      t.sites.push(pinnedSite(s, { ...site, job: site.job }));
       byJob.set(site.job, t);
     }
     targets.push(...byJob.values());

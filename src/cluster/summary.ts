@@ -1,5 +1,6 @@
 // Pure: Nomad API responses → the small facts people need (what a plan replaces, where the cluster
 // runs another digest than git pins, how a rollout went). No I/O here; rendering is in render.ts.
+import type { ServiceSite } from "../core/discovery.js";
 import { canonicalRepository, parseImageRef, repositoryOf } from "../nomad/reference.js";
 import type {
   JobPlanResponse,
@@ -123,6 +124,22 @@ export interface PinnedSite {
   /** The service's image repository: finds the task when group/task are not literal in the file. */
   repository: string;
   digest: string | null;
+}
+
+/** A service's site in a named job, as drift and rollouts compare it. */
+export function pinnedSite(
+  service: { name: string; image: string },
+  site: ServiceSite & { job: string },
+): PinnedSite {
+  return {
+    service: service.name,
+    file: site.file,
+    job: site.job,
+    group: site.group,
+    task: site.task,
+    repository: service.image,
+    digest: site.digest,
+  };
 }
 
 export interface RunningImage {
