@@ -517,27 +517,25 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
 }
 
 /** Compares config digests per platform ("" for single images): equal sets mean re-encoded content. */
-export function compareConfigs(a: Map<string, string>, b: Map<string, string>): SameImage {
+export function compareConfigs(
+  a: Map<string, string>,
+  b: Map<string, string>,
+): SameImage & { /** What proved them the same, without the remark on encoding. */ evidence?: string } {
   const platforms = [...new Set([...a.keys(), ...b.keys()])].sort();
   const missing = platforms.filter((p) => !a.has(p) || !b.has(p));
   if (missing.length > 0) return { same: false, reason: `platforms differ: ${missing.join(", ")}` };
   const changed = platforms.filter((p) => a.get(p) !== b.get(p));
+  const single = platforms.length === 1 && platforms[0] === "";
   if (changed.length > 0) {
     return {
       same: false,
-      reason:
-        platforms.length === 1 && platforms[0] === ""
-          ? `config digest differs (${a.get("")} vs ${b.get("")})`
-          : `config digest differs for ${changed.join(", ")}`,
+      reason: single
+        ? `config digest differs (${a.get("")} vs ${b.get("")})`
+        : `config digest differs for ${changed.join(", ")}`,
     };
   }
-  return {
-    same: true,
-    reason:
-      platforms.length === 1 && platforms[0] === ""
-        ? `same config ${a.get("")}, same content, manifest encoded differently`
-        : `same config per platform (${platforms.join(", ")}), same content, manifest encoded differently`,
-  };
+  const evidence = single ? `same config ${a.get("")}` : `same config per platform (${platforms.join(", ")})`;
+  return { same: true, reason: `${evidence}, same content, manifest encoded differently`, evidence };
 }
 
 /** Some tags of a retag failed; `results` holds the ones that worked. */

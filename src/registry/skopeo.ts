@@ -88,7 +88,7 @@ export async function pushImage(source: string, ref: string, options: PushOption
         return {
           digest: deployed.digest,
           pushed: false,
-          reason: `registry already has the same image (${same.reason.replace(/, same content, manifest encoded differently$/, "")})`,
+          reason: `registry already has the same image (${same.evidence ?? same.reason})`,
         };
       }
     }
@@ -132,7 +132,7 @@ async function tagDeployedIfSame(
     digest: current.digest,
     pushed: false,
     reason:
-      `same image as ${deployed} (${same.reason.replace(/, same content, manifest encoded differently$/, "")}): ` +
+      `same image as ${deployed} (${same.evidence ?? same.reason}): ` +
       `tag ${tagged!.status === "exists" ? "already there" : "added"}, nothing uploaded`,
   };
 }
