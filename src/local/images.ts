@@ -28,7 +28,8 @@ export function localImageSource(
       if (local.manifestDigest !== null && local.manifestDigest === deployed.digest) {
         return { same: true, reason: `same manifest ${deployed.digest}` };
       }
-      return compareConfigs(local.configs, await configsOf(client, ref, deployed));
+      const { same, reason } = compareConfigs(local.configs, await configsOf(client, ref, deployed));
+      return { same, reason };
     },
     async push(source, ref) {
       parse(source);

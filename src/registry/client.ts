@@ -455,7 +455,8 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
       configs(ta, ma.manifest, ma.parsed),
       configs(tb, mb.manifest, mb.parsed),
     ]);
-    return compareConfigs(ca, cb);
+    const { same, reason } = compareConfigs(ca, cb);
+    return { same, reason };
   }
 
   async function blob(text: string, digest: string, opts: { timeoutMs?: number } = {}): Promise<BlobStream> {
