@@ -50,7 +50,11 @@ export async function onPush(context: Context<"push">): Promise<void> {
         : `Waiting for \`${config.build.workflow}\` to finish for ${sha.slice(0, 7)} on \`${branch}\`.`,
   });
   if (config.build.trigger === "dispatch") {
-    const failure = await dispatch(context, config.build.workflow, branch, sha);
+    const failure = await dispatch(
+      context.octokit,
+      { ...coords, workflow_id: config.build.workflow, ref: branch },
+      sha,
+    );
     if (failure) {
       await checks.complete(checkId, "failure", {
         title: "Could not dispatch the build",
@@ -68,16 +72,19 @@ export async function onPush(context: Context<"push">): Promise<void> {
  * building the branch head, which is the pushed commit unless another push followed.
  * Returns the reason when it could not be dispatched at all.
  */
-async function dispatch(context: Context<"push">, workflow: string, branch: string, sha: string) {
-  const request = { ...coordsOf(context), workflow_id: workflow, ref: branch };
+async function dispatch(
+  octokit: Context<"push">["octokit"],
+  request: { owner: string; repo: string; workflow_id: string; ref: string },
+  sha: string,
+) {
   try {
-    await context.octokit.rest.actions.createWorkflowDispatch({ ...request, inputs: { sha } });
+    await octokit.rest.actions.createWorkflowDispatch({ ...request, inputs: { sha } });
     return null;
   } catch (error) {
     const status = (error as { status?: number }).status;
     if (status === 422 && /input/i.test((error as Error).message)) {
       try {
-        await context.octokit.rest.actions.createWorkflowDispatch(request);
+        await octokit.rest.actions.createWorkflowDispatch(request);
         return null;
       } catch (retry) {
         return (retry as Error).message;
