@@ -1,6 +1,6 @@
 // The real-world corpus, used in place: every valid file is scanned, pinned and verified; every
 // invalid one is reported with a line.
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { findImages } from "../../src/nomad/jobfile.js";
@@ -9,19 +9,22 @@ import { repositoryOf } from "../../src/nomad/reference.js";
 import { createHash } from "node:crypto";
 
 const dir = path.resolve(process.cwd(), "../shared/corpus/nomad");
+// The corpus sits beside the project in its workspace (and in CI), not in a plain clone of the repo:
+// there the suite says it is skipped instead of failing on a missing directory.
+const present = existsSync(path.join(dir, "MANIFEST.tsv"));
 const manifest = new Map(
-  readFileSync(path.join(dir, "MANIFEST.tsv"), "utf8")
+  (present ? readFileSync(path.join(dir, "MANIFEST.tsv"), "utf8") : "header\n")
     .trim()
     .split("\n")
     .slice(1)
     .map((line) => line.split("\t"))
     .map((cols) => [cols[0]!, { valid: cols[5] === "true", features: cols[6]!.split(",") }]),
 );
-const files = readdirSync(dir).filter((f) => f !== "MANIFEST.tsv" && !f.endsWith(".md"));
+const files = present ? readdirSync(dir).filter((f) => f !== "MANIFEST.tsv" && !f.endsWith(".md")) : [];
 const digestFor = (repo: string) => `sha256:${createHash("sha256").update(repo).digest("hex")}`;
 const count = (text: string, needle: RegExp) => (text.match(needle) ?? []).length;
 
-describe("corpus", () => {
+describe.skipIf(!present)(`corpus (${dir})`, () => {
   it("has the files the manifest lists", () => {
     expect(files.length).toBe(171);
     expect(new Set(files)).toEqual(new Set(manifest.keys()));
