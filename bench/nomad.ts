@@ -2,10 +2,10 @@
 // parse alone on the same files for scale. Everything in one process, one run.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { analyseJobFile, findImages } from "../src/nomad/jobfile.js";
-import { clearParseCache, hcl2Object } from "../src/nomad/parse.js";
-import { pinImages } from "../src/nomad/pin.js";
-import { repositoryOf } from "../src/nomad/reference.js";
+import { analyseJobFile, findImages } from "../src/jobfile/jobfile.js";
+import { clearParseCache, hcl2Object } from "../src/jobfile/parse.js";
+import { pinImages } from "../src/jobfile/pin.js";
+import { repositoryOf } from "../src/image/reference.js";
 import type { BenchSection } from "./types.js";
 
 const dir = path.resolve(process.cwd(), "../shared/corpus/nomad");

@@ -8,7 +8,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { loadConfigText } from "../src/config/load.js";
 import { runDeploy } from "../src/core/pipeline.js";
-import { localRepo } from "../src/local/repo.js";
+import { localRepo } from "../src/workspace/repo.js";
 import { createRegistryClient } from "../src/registry/index.js";
 import { buildImage, pushTestImage } from "../test/helpers/oci.js";
 import { startRegistry } from "../test/helpers/registry.js";

@@ -1,6 +1,6 @@
 // Probot wiring only: which event goes to which handler. Everything else lives in src/handlers.
 import type { Probot } from "probot";
-import type { Scheduler } from "./cluster/follow.js";
+import type { Scheduler } from "./nomad/follow.js";
 import { onCheckRunRerequested } from "./handlers/check-run.js";
 import type { DeployDeps } from "./handlers/deploy.js";
 import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-request.js";

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { type Command, EXIT } from "./io.js";
-import { commitFiles, revParse } from "../local/git.js";
+import { commitFiles, revParse } from "../workspace/git.js";
 import {
   InputError,
   commitMessage,
@@ -10,7 +10,7 @@ import {
   parseDeployArgs,
   planJson,
   writeFileAtomic,
-} from "../local/cli.js";
+} from "./deploy.js";
 
 export const command: Command = {
   summary: "Push moved images, retag unchanged ones, pin the job files and write release notes.",

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { parseImageRef } from "../nomad/reference.js";
+import { parseImageRef } from "../image/reference.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 export const command: Command = {

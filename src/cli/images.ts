@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { describeError, readJobFile } from "../nomad/files.js";
-import { type ImageSite, findImages } from "../nomad/jobfile.js";
+import { describeError, readJobFile } from "../jobfile/files.js";
+import { type ImageSite, findImages } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const usage = `usage: nomad-gitops-bot images [--json] FILE...

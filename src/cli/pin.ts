@@ -1,14 +1,14 @@
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
-import { describeError, readJobFile, writeJobFileAtomic } from "../nomad/files.js";
+import { describeError, readJobFile, writeJobFileAtomic } from "../jobfile/files.js";
 import {
   JobFileError,
   type PinStyle,
   type PinTarget,
   PinVerificationError,
   pinImages,
-} from "../nomad/pin.js";
-import { parseImageRef, repositoryOf, sameRepository } from "../nomad/reference.js";
+} from "../jobfile/pin.js";
+import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] --set REPO=DIGEST... FILE...

@@ -1,5 +1,5 @@
 import { type Command, EXIT } from "./io.js";
-import { InputError, deploy, exitCodeOf, formatPlan, parseDeployArgs, planJson } from "../local/cli.js";
+import { InputError, deploy, exitCodeOf, formatPlan, parseDeployArgs, planJson } from "./deploy.js";
 
 export const command: Command = {
   summary: "Show which service images moved since the job files were last pinned (changes nothing).",

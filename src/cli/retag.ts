@@ -1,4 +1,4 @@
-import { parseImageRef } from "../nomad/reference.js";
+import { parseImageRef } from "../image/reference.js";
 import { errorText, parseArgsOrUsage } from "./digest.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 

@@ -1,22 +1,22 @@
 // `rollout`: what the cluster says about the jobs of some job files (the same look the App takes after a
-// merge, src/cluster/rollout.ts), optionally following until the rollouts finish (src/cluster/follow.ts).
+// merge, src/nomad/rollout.ts), optionally following until the rollouts finish (src/nomad/follow.ts).
 // The `nomad` section comes from the repository's config; NOMAD_TOKEN from the environment only.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { nomadClientFor } from "../cluster/client.js";
+import { nomadClientFor } from "../nomad/client.js";
 import {
   DEFAULT_FOLLOW_MINUTES,
   type Scheduler,
   followRollouts,
   realScheduler,
   timeoutDescription,
-} from "../cluster/follow.js";
-import { type RolloutCheck, type RolloutTarget, checkRollout, rolloutTargets } from "../cluster/rollout.js";
+} from "../nomad/follow.js";
+import { type RolloutCheck, type RolloutTarget, checkRollout, rolloutTargets } from "../nomad/rollout.js";
 import { CONFIG_PATH, loadConfigText } from "../config/load.js";
 import { formatConfigErrors } from "../config/schema.js";
 import { shortDigest } from "../core/templates.js";
-import * as git from "../local/git.js";
+import * as git from "../workspace/git.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const USAGE = [

@@ -1,7 +1,7 @@
 // Which images are services, and where each one is pinned. Pure: works on already-scanned job files.
 import type { Config } from "../config/schema.js";
-import type { ImageSite, JobFileScan } from "../nomad/jobfile.js";
-import { canonicalRepository, repositoryOf } from "../nomad/reference.js";
+import type { ImageSite, JobFileScan } from "../jobfile/jobfile.js";
+import { canonicalRepository, repositoryOf } from "../image/reference.js";
 import { matchesAny } from "./glob.js";
 
 export interface ScannedJobFile {

@@ -1,7 +1,7 @@
 // Turning a plan into new job file texts through the job-file engine (pinImages). A file the engine
 // refuses is left as it was and its services become errors; the other files still change.
 import type { Config } from "../config/schema.js";
-import { type PinEdit, type PinTarget, pinImages } from "../nomad/pin.js";
+import { type PinEdit, type PinTarget, pinImages } from "../jobfile/pin.js";
 import { type Plan, type ServicePlan, changing, countStatuses } from "./plan.js";
 
 export interface FileChange {

@@ -8,8 +8,8 @@ import {
   analyseJobFile,
   findImages,
   publicSite,
-} from "../nomad/jobfile.js";
-import { canonicalRepository, parseImageRef, repositoryOf, sameRepository } from "../nomad/reference.js";
+} from "../jobfile/jobfile.js";
+import { canonicalRepository, parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { matchesAny } from "./glob.js";
 import { type Discovery, type DiscoveredService, discoverServices, jobGlobs } from "./discovery.js";
 import { type FileChange, editJobFiles } from "./edits.js";

@@ -10,9 +10,9 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type CliIO, processIO } from "../cli/io.js";
 import { main as cli } from "../cli/main.js";
-import { findImages } from "../nomad/jobfile.js";
+import { findImages } from "../jobfile/jobfile.js";
 import { createRegistryClient } from "../registry/client.js";
-import { type LocalRegistry, type RecordedRequest, startLocalRegistry } from "../sandbox/registry.js";
+import { type LocalRegistry, type RecordedRequest, startLocalRegistry } from "./sandbox/registry.js";
 import { SERVICES, SampleMonorepo, type Service } from "./monorepo.js";
 
 interface Outcome {

@@ -3,8 +3,8 @@
 // "build" that turns each service's sources into a docker-archive, the way a Nix build would.
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { git } from "../local/git.js";
-import { buildImage, writeDockerArchive } from "../sandbox/oci.js";
+import { git } from "../workspace/git.js";
+import { buildImage, writeDockerArchive } from "./sandbox/oci.js";
 
 export const SERVICES = ["web", "api", "worker"] as const;
 export type Service = (typeof SERVICES)[number];

@@ -3,7 +3,7 @@
 // byte budget. Everything it finds goes to the pure diff functions.
 import { Readable, type Transform } from "node:stream";
 import zlib, { createGunzip } from "node:zlib";
-import { parseImageRef, repositoryOf } from "../nomad/reference.js";
+import { parseImageRef, repositoryOf } from "../image/reference.js";
 import type { BlobStream, Manifest } from "../registry/index.js";
 import { RegistryError } from "../registry/errors.js";
 import { type ImageConfig, diffConfigs, diffEntries, pairLayers, platformOf } from "./diff.js";

@@ -15,7 +15,7 @@ import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { changing } from "../core/plan.js";
 import { shortDigest } from "../core/templates.js";
 import { createRegistryClient } from "../registry/index.js";
-import { addNomadReport } from "../cluster/app.js";
+import { addNomadReport } from "./nomad.js";
 import { CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
 import { GitHubRepoPort } from "../github/ports.js";

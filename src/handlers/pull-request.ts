@@ -1,8 +1,8 @@
 // pull_request: a merged (or closed) deploy PR loses its branch; a PR that changes the config gets the
 // same validation as a deploy, as a check on its head commit.
 import type { Context } from "probot";
-import { followMergedRollouts, onDeployMerged } from "../cluster/app.js";
-import { type Scheduler, realScheduler } from "../cluster/follow.js";
+import { followMergedRollouts, onDeployMerged } from "./nomad.js";
+import { type Scheduler, realScheduler } from "../nomad/follow.js";
 import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";

@@ -1,7 +1,7 @@
 // OCI distribution client for the cheap, exact operations: digest of a tag (one HEAD), manifests
 // verified against their bytes, zero-upload retags in the same repository, and "same image?" checks.
 import { createHash } from "node:crypto";
-import { type ImageRef, canonicalRepository, parseImageRef, repositoryOf } from "../nomad/reference.js";
+import { type ImageRef, canonicalRepository, parseImageRef, repositoryOf } from "../image/reference.js";
 import { type Actions, Authenticator } from "./auth.js";
 import { loadCredentials } from "./credentials.js";
 import { RegistryError } from "./errors.js";

@@ -25,7 +25,7 @@ import {
   resolveTarget,
 } from "./client.js";
 import { insecureHostsFromEnv, usesPlainHttp } from "./http.js";
-import { repositoryOf, sameRepository } from "../nomad/reference.js";
+import { repositoryOf, sameRepository } from "../image/reference.js";
 
 export interface PushOptions extends RegistryOptions {
   /** A client to reuse (its auth/token cache); by default one is made from the same options. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { discoverServices } from "../../src/core/discovery.js";
 import { editJobFiles } from "../../src/core/edits.js";
 import { deployedCommits, plan } from "../../src/core/plan.js";
-import { findImages } from "../../src/nomad/jobfile.js";
+import { findImages } from "../../src/jobfile/jobfile.js";
 import { NEW_SHA, OLD_SHA, config, digest, fixtureFiles } from "./fixture.js";
 
 const files = fixtureFiles();

@@ -3,7 +3,7 @@ import { discoverServices } from "../../src/core/discovery.js";
 import { plan } from "../../src/core/plan.js";
 import { releaseNotesTargets } from "../../src/core/release-notes.js";
 import { renderPrTitle, renderReleaseDraft } from "../../src/core/render.js";
-import { findImages } from "../../src/nomad/jobfile.js";
+import { findImages } from "../../src/jobfile/jobfile.js";
 import { NEW_SHA, config, digest, fixtureFiles } from "./fixture.js";
 
 const files = fixtureFiles();

@@ -1,3 +1,3 @@
-// The deterministic image builder lives in src/sandbox (the demo uses it too).
-export * from "../../src/sandbox/oci.js";
-export type { ImageSpec as TestImageSpec } from "../../src/sandbox/oci.js";
+// The deterministic image builder lives in src/demo/sandbox (the demo uses it too).
+export * from "../../src/demo/sandbox/oci.js";
+export type { ImageSpec as TestImageSpec } from "../../src/demo/sandbox/oci.js";

@@ -1,9 +1,9 @@
-// The registry for tests: src/sandbox's throwaway docker-registry, plus htpasswd users (bcrypt is
+// The registry for tests: src/demo/sandbox's throwaway docker-registry, plus htpasswd users (bcrypt is
 // only needed here, to write the file docker-registry reads).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type LocalRegistry, startLocalRegistry } from "../../src/sandbox/registry.js";
+import { type LocalRegistry, startLocalRegistry } from "../../src/demo/sandbox/registry.js";
 
 export {
   type InjectedResponse,
@@ -11,7 +11,7 @@ export {
   type ProxyRequest,
   type RecordedRequest,
   freePort,
-} from "../../src/sandbox/registry.js";
+} from "../../src/demo/sandbox/registry.js";
 export type TestRegistry = LocalRegistry;
 
 export interface StartRegistryOptions {

@@ -1,6 +1,6 @@
 // A Scheduler for tests: virtual time that jumps forward on every sleep (no real waiting beyond one
 // event-loop turn), a record of the waits, and a way to await detached work.
-import type { Scheduler } from "../../src/cluster/follow.js";
+import type { Scheduler } from "../../src/nomad/follow.js";
 
 export interface FakeScheduler extends Scheduler {
   /** Every sleep asked for, in ms, in order. */

@@ -2,10 +2,10 @@
 // like any user's: valid HCL2, every image found, and pinnable with a verified edit.
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { hcl2Object } from "../../src/nomad/parse.js";
-import { findImages } from "../../src/nomad/jobfile.js";
-import { pinImages } from "../../src/nomad/pin.js";
-import { repositoryOf } from "../../src/nomad/reference.js";
+import { hcl2Object } from "../../src/jobfile/parse.js";
+import { findImages } from "../../src/jobfile/jobfile.js";
+import { pinImages } from "../../src/jobfile/pin.js";
+import { repositoryOf } from "../../src/image/reference.js";
 
 const root = new URL("../../nomad/", import.meta.url);
 const files = [

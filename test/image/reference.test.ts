@@ -5,7 +5,7 @@ import {
   parseImageRef,
   repositoryOf,
   sameRepository,
-} from "../../src/nomad/reference.js";
+} from "../../src/image/reference.js";
 
 const SHA = "sha256:" + "ab".repeat(32);
 

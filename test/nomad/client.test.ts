@@ -2,9 +2,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { NomadApiError, NomadClient, nomadClientFor } from "../../src/cluster/client.js";
-import { checkDrift, planJobFiles } from "../../src/cluster/report.js";
-import { type DeploymentsPort, reportRollouts } from "../../src/cluster/rollout.js";
+import { NomadApiError, NomadClient, nomadClientFor } from "../../src/nomad/client.js";
+import { checkDrift, planJobFiles } from "../../src/nomad/report.js";
+import { type DeploymentsPort, reportRollouts } from "../../src/nomad/rollout.js";
 import { parseConfig } from "../../src/config/schema.js";
 import { type NomadStandIn, closedAddress, fixture, startNomad } from "../helpers/nomad.js";
 

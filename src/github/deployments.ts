@@ -1,6 +1,6 @@
 // GitHub's deployments API behind the small DeploymentsPort rollouts use.
-import type { Octokit, RepoCoords } from "../github/types.js";
-import type { DeploymentsPort, ExistingDeployment } from "./rollout.js";
+import type { Octokit, RepoCoords } from "./types.js";
+import type { DeploymentsPort, ExistingDeployment } from "../nomad/rollout.js";
 
 export class GitHubDeployments implements DeploymentsPort {
   constructor(

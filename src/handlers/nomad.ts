@@ -5,11 +5,11 @@ import { matchesAny } from "../core/glob.js";
 import { GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { fitText } from "../github/types.js";
-import { nomadClientFor } from "./client.js";
-import { type Scheduler, followRollouts, isTerminal, timeoutDescription } from "./follow.js";
-import { GitHubDeployments } from "./github.js";
-import { nomadRunReport } from "./report.js";
-import { type RolloutResult, reportRollouts } from "./rollout.js";
+import { nomadClientFor } from "../nomad/client.js";
+import { type Scheduler, followRollouts, isTerminal, timeoutDescription } from "../nomad/follow.js";
+import { GitHubDeployments } from "../github/deployments.js";
+import { nomadRunReport } from "../nomad/report.js";
+import { type RolloutResult, reportRollouts } from "../nomad/rollout.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -3,7 +3,7 @@
 // for a rollout to finish: follow.ts re-checks non-terminal ones later with `checkRollout` (docs/nomad.md).
 import type { Config } from "../config/schema.js";
 import { discoverServices } from "../core/discovery.js";
-import { findImages } from "../nomad/jobfile.js";
+import { findImages } from "../jobfile/jobfile.js";
 import { type NomadClient, describeNomadError } from "./client.js";
 import { rolloutDescription } from "./render.js";
 import {

@@ -1,7 +1,7 @@
 // Pins image sites to digests by splicing string literals, back to front: every character outside the
 // edited literals stays as it was (CRLF, tabs, comments, non-ASCII, a missing final newline).
 import { type ImageSite, JobFileError, type SiteDetail, analyseJobFile } from "./jobfile.js";
-import { formatImageRef, parseImageRef, repositoryOf, sameRepository } from "./reference.js";
+import { formatImageRef, parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { type Splice, verifyPin, written } from "./verify.js";
 
 export { JobFileError } from "./jobfile.js";

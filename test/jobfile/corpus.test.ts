@@ -3,9 +3,9 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findImages } from "../../src/nomad/jobfile.js";
-import { type PinTarget, pinImages } from "../../src/nomad/pin.js";
-import { repositoryOf } from "../../src/nomad/reference.js";
+import { findImages } from "../../src/jobfile/jobfile.js";
+import { type PinTarget, pinImages } from "../../src/jobfile/pin.js";
+import { repositoryOf } from "../../src/image/reference.js";
 import { createHash } from "node:crypto";
 
 const dir = path.resolve(process.cwd(), "../shared/corpus/nomad");

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { describe, expect, it } from "vitest";
-import { analyseJobFile, findImages } from "../../src/nomad/jobfile.js";
-import { JobFileError, type PinOutcome, PinVerificationError, pinImages } from "../../src/nomad/pin.js";
-import { verifyPin } from "../../src/nomad/verify.js";
+import { analyseJobFile, findImages } from "../../src/jobfile/jobfile.js";
+import { JobFileError, type PinOutcome, PinVerificationError, pinImages } from "../../src/jobfile/pin.js";
+import { verifyPin } from "../../src/jobfile/verify.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/nomad/${name}`, import.meta.url), "utf8");
 const D1 = `sha256:${"d1".repeat(32)}`;

@@ -5,15 +5,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_PATH, loadConfigText } from "../config/load.js";
 import { type Config, formatConfigErrors } from "../config/schema.js";
-import { type CliIO, EXIT, UsageError } from "../cli/io.js";
+import { type CliIO, EXIT, UsageError } from "./io.js";
 import { type DeployResult, type ProgressEvent, parseImageSource, runDeploy } from "../core/pipeline.js";
 import { type Plan, type ServicePlan, changing } from "../core/plan.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { createRegistryClient } from "../registry/client.js";
 import { createExplainer } from "../explain/inspect.js";
-import * as git from "./git.js";
-import { localImageSource } from "./images.js";
-import { localRepo } from "./repo.js";
+import * as git from "../workspace/git.js";
+import { localImageSource } from "../workspace/images.js";
+import { localRepo } from "../workspace/repo.js";
 
 /** Bad input that is not an argument mistake (config, --images file): exit 2 without the usage text. */
 export class InputError extends Error {}

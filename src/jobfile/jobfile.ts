@@ -3,7 +3,7 @@
 // and locals of the same file; whatever cannot be followed statically is reported, never guessed.
 import type { Node } from "web-tree-sitter";
 import { hcl2Object, parseTree, treeProblem } from "./parse.js";
-import { type ImageRef, formatImageRef, parseImageRef } from "./reference.js";
+import { type ImageRef, formatImageRef, parseImageRef } from "../image/reference.js";
 
 export interface ImageSite {
   job: string | null;

@@ -5,9 +5,9 @@ import {
   renderPlanSection,
   renderRollout,
   rolloutDescription,
-} from "../../src/cluster/render.js";
-import { compareDrift, summarizePlan, summarizeRollout } from "../../src/cluster/summary.js";
-import type { JobPlanResponse, NomadAllocation, NomadDeployment, NomadJob } from "../../src/cluster/types.js";
+} from "../../src/nomad/render.js";
+import { compareDrift, summarizePlan, summarizeRollout } from "../../src/nomad/summary.js";
+import type { JobPlanResponse, NomadAllocation, NomadDeployment, NomadJob } from "../../src/nomad/types.js";
 import { fixture, jobWith } from "../helpers/nomad.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;

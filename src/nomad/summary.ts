@@ -1,7 +1,7 @@
 // Pure: Nomad API responses → the small facts people need (what a plan replaces, where the cluster
 // runs another digest than git pins, how a rollout went). No I/O here; rendering is in render.ts.
 import type { ServiceSite } from "../core/discovery.js";
-import { canonicalRepository, parseImageRef, repositoryOf } from "../nomad/reference.js";
+import { canonicalRepository, parseImageRef, repositoryOf } from "../image/reference.js";
 import type {
   JobPlanResponse,
   NomadAllocation,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type JobFileScan, decodeQuoted, encodeQuoted, findImages } from "../../src/nomad/jobfile.js";
-import { hcl2Object } from "../../src/nomad/parse.js";
+import { type JobFileScan, decodeQuoted, encodeQuoted, findImages } from "../../src/jobfile/jobfile.js";
+import { hcl2Object } from "../../src/jobfile/parse.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/nomad/${name}`, import.meta.url), "utf8");
 

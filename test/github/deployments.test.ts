@@ -2,7 +2,7 @@
 import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GitHubDeployments, botPayload } from "../../src/cluster/github.js";
+import { GitHubDeployments, botPayload } from "../../src/github/deployments.js";
 import { R } from "../app/github-mocks.js";
 import { INSTALLATION_TOKEN, github } from "../app/harness.js";
 import { OWNER, REPO } from "../fixtures/github/payloads.js";
