@@ -2,6 +2,7 @@
 // finished, completed with the plan as summary. Found again by name + sha, so redelivered events and
 // re-runs reuse the one run instead of stacking new ones.
 import { CHECK_NAME, fitText, type Octokit, type RepoCoords } from "./types.js";
+import { upsert } from "./upsert.js";
 
 export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "skipped" | "action_required";
 
@@ -11,6 +12,11 @@ export interface CheckOutput {
   text?: string;
 }
 
+export interface FoundCheckRun {
+  id: number;
+  status: string;
+}
+
 export class CheckRuns {
   constructor(
     readonly octokit: Octokit,
@@ -18,7 +24,7 @@ export class CheckRuns {
   ) {}
 
   /** The newest `nomad-gitops` run on `sha`, or null. */
-  async find(sha: string): Promise<{ id: number; status: string } | null> {
+  async find(sha: string): Promise<FoundCheckRun | null> {
     const { data } = await this.octokit.rest.checks.listForRef({
       ...this.coords,
       ref: sha,
@@ -43,15 +49,25 @@ export class CheckRuns {
 
   /** Reuses the run on `sha` (whatever its state) or creates one: redelivery must not add runs. */
   async ensure(sha: string, status: "queued" | "in_progress", output?: CheckOutput): Promise<number> {
-    const existing = await this.find(sha);
-    if (!existing) return this.create(sha, status, output);
-    await this.octokit.rest.checks.update({
-      ...this.coords,
-      check_run_id: existing.id,
-      status,
-      ...(output ? { output: limit(output) } : {}),
-    });
-    return existing.id;
+    const { result } = await upsert(
+      {
+        find: () => this.find(sha),
+        same: () => false,
+        create: () => this.create(sha, status, output),
+        update: async (found) => {
+          await this.octokit.rest.checks.update({
+            ...this.coords,
+            check_run_id: found.id,
+            status,
+            ...(output ? { output: limit(output) } : {}),
+          });
+          return found.id;
+        },
+        keep: (found) => found.id,
+      },
+      null,
+    );
+    return result;
   }
 
   async complete(id: number, conclusion: CheckConclusion, output: CheckOutput): Promise<void> {

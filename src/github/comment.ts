@@ -1,6 +1,7 @@
 // The sticky comment: one per PR, found by a hidden marker and by being the bot's own, edited in place.
 import { COMMENT_MARKER } from "../core/render.js";
 import { fitText, type Octokit, type RepoCoords } from "./types.js";
+import { type UpsertAction, upsert } from "./upsert.js";
 
 export class StickyComment {
   constructor(
@@ -10,23 +11,29 @@ export class StickyComment {
   ) {}
 
   /** Writes `body` (the marker is added when missing); nothing is sent when the comment already says it. */
-  async upsert(
-    issueNumber: number,
-    body: string,
-  ): Promise<{ id: number; action: "created" | "updated" | "unchanged" }> {
+  async upsert(issueNumber: number, body: string): Promise<{ id: number; action: UpsertAction }> {
     const text = fitText(body.includes(this.marker) ? body : `${this.marker}\n${body}`);
-    const existing = await this.find(issueNumber);
-    if (!existing) {
-      const { data } = await this.octokit.rest.issues.createComment({
-        ...this.coords,
-        issue_number: issueNumber,
-        body: text,
-      });
-      return { id: data.id, action: "created" };
-    }
-    if (existing.body === text) return { id: existing.id, action: "unchanged" };
-    await this.octokit.rest.issues.updateComment({ ...this.coords, comment_id: existing.id, body: text });
-    return { id: existing.id, action: "updated" };
+    const { action, result } = await upsert(
+      {
+        find: () => this.find(issueNumber),
+        same: (found, want) => found.body === want,
+        create: async (want) =>
+          (
+            await this.octokit.rest.issues.createComment({
+              ...this.coords,
+              issue_number: issueNumber,
+              body: want,
+            })
+          ).data.id,
+        update: async (found, want) => {
+          await this.octokit.rest.issues.updateComment({ ...this.coords, comment_id: found.id, body: want });
+          return found.id;
+        },
+        keep: (found) => found.id,
+      },
+      text,
+    );
+    return { id: result, action };
   }
 
   /** The bot's comment carrying the marker. A human quoting the marker is not it (their comment is not a Bot's). */

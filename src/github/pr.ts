@@ -1,5 +1,6 @@
 // The one rolling deploy PR, found by its head branch (so no state outside GitHub), updated in place.
 import { type Octokit, type RepoCoords, fitText } from "./types.js";
+import { type UpsertAction, upsert } from "./upsert.js";
 
 export interface PullRequestInfo {
   number: number;
@@ -8,6 +9,13 @@ export interface PullRequestInfo {
   labels: string[];
   headSha: string;
   url: string;
+}
+
+export interface ChangedFile {
+  path: string;
+  /** added, removed, modified, renamed, copied, changed, unchanged */
+  status: string;
+  previousPath?: string;
 }
 
 export class PullRequests {
@@ -44,29 +52,30 @@ export class PullRequests {
     base: string;
     title: string;
     body: string;
-  }): Promise<{ number: number; url: string; action: "created" | "updated" | "unchanged" }> {
-    const body = fitText(input.body);
-    if (!input.existing) {
-      const { data } = await this.octokit.rest.pulls.create({
-        ...this.coords,
-        head: input.head,
-        base: input.base,
-        title: input.title,
-        body,
-        maintainer_can_modify: false,
-      });
-      return { number: data.number, url: data.html_url, action: "created" };
-    }
-    const pr = input.existing;
-    if (pr.title === input.title && pr.body === body)
-      return { number: pr.number, url: pr.url, action: "unchanged" };
-    await this.octokit.rest.pulls.update({
-      ...this.coords,
-      pull_number: pr.number,
-      title: input.title,
-      body,
-    });
-    return { number: pr.number, url: pr.url, action: "updated" };
+  }): Promise<{ number: number; url: string; action: UpsertAction }> {
+    const { action, result } = await upsert(
+      {
+        find: () => input.existing,
+        same: (pr, want) => pr.title === want.title && pr.body === want.body,
+        create: async (want) => {
+          const { data } = await this.octokit.rest.pulls.create({
+            ...this.coords,
+            head: input.head,
+            base: input.base,
+            ...want,
+            maintainer_can_modify: false,
+          });
+          return { number: data.number, url: data.html_url };
+        },
+        update: async (pr, want) => {
+          await this.octokit.rest.pulls.update({ ...this.coords, pull_number: pr.number, ...want });
+          return { number: pr.number, url: pr.url };
+        },
+        keep: (pr) => ({ number: pr.number, url: pr.url }),
+      },
+      { title: input.title, body: fitText(input.body) },
+    );
+    return { ...result, action };
   }
 
   /** Adds the labels the PR lacks, one request or none. */
@@ -74,6 +83,20 @@ export class PullRequests {
     const missing = want.filter((l) => !have.includes(l));
     if (missing.length === 0) return;
     await this.octokit.rest.issues.addLabels({ ...this.coords, issue_number: number, labels: missing });
+  }
+
+  /** Files the PR changes (every page); a renamed file also names its old path. */
+  async changedFiles(number: number): Promise<ChangedFile[]> {
+    const files = await this.octokit.paginate(this.octokit.rest.pulls.listFiles, {
+      ...this.coords,
+      pull_number: number,
+      per_page: 100,
+    });
+    return files.map((f) => ({
+      path: f.filename,
+      status: f.status,
+      ...(f.previous_filename ? { previousPath: f.previous_filename } : {}),
+    }));
   }
 
   /** Closes the PR after saying why. */

@@ -3,6 +3,7 @@
 // (tree with inline contents → commit → ref), the ref moved by compare-and-swap.
 import { BUILD_TRAILER, type Octokit, type RepoCoords } from "./types.js";
 import type { Unreadable } from "../core/pipeline.js";
+import { RefRaceError, isGraphqlError, isUnknownMutation, statusOf } from "./errors.js";
 
 export interface TreeFile {
   path: string;
@@ -48,17 +49,6 @@ export interface FileChange {
   /** New text; null deletes the file. */
   content: string | null;
   mode?: string;
-}
-
-/** The ref moved between reading and writing it: nothing was written, the caller may re-plan. */
-export class RefRaceError extends Error {
-  constructor(
-    readonly ref: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "RefRaceError";
-  }
 }
 
 const ZERO_OID = "0000000000000000000000000000000000000000";
@@ -383,24 +373,4 @@ const UPDATE_REFS_MUTATION = `mutation($repositoryId: ID!, $name: GitRefname!, $
 export function buildOf(message: string): string | null {
   const match = new RegExp(`^${BUILD_TRAILER}: ([0-9a-f]{40})$`, "m").exec(message);
   return match ? match[1]! : null;
-}
-
-export function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
-    ? error.status
-    : undefined;
-}
-
-function isGraphqlError(error: unknown): error is Error & { errors: unknown[] } {
-  return error instanceof Error && "errors" in error && Array.isArray(error.errors);
-}
-
-function isUnknownMutation(error: Error & { errors: unknown[] }): boolean {
-  return error.errors.some((e) => {
-    const { message, extensions } = e as { message?: string; extensions?: { code?: string } };
-    return (
-      extensions?.code === "undefinedField" ||
-      /updateRefs.*doesn't exist|doesn't exist.*updateRefs/.test(message ?? "")
-    );
-  });
 }

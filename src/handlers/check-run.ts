@@ -1,9 +1,7 @@
 // check_run rerequested ("Re-run" in the Checks tab): plan that commit again.
 import type { Context } from "probot";
 import { CHECK_NAME } from "../github/types.js";
-import { coordsOf } from "./context.js";
-import { deployBranches, loadConfig, configFailure } from "./config.js";
-import { CheckRuns } from "../github/checks.js";
+import { openEvent } from "./opening.js";
 import { type DeployDeps, deploy } from "./deploy.js";
 
 export async function onCheckRunRerequested(
@@ -14,23 +12,11 @@ export async function onCheckRunRerequested(
   if (run.name !== CHECK_NAME) return;
   const branch = run.check_suite.head_branch;
   if (!branch) return;
-  const coords = coordsOf(context);
-  const loaded = await loadConfig(context.octokit, coords, run.head_sha);
-  if (loaded.status === "absent") return;
-  if (loaded.status === "invalid") {
-    await new CheckRuns(context.octokit, coords).completed(
-      run.head_sha,
-      "failure",
-      configFailure(loaded.errors),
-    );
-    return;
-  }
-  if (!deployBranches(loaded.config, context.payload.repository.default_branch).includes(branch)) return;
-  await deploy(context, deps, {
-    config: loaded.config,
-    branch,
+  const opened = await openEvent(context, {
     sha: run.head_sha,
-    buildUrl: null,
-    newCheckRun: true,
+    branch,
+    defaultBranch: context.payload.repository.default_branch,
   });
+  if (!opened) return;
+  await deploy(context, deps, { config: opened.config, branch, sha: run.head_sha, newCheckRun: true });
 }

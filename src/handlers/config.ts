@@ -3,7 +3,10 @@
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { type Config, type ConfigError, formatConfigErrors, parseConfig } from "../config/schema.js";
 
-export const CONFIG_FILE = "nomad-gitops.yml";
+import { CONFIG_PATH } from "../config/load.js";
+
+/** The file name Probot's config plugin looks up under `.github/`. */
+export const CONFIG_FILE = CONFIG_PATH.replace(/^\.github\//, "");
 
 export type RepoConfig =
   | { status: "ok"; config: Config }
@@ -16,7 +19,7 @@ export async function loadConfig(octokit: Octokit, coords: RepoCoords, ref?: str
   try {
     result = await octokit.config.get({
       ...coords,
-      path: `.github/${CONFIG_FILE}`,
+      path: CONFIG_PATH,
       ...(ref ? { branch: ref } : {}),
     });
   } catch (error) {
@@ -45,9 +48,9 @@ export function deployBranches(config: Pick<Config, "branches">, defaultBranch: 
 /** Failed check-run text for an invalid config: every key and its problem. */
 export function configFailure(errors: ConfigError[]): { title: string; summary: string } {
   return {
-    title: `Invalid .github/${CONFIG_FILE}`,
+    title: `Invalid ${CONFIG_PATH}`,
     summary: [
-      `\`.github/${CONFIG_FILE}\` is not valid, so nothing was planned or changed:`,
+      `\`${CONFIG_PATH}\` is not valid, so nothing was planned or changed:`,
       "",
       "```",
       formatConfigErrors(errors),

@@ -1,7 +1,7 @@
 // One deploy for a successful build: the core pipeline plans it against the deploy branch head (through
-// GitHub ports), then this writes the outcome back: one commit on the rolling branch, the PR, its labels,
-// the sticky comment, the check run. Every write is skipped when GitHub already shows the same result, so a
-// redelivered event changes nothing.
+// GitHub ports), handlers/decisions.ts decides what that means for the PR, and this carries it out: one
+// commit on the rolling branch, the PR, its labels, the sticky comment, the check run. Every write is
+// skipped when GitHub already shows the same result, so a redelivered event changes nothing.
 import type { Context } from "probot";
 import type { Config } from "../config/schema.js";
 import {
@@ -12,17 +12,29 @@ import {
   runDeploy,
 } from "../core/pipeline.js";
 import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
-import { changing } from "../core/plan.js";
-import { shortDigest } from "../core/templates.js";
 import { createRegistryClient } from "../registry/index.js";
 import { addNomadReport } from "./nomad.js";
 import { CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
+import { writeDeployBranch } from "../github/commit.js";
+import { RefRaceError } from "../github/errors.js";
 import { GitHubRepoPort } from "../github/ports.js";
-import { PullRequests } from "../github/pr.js";
-import { DraftReleases, renderReleaseBody } from "../github/release.js";
-import { type BranchState, type FileChange, GitHubRepo, RefRaceError } from "../github/repo.js";
+import { type PullRequestInfo, PullRequests } from "../github/pr.js";
+import { DraftReleases } from "../github/release.js";
+import { type BranchState, GitHubRepo } from "../github/repo.js";
+import type { Octokit, RepoCoords } from "../github/types.js";
 import { coordsOf } from "./context.js";
+import {
+  branchMissingCheck,
+  closeComment,
+  commitMessage,
+  decide,
+  finalCheck,
+  humanBranchCheck,
+  humanBranchNote,
+  releaseDraft,
+  skippedCheck,
+} from "./decisions.js";
 
 export interface DeployDeps {
   /** Default: a registry client configured from the process environment (auth files, insecure hosts). */
@@ -40,7 +52,6 @@ export interface DeployRequest {
   branch: string;
   /** The built commit. */
   sha: string;
-  buildUrl: string | null;
   /** Date the release notes carry; the build commit's timestamp keeps re-runs byte-identical. */
   date?: Date;
   /** A re-run asked for from the Checks tab gets a fresh check run; otherwise the commit's run is reused. */
@@ -63,14 +74,15 @@ export async function deploy(
   const checkId = request.newCheckRun
     ? await checks.create(request.sha, "in_progress")
     : await checks.ensure(request.sha, "in_progress");
+  const run: Run = { context, deps, request, coords, octokit: context.octokit, checks, checkId };
   try {
     try {
-      return await deployOnce(context, deps, request, checkId);
+      return await deployOnce(run);
     } catch (error) {
       // Another replica (or a human) moved the branch between our read and our write: plan again, once.
       if (!(error instanceof RefRaceError)) throw error;
       context.log.warn({ branch: error.ref }, "branch moved during the update; planning again");
-      return await deployOnce(context, deps, request, checkId);
+      return await deployOnce(run);
     }
   } catch (error) {
     await checks.complete(checkId, "failure", {
@@ -81,31 +93,50 @@ export async function deploy(
   }
 }
 
-async function deployOnce(
-  context: Context,
-  deps: DeployDeps,
-  request: DeployRequest,
-  checkId: number,
-): Promise<DeployOutcome> {
-  const { config, branch, sha } = request;
-  const coords = coordsOf(context);
-  const octokit = context.octokit;
-  const repo = new GitHubRepo(octokit, coords);
-  const checks = new CheckRuns(octokit, coords);
-  const prBranch = config.pr.branch;
+/** One deploy's collaborators, fixed for its attempts. */
+interface Run {
+  context: Context;
+  deps: DeployDeps;
+  request: DeployRequest;
+  coords: RepoCoords;
+  octokit: Octokit;
+  checks: CheckRuns;
+  checkId: number;
+}
 
-  const state = await repo.branches(branch, prBranch);
-  if (!state.base) {
-    await checks.complete(checkId, "neutral", {
-      title: `Branch ${branch} no longer exists`,
-      summary: `The deploy branch \`${branch}\` was deleted before the build of ${sha.slice(0, 7)} finished.`,
-    });
+async function deployOnce(run: Run): Promise<DeployOutcome> {
+  const { request, checks, checkId } = run;
+  const repo = new GitHubRepo(run.octokit, run.coords);
+  const state = await repo.branches(request.branch, request.config.pr.branch);
+  if (!hasBase(state)) {
+    await checks.complete(checkId, "neutral", branchMissingCheck(request.branch, request.sha));
     return "branch-missing";
   }
   const port = new GitHubRepoPort(repo, state.base.sha, state.base.tree);
+  const result = await plan(run, port, state);
+  // The build is older than what the PR already carries: report, change nothing.
+  if (result.skipped) {
+    await checks.complete(checkId, "neutral", skippedCheck(result));
+    return "skipped";
+  }
+  const pulls = new PullRequests(run.octokit, run.coords);
+  const open = await pulls.findOpen(request.config.pr.branch, request.branch);
+  const decision = decide(result, state.head, open !== null);
+  switch (decision.kind) {
+    case "nothing-moved":
+      return closeIfDone(run, repo, state, result, decision.closePr ? open : null);
+    case "human-branch":
+      return reportHumanBranch(run, result, open);
+    case "write":
+      return writeDeploy(run, { repo, port, state, result, open });
+  }
+}
+
+/** The core pipeline against the deploy branch head, with the optional Nomad report added. */
+async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Promise<DeployResult> {
+  const { request, deps, context } = run;
+  const { sha, branch, config } = request;
   const repoUrl = (context.payload as { repository?: { html_url?: string } }).repository?.html_url;
-  const date = request.date;
-  const clock = deps.clock ?? { now: () => date ?? new Date() };
   const registry = deps.registry ?? (defaultRegistry ??= createRegistryClient());
   const explainer = deps.explainer ?? (canReadBlobs(registry) ? createExplainer(registry) : undefined);
   const result = await runDeploy({
@@ -118,136 +149,105 @@ async function deployOnce(
     // The bot's PR is based on a deploy branch commit: a build older than that is an older push finishing late.
     ...(state.head?.ownedByBot && state.head.parents[0] ? { base: state.head.parents[0] } : {}),
     ...(repoUrl ? { repoUrl } : {}),
-    clock,
+    clock: deps.clock ?? { now: () => request.date ?? new Date() },
   });
   // Optional Nomad access: plan previews in the comment, drift in the check run; never fails the run.
   await addNomadReport(config, result, deps.nomadEnv);
-  const plan = result.plan;
-  const moving = changing(plan);
   context.log.info(
-    { sha, branch, counts: plan.counts, files: result.files.length, skipped: Boolean(result.skipped) },
+    {
+      sha,
+      branch,
+      counts: result.plan.counts,
+      files: result.files.length,
+      skipped: Boolean(result.skipped),
+    },
     "deploy planned",
   );
+  return result;
+}
 
-  if (result.skipped) {
-    await checks.complete(checkId, "neutral", {
-      title: "Skipped: an older build",
-      summary: `${result.skipped}\n\n${result.check.summary}`,
-    });
-    return "skipped";
+async function closeIfDone(
+  run: Run,
+  repo: GitHubRepo,
+  state: PlannableState,
+  result: DeployResult,
+  toClose: PullRequestInfo | null,
+): Promise<DeployOutcome> {
+  const { request } = run;
+  if (toClose) {
+    const pulls = new PullRequests(run.octokit, run.coords);
+    await pulls.close(toClose.number, closeComment(request.branch, state.base.sha, request.sha));
+    if (state.head?.ownedByBot) await repo.deleteBranch(request.config.pr.branch);
   }
-
-  const pulls = new PullRequests(octokit, coords);
-  const open = await pulls.findOpen(prBranch, branch);
-  const sticky = new StickyComment(octokit, coords);
-
-  if (result.files.length === 0) {
-    let outcome: DeployOutcome = "no-change";
-    // Close only when the plan is complete (a registry or file error may hide a move the PR still carries)
-    // and the branch is the bot's own (a PR someone added commits to is theirs to close).
-    const complete =
-      plan.counts.error === 0 &&
-      plan.counts["not-built"] === 0 &&
-      plan.counts.stale === 0 &&
-      plan.fileErrors.length === 0;
-    const ours = !state.head || state.head.ownedByBot;
-    if (open && complete && ours) {
-      await pulls.close(
-        open.number,
-        `No image moved compared with \`${branch}\` at ${state.base.sha.slice(0, 7)} (build ${sha.slice(0, 7)}): this deploy PR is no longer needed.`,
-      );
-      if (state.head?.ownedByBot) await repo.deleteBranch(prBranch);
-      outcome = "closed-pr";
-    }
-    await checks.complete(checkId, result.check.conclusion, {
-      title: result.check.title,
-      summary:
-        result.check.summary +
-        (outcome === "closed-pr" ? `\nClosed #${open!.number}: nothing left to deploy.\n` : ""),
-    });
-    return outcome;
-  }
-
-  if (state.head && !state.head.ownedByBot) {
-    // Someone pushed to the deploy branch: their work is not ours to overwrite.
-    const note = [
-      `> [!WARNING]`,
-      `> \`${prBranch}\` has commits nomad-gitops did not make, so it was **not** updated. This is what the build of ${sha.slice(0, 7)} would change:`,
-      "",
-      result.comment.trimEnd(),
-      "",
-      "Files it would rewrite: " + result.files.map((f) => `\`${f.path}\``).join(", "),
-      "",
-      `Delete the branch, or merge the PR (merging deletes it), to let the bot take it over again.`,
-    ].join("\n");
-    if (open) await sticky.upsert(open.number, note);
-    await checks.complete(checkId, "neutral", {
-      title: `Not written: ${prBranch} was changed by someone else`,
-      summary: `${note}\n\n${result.check.summary}`,
-    });
-    return "human-branch";
-  }
-
-  const changes: FileChange[] = await Promise.all(
-    result.files.map(async (f) => ({ path: f.path, content: f.after, mode: await port.modeOf(f.path) })),
+  await run.checks.complete(
+    run.checkId,
+    result.check.conclusion,
+    finalCheck(result, toClose ? { closed: toClose.number } : null),
   );
-  const committed = await writeBranch(repo, state, prBranch, changes, commitMessage(result), sha);
+  return toClose ? "closed-pr" : "no-change";
+}
+
+async function reportHumanBranch(
+  run: Run,
+  result: DeployResult,
+  open: PullRequestInfo | null,
+): Promise<DeployOutcome> {
+  const prBranch = run.request.config.pr.branch;
+  const note = humanBranchNote(prBranch, run.request.sha, result);
+  if (open) await new StickyComment(run.octokit, run.coords).upsert(open.number, note);
+  await run.checks.complete(run.checkId, "neutral", humanBranchCheck(prBranch, note, result));
+  return "human-branch";
+}
+
+async function writeDeploy(
+  run: Run,
+  input: {
+    repo: GitHubRepo;
+    port: GitHubRepoPort;
+    state: PlannableState;
+    result: DeployResult;
+    open: PullRequestInfo | null;
+  },
+): Promise<DeployOutcome> {
+  const { request, octokit, coords } = run;
+  const { config, branch, sha } = request;
+  const { result, open } = input;
+  const changes = await Promise.all(
+    result.files.map(async (f) => ({
+      path: f.path,
+      content: f.after,
+      mode: await input.port.modeOf(f.path),
+    })),
+  );
+  const committed = await writeDeployBranch(input.repo, input.state, {
+    branch: config.pr.branch,
+    changes,
+    message: commitMessage(result),
+    build: sha,
+  });
+  const pulls = new PullRequests(octokit, coords);
   const pr = await pulls.upsert({
     existing: open,
-    head: prBranch,
+    head: config.pr.branch,
     base: branch,
     title: result.prTitle,
     body: result.prBody,
   });
   await pulls.addLabels(pr.number, open?.labels ?? [], config.pr.labels);
-  await sticky.upsert(pr.number, result.comment);
+  await new StickyComment(octokit, coords).upsert(pr.number, result.comment);
   if (config.release_notes.github_release === "draft") {
-    const digests = plan.services.map((s) => ({
-      service: s.name,
-      image: s.image,
-      digest: s.next?.digest ?? s.old.digest,
-      status: s.status,
-    }));
-    await new DraftReleases(octokit, coords).upsert(
-      sha,
-      `Deploy ${sha.slice(0, 7)}: ${result.prTitle}`,
-      renderReleaseBody({ sha, branch }, digests, result.releaseNotes),
-    );
+    const draft = releaseDraft({ sha, branch }, result);
+    await new DraftReleases(octokit, coords).upsert(sha, draft.name, draft.body);
   }
-  await checks.complete(checkId, result.check.conclusion, {
-    title: result.check.title,
-    summary: `${result.check.summary}\nDeploy PR: #${pr.number} (${moving.length} image${moving.length === 1 ? "" : "s"}).\n`,
-  });
-  context.log.info({ sha, pr: pr.number, pr_action: pr.action, committed }, "deploy PR written");
+  await run.checks.complete(run.checkId, result.check.conclusion, finalCheck(result, { written: pr.number }));
+  run.context.log.info({ sha, pr: pr.number, pr_action: pr.action, committed }, "deploy PR written");
   return committed ? "committed" : "unchanged";
 }
 
-/**
- * One commit on top of the deploy branch head. Returns false when the branch already holds exactly this
- * (same tree, same parent): a redelivered event writes nothing.
- */
-async function writeBranch(
-  repo: GitHubRepo,
-  state: BranchState,
-  branch: string,
-  changes: FileChange[],
-  message: string,
-  build: string,
-): Promise<boolean> {
-  const base = state.base!;
-  const tree = await repo.createTree(base.tree, changes);
-  if (state.head && state.head.tree === tree && state.head.parents[0] === base.sha) return false;
-  const commit = await repo.createCommit({ tree, parent: base.sha, message, build });
-  await repo.setBranch(state.repositoryId, branch, commit, state.head?.sha ?? null);
-  return true;
-}
+type PlannableState = BranchState & { base: NonNullable<BranchState["base"]> };
 
-function commitMessage(result: DeployResult): string {
-  const lines = changing(result.plan).map(
-    (s) =>
-      `- ${s.name}: ${s.status === "new" ? "first pin" : shortDigest(s.old.digest)} -> ${shortDigest(s.next?.digest ?? null)} (${s.files.join(", ")})`,
-  );
-  return `${result.prTitle}\n\n${lines.join("\n")}`;
+function hasBase(state: BranchState): state is PlannableState {
+  return state.base !== null;
 }
 
 /** An error for the check run: message only (request errors carry no credentials in their message). */

@@ -2,6 +2,7 @@
 import type { Config } from "../config/schema.js";
 import type { DeployResult } from "../core/pipeline.js";
 import { matchesAny } from "../core/glob.js";
+import { PullRequests } from "../github/pr.js";
 import { GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { fitText } from "../github/types.js";
@@ -48,14 +49,10 @@ export async function onDeployMerged(input: {
 }): Promise<RolloutResult[]> {
   const client = nomadClientFor(input.config.nomad, input.env);
   if (!client) return [];
-  const changed = await input.octokit.paginate(input.octokit.rest.pulls.listFiles, {
-    ...input.coords,
-    pull_number: input.pullNumber,
-    per_page: 100,
-  });
+  const changed = await new PullRequests(input.octokit, input.coords).changedFiles(input.pullNumber);
   const paths = changed
-    .filter((f) => f.status !== "removed" && matchesAny(f.filename, input.config.jobs))
-    .map((f) => f.filename)
+    .filter((f) => f.status !== "removed" && matchesAny(f.path, input.config.jobs))
+    .map((f) => f.path)
     .sort();
   if (paths.length === 0) return [];
   const texts = await new GitHubRepo(input.octokit, input.coords).readTexts(input.mergeSha, paths);

@@ -6,9 +6,10 @@ import { type Scheduler, realScheduler } from "../nomad/follow.js";
 import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";
+import { PullRequests } from "../github/pr.js";
+import { CONFIG_PATH } from "../config/load.js";
 import { CONFIG_FILE, configFailure, deployBranches, loadConfig } from "./config.js";
 
-const CONFIG_PATH = `.github/${CONFIG_FILE}`;
 // Probot reads only the .yml name: a .yaml file would be silently ignored, so it is flagged instead.
 const YAML_PATH = CONFIG_PATH.replace(/\.yml$/, ".yaml");
 
@@ -74,32 +75,28 @@ export async function onPullRequestChanged(
 ): Promise<void> {
   const pr = context.payload.pull_request;
   const coords = coordsOf(context);
-  const files = await context.octokit.paginate(context.octokit.rest.pulls.listFiles, {
-    ...coords,
-    pull_number: pr.number,
-    per_page: 100,
-  });
+  const files = await new PullRequests(context.octokit, coords).changedFiles(pr.number);
   const checks = new CheckRuns(context.octokit, coords);
-  if (files.some((f) => f.filename === YAML_PATH && f.status !== "removed")) {
+  if (files.some((f) => f.path === YAML_PATH && f.status !== "removed")) {
     await checks.completed(pr.head.sha, "failure", {
       title: `Rename ${YAML_PATH} to ${CONFIG_FILE}`,
       summary: `The bot reads \`${CONFIG_PATH}\` only: \`${YAML_PATH}\` would be ignored.`,
     });
     return;
   }
-  if (!files.some((f) => f.filename === CONFIG_PATH || f.previous_filename === CONFIG_PATH)) return;
+  if (!files.some((f) => f.path === CONFIG_PATH || f.previousPath === CONFIG_PATH)) return;
   const loaded = await loadConfig(context.octokit, coords, pr.head.sha);
   if (loaded.status === "invalid") {
     await checks.completed(pr.head.sha, "failure", configFailure(loaded.errors));
   } else if (loaded.status === "ok") {
     await checks.completed(pr.head.sha, "success", {
-      title: `.github/${CONFIG_FILE} is valid`,
-      summary: `The changed \`.github/${CONFIG_FILE}\` passes validation.`,
+      title: `${CONFIG_PATH} is valid`,
+      summary: `The changed \`${CONFIG_PATH}\` passes validation.`,
     });
   } else {
     await checks.completed(pr.head.sha, "neutral", {
-      title: `No .github/${CONFIG_FILE}`,
-      summary: `This change removes \`.github/${CONFIG_FILE}\`: the bot will ignore this repository after it merges.`,
+      title: `No ${CONFIG_PATH}`,
+      summary: `This change removes \`${CONFIG_PATH}\`: the bot will ignore this repository after it merges.`,
     });
   }
 }

@@ -1,9 +1,7 @@
 // workflow_run completed for the configured build workflow on a deploy branch: a failed build turns the
 // check red and touches nothing else; a successful one runs the deploy for that commit.
 import type { Context } from "probot";
-import { CheckRuns } from "../github/checks.js";
-import { coordsOf } from "./context.js";
-import { configFailure, deployBranches, loadConfig } from "./config.js";
+import { openEvent } from "./opening.js";
 import { type DeployDeps, deploy } from "./deploy.js";
 
 export async function onWorkflowRunCompleted(
@@ -13,19 +11,15 @@ export async function onWorkflowRunCompleted(
   const run = context.payload.workflow_run;
   const branch = run.head_branch;
   if (!branch || (run.event !== "push" && run.event !== "workflow_dispatch")) return;
-  const coords = coordsOf(context);
-  const loaded = await loadConfig(context.octokit, coords, run.head_sha);
-  if (loaded.status === "absent") return;
-  const checks = new CheckRuns(context.octokit, coords);
-  if (loaded.status === "invalid") {
-    if (branch !== context.payload.repository.default_branch) return;
-    await checks.completed(run.head_sha, "failure", configFailure(loaded.errors));
-    return;
-  }
-  const { config } = loaded;
+  const opened = await openEvent(context, {
+    sha: run.head_sha,
+    branch,
+    defaultBranch: context.payload.repository.default_branch,
+  });
+  if (!opened) return;
+  const { config, checks } = opened;
   const file = (context.payload.workflow?.path ?? run.path).split("/").pop();
   if (!config.build.workflow || file !== config.build.workflow) return;
-  if (!deployBranches(config, context.payload.repository.default_branch).includes(branch)) return;
 
   if (run.conclusion !== "success") {
     const id = await checks.ensure(run.head_sha, "in_progress");
@@ -45,7 +39,6 @@ export async function onWorkflowRunCompleted(
     config,
     branch,
     sha: run.head_sha,
-    buildUrl: run.html_url,
     ...(stamp ? { date: new Date(stamp) } : {}),
   });
 }

@@ -4,7 +4,8 @@ import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitHubRepoPort, literalPrefix } from "../../src/github/ports.js";
-import { GitHubRepo, RefRaceError } from "../../src/github/repo.js";
+import { RefRaceError } from "../../src/github/errors.js";
+import { GitHubRepo } from "../../src/github/repo.js";
 import {
   R,
   mockBranches,
