@@ -10,7 +10,8 @@ import { CheckRuns } from "../../../src/github/checks.js";
 import { StickyComment } from "../../../src/github/comment.js";
 import { GitHubDeployments } from "../../../src/github/deployments.js";
 import { PullRequests } from "../../../src/github/pr.js";
-import { GitHubRepo, RefRaceError } from "../../../src/github/repo.js";
+import { RefRaceError } from "../../../src/github/errors.js";
+import { GitHubRepo } from "../../../src/github/repo.js";
 import { type GitHubStandIn, sendPush, startGitHubApi } from "./index.js";
 
 const TOKEN = "ghs_ActionTokenForStandInTests";
