@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { CONFIG_PATH, loadConfigText } from "../config/load.js";
 import { type Config, formatConfigErrors } from "../config/schema.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
-import { type DeployResult, type ProgressEvent, parseImageSource, runDeploy } from "../core/pipeline.js";
+import { type DeployResult, type ProgressEvent, runDeploy } from "../core/pipeline.js";
+import { parseImagesMap } from "../image/source.js";
 import { type Plan, type ServicePlan, changing } from "../core/plan.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { createRegistryClient } from "../registry/client.js";
@@ -60,36 +61,9 @@ export function parseDeployArgs(argv: string[], io: CliIO, apply: boolean): Depl
 
 /** `{service: "docker-archive:PATH" | "oci:DIR" | "REF"}`; relative paths are relative to the file. */
 export function parseImagesFile(text: string, file: string): Record<string, string> {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`--images ${file}: not valid JSON (${(error as Error).message})`);
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new InputError(
-      `--images ${file}: must be a JSON object of {"service": "docker-archive:PATH" | "oci:DIR" | "image:tag"}`,
-    );
-  }
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(data as Record<string, unknown>)) {
-    if (typeof value !== "string")
-      throw new InputError(`--images ${file}: "${name}" must be a string, got ${JSON.stringify(value)}`);
-    const source = parseImageSource(value);
-    if (source === null) {
-      throw new InputError(
-        `--images ${file}: "${name}": ${JSON.stringify(value)} is not docker-archive:PATH, oci:DIR or an image reference with a tag or digest`,
-      );
-    }
-    if (source.kind === "archive") {
-      const colon = value.indexOf(":");
-      const rest = value.slice(colon + 1);
-      out[name] = path.isAbsolute(rest)
-        ? value
-        : `${value.slice(0, colon)}:${path.resolve(path.dirname(file), rest)}`;
-    } else out[name] = value;
-  }
-  return out;
+  const parsed = parseImagesMap(text, path.dirname(file));
+  if (!parsed.ok) throw new InputError(`--images ${file}: ${parsed.error}`);
+  return parsed.sources;
 }
 
 async function readConfig(root: string): Promise<Config> {

@@ -1,3 +1,4 @@
+import { LOCAL_SOURCE_FORMS, parseLocalSource } from "../image/source.js";
 import { parseImageRef } from "../image/reference.js";
 import { errorText, parseArgsOrUsage } from "./digest.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
@@ -27,9 +28,9 @@ export const command: Command = {
     const [source, ref, ...extra] = positionals;
     if (source === undefined || ref === undefined) throw new UsageError("missing SOURCE or REF");
     if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
-    const { parseImageSource, pushImage } = await import("../registry/index.js");
-    if (!parseImageSource(source)) {
-      throw new UsageError(`unsupported SOURCE "${source}": use docker-archive:PATH or oci:DIR[:tag]`);
+    const { pushImage } = await import("../registry/index.js");
+    if (!parseLocalSource(source)) {
+      throw new UsageError(`unsupported SOURCE "${source}": use ${LOCAL_SOURCE_FORMS}`);
     }
     const parsed = parseImageRef(ref);
     if (!parsed) throw new UsageError(`not a valid image reference: ${ref}`);

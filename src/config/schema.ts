@@ -1,22 +1,17 @@
 // The one source of truth for `.github/nomad-gitops.yml`: TypeScript types, validation with key paths in
 // the messages, and (through scripts/gen-schema.ts) the committed JSON Schema for editors.
 import { z } from "zod";
+import { REPOSITORY_PATTERN, isRepositoryName } from "../image/reference.js";
 
 /** Placeholders a tag template may use; anything else in braces is a typo we want to catch. */
 export const TAG_PLACEHOLDERS = ["sha", "short_sha", "branch"] as const;
 
-// A repository without tag or digest: optional registry host[:port], then lowercase path components
-// (the distribution/reference grammar, kept local so the config does not depend on the HCL engine).
-const REPOSITORY =
-  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-
-const repository = (what: string) =>
-  z
-    .string()
-    .regex(
-      REPOSITORY,
-      `must be ${what} without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)`,
-    );
+// A repository without tag or digest, by the one image-reference grammar (src/image).
+const repository = (what: string) => {
+  const message = `must be ${what} without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)`;
+  // The pattern goes into the JSON Schema for editors; the refinement is the exact rule.
+  return z.string().regex(REPOSITORY_PATTERN, { message, abort: true }).refine(isRepositoryName, { message });
+};
 
 const placeholders = (allowed: readonly string[]) => (value: string) =>
   [...value.matchAll(/\{([^{}]*)\}/g)].every((m) => allowed.includes(m[1]!));

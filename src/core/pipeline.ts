@@ -10,6 +10,7 @@ import {
   publicSite,
 } from "../jobfile/jobfile.js";
 import { canonicalRepository, parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
+import { parseImageSource } from "../image/source.js";
 import { matchesAny } from "./glob.js";
 import { type Discovery, type DiscoveredService, discoverServices, jobGlobs } from "./discovery.js";
 import { type FileChange, editJobFiles } from "./edits.js";
@@ -121,18 +122,6 @@ export interface DeployResult {
   registry: RegistryAction[];
   /** Set when the whole build was skipped (older than `base`). */
   skipped?: string;
-}
-
-const ARCHIVE = /^(docker-archive|oci):/;
-export type ImageSource = { kind: "archive"; source: string } | { kind: "ref"; ref: string };
-
-/** `--images` values: a transport-prefixed local image, or a registry reference. */
-export function parseImageSource(value: string): ImageSource | null {
-  if (ARCHIVE.test(value))
-    return value.length > value.indexOf(":") + 1 ? { kind: "archive", source: value } : null;
-  const ref = parseImageRef(value);
-  if (ref === null || (ref.tag === null && ref.digest === null)) return null;
-  return { kind: "ref", ref: value.replace(/^docker:\/\//, "") };
 }
 
 const isNotFound = (error: unknown) => (error as { status?: unknown }).status === 404;
@@ -369,7 +358,7 @@ async function resolveService(
   if (parsed === null)
     return { status: "error", reason: `--images: cannot read "${source}" as an image source` };
   try {
-    if (parsed.kind === "ref") {
+    if (parsed.transport === "docker") {
       const ref = parseImageRef(parsed.ref)!;
       if (!sameRepository(repositoryOf(ref), service.image)) {
         // A pin must name a digest that exists in the service's own repository; copying between
@@ -387,7 +376,7 @@ async function resolveService(
     }
     const deployed = pinnedState(options.config, service).digest;
     if (deployed !== null) {
-      const same = await options.images!.port.sameImage(parsed.source, `${service.image}@${deployed}`);
+      const same = await options.images!.port.sameImage(source, `${service.image}@${deployed}`);
       if (same.same) {
         if (options.mode === "apply") {
           actions.push({
@@ -404,7 +393,7 @@ async function resolveService(
     }
     if (options.mode === "plan") return { status: "built", digest: null, tag, source };
     progress({ kind: "service", service: service.name, step: "push", done: false });
-    const pushed = await options.images!.port.push(parsed.source, `${service.image}:${tag}`);
+    const pushed = await options.images!.port.push(source, `${service.image}:${tag}`);
     actions.push({
       service: service.name,
       action: "push",

@@ -1,28 +1,9 @@
 // The pure comparisons behind an explanation: two image configs, two layer lists (by diff_id) and two
 // layers' tar entries. No I/O here.
+import type { ImageConfig } from "../image/manifest.js";
 import type { ConfigChange, EntryAspect, FileChange, TarEntry } from "./types.js";
 
-/** The parts of an OCI/Docker image config this looks at (anything else is ignored). */
-export interface ImageConfig {
-  created?: string;
-  author?: string;
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  config?: {
-    Env?: string[] | null;
-    Labels?: Record<string, string> | null;
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    WorkingDir?: string;
-    User?: string;
-    ExposedPorts?: Record<string, unknown> | null;
-    Volumes?: Record<string, unknown> | null;
-    StopSignal?: string;
-  } | null;
-  rootfs?: { type?: string; diff_ids?: string[] };
-  history?: Array<{ created?: string; created_by?: string; empty_layer?: boolean }>;
-}
+export type { ImageConfig };
 
 const show = (value: unknown): string | undefined =>
   value === undefined || value === null || value === ""

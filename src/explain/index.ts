@@ -2,7 +2,7 @@
 export * from "./types.js";
 export * from "./diff.js";
 export * from "./render.js";
-export { TarError, readTar } from "./tar.js";
+export { TarError, readTar } from "../image/tar.js";
 export {
   DEFAULT_MAX_BYTES,
   type ExplainOptions,

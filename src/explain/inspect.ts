@@ -6,8 +6,16 @@ import zlib, { createGunzip } from "node:zlib";
 import { parseImageRef, repositoryOf } from "../image/reference.js";
 import type { BlobStream, Manifest } from "../registry/index.js";
 import { RegistryError } from "../registry/errors.js";
-import { type ImageConfig, diffConfigs, diffEntries, pairLayers, platformOf } from "./diff.js";
-import { readTar } from "./tar.js";
+import {
+  type Descriptor,
+  type ImageConfig,
+  imageConfigSchema,
+  parseJson,
+  parseManifest,
+  platformManifests,
+} from "../image/manifest.js";
+import { diffConfigs, diffEntries, pairLayers, platformOf } from "./diff.js";
+import { readTar } from "../image/tar.js";
 import type { Explanation, LayerChange, LayerRef, PlatformExplanation, TarEntry } from "./types.js";
 
 /** What explaining needs of a registry client (createRegistryClient's client has both). */
@@ -37,29 +45,13 @@ const MiB = (n: number) =>
       ? `${(n / 1024).toFixed(1)} KiB`
       : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
-interface Descriptor {
-  mediaType?: string;
-  digest?: string;
-  size?: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
-}
-interface ParsedManifest {
-  mediaType?: string;
-  config?: Descriptor;
-  layers?: Descriptor[];
-  manifests?: Descriptor[];
-}
+type Parsed = ReturnType<typeof parseManifest>;
 
-const INDEX_TYPES = new Set([
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-]);
-
-function parse(ref: string, m: Manifest): ParsedManifest {
+function parse(ref: string, m: Manifest): Parsed {
   try {
-    return JSON.parse(new TextDecoder().decode(m.body)) as ParsedManifest;
-  } catch {
-    throw new RegistryError(ref, `manifest ${m.digest} is not JSON`);
+    return parseManifest(m.body, m.mediaType);
+  } catch (error) {
+    throw new RegistryError(ref, `manifest ${m.digest} ${(error as Error).message}`);
   }
 }
 
@@ -94,29 +86,24 @@ interface Image {
 
 async function loadImage(registry: ExplainRegistry, ref: string, m: Manifest): Promise<Image> {
   const parsed = parse(ref, m);
-  const digest = parsed.config?.digest;
-  if (!digest) throw new RegistryError(ref, `manifest ${m.digest} has no config`);
+  if (parsed.kind !== "image") throw new RegistryError(ref, `manifest ${m.digest} is an index, not an image`);
+  const digest = parsed.image.config.digest;
   const blob = await registry.blob(ref, digest);
   const bytes = await readAll(blob.stream, MAX_CONFIG_BYTES, `config ${digest}`);
-  let config: ImageConfig;
-  try {
-    config = JSON.parse(new TextDecoder().decode(bytes)) as ImageConfig;
-  } catch {
-    throw new RegistryError(ref, `config ${digest} is not JSON`);
+  const config = parseJson(bytes, imageConfigSchema);
+  if (!config.ok) {
+    throw new RegistryError(
+      ref,
+      `config ${digest} ${config.json ? `is not an image config (${config.error})` : "is not JSON"}`,
+    );
   }
-  return { ref, manifest: m, layers: parsed.layers ?? [], config, configDigest: digest };
+  return { ref, manifest: m, layers: parsed.image.layers, config: config.value, configDigest: digest };
 }
 
-/** Platform → child manifest digest of an index (attestations, "unknown/unknown", left out). */
-function platforms(parsed: ParsedManifest): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const d of parsed.manifests ?? []) {
-    if (!d.digest || !d.platform) continue;
-    const key = platformOf(d.platform);
-    if (key === "unknown/unknown" || out.has(key)) continue;
-    out.set(key, d.digest);
-  }
-  return out;
+/** Platform → child manifest digest of an index (the shared walk: attestations left out). */
+function platforms(parsed: Parsed): Map<string, string> {
+  if (parsed.kind !== "index") return new Map();
+  return new Map([...platformManifests(parsed.index)].map(([key, d]) => [key, d.digest]));
 }
 
 // zlib has zstd from Node 22.15 / 23.8; on older Nodes such layers are named, not read.
@@ -142,12 +129,14 @@ function decoderFor(mediaType: string | undefined): Decoder {
 async function layerEntries(
   registry: ExplainRegistry,
   ref: string,
-  layer: Descriptor,
+  layer: Descriptor | undefined,
   maxLayerBytes: number,
 ): Promise<TarEntry[]> {
+  // diff_ids and layers disagree in length: the config names a layer the manifest does not have.
+  if (!layer) throw new Error("the manifest lists no blob for this layer");
   const decoder = decoderFor(layer.mediaType);
   if (typeof decoder === "object") throw new Error(decoder.unsupported);
-  const blob = await registry.blob(ref, layer.digest!);
+  const blob = await registry.blob(ref, layer.digest);
   // A registry must not send more than the manifest announced.
   const declared = layer.size ?? Number.POSITIVE_INFINITY;
   let seen = 0;
@@ -229,8 +218,8 @@ async function comparePlatform(
     budget.left -= cost;
     try {
       const [ea, eb] = await Promise.all([
-        ia === null ? [] : layerEntries(registry, a.ref, a.layers[ia] ?? {}, maxLayerBytes),
-        ib === null ? [] : layerEntries(registry, b.ref, b.layers[ib] ?? {}, maxLayerBytes),
+        ia === null ? [] : layerEntries(registry, a.ref, a.layers[ia], maxLayerBytes),
+        ib === null ? [] : layerEntries(registry, b.ref, b.layers[ib], maxLayerBytes),
       ]);
       const diff = diffEntries(ea, eb);
       change.files = diff.changes;
@@ -273,8 +262,8 @@ export async function explainImages(
 
   const pa = parse(refA, ma);
   const pb = parse(refB, mb);
-  const indexA = INDEX_TYPES.has(ma.mediaType) || pa.manifests !== undefined;
-  const indexB = INDEX_TYPES.has(mb.mediaType) || pb.manifests !== undefined;
+  const indexA = pa.kind === "index";
+  const indexB = pb.kind === "index";
   const child = async (ref: string, digest: string) => {
     const childRef = atDigest(ref, digest);
     return loadImage(registry, childRef, await registry.manifest(childRef));

@@ -1,5 +1,8 @@
 // The data of "why did this digest move?": what differs between two images, from the config down to the
 // files of the changed layers. Plain JSON (the CLI's --json prints it as is).
+import type { TarEntry } from "../image/tar.js";
+
+export type { TarEntry };
 
 /** One difference in the image config ("env FOO", "label org.x", "created", "cmd", …). */
 export interface ConfigChange {
@@ -8,27 +11,6 @@ export interface ConfigChange {
   before?: string;
   /** Absent when the field was removed. */
   after?: string;
-}
-
-/** A tar entry as the diff needs it: header fields and the sha256 of its content (no content kept). */
-export interface TarEntry {
-  /** Normalised path: no leading "./" or "/", no trailing "/". */
-  path: string;
-  /** "file", "dir", "symlink", "hardlink", "char", "block", "fifo", or the raw type flag. */
-  type: string;
-  /** Permission bits (and setuid/setgid/sticky). */
-  mode: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  /** Seconds since the epoch (pax may give fractions). */
-  mtime: number;
-  size: number;
-  /** Target of a link, else "". */
-  linkname: string;
-  /** "sha256:…" of the content (regular files; "" for the others). */
-  sha256: string;
 }
 
 export type EntryAspect = "type" | "content" | "link" | "mode" | "owner" | "mtime";

@@ -91,6 +91,18 @@ export function formatImageRef(ref: ImageRef): string {
   return out;
 }
 
+/**
+ * `[domain/]path` as one regular expression from the same parts, for JSON Schema consumers (editors).
+ * It is looser than isRepositoryName (which also applies docker's rule for telling a domain).
+ */
+export const REPOSITORY_PATTERN = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+
+/** A repository name alone: `[domain/]path`, no transport, tag or digest (config `image`, `registry`). */
+export function isRepositoryName(text: string): boolean {
+  const ref = parseImageRef(text);
+  return ref !== null && ref.transport === "" && ref.tag === null && ref.digest === null;
+}
+
 /** domain/path as written, without transport, tag or digest. */
 export function repositoryOf(ref: ImageRef): string {
   return ref.domain === null ? ref.path : `${ref.domain}/${ref.path}`;

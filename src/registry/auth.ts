@@ -1,7 +1,22 @@
 // Registry auth from the WWW-Authenticate challenge: Basic, or Bearer tokens fetched from the realm.
 // A host's challenge is learned once (one anonymous 401), then every request carries its header up
 // front. One token request per scope is in flight at a time and shared; tokens renew before expiry.
+import { z } from "zod";
+import { parseJson } from "../image/manifest.js";
+import { redact, registerSecret } from "../secrets/redact.js";
 import type { Credential, CredentialLookup } from "./credentials.js";
+
+/** A token endpoint's answer (Docker's `token`, OAuth's `access_token`; either will do). */
+const tokenAnswerSchema = z
+  .object({
+    token: z.string().min(1).optional(),
+    access_token: z.string().min(1).optional(),
+    expires_in: z
+      .number()
+      .optional()
+      .transform((v) => (v !== undefined && v > 0 ? v : undefined)),
+  })
+  .refine((a) => a.token !== undefined || a.access_token !== undefined, "no token");
 
 export interface Challenge {
   scheme: "basic" | "bearer";
@@ -47,7 +62,7 @@ export class AuthError extends Error {
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super(redact(message));
   }
 }
 
@@ -163,19 +178,17 @@ export class Authenticator {
         res.status,
       );
     }
-    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new AuthError(`token endpoint ${url.origin}${url.pathname} did not answer JSON`);
+    const body = parseJson(text, tokenAnswerSchema);
+    if (!body.ok) {
+      throw new AuthError(
+        `token endpoint ${url.origin}${url.pathname} ${body.json ? "answered without a token" : "did not answer JSON"}`,
+      );
     }
-    const value = typeof body.token === "string" ? body.token : body.access_token;
-    if (typeof value !== "string" || value === "") {
-      throw new AuthError(`token endpoint ${url.origin}${url.pathname} answered without a token`);
-    }
+    const value = body.value.token ?? body.value.access_token!;
+    // A server may echo the token back in an error body later on.
+    registerSecret(value);
     // The distribution spec's default lifetime is 60 s. Renew with a margin of a quarter, at most 30 s.
-    const lifetime =
-      (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60) * 1000;
+    const lifetime = (body.value.expires_in ?? 60) * 1000;
     return { value, renewAt: started + lifetime - Math.min(30_000, lifetime / 4) };
   }
 }

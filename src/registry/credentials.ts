@@ -2,6 +2,7 @@
 // are not run (no shelling out to unknown binaries): a file that relies on one gets a clear error.
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { registerCredential, registerSecret } from "../secrets/redact.js";
 
 export interface Credential {
   username: string;
@@ -59,10 +60,11 @@ function parseAuthFile(file: string, text: string): AuthFile {
     const colon = decoded.indexOf(":");
     // Never quote the value: it is a secret.
     if (colon <= 0) throw new Error(`auth file ${file}: auths["${key}"].auth is not base64 of user:password`);
-    auths.set(normalizeAuthKey(key), {
-      username: decoded.slice(0, colon),
-      password: decoded.slice(colon + 1),
-    });
+    const credential = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    // From now on the password is removed from anything this process says (a server may echo it).
+    registerCredential(credential.username, credential.password);
+    registerSecret(entry.auth);
+    auths.set(normalizeAuthKey(key), credential);
   }
   const helpers: string[] = [];
   if (typeof root.credsStore === "string") helpers.push(`credsStore "${root.credsStore}"`);

@@ -1,3 +1,17 @@
+import { z } from "zod";
+import { parseJson } from "../image/manifest.js";
+import { redact } from "../secrets/redact.js";
+
+/** The distribution spec's error body; fields of the wrong type are treated as absent. */
+const errorBodySchema = z.object({
+  errors: z.array(
+    z.object({
+      code: z.string().optional().catch(undefined),
+      message: z.string().optional().catch(undefined),
+    }),
+  ),
+});
+
 /** A registry operation failed for one image; the message names the image and quotes the registry. */
 export class RegistryError extends Error {
   readonly ref: string;
@@ -12,10 +26,12 @@ export class RegistryError extends Error {
     message: string,
     details: { status?: number; code?: string; cause?: unknown } = {},
   ) {
-    super(`${ref}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
+    // Registries and proxies echo request headers in error bodies: nothing leaves here unredacted.
+    const detail = redact(message);
+    super(`${ref}: ${detail}`, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "RegistryError";
     this.ref = ref;
-    this.detail = message;
+    this.detail = detail;
     if (details.status !== undefined) this.status = details.status;
     if (details.code !== undefined) this.code = details.code;
   }
@@ -25,16 +41,11 @@ export class RegistryError extends Error {
 export function registryMessage(body: Uint8Array): { message: string; code?: string } | null {
   if (body.length === 0) return null;
   const text = new TextDecoder().decode(body.subarray(0, 4096));
-  try {
-    const parsed = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    const first = parsed.errors?.[0];
-    if (first) {
-      const code = typeof first.code === "string" ? first.code : undefined;
-      const message = typeof first.message === "string" ? first.message : (code ?? "error");
-      return code === undefined ? { message } : { message, code };
-    }
-  } catch {
-    // not JSON: fall through to the raw text
+  const parsed = parseJson(text, errorBodySchema);
+  const first = parsed.ok ? parsed.value.errors[0] : undefined;
+  if (first) {
+    const message = first.message ?? first.code ?? "error";
+    return first.code === undefined ? { message } : { message, code: first.code };
   }
   const trimmed = text.replace(/\s+/g, " ").trim().slice(0, 200);
   return trimmed ? { message: trimmed } : null;

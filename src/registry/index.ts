@@ -1,5 +1,5 @@
-// The registry module's public surface (see docs/architecture.md and CONTRACTS): direct HTTP for
-// digests, manifests, retags and "same image?" checks; skopeo for pushes.
+// The registry module's public surface (see docs/architecture.md): direct HTTP for digests, manifests,
+// retags and "same image?" checks; skopeo for pushes.
 export {
   type BlobStream,
   type CountingRegistryClient,
@@ -16,4 +16,3 @@ export {
 } from "./client.js";
 export { RegistryError } from "./errors.js";
 export { type CopyResult, type PushOptions, type PushResult, copyImage, pushImage } from "./skopeo.js";
-export { parseImageSource } from "./archive.js";

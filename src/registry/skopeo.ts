@@ -6,26 +6,14 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import {
-  type ImageSource,
-  type LocalImage,
-  SourceError,
-  parseImageSource,
-  readLocalImage,
-} from "./archive.js";
+import { type LocalImage, SourceError, readLocalImage } from "./archive.js";
 import { loadCredentials } from "./credentials.js";
 import { RegistryError } from "./errors.js";
-import {
-  type RegistryClient,
-  type RegistryOptions,
-  compareConfigs,
-  createRegistryClient,
-  isIndex,
-  platformKey,
-  resolveTarget,
-} from "./client.js";
+import { type RegistryClient, type RegistryOptions, createRegistryClient, resolveTarget } from "./client.js";
 import { insecureHostsFromEnv, usesPlainHttp } from "./http.js";
 import { repositoryOf, sameRepository } from "../image/reference.js";
+import { type ImageIdentity, sameImage } from "../image/manifest.js";
+import { LOCAL_SOURCE_FORMS, parseLocalSource } from "../image/source.js";
 
 export interface PushOptions extends RegistryOptions {
   /** A client to reuse (its auth/token cache); by default one is made from the same options. */
@@ -55,10 +43,9 @@ export interface PushResult {
 
 /** Pushes SOURCE (docker-archive:PATH, oci:DIR[:tag]) to a tag, unless the registry has the same image. */
 export async function pushImage(source: string, ref: string, options: PushOptions = {}): Promise<PushResult> {
-  const parsedSource: ImageSource | null = parseImageSource(source);
-  if (!parsedSource) {
-    throw new RegistryError(ref, `unsupported source "${source}": use docker-archive:PATH or oci:DIR[:tag]`);
-  }
+  const parsedSource = parseLocalSource(source);
+  if (!parsedSource)
+    throw new RegistryError(ref, `unsupported source "${source}": use ${LOCAL_SOURCE_FORMS}`);
   const target = resolveTarget(ref);
   if (target.ref.digest !== null || target.ref.tag === null) {
     throw new RegistryError(ref, "push needs a tag to push to (repo:tag), not a digest");
@@ -78,19 +65,14 @@ export async function pushImage(source: string, ref: string, options: PushOption
   }
 
   if (!options.force) {
-    const deployed = await deployedConfigs(client, ref);
-    if (deployed) {
-      if (local.manifestDigest !== null && local.manifestDigest === deployed.digest) {
-        return { digest: deployed.digest, pushed: false, reason: `registry already has ${deployed.digest}` };
-      }
-      const same = compareConfigs(local.configs, deployed.configs);
-      if (same.same) {
-        return {
-          digest: deployed.digest,
-          pushed: false,
-          reason: `registry already has the same image (${same.evidence ?? same.reason})`,
-        };
-      }
+    const deployed = await identityOrNull(client, ref);
+    const same = deployed && sameImage(local, deployed);
+    if (deployed?.digest && same?.same) {
+      const reason =
+        same.by === "manifest"
+          ? `registry already has ${deployed.digest}`
+          : `registry already has the same image (${same.evidence})`;
+      return { digest: deployed.digest, pushed: false, reason };
     }
   }
 
@@ -120,59 +102,28 @@ async function tagDeployedIfSame(
   if (!sameRepository(repositoryOf(running.ref), repositoryOf(target.ref))) {
     throw new RegistryError(ref, `the deployed image ${deployed} is in another repository`);
   }
-  const current = await deployedConfigs(client, deployed);
-  if (!current) throw new RegistryError(ref, `the deployed image ${deployed} does not exist`);
-  const same =
-    local.manifestDigest !== null && local.manifestDigest === current.digest
-      ? { same: true, reason: `same manifest ${current.digest}` }
-      : compareConfigs(local.configs, current.configs);
+  const current = await identityOrNull(client, deployed);
+  if (!current?.digest) throw new RegistryError(ref, `the deployed image ${deployed} does not exist`);
+  const same = sameImage(local, current);
   if (!same.same) return null;
   const [tagged] = await client.retag(`${repositoryOf(running.ref)}@${current.digest}`, [target.ref.tag!]);
   return {
     digest: current.digest,
     pushed: false,
     reason:
-      `same image as ${deployed} (${same.evidence ?? same.reason}): ` +
+      `same image as ${deployed} (${same.evidence}): ` +
       `tag ${tagged!.status === "exists" ? "already there" : "added"}, nothing uploaded`,
   };
 }
 
-/** The deployed image's digest and config digest(s), or null when the tag does not exist. */
-async function deployedConfigs(
-  client: RegistryClient,
-  ref: string,
-): Promise<{ digest: string; configs: Map<string, string> } | null> {
-  let top;
+/** The image a tag names (digest and configs), or null when the tag does not exist. */
+async function identityOrNull(client: RegistryClient, ref: string): Promise<ImageIdentity | null> {
   try {
-    top = await client.manifest(ref);
+    return await client.identity(ref);
   } catch (error) {
     if (error instanceof RegistryError && error.status === 404) return null;
     throw error;
   }
-  const target = resolveTarget(ref);
-  const repo = `${target.ref.domain ? `${target.ref.domain}/` : ""}${target.ref.path}`;
-  const parsed = JSON.parse(new TextDecoder().decode(top.body)) as {
-    config?: { digest?: string };
-    manifests?: Array<{
-      digest?: string;
-      mediaType?: string;
-      platform?: { os?: string; architecture?: string; variant?: string };
-    }>;
-  };
-  const configs = new Map<string, string>();
-  if (!isIndex(top)) {
-    if (parsed.config?.digest) configs.set("", parsed.config.digest);
-    return { digest: top.digest, configs };
-  }
-  for (const child of parsed.manifests ?? []) {
-    const key = platformKey(child.platform);
-    if (!child.digest || key === "unknown/unknown") continue;
-    const sub = await client.manifest(`${repo}@${child.digest}`);
-    if (isIndex(sub)) continue;
-    const body = JSON.parse(new TextDecoder().decode(sub.body)) as { config?: { digest?: string } };
-    if (body.config?.digest) configs.set(key, body.config.digest);
-  }
-  return { digest: top.digest, configs };
 }
 
 interface SkopeoCopy {

@@ -1,8 +1,31 @@
-// A streaming tar reader for image layers: ustar headers, pax extended headers (path, linkpath, size,
-// mtime, uid, gid, uname, gname) and GNU long names. Content is hashed as it passes and never kept, so a
-// layer of any size needs memory for one chunk only.
+// The one streaming tar reader (image layers, docker-archives): ustar headers with checksums, pax
+// extended headers (path, linkpath, size, mtime, uid, gid, uname, gname) and GNU long names. Content is
+// hashed as it passes and kept only for the entries the caller asks for, so a layer of any size needs
+// memory for one chunk only.
 import { createHash } from "node:crypto";
-import type { TarEntry } from "./types.js";
+
+/** A tar entry as the diff needs it: header fields and the sha256 of its content (no content kept). */
+export interface TarEntry {
+  /** Normalised path: no leading "./" or "/", no trailing "/". */
+  path: string;
+  /** "file", "dir", "symlink", "hardlink", "char", "block", "fifo", or the raw type flag. */
+  type: string;
+  /** Permission bits (and setuid/setgid/sticky). */
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  /** Seconds since the epoch (pax may give fractions). */
+  mtime: number;
+  size: number;
+  /** Target of a link, else "". */
+  linkname: string;
+  /** "sha256:…" of the content (regular files; "" for the others). */
+  sha256: string;
+  /** The content, for the entries ReadTarOptions.keep selected. */
+  content?: Uint8Array;
+}
 
 export class TarError extends Error {}
 
@@ -131,6 +154,8 @@ const MAX_META = 1 << 20; // a pax or GNU long-name header larger than this is n
 export interface ReadTarOptions {
   /** Stop with a TarError when more uncompressed bytes than this pass (a gzip bomb, or just too big). */
   maxBytes?: number;
+  /** Regular files whose content to keep in the entry (small ones: manifest.json, configs). */
+  keep?: (path: string, size: number) => boolean;
 }
 
 /** The entries of a tar stream, in archive order (pax and GNU meta headers applied, not listed). */
@@ -180,7 +205,16 @@ export async function* readTar(
     const type = TYPES[flag] ?? (flag === "" ? "file" : `type ${JSON.stringify(flag)}`);
     const hash = createHash("sha256");
     const hasData = type === "file";
-    if (size > 0) await reader.pass(size, (bytes) => void (hasData && hash.update(bytes)));
+    const path = normalisePath(name);
+    const kept: Uint8Array[] | null = hasData && options.keep?.(path, size) ? [] : null;
+    if (size > 0) {
+      await reader.pass(size, (bytes) => {
+        if (!hasData) return;
+        hash.update(bytes);
+        // The reader reuses nothing, but a slice keeps the entry independent of the source's chunks.
+        kept?.push(bytes.slice());
+      });
+    }
     await reader.read(padding(size));
     budget();
     const num = (key: string, fallback: number) => {
@@ -189,7 +223,7 @@ export async function* readTar(
       return Number.isFinite(n) ? n : fallback;
     };
     yield {
-      path: normalisePath(name),
+      path,
       type,
       mode: numeric(header, 100, 8, "mode") & 0o7777,
       uid: num("uid", numeric(header, 108, 8, "uid")),
@@ -200,6 +234,7 @@ export async function* readTar(
       size: hasData ? size : 0,
       linkname: longLink ?? pax.get("linkpath") ?? text(header, 157, 100),
       sha256: hasData ? `sha256:${hash.digest("hex")}` : "",
+      ...(kept ? { content: Buffer.concat(kept) } : {}),
     };
     local = new Map();
     longName = longLink = null;

@@ -1,0 +1,124 @@
+// What every registry operation shares: the transport (made on first use, so a broken auth file fails
+// that call with a clear error, not startup), the actions a read asks for, and errors that name the
+// image and explain auth and 404 answers.
+import { type Actions, Authenticator } from "./auth.js";
+import { loadCredentials } from "./credentials.js";
+import { RegistryError } from "./errors.js";
+import {
+  type RegistryRequest,
+  type RegistryResponse,
+  Transport,
+  httpError,
+  insecureHostsFromEnv,
+} from "./http.js";
+import { type Target, isDigest } from "./target.js";
+
+export interface SessionOptions {
+  /** Auth files and NOMAD_GITOPS_INSECURE_REGISTRIES are read from here (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+  /** Attempts per request including the first (default 4). */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  /** Longest wait for one retry, Retry-After included (default 30 s). */
+  maxDelayMs?: number;
+  /** Per attempt (default 30 s). */
+  timeoutMs?: number;
+  /** Concurrent requests per registry host (default 8). */
+  concurrencyPerHost?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  userAgent?: string;
+  /**
+   * Ask for pull,push tokens on reads too, so a lookup and a later retag of the same repository share
+   * one token (for the bot, which retags what it looks up). Read-only credentials still read.
+   */
+  pushAccess?: boolean;
+}
+
+export type SessionRequest = Omit<RegistryRequest, "ref" | "host" | "repository">;
+
+export interface Session {
+  /** What reads ask for: "pull", or "pull,push" with `pushAccess`. */
+  readonly readActions: Actions;
+  send(target: Target, req: SessionRequest): Promise<RegistryResponse>;
+  /** The error for a non-success answer (auth explained, 404 said plainly). */
+  fail(target: Target, req: { method: string; path: string }, res: RegistryResponse): RegistryError;
+  stats(): { requests: number; tokenRequests: number };
+}
+
+export function createSession(options: SessionOptions = {}): Session {
+  const env = options.env ?? process.env;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let authenticator: Authenticator | null = null;
+  let transport: Transport | null = null;
+  const http = (): Transport => {
+    if (transport) return transport;
+    authenticator = new Authenticator({
+      credentials: loadCredentials(env),
+      fetch: fetchImpl,
+      now,
+      timeoutMs,
+    });
+    transport = new Transport({
+      fetch: fetchImpl,
+      authenticator,
+      insecureHosts: insecureHostsFromEnv(env),
+      maxAttempts: options.maxAttempts ?? 4,
+      baseDelayMs: options.baseDelayMs ?? 250,
+      maxDelayMs: options.maxDelayMs ?? 30_000,
+      timeoutMs,
+      concurrencyPerHost: options.concurrencyPerHost ?? 8,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      now,
+      random: options.random ?? Math.random,
+      userAgent: options.userAgent ?? "nomad-gitops-bot",
+    });
+    return transport;
+  };
+
+  const send = async (target: Target, req: SessionRequest) => {
+    let t: Transport;
+    try {
+      t = http();
+    } catch (error) {
+      throw new RegistryError(target.text, (error as Error).message);
+    }
+    return t.request({ ...req, ref: target.text, host: target.host, repository: target.repository });
+  };
+
+  const fail = (target: Target, req: { method: string; path: string }, res: RegistryResponse) => {
+    const error = httpError(
+      { ...req, ref: target.text } as RegistryRequest,
+      res.status,
+      res.body,
+      res.gaveUp,
+    );
+    const details = { status: res.status, ...(error.code ? { code: error.code } : {}) };
+    if (res.status === 401 || res.status === 403) {
+      return new RegistryError(target.text, `${error.detail}; ${http().explainAuth(target.host)}`, details);
+    }
+    if (res.status === 404) {
+      const what = isDigest(target.reference) ? "manifest" : `tag "${target.reference}"`;
+      return new RegistryError(
+        target.text,
+        `${what} not found in ${target.host}/${target.repository} (${error.detail})`,
+        details,
+      );
+    }
+    return error;
+  };
+
+  return {
+    readActions: options.pushAccess ? "pull,push" : "pull",
+    send,
+    fail,
+    stats: () => ({
+      requests: transport?.requestCount ?? 0,
+      tokenRequests: (authenticator as Authenticator | null)?.tokenRequests ?? 0,
+    }),
+  };
+}
