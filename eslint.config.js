@@ -12,4 +12,32 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  // The Nomad API adapter knows nothing of GitHub nor of the App's handlers; only src/github talks to
+  // GitHub's API (handlers get a client from Probot's context and hand it to src/github).
+  {
+    files: ["src/nomad/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/github/*", "**/handlers/*", "probot", "@octokit/*"],
+              message: "src/nomad imports nothing from GitHub or the App",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/github/**", "src/handlers/**", "src/app.ts", "src/nomad/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["probot", "@octokit/*"], message: "Octokit is used in src/github only" }] },
+      ],
+    },
+  },
 );

@@ -1,6 +1,20 @@
 // GitHub's deployments API behind the small DeploymentsPort rollouts use.
 import type { Octokit, RepoCoords } from "./types.js";
 import type { DeploymentsPort, ExistingDeployment } from "../nomad/rollout.js";
+import type { RolloutState } from "../nomad/summary.js";
+
+/** A GitHub deployment status state, for each way a rollout can stand (and "error": it could not be asked). */
+export const DEPLOYMENT_STATE = {
+  queued: "queued",
+  in_progress: "in_progress",
+  success: "success",
+  failure: "failure",
+  inactive: "inactive",
+  error: "error",
+} as const satisfies Record<RolloutState | "error", DeploymentStatusState>;
+
+type DeploymentStatusState =
+  "error" | "failure" | "inactive" | "in_progress" | "queued" | "pending" | "success";
 
 export class GitHubDeployments implements DeploymentsPort {
   constructor(
@@ -43,7 +57,7 @@ export class GitHubDeployments implements DeploymentsPort {
     await this.octokit.rest.repos.createDeploymentStatus({
       ...this.coords,
       deployment_id: id,
-      state: input.state,
+      state: DEPLOYMENT_STATE[input.state],
       description: input.description,
       // One deployment per service shares the environment: a new one must not mark its siblings inactive.
       auto_inactive: false,

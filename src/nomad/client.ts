@@ -1,10 +1,12 @@
 // A small Nomad HTTP API client: the handful of endpoints the bot needs, each with a timeout and errors
 // a person can act on. The ACL token comes from the bot's own environment (NOMAD_TOKEN), never from the
 // repository's config, and never appears in an error message or a log line.
-import type {
+import type { z } from "zod";
+import {
   JobPlanResponse,
   JobRegisterResponse,
-  NomadAllocation,
+  type NomadAllocation,
+  NomadAllocations,
   NomadDeployment,
   NomadJob,
 } from "./types.js";
@@ -86,46 +88,68 @@ export class NomadClient {
 
   /** POST /v1/jobs/parse: HCL2 → the job as JSON, with defaults filled in (Canonicalize). */
   parse(hcl: string): Promise<NomadJob> {
-    return this.#call("POST", "/v1/jobs/parse", "namespace:parse-job", { JobHCL: hcl, Canonicalize: true });
+    return this.#call(NomadJob, "POST", "/v1/jobs/parse", "namespace:parse-job", {
+      JobHCL: hcl,
+      Canonicalize: true,
+    });
   }
 
   /** POST /v1/job/:id/plan with Diff: the scheduler's dry run against what the cluster runs. */
   plan(job: NomadJob): Promise<JobPlanResponse> {
-    return this.#call("POST", `/v1/job/${encodeURIComponent(job.ID)}/plan`, "namespace:submit-job", {
-      Job: job,
-      Diff: true,
-    });
+    return this.#call(
+      JobPlanResponse,
+      "POST",
+      `/v1/job/${encodeURIComponent(job.ID)}/plan`,
+      "namespace:submit-job",
+      {
+        Job: job,
+        Diff: true,
+      },
+    );
   }
 
   /** POST /v1/jobs: register (or update) the job. */
   submit(job: NomadJob): Promise<JobRegisterResponse> {
-    return this.#call("POST", "/v1/jobs", "namespace:submit-job", { Job: job });
+    return this.#call(JobRegisterResponse, "POST", "/v1/jobs", "namespace:submit-job", { Job: job });
   }
 
   /** GET /v1/job/:id; null when the cluster has no such job. */
   job(id: string): Promise<NomadJob | null> {
-    return this.#orNull(this.#call("GET", `/v1/job/${encodeURIComponent(id)}`, "namespace:read-job"));
+    return this.#orNull(
+      this.#call(NomadJob, "GET", `/v1/job/${encodeURIComponent(id)}`, "namespace:read-job"),
+    );
   }
 
   /** GET /v1/job/:id/deployment: the job's most recent deployment; null when it has none. */
   latestDeployment(jobId: string): Promise<NomadDeployment | null> {
     return this.#orNull(
-      this.#call("GET", `/v1/job/${encodeURIComponent(jobId)}/deployment`, "namespace:read-job"),
+      this.#call(
+        NomadDeployment.nullable(),
+        "GET",
+        `/v1/job/${encodeURIComponent(jobId)}/deployment`,
+        "namespace:read-job",
+      ),
     );
   }
 
   /** GET /v1/deployment/:id */
   deployment(id: string): Promise<NomadDeployment> {
-    return this.#call("GET", `/v1/deployment/${encodeURIComponent(id)}`, "namespace:read-job");
+    return this.#call(
+      NomadDeployment,
+      "GET",
+      `/v1/deployment/${encodeURIComponent(id)}`,
+      "namespace:read-job",
+    );
   }
 
   /** GET /v1/deployment/allocations/:id: the allocations the deployment created or changed. */
   deploymentAllocations(id: string): Promise<NomadAllocation[]> {
     return this.#call(
+      NomadAllocations.nullable(),
       "GET",
       `/v1/deployment/allocations/${encodeURIComponent(id)}`,
       "namespace:read-job",
-    ).then((list) => (Array.isArray(list) ? (list as NomadAllocation[]) : []));
+    ).then((list) => list ?? []);
   }
 
   async #orNull<T>(pending: Promise<T | null>): Promise<T | null> {
@@ -137,8 +161,13 @@ export class NomadClient {
     }
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async #call(method: "GET" | "POST", path: string, capability: string, body?: unknown): Promise<any> {
+  async #call<T extends z.ZodType>(
+    schema: T,
+    method: "GET" | "POST",
+    path: string,
+    capability: string,
+    body?: unknown,
+  ): Promise<z.infer<T>> {
     const url = new URL(`${this.#origin}${this.#prefix}${path}`);
     url.searchParams.set("namespace", this.namespace);
     if (this.region) url.searchParams.set("region", this.region);
@@ -196,8 +225,9 @@ export class NomadClient {
         capability,
       );
     }
+    let json: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      json = JSON.parse(text) as unknown;
     } catch {
       throw new NomadApiError(
         `Nomad answered ${response.status} with a body that is not JSON (${what})`,
@@ -206,6 +236,18 @@ export class NomadClient {
         capability,
       );
     }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+      throw new NomadApiError(
+        `Nomad answered ${response.status} with an unexpected body${where}: ${issue?.message ?? "invalid"} (${what})`,
+        "invalid-response",
+        response.status,
+        capability,
+      );
+    }
+    return parsed.data as z.infer<T>;
   }
 
   // Nomad's error bodies are plain text; they never hold the token, but a proxy in front might echo it.

@@ -218,7 +218,10 @@ export function inRepository(image: string, repository: string): boolean {
 
 // ------------------------------------------------------------------------------------------- rollout
 
-/** GitHub deployment status states this bot uses. */
+/**
+ * Where a rollout stands, in the bot's own words (which deployment-status states they become on GitHub is
+ * src/github/deployments.ts's business): not started, going, succeeded, failed, or cancelled.
+ */
 export type RolloutState = "queued" | "in_progress" | "success" | "failure" | "inactive";
 
 export interface RolloutFailure {

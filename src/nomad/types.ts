@@ -1,154 +1,178 @@
-// The parts of Nomad's HTTP API objects this bot reads. Field names are Nomad's own (api/jobs.go,
-// api/deployments.go, api/allocations.go); everything else in the responses is passed through untouched.
+// The parts of Nomad's HTTP API objects this bot reads, as zod schemas: every response is parsed, never
+// cast. Field names are Nomad's own (api/jobs.go, api/deployments.go, api/allocations.go); the fields the
+// bot relies on are checked, everything else in a response is kept untouched (loose objects), so a job
+// read from the cluster can be sent back whole.
+import { z } from "zod";
+
+const count = z.number().optional();
+const list = <T extends z.ZodType>(item: T) => z.array(item).nullish();
+const map = <T extends z.ZodType>(value: T) => z.record(z.string(), value).nullish();
+
+export const NomadTask = z.looseObject({
+  Name: z.string(),
+  Driver: z.string().optional(),
+  Config: z.record(z.string(), z.unknown()).nullish(),
+});
+export type NomadTask = z.infer<typeof NomadTask>;
+
+export const NomadTaskGroup = z.looseObject({
+  Name: z.string(),
+  Count: count,
+  Tasks: list(NomadTask),
+});
+export type NomadTaskGroup = z.infer<typeof NomadTaskGroup>;
 
 /** A job as /v1/jobs/parse returns it and /v1/job/:id, /v1/job/:id/plan, /v1/jobs accept or return it. */
-export interface NomadJob {
-  ID: string;
-  Name?: string;
-  Namespace?: string;
-  Region?: string;
-  Type?: string;
-  Version?: number;
-  Status?: string;
-  TaskGroups?: NomadTaskGroup[] | null;
-  [key: string]: unknown;
-}
+export const NomadJob = z.looseObject({
+  ID: z.string(),
+  Name: z.string().optional(),
+  Namespace: z.string().optional(),
+  Region: z.string().optional(),
+  Type: z.string().optional(),
+  Version: z.number().optional(),
+  Status: z.string().optional(),
+  /** Raft index of the job's last change: what a check-and-set submit names. */
+  JobModifyIndex: z.number().optional(),
+  TaskGroups: list(NomadTaskGroup),
+});
+export type NomadJob = z.infer<typeof NomadJob>;
 
-export interface NomadTaskGroup {
-  Name: string;
-  Count?: number;
-  Tasks?: NomadTask[] | null;
-  [key: string]: unknown;
-}
-
-export interface NomadTask {
-  Name: string;
-  Driver?: string;
-  Config?: Record<string, unknown> | null;
-  [key: string]: unknown;
-}
-
-export interface FieldDiff {
-  Type: string;
-  Name: string;
-  Old: string;
-  New: string;
-  Annotations?: string[] | null;
-}
+export const FieldDiff = z.looseObject({
+  Type: z.string(),
+  Name: z.string(),
+  Old: z.string(),
+  New: z.string(),
+  Annotations: list(z.string()),
+});
+export type FieldDiff = z.infer<typeof FieldDiff>;
 
 export interface ObjectDiff {
   Type: string;
   Name: string;
-  Fields?: FieldDiff[] | null;
-  Objects?: ObjectDiff[] | null;
+  Fields?: FieldDiff[] | null | undefined;
+  Objects?: ObjectDiff[] | null | undefined;
 }
+export const ObjectDiff: z.ZodType<ObjectDiff> = z.looseObject({
+  Type: z.string(),
+  Name: z.string(),
+  Fields: list(FieldDiff),
+  get Objects() {
+    return list(ObjectDiff);
+  },
+});
 
-export interface TaskDiff {
-  Type: string;
-  Name: string;
-  Fields?: FieldDiff[] | null;
-  Objects?: ObjectDiff[] | null;
-  Annotations?: string[] | null;
-}
+export const TaskDiff = z.looseObject({
+  Type: z.string(),
+  Name: z.string(),
+  Fields: list(FieldDiff),
+  Objects: list(ObjectDiff),
+  Annotations: list(z.string()),
+});
+export type TaskDiff = z.infer<typeof TaskDiff>;
 
-export interface TaskGroupDiff {
-  Type: string;
-  Name: string;
-  Fields?: FieldDiff[] | null;
-  Objects?: ObjectDiff[] | null;
-  Tasks?: TaskDiff[] | null;
+export const TaskGroupDiff = z.looseObject({
+  Type: z.string(),
+  Name: z.string(),
+  Fields: list(FieldDiff),
+  Objects: list(ObjectDiff),
+  Tasks: list(TaskDiff),
   /** "create", "destroy", "in-place update", "create/destroy update", "ignore", "migrate", "canary" → count. */
-  Updates?: Record<string, number> | null;
-}
+  Updates: map(z.number()),
+});
+export type TaskGroupDiff = z.infer<typeof TaskGroupDiff>;
 
-export interface JobDiff {
-  Type: string;
-  ID: string;
-  Fields?: FieldDiff[] | null;
-  Objects?: ObjectDiff[] | null;
-  TaskGroups?: TaskGroupDiff[] | null;
-}
+export const JobDiff = z.looseObject({
+  Type: z.string(),
+  ID: z.string(),
+  Fields: list(FieldDiff),
+  Objects: list(ObjectDiff),
+  TaskGroups: list(TaskGroupDiff),
+});
+export type JobDiff = z.infer<typeof JobDiff>;
 
-export interface DesiredUpdates {
-  Ignore?: number;
-  Place?: number;
-  Migrate?: number;
-  Stop?: number;
-  InPlaceUpdate?: number;
-  DestructiveUpdate?: number;
-  Canary?: number;
-  Preemptions?: number;
-}
+export const DesiredUpdates = z.looseObject({
+  Ignore: count,
+  Place: count,
+  Migrate: count,
+  Stop: count,
+  InPlaceUpdate: count,
+  DestructiveUpdate: count,
+  Canary: count,
+  Preemptions: count,
+});
+export type DesiredUpdates = z.infer<typeof DesiredUpdates>;
 
-export interface JobPlanResponse {
-  JobModifyIndex?: number;
-  Diff?: JobDiff | null;
-  Annotations?: { DesiredTGUpdates?: Record<string, DesiredUpdates> | null } | null;
+export const JobPlanResponse = z.looseObject({
+  JobModifyIndex: z.number().optional(),
+  Diff: JobDiff.nullish(),
+  Annotations: z.looseObject({ DesiredTGUpdates: map(DesiredUpdates) }).nullish(),
   /** Task group → why placements failed (resources, constraints). */
-  FailedTGAllocs?: Record<string, unknown> | null;
-  Warnings?: string;
-  [key: string]: unknown;
-}
+  FailedTGAllocs: map(z.unknown()),
+  Warnings: z.string().optional(),
+});
+export type JobPlanResponse = z.infer<typeof JobPlanResponse>;
 
-export interface JobRegisterResponse {
-  EvalID: string;
-  EvalCreateIndex?: number;
-  JobModifyIndex: number;
-  Warnings?: string;
-  [key: string]: unknown;
-}
+export const JobRegisterResponse = z.looseObject({
+  EvalID: z.string(),
+  EvalCreateIndex: z.number().optional(),
+  JobModifyIndex: z.number(),
+  Warnings: z.string().optional(),
+});
+export type JobRegisterResponse = z.infer<typeof JobRegisterResponse>;
 
-export interface DeploymentState {
-  DesiredTotal?: number;
-  PlacedAllocs?: number;
-  HealthyAllocs?: number;
-  UnhealthyAllocs?: number;
-  [key: string]: unknown;
-}
+export const DeploymentState = z.looseObject({
+  DesiredTotal: count,
+  PlacedAllocs: count,
+  HealthyAllocs: count,
+  UnhealthyAllocs: count,
+});
+export type DeploymentState = z.infer<typeof DeploymentState>;
 
-export interface NomadDeployment {
-  ID: string;
-  JobID: string;
-  JobVersion: number;
+export const NomadDeployment = z.looseObject({
+  ID: z.string(),
+  JobID: z.string(),
+  JobVersion: z.number(),
   /** The job's JobModifyIndex when the deployment was created: tells a new version's deployment apart. */
-  JobModifyIndex?: number;
+  JobModifyIndex: z.number().optional(),
   /** running, paused, failed, successful, cancelled, pending, blocked, unblocking, initializing */
-  Status: string;
-  StatusDescription: string;
-  TaskGroups?: Record<string, DeploymentState> | null;
-  [key: string]: unknown;
-}
+  Status: z.string(),
+  StatusDescription: z.string(),
+  TaskGroups: map(DeploymentState),
+});
+export type NomadDeployment = z.infer<typeof NomadDeployment>;
 
-export interface TaskEvent {
-  Type: string;
-  Time: number;
-  FailsTask?: boolean;
-  Message?: string;
-  DisplayMessage?: string;
-  DriverError?: string;
-  SetupError?: string;
-  DownloadError?: string;
-  ValidationError?: string;
-  KillError?: string;
-  RestartReason?: string;
-  ExitCode?: number;
-  [key: string]: unknown;
-}
+export const TaskEvent = z.looseObject({
+  Type: z.string(),
+  Time: z.number(),
+  FailsTask: z.boolean().optional(),
+  Message: z.string().optional(),
+  DisplayMessage: z.string().optional(),
+  DriverError: z.string().optional(),
+  SetupError: z.string().optional(),
+  DownloadError: z.string().optional(),
+  ValidationError: z.string().optional(),
+  KillError: z.string().optional(),
+  RestartReason: z.string().optional(),
+  ExitCode: z.number().optional(),
+});
+export type TaskEvent = z.infer<typeof TaskEvent>;
 
-export interface TaskState {
-  State: string;
-  Failed: boolean;
-  Events?: TaskEvent[] | null;
-  [key: string]: unknown;
-}
+export const TaskState = z.looseObject({
+  State: z.string(),
+  Failed: z.boolean(),
+  Events: list(TaskEvent),
+});
+export type TaskState = z.infer<typeof TaskState>;
 
-export interface NomadAllocation {
-  ID: string;
-  Name: string;
-  TaskGroup: string;
-  ClientStatus: string;
-  DesiredStatus?: string;
-  TaskStates?: Record<string, TaskState> | null;
-  DeploymentStatus?: { Healthy?: boolean | null; [key: string]: unknown } | null;
-  [key: string]: unknown;
-}
+export const NomadAllocation = z.looseObject({
+  ID: z.string(),
+  Name: z.string(),
+  TaskGroup: z.string(),
+  ClientStatus: z.string(),
+  DesiredStatus: z.string().optional(),
+  TaskStates: map(TaskState),
+  DeploymentStatus: z.looseObject({ Healthy: z.boolean().nullish() }).nullish(),
+});
+export type NomadAllocation = z.infer<typeof NomadAllocation>;
+
+export const NomadAllocations = z.array(NomadAllocation);

@@ -108,6 +108,39 @@ describe("NomadClient", () => {
     }
   });
 
+  it("parses every answer: a body of the wrong shape is an invalid-response error naming the field", async () => {
+    const answers: Record<string, unknown> = {
+      "/v1/job/banana": { ID: 42, TaskGroups: [] },
+      "/v1/job/banana/deployment": { ID: "d1", JobID: "banana", JobVersion: "3", Status: "running" },
+      "/v1/deployment/allocations/d1": [{ ID: "a1", Name: "banana.app[0]", TaskGroup: "app" }],
+      "/v1/job/cherry": { ID: "cherry", Extra: { kept: true }, TaskGroups: null },
+    };
+    const server = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(answers[new URL(req.url!, "http://x").pathname] ?? null));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const c = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const job = await failure(c.job("banana"));
+      expect([job.kind, job.message]).toEqual([
+        "invalid-response",
+        "Nomad answered 200 with an unexpected body at ID: Invalid input: expected string, received number (GET /v1/job/banana)",
+      ]);
+      expect((await failure(c.latestDeployment("banana"))).message).toMatch(
+        /unexpected body at JobVersion: /,
+      );
+      expect((await failure(c.deploymentAllocations("d1"))).message).toMatch(
+        /unexpected body at 0\.ClientStatus: /,
+      );
+      // Fields the bot does not read are kept, so a job read from the cluster can be sent back whole.
+      expect(await c.job("cherry")).toEqual({ ID: "cherry", Extra: { kept: true }, TaskGroups: null });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it("takes the address from the config and the token from the environment only", () => {
     expect(nomadClientFor(undefined, {})).toBeNull();
     expect(nomadClientFor({}, { NOMAD_TOKEN: TOKEN })).toBeNull();
