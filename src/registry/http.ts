@@ -1,24 +1,19 @@
 // One HTTP exchange with a registry, made robust: scheme choice (plain HTTP only for loopback and
-// listed hosts), auth from the challenge, retries of 429/5xx/network failures with Retry-After or
-// exponential backoff with jitter (bounded), a per-host concurrency limit and a timeout per attempt.
+// listed hosts), auth from the challenge, retries of 429/5xx/network failures by the shared retry
+// policy (retry.ts: Retry-After or backoff with jitter, bounded), a per-host concurrency limit and a
+// timeout per attempt.
 import { type Actions, AuthError, Authenticator, describeFetchError } from "./auth.js";
 import { RegistryError, registryMessage } from "./errors.js";
+import { type RetryPolicy, nextRetry } from "./retry.js";
 
-export interface TransportOptions {
+export { parseRetryAfter } from "./retry.js";
+
+export interface TransportOptions extends RetryPolicy {
   fetch: typeof fetch;
   authenticator: Authenticator;
   insecureHosts: ReadonlySet<string>;
-  /** Attempts per request, including the first. */
-  maxAttempts: number;
-  /** First backoff delay; doubles per attempt, with up to 50% jitter. */
-  baseDelayMs: number;
-  /** A Retry-After (or backoff) longer than this ends the retries instead of waiting. */
-  maxDelayMs: number;
   timeoutMs: number;
   concurrencyPerHost: number;
-  sleep: (ms: number) => Promise<void>;
-  now: () => number;
-  random: () => number;
   userAgent: string;
 }
 
@@ -91,14 +86,6 @@ class Semaphore {
       else this.active--;
     };
   }
-}
-
-/** Seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
 export class Transport {
@@ -186,8 +173,9 @@ export class Transport {
         body = new Uint8Array(await res.arrayBuffer());
       } catch (error) {
         const reason = describeFetchError(error);
-        if (attempt < maxAttempts) {
-          await this.options.sleep(this.backoff(attempt));
+        const next = nextRetry(this.options, attempt, null, maxAttempts);
+        if (next.retry) {
+          await this.options.sleep(next.delayMs);
           continue;
         }
         // Spare the other images of a dead registry the same wait (a minute, then try again).
@@ -214,26 +202,19 @@ export class Transport {
       }
 
       const retryable = res.status === 429 || res.status >= 500;
-      if (retryable && attempt < maxAttempts) {
-        const delay =
-          parseRetryAfter(res.headers.get("retry-after"), this.options.now()) ?? this.backoff(attempt);
-        if (delay <= this.options.maxDelayMs) {
-          await this.options.sleep(delay);
-          continue;
-        }
-        const gaveUp = `, and asks to retry after ${Math.round(delay / 1000)} s (more than the ${Math.round(this.options.maxDelayMs / 1000)} s allowed)`;
-        return { status: res.status, headers: res.headers, body, gaveUp };
+      if (!retryable) return { status: res.status, headers: res.headers, body };
+      const next = nextRetry(this.options, attempt, res.headers.get("retry-after"), maxAttempts);
+      if (next.retry) {
+        await this.options.sleep(next.delayMs);
+        continue;
       }
-      if (retryable && attempt > 1) {
-        return { status: res.status, headers: res.headers, body, gaveUp: `, after ${attempt} attempts` };
-      }
-      return { status: res.status, headers: res.headers, body };
+      return {
+        status: res.status,
+        headers: res.headers,
+        body,
+        ...(next.gaveUp ? { gaveUp: next.gaveUp } : {}),
+      };
     }
-  }
-
-  private backoff(attempt: number): number {
-    const base = this.options.baseDelayMs * 2 ** (attempt - 1);
-    return Math.min(this.options.maxDelayMs, base + base * 0.5 * this.options.random());
   }
 
   /** Whether a 401/403 is about missing credentials, for a helpful message. */

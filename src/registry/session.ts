@@ -11,6 +11,7 @@ import {
   httpError,
   insecureHostsFromEnv,
 } from "./http.js";
+import { retryPolicy } from "./retry.js";
 import { type Target, isDigest } from "./target.js";
 
 export interface SessionOptions {
@@ -67,14 +68,9 @@ export function createSession(options: SessionOptions = {}): Session {
       fetch: fetchImpl,
       authenticator,
       insecureHosts: insecureHostsFromEnv(env),
-      maxAttempts: options.maxAttempts ?? 4,
-      baseDelayMs: options.baseDelayMs ?? 250,
-      maxDelayMs: options.maxDelayMs ?? 30_000,
+      ...retryPolicy({ ...options, now }),
       timeoutMs,
       concurrencyPerHost: options.concurrencyPerHost ?? 8,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      now,
-      random: options.random ?? Math.random,
       userAgent: options.userAgent ?? "nomad-gitops-bot",
     });
     return transport;

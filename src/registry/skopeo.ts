@@ -1,8 +1,8 @@
 // Everything that moves blobs goes through skopeo (execa, argument array). Credentials reach it only
-// through a temporary auth file (0600, removed afterwards), never argv or logs. Before a push the local
-// config digest(s) are compared with the deployed manifest's: unchanged means no push at all, because
-// skopeo on a cold cache re-uploads every layer.
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+// through pipes (never a file, argv, the environment or logs); transient failures are retried by the
+// shared policy (retry.ts). Before a push the local config digest(s) are compared with the deployed
+// manifest's: unchanged means no push at all, because skopeo on a cold cache re-uploads every layer.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -11,6 +11,7 @@ import { loadCredentials } from "./credentials.js";
 import { RegistryError } from "./errors.js";
 import { type RegistryClient, type RegistryOptions, createRegistryClient, resolveTarget } from "./client.js";
 import { insecureHostsFromEnv, usesPlainHttp } from "./http.js";
+import { nextRetry, retryPolicy } from "./retry.js";
 import { repositoryOf, sameRepository } from "../image/reference.js";
 import { type ImageIdentity, sameImage } from "../image/manifest.js";
 import { LOCAL_SOURCE_FORMS, parseLocalSource } from "../image/source.js";
@@ -20,8 +21,6 @@ export interface PushOptions extends RegistryOptions {
   client?: RegistryClient;
   /** skopeo binary (default "skopeo" from PATH). */
   skopeo?: string;
-  /** skopeo --retry-times (default 3). */
-  retryTimes?: number;
   /** Resolves relative source paths (default process.cwd()). */
   cwd?: string;
   /** Push even when the registry already has the same image. */
@@ -135,7 +134,36 @@ interface SkopeoCopy {
   preserveDigests: boolean;
 }
 
+/**
+ * Runs skopeo copy, retrying transient failures by the same policy as the HTTP client's requests
+ * (skopeo's own retries are off: they would wait in real time, outside the bounds). A retry is cheap:
+ * blobs already uploaded are found by skopeo's HEAD and not sent again.
+ */
 async function skopeoCopy(copy: SkopeoCopy, options: PushOptions): Promise<string> {
+  const policy = retryPolicy(options);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await skopeoCopyOnce(copy, options);
+    if (outcome.ok) return outcome.digest;
+    const next = outcome.transient ? nextRetry(policy, attempt) : { retry: false as const, gaveUp: "" };
+    if (!next.retry) throw new RegistryError(copy.ref, `skopeo copy failed: ${outcome.reason}${next.gaveUp}`);
+    await policy.sleep(next.delayMs);
+  }
+}
+
+// What skopeo prints for failures worth another attempt: 429 and 5xx answers, and connections that
+// broke or timed out. Refusals (401, 403, 404, invalid manifests) are not retried.
+const TRANSIENT =
+  /\b(?:429|5\d\d) (?:\(|Too Many|Internal|Bad Gateway|Service Unavailable|Gateway)|HTTP status: (?:429|5\d\d)\b|toomanyrequests|connection reset|closed network connection|broken pipe|unexpected EOF|\bEOF\b|i\/o timeout|timeout exceeded|TLS handshake timeout|connection refused/i;
+
+type CopyOutcome = { ok: true; digest: string } | { ok: false; transient: boolean; reason: string };
+
+// Credentials reach skopeo through here-documents on file descriptors 3 (source) and 4 (destination),
+// which /bin/sh feeds from the JSON it reads on stdin: no auth file is ever written (nothing to leak
+// if the process is killed) and nothing secret appears in argv or the environment.
+const WITH_AUTH_FDS =
+  'IFS= read -r src; IFS= read -r dest\nexec "$0" "$@" 3<<SRC 4<<DEST\n$src\nSRC\n$dest\nDEST\n';
+
+async function skopeoCopyOnce(copy: SkopeoCopy, options: PushOptions): Promise<CopyOutcome> {
   const env = options.env ?? process.env;
   const { ref } = copy;
   const destHost = resolveTarget(ref).ref.domain ?? "docker.io";
@@ -143,58 +171,45 @@ async function skopeoCopy(copy: SkopeoCopy, options: PushOptions): Promise<strin
   const dir = await mkdtemp(path.join(os.tmpdir(), "nomad-gitops-skopeo-"));
   try {
     const digestFile = path.join(dir, "digest");
-    const args = [
-      "copy",
-      "--all",
-      "--retry-times",
-      String(options.retryTimes ?? 3),
-      "--digestfile",
-      digestFile,
-    ];
+    const args = ["copy", "--all", "--retry-times", "0", "--digestfile", digestFile];
     if (copy.preserveDigests) args.push("--preserve-digests");
     if (usesPlainHttp(destHost, insecure)) args.push("--dest-tls-verify=false");
     if (copy.sourceHost && usesPlainHttp(copy.sourceHost, insecure)) args.push("--src-tls-verify=false");
 
-    // Credentials go into one temporary file (0600) that only this skopeo run reads.
-    const auths: Record<string, { auth: string }> = {};
+    let credentials;
     try {
-      const credentials = loadCredentials(env);
-      for (const host of new Set([destHost, ...(copy.sourceHost ? [copy.sourceHost] : [])])) {
-        const credential = credentials.forHost(host);
-        if (credential) {
-          auths[host] = {
-            auth: Buffer.from(`${credential.username}:${credential.password}`).toString("base64"),
-          };
-        }
-      }
+      credentials = loadCredentials(env);
     } catch (error) {
       throw new RegistryError(ref, (error as Error).message);
     }
-    if (Object.keys(auths).length > 0) {
-      const authFile = path.join(dir, "auth.json");
-      await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
-      await chmod(authFile, 0o600);
-      if (auths[destHost]) args.push("--dest-authfile", authFile);
-      if (copy.sourceHost && auths[copy.sourceHost]) args.push("--src-authfile", authFile);
-    }
+    const authJson = (host: string | undefined) => {
+      const credential = host ? credentials.forHost(host) : null;
+      if (!credential) return null;
+      const auth = Buffer.from(`${credential.username}:${credential.password}`).toString("base64");
+      return JSON.stringify({ auths: { [host!]: { auth } } });
+    };
+    const src = authJson(copy.sourceHost);
+    const dest = authJson(destHost);
+    if (src) args.push("--src-authfile", "/dev/fd/3");
+    if (dest) args.push("--dest-authfile", "/dev/fd/4");
     args.push(copy.source, `docker://${ref.replace(/^docker:\/\//, "")}`);
-    const result = await execa(options.skopeo ?? "skopeo", args, {
+    const result = await execa("/bin/sh", ["-c", WITH_AUTH_FDS, options.skopeo ?? "skopeo", ...args], {
       reject: false,
       env: skopeoEnv(env),
       extendEnv: false,
-      stdin: "ignore",
+      input: `${src ?? "{}"}\n${dest ?? "{}"}\n`,
       timeout: 30 * 60_000,
     });
     if (result.failed) {
+      const output = (result.stderr || result.stdout || "").trim();
       const reason =
-        (result.stderr || result.stdout || "").trim().split("\n").slice(-3).join(" ").slice(0, 500) ||
-        result.shortMessage;
-      throw new RegistryError(ref, `skopeo copy failed: ${reason}`);
+        output.split("\n").slice(-3).join(" ").slice(0, 500) || (result.shortMessage ?? "skopeo failed");
+      return { ok: false, transient: TRANSIENT.test(output), reason };
     }
     const digest = (await readFile(digestFile, "utf8")).trim();
     if (!/^sha256:[a-f0-9]{64}$/.test(digest))
       throw new RegistryError(ref, `skopeo wrote no digest (${digest})`);
-    return digest;
+    return { ok: true, digest };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

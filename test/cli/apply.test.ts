@@ -318,7 +318,7 @@ describe("apply", () => {
     expect(await repo.git("status", "--porcelain")).toBe("");
   });
 
-  it("registry down for one service: that one is an error, the others still proceed (exit 1)", async () => {
+  it("[fault:http-5xx-lasting] registry down for one service: that one is an error, the others still proceed (exit 1)", async () => {
     await repo.write("services/banana/main.txt", "banana v4\n");
     const fifth = await repo.commit("banana: v4");
     await repo.build(fifth);

@@ -6,6 +6,7 @@ import path from "node:path";
 import { type LocalRegistry, startLocalRegistry } from "../../src/demo/sandbox/registry.js";
 
 export {
+  type InjectedReset,
   type InjectedResponse,
   type Interceptor,
   type ProxyRequest,

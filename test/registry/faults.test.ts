@@ -41,7 +41,7 @@ function failFirst(times: number, status: number, headers: Record<string, string
 }
 
 describe("retries", () => {
-  it("waits as long as a 429's Retry-After says, then succeeds", async () => {
+  it("[fault:http-429] waits as long as a 429's Retry-After says, then succeeds", async () => {
     failFirst(2, 429, { "retry-after": "3" }, registryError("TOOMANYREQUESTS", "slow down"));
     try {
       expect(await client().digest(ref())).toBe(app.manifest.digest);
@@ -51,7 +51,7 @@ describe("retries", () => {
     expect(sleeps).toEqual([3000, 3000]);
   });
 
-  it("backs off exponentially on 500s", async () => {
+  it("[fault:http-5xx] backs off exponentially on 500s", async () => {
     failFirst(3, 500);
     try {
       expect(await client().digest(ref())).toBe(app.manifest.digest);
@@ -61,7 +61,7 @@ describe("retries", () => {
     expect(sleeps).toEqual([100, 200, 400]);
   });
 
-  it("gives up after the bounded attempts with the registry's own message", async () => {
+  it("[fault:http-5xx-lasting] gives up after the bounded attempts with the registry's own message", async () => {
     registry.intercept({
       request: () => ({ status: 503, body: registryError("UNAVAILABLE", "storage backend is on fire") }),
     });
@@ -81,7 +81,7 @@ describe("retries", () => {
     }
   });
 
-  it("does not wait for a Retry-After beyond the bound", async () => {
+  it("[fault:retry-after-too-long] does not wait for a Retry-After beyond the bound", async () => {
     failFirst(1, 429, { "retry-after": "600" }, registryError("TOOMANYREQUESTS", "quota exhausted"));
     try {
       await expect(client({ maxDelayMs: 60_000 }).manifest(ref())).rejects.toThrow(
@@ -93,7 +93,7 @@ describe("retries", () => {
     expect(sleeps).toEqual([]);
   });
 
-  it("reports a registry that is down, after bounded retries", async () => {
+  it("[fault:registry-down] reports a registry that is down, after bounded retries", async () => {
     const port = await freePort();
     const error = await client()
       .digest(`127.0.0.1:${port}/acme/app:1.0`)
@@ -106,7 +106,7 @@ describe("retries", () => {
     expect(sleeps).toEqual([100, 200, 400]);
   });
 
-  it("fails the other images of a dead registry at once instead of retrying each", async () => {
+  it("[fault:registry-down] fails the other images of a dead registry at once instead of retrying each", async () => {
     const port = await freePort();
     const c = client();
     const results = await Promise.allSettled(
@@ -124,7 +124,7 @@ describe("retries", () => {
     expect(sleeps).toEqual([100, 200, 400]);
   });
 
-  it("times out a registry that never answers", async () => {
+  it("[fault:registry-hang] times out a registry that never answers", async () => {
     let release!: () => void;
     const hang = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
     registry.intercept({ request: () => hang });
@@ -196,7 +196,7 @@ describe("untrusted answers", () => {
 });
 
 describe("isolation", () => {
-  it("a failing tag does not stop the others", async () => {
+  it("[fault:retag-refused] a failing tag does not stop the others", async () => {
     registry.intercept({
       request: (req) =>
         req.method === "PUT" && req.path.endsWith("/manifests/broken")

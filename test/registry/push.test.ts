@@ -128,7 +128,7 @@ describe("pushImage", () => {
     expect(uploads()).toEqual([]);
   });
 
-  it("passes credentials to skopeo through a temporary 0600 auth file that is removed", async () => {
+  it("passes credentials to skopeo through a pipe: no auth file, nothing in argv or the environment", async () => {
     const authed = await startRegistry({ htpasswd: { user: "pusher", password: "pw-for-skopeo" } });
     try {
       const authFile = path.join(tmp, "push-auth.json");
@@ -139,7 +139,8 @@ describe("pushImage", () => {
         }),
       );
       const file = await writeDockerArchive(path.join(tmp, "authed.tar"), v1);
-      // The real skopeo, behind a wrapper that records its argv and the auth file's mode.
+      // The real skopeo, behind a wrapper that records its argv, its environment and what its auth
+      // "file" is.
       const log = path.join(tmp, "skopeo-argv.txt");
       const wrapper = path.join(tmp, "skopeo-wrapper.sh");
       await writeFile(
@@ -147,23 +148,23 @@ describe("pushImage", () => {
         [
           "#!/bin/sh",
           `printf '%s\\n' "$@" > '${log}'`,
+          `env >> '${log}'`,
           'prev=""',
-          `for a; do [ "$prev" = --dest-authfile ] && stat -c 'mode %a' "$a" >> '${log}'; prev=$a; done`,
+          `for a; do [ "$prev" = --dest-authfile ] && stat -L -c 'type %F mode %a' "$a" >> '${log}'; prev=$a; done`,
           'exec skopeo "$@"',
           "",
         ].join("\n"),
         { mode: 0o755 },
       );
       const result = await pushImage(`docker-archive:${file}`, `${authed.host}/acme/app:1`, {
-        env: { REGISTRY_AUTH_FILE: authFile },
+        env: { REGISTRY_AUTH_FILE: authFile, PATH: process.env.PATH },
         skopeo: wrapper,
       });
       expect(result.pushed).toBe(true);
       const argv = (await readFile(log, "utf8")).trim().split("\n");
-      const authArg = argv[argv.indexOf("--dest-authfile") + 1]!;
-      expect(argv.at(-1)).toBe("mode 600");
+      expect(argv[argv.indexOf("--dest-authfile") + 1]).toBe("/dev/fd/4");
+      expect(argv.at(-1)).toBe("type fifo mode 600");
       expect(argv.join(" ")).not.toMatch(/pw-for-skopeo|cHVzaGVyOnB3LWZvci1za29wZW8/);
-      await expect(readFile(authArg)).rejects.toThrow("ENOENT");
       // Without the credential skopeo is refused, and says so.
       await expect(
         pushImage(`docker-archive:${file}`, `${authed.host}/acme/app:2`, { env: { HOME: tmp }, force: true }),

@@ -12,6 +12,7 @@ import path from "node:path";
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** 0 when the proxy reset the connection instead of answering. */
   status: number;
 }
 
@@ -28,9 +29,19 @@ export interface InjectedResponse {
   body?: string;
 }
 
+/** Drop the connection without an answer (what a crashing load balancer does). */
+export interface InjectedReset {
+  reset: true;
+}
+
 export interface Interceptor {
-  /** Answer instead of the registry (return undefined to forward). */
-  request?(req: ProxyRequest): InjectedResponse | undefined | Promise<InjectedResponse | undefined>;
+  /**
+   * Answer instead of the registry, or reset the connection (return undefined to forward; a promise
+   * that settles late makes a slow answer).
+   */
+  request?(
+    req: ProxyRequest,
+  ): InjectedResponse | InjectedReset | undefined | Promise<InjectedResponse | InjectedReset | undefined>;
   /** Rewrite the registry's response headers (e.g. a wrong Docker-Content-Digest). */
   responseHeaders?(req: ProxyRequest, status: number, headers: http.IncomingHttpHeaders): void;
 }
@@ -165,6 +176,11 @@ export async function startLocalRegistry(options: StartRegistryOptions = {}): Pr
     const record = (status: number) => recorded.push({ method: info.method, path: info.path, status });
     void (async () => {
       const injected = await interceptor?.request?.(info);
+      if (injected && "reset" in injected) {
+        record(0);
+        req.socket.destroy();
+        return;
+      }
       if (injected) {
         record(injected.status);
         req.resume();
