@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { loadConfigText } from "../src/config/load.js";
+import { parseConfigText } from "../src/config/load.js";
 import { runDeploy } from "../src/core/pipeline.js";
 import { localRepo } from "../src/workspace/repo.js";
 import { createRegistryClient } from "../src/registry/index.js";
@@ -68,7 +68,7 @@ async function makeRepo(host: string, pushHost: string) {
 }
 
 async function plan(repo: { dir: string; sha: string }, host: string) {
-  const loaded = loadConfigText(`registry: ${host}/bench\n`);
+  const loaded = parseConfigText(`registry: ${host}/bench\n`);
   if (!loaded.ok) throw new Error("bench config rejected");
   const start = process.hrtime.bigint();
   const result = await runDeploy({

@@ -1,16 +1,8 @@
 import path from "node:path";
 import { type Command, EXIT } from "./io.js";
 import { commitFiles, revParse } from "../workspace/git.js";
-import {
-  InputError,
-  commitMessage,
-  deploy,
-  exitCodeOf,
-  formatPlan,
-  parseDeployArgs,
-  planJson,
-  writeFileAtomic,
-} from "./deploy.js";
+import { InputError, deploy, exitCodeOf, formatPlan, parseDeployArgs, planJson } from "./deploy.js";
+import { writeFileAtomic } from "../workspace/files.js";
 
 export const command: Command = {
   summary: "Push moved images, retag unchanged ones, pin the job files and write release notes.",
@@ -39,7 +31,7 @@ export const command: Command = {
         commit = await commitFiles(root, {
           branch: args.commit,
           parent: await revParse(root, "HEAD"),
-          message: commitMessage(result),
+          message: result.commitMessage,
           files: result.files.map((f) => ({ path: f.path, text: f.after })),
         });
       }

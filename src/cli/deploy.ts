@@ -1,14 +1,15 @@
 // What `plan` and `apply` share: arguments, reading the repository's config and --images file,
 // wiring the local ports into the core pipeline, and printing.
-import { readFile, rename, writeFile, mkdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { CONFIG_PATH, loadConfigText } from "../config/load.js";
-import { type Config, formatConfigErrors } from "../config/schema.js";
+import { readConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
-import { type DeployResult, type ProgressEvent, runDeploy } from "../core/pipeline.js";
+import { runDeploy } from "../core/pipeline.js";
+import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
-import { type Plan, type ServicePlan, changing } from "../core/plan.js";
+import type { Plan, ServicePlan } from "../core/plan.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { createRegistryClient } from "../registry/client.js";
 import { createExplainer } from "../explain/inspect.js";
@@ -66,23 +67,10 @@ export function parseImagesFile(text: string, file: string): Record<string, stri
   return parsed.sources;
 }
 
-async function readConfig(root: string): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(path.join(root, CONFIG_PATH), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new InputError(`no ${CONFIG_PATH} in ${root} (at least \`registry: <image prefix>\` is needed)`);
-    }
-    throw error;
-  }
-  const result = loadConfigText(text);
-  if (!result.ok) {
-    throw new InputError(
-      `invalid ${CONFIG_PATH}:\n${formatConfigErrors(result.errors).replace(/^/gm, "  ")}`,
-    );
-  }
-  return result.config;
+async function loadConfig(root: string): Promise<Config> {
+  const loaded = await readConfig((rel) => readFile(path.join(root, rel), "utf8"), root);
+  if (!loaded.ok) throw new InputError(loaded.message);
+  return loaded.config;
 }
 
 function progressPrinter(io: CliIO): (e: ProgressEvent) => void {
@@ -117,7 +105,7 @@ export async function deploy(
   } catch (error) {
     throw new InputError((error as Error).message);
   }
-  const config = await readConfig(root);
+  const config = await loadConfig(root);
   let sources: Record<string, string> | undefined;
   if (args.images !== undefined) {
     let text: string;
@@ -218,19 +206,3 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
 
 export const exitCodeOf = (plan: Plan) =>
   plan.counts.error > 0 || plan.fileErrors.length > 0 ? EXIT.partial : EXIT.ok;
-
-/** Replaces a file's content through a temp file + rename, so a crash never leaves half a job file. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.nomad-gitops-${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
-
-export const commitMessage = (result: DeployResult) => {
-  const lines = changing(result.plan).map(
-    (s) =>
-      `${s.name}: ${s.status === "new" ? "pin" : shortDigest(s.old.digest)} → ${shortDigest(s.next?.digest ?? null)}`,
-  );
-  return `${result.prTitle}\n\n${lines.join("\n")}\n`;
-};

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { describeError, readJobFile } from "../jobfile/files.js";
+import { describeError, readJobFile } from "../workspace/files.js";
 import { type ImageSite, findImages } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
-import { describeError, readJobFile, writeJobFileAtomic } from "../jobfile/files.js";
+import { describeError, readJobFile, writeFileAtomic } from "../workspace/files.js";
 import {
   JobFileError,
   type PinStyle,
@@ -116,7 +116,7 @@ async function pinFile(
       io.out(createTwoFilesPatch(file, file, before, outcome.text, undefined, undefined, { context: 3 }));
     } else {
       try {
-        await writeJobFileAtomic(file, outcome.text);
+        await writeFileAtomic(file, outcome.text);
       } catch (error) {
         io.err(`${file}: could not write: ${describeError(error)}; file left unchanged\n`);
         return false;

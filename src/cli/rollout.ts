@@ -13,8 +13,7 @@ import {
   timeoutDescription,
 } from "../nomad/follow.js";
 import { type RolloutCheck, type RolloutTarget, checkRollout, rolloutTargets } from "../nomad/rollout.js";
-import { CONFIG_PATH, loadConfigText } from "../config/load.js";
-import { formatConfigErrors } from "../config/schema.js";
+import { CONFIG_PATH, readConfig } from "../config/load.js";
 import { shortDigest } from "../core/templates.js";
 import * as git from "../workspace/git.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
@@ -88,16 +87,8 @@ export async function runRollout(argv: string[], io: CliIO, scheduler: Scheduler
     read = (rel) => readFile(path.join(root, rel), "utf8");
   }
 
-  let configText: string;
-  try {
-    configText = await read(CONFIG_PATH);
-  } catch {
-    return fail(`cannot read ${CONFIG_PATH} in ${root}${values.sha ? ` at ${values.sha}` : ""}`);
-  }
-  const loaded = loadConfigText(configText);
-  if (!loaded.ok) {
-    return fail(`invalid ${CONFIG_PATH}:\n${formatConfigErrors(loaded.errors).replace(/^/gm, "  ")}`);
-  }
+  const loaded = await readConfig(read, values.sha ? `${root} at ${values.sha}` : root);
+  if (!loaded.ok) return fail(loaded.message);
   const { config } = loaded;
   const client = nomadClientFor(config.nomad, io.env);
   if (!client) return fail(`${CONFIG_PATH} sets no nomad.address: there is no cluster to ask`);

@@ -4,6 +4,8 @@ import type { ImageSite, JobFileScan } from "../jobfile/jobfile.js";
 import { canonicalRepository, repositoryOf } from "../image/reference.js";
 import { matchesAny } from "./glob.js";
 
+type ConfiguredService = NonNullable<Config["services"]>[number];
+
 export interface ScannedJobFile {
   path: string;
   scan: JobFileScan;
@@ -86,12 +88,38 @@ function toSite(file: string, site: ImageSite): ServiceSite {
 
 const byPosition = (a: ServiceSite, b: ServiceSite) => a.file.localeCompare(b.file) || a.line - b.line;
 
+/**
+ * Whether a site of repository `canonical` in `file` belongs to a configured service: its image, in its
+ * own `jobs` files, or (without `jobs`) in the config's job files.
+ */
+function serviceOwns(config: Config, service: ConfiguredService, file: string, canonical: string): boolean {
+  if (canonicalRepository(service.image) !== canonical) return false;
+  return matchesAny(file, service.jobs ?? config.jobs);
+}
+
+/** Without `services`: whether a repository lies under the `registry` prefix, in the config's job files. */
+function underRegistry(config: Config, file: string, canonical: string): boolean {
+  const prefix = canonicalRepository(config.registry!);
+  return (canonical === prefix || canonical.startsWith(`${prefix}/`)) && matchesAny(file, config.jobs);
+}
+
+/**
+ * The repository a site will be resolved under (the image of the service that owns it), so tag lookups
+ * can start while the other files are still being parsed. Null when the site is no service's.
+ */
+export function owningImage(config: Config, file: string, site: ImageSite): string | null {
+  if (!site.managed || site.ref === null) return null;
+  const repository = repositoryOf(site.ref);
+  const canonical = canonicalRepository(repository);
+  if (config.services !== undefined)
+    return config.services.find((s) => serviceOwns(config, s, file, canonical))?.image ?? null;
+  return underRegistry(config, file, canonical) ? repository : null;
+}
+
 export function discoverServices(config: Config, files: readonly ScannedJobFile[]): Discovery {
   const fileErrors: FileError[] = [];
   const unknownSites: UnknownSite[] = [];
   const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
-  // Files only named by a service's own `jobs` globs are read, but they belong to that service alone.
-  const defaultFiles = new Set(sorted.filter((f) => matchesAny(f.path, config.jobs)).map((f) => f.path));
 
   const sites: Array<{ file: string; site: ImageSite; canonical: string }> = [];
   for (const file of sorted) {
@@ -112,43 +140,49 @@ export function discoverServices(config: Config, files: readonly ScannedJobFile[
       sites.push({ file: file.path, site, canonical: canonicalRepository(repositoryOf(site.ref)) });
     }
   }
-
-  const services: DiscoveredService[] = [];
-  if (config.services !== undefined) {
-    for (const s of config.services) {
-      const canonical = canonicalRepository(s.image);
-      const own = sites.filter(
-        (x) =>
-          x.canonical === canonical &&
-          (s.jobs === undefined ? defaultFiles.has(x.file) : matchesAny(x.file, s.jobs)),
-      );
-      services.push(makeService(s.name, s.image, s.paths, false, own));
-    }
-  } else {
-    const prefix = canonicalRepository(config.registry!);
-    const groups = new Map<string, typeof sites>();
-    for (const x of sites) {
-      if (!defaultFiles.has(x.file)) continue;
-      if (x.canonical !== prefix && !x.canonical.startsWith(`${prefix}/`)) continue;
-      const list = groups.get(x.canonical) ?? [];
-      list.push(x);
-      groups.set(x.canonical, list);
-    }
-    const lastPart = (canonical: string) => canonical.slice(canonical.lastIndexOf("/") + 1);
-    const counts = new Map<string, number>();
-    for (const canonical of groups.keys())
-      counts.set(lastPart(canonical), (counts.get(lastPart(canonical)) ?? 0) + 1);
-    for (const [canonical, list] of groups) {
-      // Two repositories ending in the same name keep their path under the prefix to stay apart.
-      const name =
-        counts.get(lastPart(canonical)) === 1 || canonical === prefix
-          ? lastPart(canonical)
-          : canonical.slice(prefix.length + 1);
-      services.push(makeService(name, repositoryOf(list[0]!.site.ref!), [], true, list));
-    }
-  }
+  const services =
+    config.services !== undefined
+      ? config.services.map((s) =>
+          makeService(
+            s.name,
+            s.image,
+            s.paths,
+            false,
+            sites.filter((x) => serviceOwns(config, s, x.file, x.canonical)),
+          ),
+        )
+      : registryServices(
+          config,
+          sites.filter((x) => underRegistry(config, x.file, x.canonical)),
+        );
   services.sort((a, b) => a.name.localeCompare(b.name));
   return { services, fileErrors, unknownSites };
+}
+
+/** Without `services`: one service per repository under the prefix, named after its last path part. */
+function registryServices(
+  config: Config,
+  sites: ReadonlyArray<{ file: string; site: ImageSite; canonical: string }>,
+): DiscoveredService[] {
+  const prefix = canonicalRepository(config.registry!);
+  const groups = new Map<string, Array<(typeof sites)[number]>>();
+  for (const x of sites) {
+    const list = groups.get(x.canonical) ?? [];
+    list.push(x);
+    groups.set(x.canonical, list);
+  }
+  const lastPart = (canonical: string) => canonical.slice(canonical.lastIndexOf("/") + 1);
+  const counts = new Map<string, number>();
+  for (const canonical of groups.keys())
+    counts.set(lastPart(canonical), (counts.get(lastPart(canonical)) ?? 0) + 1);
+  return [...groups].map(([canonical, list]) => {
+    // Two repositories ending in the same name keep their path under the prefix to stay apart.
+    const name =
+      counts.get(lastPart(canonical)) === 1 || canonical === prefix
+        ? lastPart(canonical)
+        : canonical.slice(prefix.length + 1);
+    return makeService(name, repositoryOf(list[0]!.site.ref!), [], true, list);
+  });
 }
 
 function makeService(

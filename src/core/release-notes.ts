@@ -3,6 +3,8 @@
 import type { Config } from "../config/schema.js";
 import { type Plan, type ServicePlan, changing } from "./plan.js";
 import { shortDigest, shortSha } from "./templates.js";
+import type { FileChange } from "./edits.js";
+import type { RepoPort } from "./ports.js";
 
 export interface Commit {
   sha: string;
@@ -117,3 +119,25 @@ export function releaseNotesTargets(config: Config, plan: Plan): Map<string, Ser
 }
 
 const dirOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".");
+
+/**
+ * Step 7, release notes files: each target file with this deploy's section prepended (only files whose
+ * text changes). A target that exists but cannot be read stops the run: prepending would replace it.
+ */
+export async function releaseNotesFiles(
+  repo: Pick<RepoPort, "readFiles">,
+  config: Config,
+  plan: Plan,
+  ctx: NotesContext,
+): Promise<FileChange[]> {
+  const targets = releaseNotesTargets(config, plan);
+  const existing = await repo.readFiles([...targets.keys()]);
+  const files: FileChange[] = [];
+  for (const [path, services] of targets) {
+    const before = existing.get(path) ?? null;
+    if (before !== null && typeof before !== "string") throw new Error(`${path}: ${before.unreadable}`);
+    const after = prependReleaseNotes(before, renderReleaseNotes(plan, ctx, services), plan.build.sha);
+    if (after !== before) files.push({ path, before: before ?? "", after, edits: [] });
+  }
+  return files;
+}

@@ -204,3 +204,15 @@ export function renderReleaseDraft(
   const short = shortSha(plan.build.sha);
   return { tagName: `deploy-${day}-${short}`, name: `Deploy ${day} (${short})`, body: `${body}\n` };
 }
+
+/** Ends every commit the bot writes: the build it pins (the App also tells its own commits by it). */
+export const BUILD_TRAILER = "Nomad-Gitops-Build";
+
+/** The one commit message of a deploy, the same from the App (rolling branch) and `apply --commit`. */
+export function renderCommitMessage(plan: Plan, title: string): string {
+  const lines = changing(plan).map(
+    (s) =>
+      `- ${s.name}: ${s.status === "new" ? "first pin" : shortDigest(s.old.digest)} → ${shortDigest(s.next?.digest ?? null)} (${s.files.join(", ")})`,
+  );
+  return `${title}\n\n${lines.join("\n")}\n\n${BUILD_TRAILER}: ${plan.build.sha}\n`;
+}

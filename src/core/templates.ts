@@ -16,7 +16,7 @@ export function sanitizeTagPart(value: string): string {
 
 export function renderTag(template: string, build: BuildInfo): string {
   return template.replace(/\{(sha|short_sha|branch)\}/g, (_, name: string) =>
-    name === "sha" ? build.sha : name === "short_sha" ? build.sha.slice(0, 7) : sanitizeTagPart(build.branch),
+    name === "sha" ? build.sha : name === "short_sha" ? shortSha(build.sha) : sanitizeTagPart(build.branch),
   );
 }
 

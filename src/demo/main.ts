@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type CliIO, processIO } from "../cli/io.js";
 import { main as cli } from "../cli/main.js";
+import { shortSha } from "../core/templates.js";
 import { findImages } from "../jobfile/jobfile.js";
 import { createRegistryClient } from "../registry/client.js";
 import { type LocalRegistry, type RecordedRequest, startLocalRegistry } from "./sandbox/registry.js";
@@ -57,7 +58,7 @@ async function run(io: CliIO, registry: LocalRegistry, work: string): Promise<Ou
     ].join("\n"),
   );
 
-  heading(io, `2. First push (${initial.slice(0, 7)}): build all three images, apply`);
+  heading(io, `2. First push (${shortSha(initial)}): build all three images, apply`);
   await repo.build(path.join(work, "build-1"));
   const first = await apply(io, repo, path.join(work, "build-1", "images.json"), false);
   // What merging the deploy PR does in real life.
@@ -67,7 +68,7 @@ async function run(io: CliIO, registry: LocalRegistry, work: string): Promise<Ou
   heading(io, "3. Second push: only services/api changed; every image is rebuilt");
   await repo.write("services/api/main.txt", 'GET /hello -> {"message": "bonjour"}\n');
   const second_ = await repo.commit("api: answer in French");
-  io.out(`commit ${second_.slice(0, 7)} "api: answer in French"\n`);
+  io.out(`commit ${shortSha(second_)} "api: answer in French"\n`);
   await repo.build(path.join(work, "build-2"));
   registry.clearRequests();
   const second = await apply(io, repo, path.join(work, "build-2", "images.json"), true);
@@ -136,7 +137,7 @@ async function check(outcome: Outcome): Promise<string[]> {
     const file = `nomad/${service}.nomad.hcl`;
     const scan = await findImages(await repo.read(file));
     const pinned = scan.ok ? (scan.images[0]?.ref?.digest ?? null) : null;
-    expect(built !== null, `${service}: no image tagged ${shas[1].slice(0, 7)} in the registry`);
+    expect(built !== null, `${service}: no image tagged ${shortSha(shas[1])} in the registry`);
     if (service === "api") {
       expect(built !== pinnedBefore, "api: digest did not move");
       expect(pinned === built, `api: ${file} pins ${pinned}, the registry serves ${built}`);

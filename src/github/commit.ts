@@ -8,17 +8,12 @@ import type { BranchState, FileChange, GitHubRepo } from "./repo.js";
 export async function writeDeployBranch(
   repo: GitHubRepo,
   state: BranchState & { base: NonNullable<BranchState["base"]> },
-  input: { branch: string; changes: FileChange[]; message: string; build: string },
+  input: { branch: string; changes: FileChange[]; message: string },
 ): Promise<boolean> {
   const base = state.base;
   const tree = await repo.createTree(base.tree, input.changes);
   if (state.head && state.head.tree === tree && state.head.parents[0] === base.sha) return false;
-  const commit = await repo.createCommit({
-    tree,
-    parent: base.sha,
-    message: input.message,
-    build: input.build,
-  });
+  const commit = await repo.createCommit({ tree, parent: base.sha, message: input.message });
   await repo.setBranch(state.repositoryId, input.branch, commit, state.head?.sha ?? null);
   return true;
 }

@@ -4,7 +4,7 @@
 // per-service history queries of one tick merged into one GraphQL query.
 import type { Commit } from "../core/release-notes.js";
 import type { Relation } from "../core/plan.js";
-import type { RepoPort, Unreadable } from "../core/pipeline.js";
+import type { RepoPort, Unreadable } from "../core/ports.js";
 import { matchesAny } from "../core/glob.js";
 import type { CommitSummary, CompareStatus, GitHubRepo, TreeFile } from "./repo.js";
 

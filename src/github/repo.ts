@@ -2,7 +2,7 @@
 // GraphQL query with aliases fetches the texts, and an update is one commit through the Git Data API
 // (tree with inline contents → commit → ref), the ref moved by compare-and-swap.
 import { BUILD_TRAILER, type Octokit, type RepoCoords } from "./types.js";
-import type { Unreadable } from "../core/pipeline.js";
+import type { Unreadable } from "../core/ports.js";
 import { RefRaceError, isGraphqlError, isUnknownMutation, statusOf } from "./errors.js";
 
 export interface TreeFile {
@@ -185,17 +185,12 @@ export class GitHubRepo {
 
   /**
    * A commit with one parent. No author or committer is given, so GitHub attributes it to the App and signs it
-   * (Verified); the trailer records the build it comes from, which is how later runs recognise it.
+   * (Verified); the message's build trailer (the core writes it) is how later runs recognize it.
    */
-  async createCommit(input: {
-    tree: string;
-    parent: string;
-    message: string;
-    build: string;
-  }): Promise<string> {
+  async createCommit(input: { tree: string; parent: string; message: string }): Promise<string> {
     const { data } = await this.octokit.rest.git.createCommit({
       ...this.coords,
-      message: `${input.message.trimEnd()}\n\n${BUILD_TRAILER}: ${input.build}\n`,
+      message: input.message,
       tree: input.tree,
       parents: [input.parent],
     });

@@ -13,7 +13,7 @@ export interface RepoCoords {
 export const CHECK_NAME = "nomad-gitops";
 
 /** Commit-message trailer naming the build a bot commit was made from; also how the bot knows its own commits. */
-export const BUILD_TRAILER = "Nomad-Gitops-Build";
+export { BUILD_TRAILER } from "../core/render.js";
 
 /** GitHub refuses check-run summaries and PR bodies above 65535 characters. */
 export const GITHUB_TEXT_LIMIT = 65_535;

@@ -1,12 +1,8 @@
 // `.github/nomad-gitops.yml` through Probot's config plugin (so `_extends` and the org's `.github` repo
 // work), read at the commit being acted on, validated by the one zod schema.
 import type { Octokit, RepoCoords } from "../github/types.js";
-import { type Config, type ConfigError, formatConfigErrors, parseConfig } from "../config/schema.js";
-
-import { CONFIG_PATH } from "../config/load.js";
-
-/** The file name Probot's config plugin looks up under `.github/`. */
-export const CONFIG_FILE = CONFIG_PATH.replace(/^\.github\//, "");
+import { CONFIG_PATH, parseConfigObject } from "../config/load.js";
+import { type Config, type ConfigError, formatConfigErrors } from "../config/schema.js";
 
 export type RepoConfig =
   | { status: "ok"; config: Config }
@@ -34,7 +30,7 @@ export async function loadConfig(octokit: Octokit, coords: RepoCoords, ref?: str
     throw error;
   }
   if (!result.files.some((f) => f.config !== null)) return { status: "absent" };
-  const parsed = parseConfig(result.config);
+  const parsed = parseConfigObject(result.config);
   return parsed.ok
     ? { status: "ok", config: parsed.config }
     : { status: "invalid", errors: parsed.errors, raw: result.config };

@@ -1,9 +1,9 @@
 // What the App decides after a deploy was planned, as pure functions of the plan and of what GitHub
 // holds (the branch heads, the open PR). deploy.ts only carries these decisions out.
-import type { DeployResult } from "../core/pipeline.js";
+import type { DeployResult } from "../core/ports.js";
 import type { Plan } from "../core/plan.js";
 import { changing } from "../core/plan.js";
-import { shortDigest, shortSha } from "../core/templates.js";
+import { shortSha } from "../core/templates.js";
 import type { CheckOutput } from "../github/checks.js";
 import { releaseMarker } from "../github/release.js";
 import type { BranchState } from "../github/repo.js";
@@ -90,14 +90,6 @@ export function finalCheck(
     tail = `\nDeploy PR: #${pr.written} (${n} image${n === 1 ? "" : "s"}).\n`;
   }
   return { title: result.check.title, summary: result.check.summary + tail };
-}
-
-export function commitMessage(result: DeployResult): string {
-  const lines = changing(result.plan).map(
-    (s) =>
-      `- ${s.name}: ${s.status === "new" ? "first pin" : shortDigest(s.old.digest)} -> ${shortDigest(s.next?.digest ?? null)} (${s.files.join(", ")})`,
-  );
-  return `${result.prTitle}\n\n${lines.join("\n")}`;
 }
 
 /**

@@ -4,16 +4,11 @@
 // skipped when GitHub already shows the same result, so a redelivered event changes nothing.
 import type { Context } from "probot";
 import type { Config } from "../config/schema.js";
-import {
-  type Clock,
-  type DeployOptions,
-  type DeployResult,
-  type RegistryPort,
-  runDeploy,
-} from "../core/pipeline.js";
+import { runDeploy } from "../core/pipeline.js";
+import type { Clock, DeployResult, ExplainerPort, RegistryPort } from "../core/ports.js";
 import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { createRegistryClient } from "../registry/index.js";
-import { addNomadReport } from "./nomad.js";
+import { clusterReportFor } from "../nomad/report.js";
 import { CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
 import { writeDeployBranch } from "../github/commit.js";
@@ -27,7 +22,6 @@ import { coordsOf } from "./context.js";
 import {
   branchMissingCheck,
   closeComment,
-  commitMessage,
   decide,
   finalCheck,
   humanBranchCheck,
@@ -44,7 +38,7 @@ export interface DeployDeps {
   /** Where NOMAD_TOKEN is read from (default: process.env); the address comes from `nomad` in the config. */
   nomadEnv?: Readonly<Record<string, string | undefined>>;
   /** Explains non-reproducible moves. Default: from the registry client when it can read blobs. */
-  explainer?: DeployOptions["explainer"];
+  explainer?: ExplainerPort;
 }
 
 export interface DeployRequest {
@@ -139,6 +133,7 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
   const repoUrl = (context.payload as { repository?: { html_url?: string } }).repository?.html_url;
   const registry = deps.registry ?? (defaultRegistry ??= createRegistryClient());
   const explainer = deps.explainer ?? (canReadBlobs(registry) ? createExplainer(registry) : undefined);
+  const cluster = clusterReportFor(config.nomad, deps.nomadEnv);
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -150,9 +145,9 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
     ...(state.head?.ownedByBot && state.head.parents[0] ? { base: state.head.parents[0] } : {}),
     ...(repoUrl ? { repoUrl } : {}),
     clock: deps.clock ?? { now: () => request.date ?? new Date() },
+    // Optional Nomad access: plan previews in the comment, drift in the check run; never fails the run.
+    ...(cluster ? { cluster } : {}),
   });
-  // Optional Nomad access: plan previews in the comment, drift in the check run; never fails the run.
-  await addNomadReport(config, result, deps.nomadEnv);
   context.log.info(
     {
       sha,
@@ -222,8 +217,7 @@ async function writeDeploy(
   const committed = await writeDeployBranch(input.repo, input.state, {
     branch: config.pr.branch,
     changes,
-    message: commitMessage(result),
-    build: sha,
+    message: result.commitMessage,
   });
   const pulls = new PullRequests(octokit, coords);
   const pr = await pulls.upsert({

@@ -1,38 +1,16 @@
-// The two hooks the GitHub App handlers call; each is a no-op without `nomad.address` in the config.
+// The App's hooks after a deploy PR is merged; each is a no-op without `nomad.address` in the config.
+// (The Nomad report of a deploy run is the core's: DeployOptions.cluster, src/nomad/report.ts.)
 import type { Config } from "../config/schema.js";
-import type { DeployResult } from "../core/pipeline.js";
 import { matchesAny } from "../core/glob.js";
 import { PullRequests } from "../github/pr.js";
 import { GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
-import { fitText } from "../github/types.js";
 import { nomadClientFor } from "../nomad/client.js";
 import { type Scheduler, followRollouts, isTerminal, timeoutDescription } from "../nomad/follow.js";
 import { GitHubDeployments } from "../github/deployments.js";
-import { nomadRunReport } from "../nomad/report.js";
 import { type RolloutResult, reportRollouts } from "../nomad/rollout.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * Adds the "Nomad plan" section to the run's sticky comment and the drift table to its check run
- * summary, in place. Without `nomad.address` nothing is asked and nothing changes.
- */
-export async function addNomadReport(config: Config, result: DeployResult, env?: Env): Promise<void> {
-  const client = nomadClientFor(config.nomad, env);
-  if (!client) return;
-  const changed = result.skipped
-    ? []
-    : result.files.filter((f) => f.edits.length > 0).map((f) => ({ path: f.path, text: f.after }));
-  const report = await nomadRunReport(client, result.plan, changed);
-  if (report.comment) result.comment = `${result.comment.trimEnd()}\n\n${report.comment}`;
-  if (report.check) {
-    result.check = {
-      ...result.check,
-      summary: fitText(`${result.check.summary.trimEnd()}\n\n${report.check}`),
-    };
-  }
-}
 
 /**
  * A merged deploy PR: its job files (read at the merge commit) are optionally submitted, then each moved

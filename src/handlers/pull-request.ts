@@ -7,11 +7,10 @@ import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";
 import { PullRequests } from "../github/pr.js";
-import { CONFIG_PATH } from "../config/load.js";
-import { CONFIG_FILE, configFailure, deployBranches, loadConfig } from "./config.js";
+import { CONFIG_FILE, CONFIG_PATH, CONFIG_PATH_YAML as YAML_PATH } from "../config/load.js";
+import { configFailure, deployBranches, loadConfig } from "./config.js";
 
 // Probot reads only the .yml name: a .yaml file would be silently ignored, so it is flagged instead.
-const YAML_PATH = CONFIG_PATH.replace(/\.yml$/, ".yaml");
 
 export async function onPullRequestClosed(
   context: Context<"pull_request.closed">,

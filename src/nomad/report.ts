@@ -2,7 +2,8 @@
 // for the sticky comment and the check run. Every Nomad problem becomes a note: the cluster being away
 // never fails or blocks a deploy PR.
 import type { Plan } from "../core/plan.js";
-import { type NomadClient, NomadApiError, describeNomadError } from "./client.js";
+import type { ClusterReportPort } from "../core/ports.js";
+import { type NomadClient, NomadApiError, describeNomadError, nomadClientFor } from "./client.js";
 import { type JobPlanResult, type PlanSection, renderDriftSection, renderPlanSection } from "./render.js";
 import { type DriftEntry, type PinnedSite, compareDrift, pinnedSite, summarizePlan } from "./summary.js";
 import type { NomadJob } from "./types.js";
@@ -101,4 +102,22 @@ export async function nomadRunReport(
     const note = `Nomad report failed: ${describeNomadError(error)}`;
     return { comment: "", check: renderDriftSection(client.address, [], note), drift: [] };
   }
+}
+
+/**
+ * The core's ClusterReportPort for a config's `nomad` section (NOMAD_TOKEN from `env`); undefined without
+ * `nomad.address`, so nothing is asked.
+ */
+export function clusterReportFor(
+  settings: Parameters<typeof nomadClientFor>[0],
+  env?: Readonly<Record<string, string | undefined>>,
+): ClusterReportPort | undefined {
+  const client = nomadClientFor(settings, env);
+  if (!client) return undefined;
+  return {
+    async report(plan, changedJobFiles) {
+      const { comment, check } = await nomadRunReport(client, plan, changedJobFiles);
+      return { comment, check };
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { readLocalImage } from "../registry/archive.js";
 import type { RegistryClient } from "../registry/client.js";
 import { RegistryError } from "../registry/errors.js";
 import { pushImage } from "../registry/skopeo.js";
-import type { ImageSourcePort } from "../core/pipeline.js";
+import type { ImageSourcePort } from "../core/ports.js";
 
 export function localImageSource(
   client: RegistryClient,

@@ -1,7 +1,7 @@
 // The CLI's RepoPort: job files from the working tree, history from local git.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RepoPort, Unreadable } from "../core/pipeline.js";
+import type { RepoPort, Unreadable } from "../core/ports.js";
 import { matchesAny } from "../core/glob.js";
 import * as git from "./git.js";
 

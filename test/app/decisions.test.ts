@@ -1,7 +1,7 @@
 // The App's decisions after a plan, as pure functions: when the deploy PR is closed, what happens when a
 // person pushed to the deploy branch, how the release draft looks.
 import { describe, expect, it } from "vitest";
-import type { DeployResult } from "../../src/core/pipeline.js";
+import type { DeployResult } from "../../src/core/ports.js";
 import { STATUSES, type ServiceStatus } from "../../src/core/plan.js";
 import type { BranchState } from "../../src/github/repo.js";
 import {

@@ -192,7 +192,7 @@ describe("workflow_run completed", () => {
       {
         "message": "Deploy banana
 
-      - banana: 921d74d76d15 -> 09528fbbc77f (nomad/banana.nomad.hcl)
+      - banana: 921d74d76d15 → 09528fbbc77f (nomad/banana.nomad.hcl)
 
       Nomad-Gitops-Build: 2222222222222222222222222222222222222222
       ",

@@ -1,18 +1,18 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configJsonSchemaText } from "../../src/config/json-schema.js";
-import { CONFIG_PATH, loadConfigText } from "../../src/config/load.js";
+import { CONFIG_PATH, parseConfigText } from "../../src/config/load.js";
 import { formatConfigErrors, parseConfig } from "../../src/config/schema.js";
 
 const errorsOf = (text: string) => {
-  const result = loadConfigText(text);
+  const result = parseConfigText(text);
   if (result.ok) throw new Error("expected the config to be rejected");
   return formatConfigErrors(result.errors);
 };
 
 describe("config schema", () => {
   it("fills every default from the design's minimal zero-config file", () => {
-    expect(loadConfigText("registry: ghcr.io/acme/platform\n")).toMatchInlineSnapshot(`
+    expect(parseConfigText("registry: ghcr.io/acme/platform\n")).toMatchInlineSnapshot(`
       {
         "config": {
           "build": {
@@ -44,7 +44,7 @@ describe("config schema", () => {
   });
 
   it("accepts the full example of DESIGN §2", () => {
-    const result = loadConfigText(`
+    const result = parseConfigText(`
 registry: ghcr.io/acme/platform          # image prefix for discovery (optional)
 branches: [main]
 build: { workflow: images.yml, trigger: dispatch, tag: "{short_sha}" }

@@ -2,10 +2,10 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfigText } from "../../src/config/load.js";
+import { parseConfigText } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import type { Commit } from "../../src/core/release-notes.js";
-import type { RegistryPort, RepoPort, Unreadable } from "../../src/core/pipeline.js";
+import type { RegistryPort, RepoPort, Unreadable } from "../../src/core/ports.js";
 import type { Relation } from "../../src/core/plan.js";
 import { matchesAny } from "../../src/core/glob.js";
 
@@ -25,7 +25,7 @@ export function fixtureFiles(): Map<string, string> {
 }
 
 export function config(yaml: string): Config {
-  const result = loadConfigText(yaml);
+  const result = parseConfigText(yaml);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.config;
 }

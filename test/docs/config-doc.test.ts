@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadConfigText } from "../../src/config/load.js";
+import { parseConfigText } from "../../src/config/load.js";
 import { formatConfigErrors, parseConfig } from "../../src/config/schema.js";
 import { CONFIG_DOC, EXAMPLES, configDocText } from "../../scripts/gen-config-doc.js";
 
@@ -22,7 +22,7 @@ describe("docs/config.md", () => {
   it.each(EXAMPLES.filter((e) => !e.appOnly).map((e) => [e.title, e] as const))(
     "example %s is a valid config",
     (_title, example) => {
-      const result = loadConfigText(example.yaml);
+      const result = parseConfigText(example.yaml);
       expect(result.ok ? "" : formatConfigErrors(result.errors)).toBe("");
     },
   );
@@ -36,7 +36,7 @@ describe("docs/config.md", () => {
     const result = parseConfig(merged);
     expect(result.ok ? "" : formatConfigErrors(result.errors)).toBe("");
     // As the doc says, the CLI (which has no _extends) refuses the repository's own file.
-    const cli = loadConfigText(example.yaml);
+    const cli = parseConfigText(example.yaml);
     expect(cli.ok ? "" : formatConfigErrors(cli.errors)).toBe('unknown key "_extends"');
   });
 });

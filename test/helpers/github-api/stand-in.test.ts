@@ -12,6 +12,7 @@ import { GitHubDeployments } from "../../../src/github/deployments.js";
 import { PullRequests } from "../../../src/github/pr.js";
 import { RefRaceError } from "../../../src/github/errors.js";
 import { GitHubRepo } from "../../../src/github/repo.js";
+import { BUILD_TRAILER } from "../../../src/core/render.js";
 import { type GitHubStandIn, sendPush, startGitHubApi } from "./index.js";
 
 const TOKEN = "ghs_ActionTokenForStandInTests";
@@ -61,8 +62,8 @@ describe("the App's GitHub layer against the stand-in", () => {
     const commit = await repo.createCommit({
       tree,
       parent: state.base!.sha,
-      message: "Deploy web",
-      build: state.base!.sha,
+      // The core writes the build trailer into the message (renderCommitMessage).
+      message: `Deploy web\n\n${BUILD_TRAILER}: ${state.base!.sha}\n`,
     });
     await repo.setBranch(state.repositoryId, "nomad-gitops/deploy", commit, null);
     await expect(

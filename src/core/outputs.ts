@@ -1,0 +1,41 @@
+// Step 8, render: the texts both shells publish (App: PR, sticky comment, check run, commit; CLI: the
+// same, printed or committed), with the cluster's view appended when a ClusterReportPort is given.
+import type { Config } from "../config/schema.js";
+import type { FileChange } from "./edits.js";
+import type { Plan } from "./plan.js";
+import type { ClusterReportPort, DeployResult } from "./ports.js";
+import type { NotesContext } from "./release-notes.js";
+import { renderCheckRun, renderComment, renderCommitMessage, renderPrBody, renderPrTitle } from "./render.js";
+
+type Rendered = Pick<DeployResult, "prTitle" | "prBody" | "comment" | "check" | "commitMessage">;
+
+export async function renderDeploy(
+  config: Config,
+  plan: Plan,
+  ctx: NotesContext,
+  extra: {
+    files: readonly FileChange[];
+    skipped: string | undefined;
+    cluster: ClusterReportPort | undefined;
+  },
+): Promise<Rendered> {
+  const prTitle = renderPrTitle(config, plan);
+  const out: Rendered = {
+    prTitle,
+    prBody: renderPrBody(plan, ctx),
+    comment: renderComment(plan, ctx),
+    check: renderCheckRun(plan),
+    commitMessage: renderCommitMessage(plan, prTitle),
+  };
+  if (!extra.cluster) return out;
+  // A skipped build rewrites nothing, so there is no plan to preview; drift is still worth showing.
+  const changed = extra.skipped
+    ? []
+    : extra.files.filter((f) => f.edits.length > 0).map((f) => ({ path: f.path, text: f.after }));
+  const report = await extra.cluster.report(plan, changed);
+  if (report.comment) out.comment = `${out.comment.trimEnd()}\n\n${report.comment}`;
+  // GitHub caps the summary; the App's check-run writer trims it to fit.
+  if (report.check)
+    out.check = { ...out.check, summary: `${out.check.summary.trimEnd()}\n\n${report.check}` };
+  return out;
+}

@@ -1,0 +1,119 @@
+// What runDeploy takes and gives: the ports the shells plug their adapters into (App: GitHub API,
+// registry client, Nomad API; CLI: working tree, local git, local archives), the run's options and its
+// result. Nothing here knows about Probot, Octokit, git or the filesystem.
+import type { Config } from "../config/schema.js";
+import type { Explanation } from "../explain/types.js";
+import type { FileChange } from "./edits.js";
+import type { Plan, Relation } from "./plan.js";
+import type { Commit, CommitLog } from "./release-notes.js";
+import type { CheckRunOutput } from "./render.js";
+import type { BuildInfo } from "./templates.js";
+
+/** The repository at one revision (App: GitHub API at the branch head; CLI: working tree + git). */
+export interface RepoPort {
+  /** Repository-relative paths of the files matching any glob. */
+  listFiles(globs: string[]): Promise<string[]>;
+  /**
+   * Texts of the files that exist (missing ones are left out of the map). A file that cannot be read
+   * as text (binary, too large for the API, unreadable) maps to the reason: an error for it alone.
+   */
+  readFiles(paths: string[]): Promise<Map<string, string | Unreadable>>;
+  /** Commits in from..to (from excluded) that touch any of the path globs, newest first. */
+  commitsTouching(from: string, to: string, paths: string[]): Promise<Commit[]>;
+  /** Where `head` stands relative to `base`; absent → "unknown" (no never-downgrade check). */
+  compare?(base: string, head: string): Promise<Relation>;
+}
+
+export interface Unreadable {
+  unreadable: string;
+}
+
+/** The registry calls a run needs: a subset of src/registry's RegistryClient, so it plugs in directly. */
+export interface RegistryPort {
+  digest(ref: string): Promise<string>;
+  retag(
+    ref: string,
+    tags: string[],
+  ): Promise<Array<{ tag: string; status: "created" | "exists"; digest: string }>>;
+}
+
+/** Local image sources (`--images`: docker-archive:PATH, oci:DIR): compare without upload, push. */
+export interface ImageSourcePort {
+  sameImage(source: string, ref: string): Promise<{ same: boolean; reason: string }>;
+  push(source: string, ref: string): Promise<{ digest: string; pushed: boolean }>;
+}
+
+/** Explains moves no commit accounts for (non-reproducible builds). */
+export interface ExplainerPort {
+  explain(a: string, b: string): Promise<Explanation>;
+}
+
+/**
+ * The cluster's view of a run (src/nomad implements it when `nomad.address` is set): plan previews of
+ * the rewritten job files for the comment, drift for the check run. Never throws: problems become notes.
+ */
+export interface ClusterReportPort {
+  report(
+    plan: Plan,
+    changedJobFiles: ReadonlyArray<{ path: string; text: string }>,
+  ): Promise<{ comment: string; check: string }>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export type ProgressEvent =
+  | { kind: "scan"; files: number; services: number }
+  | { kind: "service"; service: string; step: "resolve" | "push" | "retag"; done: boolean; detail?: string };
+
+export interface DeployOptions {
+  config: Config;
+  build: BuildInfo;
+  repo: RepoPort;
+  registry: RegistryPort;
+  /** plan: read-only; apply: push moved archives, retag unchanged images, create missing pinned tags. */
+  mode: "plan" | "apply";
+  /** `--images`: service → source; services not in it are resolved by tag. */
+  images?: { sources: Readonly<Record<string, string>>; port: ImageSourcePort };
+  /** The commit the edits are based on (deploy branch head): a build behind it changes nothing. */
+  base?: string;
+  repoUrl?: string;
+  clock?: Clock;
+  /** Also validate every job file with hcl2-parser while scanning (slower; see scanJobFiles). */
+  strictScan?: boolean;
+  /** Explains moves no commit accounts for; absent → they are only flagged. */
+  explainer?: ExplainerPort;
+  /** Adds the cluster's view to the comment and check run; absent → nothing is asked. */
+  cluster?: ClusterReportPort;
+  /** Parallel registry calls (default 8). */
+  concurrency?: number;
+  onProgress?(event: ProgressEvent): void;
+}
+
+export interface RegistryAction {
+  service: string;
+  action: "push" | "retag";
+  ref: string;
+  tags?: string[];
+  result: "pushed" | "skipped" | "created" | "exists" | "failed";
+  detail?: string;
+}
+
+export interface DeployResult {
+  plan: Plan;
+  /** Changed files with their new texts: job files, then release notes files. */
+  files: FileChange[];
+  /** This deploy's release notes section ("" when nothing changed). */
+  releaseNotes: string;
+  commits: Record<string, CommitLog>;
+  prTitle: string;
+  prBody: string;
+  comment: string;
+  check: CheckRunOutput;
+  /** The message of the one commit both shells write (App: rolling branch; CLI: `apply --commit`). */
+  commitMessage: string;
+  registry: RegistryAction[];
+  /** Set when the whole build was skipped (older than `base`). */
+  skipped?: string;
+}

@@ -1,0 +1,154 @@
+// Step 2, resolve: what the build produced for each service. By tag: the digest of `image:tag` (looked
+// up while scanning). With `--images`: an image reference in the service's repository, or a local
+// archive compared with the deployed image without uploading, and pushed on apply only when it moved.
+import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
+import { parseImageSource } from "../image/source.js";
+import { mapLimit } from "./concurrency.js";
+import type { DiscoveredService, Discovery, FileError } from "./discovery.js";
+import { type ResolvedImage, pinnedState } from "./plan.js";
+import type { DeployOptions, ProgressEvent, RegistryAction } from "./ports.js";
+import type { TagLookups } from "./scan.js";
+
+const isNotFound = (error: unknown) => (error as { status?: unknown }).status === 404;
+export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** What resolving one service needs; `actions` collects the pushes it did (apply). */
+export interface ResolveContext {
+  options: Pick<DeployOptions, "config" | "registry" | "images" | "mode">;
+  /** The rendered build tag. */
+  tag: string;
+  lookups: TagLookups;
+  actions: RegistryAction[];
+  progress: (event: ProgressEvent) => void;
+}
+
+export interface Resolved {
+  resolved: Record<string, ResolvedImage>;
+  /** `--images` entries no service in the job files has. */
+  unknownSources: FileError[];
+}
+
+export async function resolveServices(
+  ctx: ResolveContext,
+  discovery: Discovery,
+  limit: number,
+): Promise<Resolved> {
+  const resolved: Record<string, ResolvedImage> = {};
+  await mapLimit(discovery.services, limit, async (service) => {
+    if (service.sites.length === 0) return;
+    ctx.progress({ kind: "service", service: service.name, step: "resolve", done: false });
+    const r = await resolveService(ctx, service);
+    resolved[service.name] = r;
+    const detail =
+      r.status === "built" ? (r.digest ?? "digest known after push") : `${r.status}: ${r.reason}`;
+    ctx.progress({ kind: "service", service: service.name, step: "resolve", done: true, detail });
+  });
+  const names = new Set(discovery.services.map((s) => s.name));
+  const unknownSources = Object.keys(ctx.options.images?.sources ?? {})
+    .filter((name) => !names.has(name))
+    .map((name) => ({ file: "--images", line: null, error: `no service named "${name}" in the job files` }));
+  return { resolved, unknownSources };
+}
+
+export async function resolveService(
+  ctx: ResolveContext,
+  service: DiscoveredService,
+): Promise<ResolvedImage> {
+  const sources = ctx.options.images?.sources ?? {};
+  const source = sources[service.name];
+  if (source !== undefined) return resolveSource(ctx, service, source);
+  // With an --images map, a service left out of it was not built by this build.
+  if (Object.keys(sources).length > 0) return { status: "not-built", reason: "not in the --images map" };
+  const ref = `${service.image}:${ctx.tag}`;
+  try {
+    const digest = await (ctx.lookups.get(ref) ?? ctx.options.registry.digest(ref));
+    return { status: "built", digest, tag: ctx.tag, source: ref };
+  } catch (error) {
+    return isNotFound(error)
+      ? { status: "not-built", reason: `${ref} is not in the registry` }
+      : { status: "error", reason: errorMessage(error) };
+  }
+}
+
+async function resolveSource(
+  ctx: ResolveContext,
+  service: DiscoveredService,
+  source: string,
+): Promise<ResolvedImage> {
+  const parsed = parseImageSource(source);
+  if (parsed === null)
+    return { status: "error", reason: `--images: cannot read "${source}" as an image source` };
+  try {
+    return parsed.transport === "docker"
+      ? await resolveRef(ctx, service, parsed.ref, source)
+      : await resolveArchive(ctx, service, source);
+  } catch (error) {
+    return { status: "error", reason: errorMessage(error) };
+  }
+}
+
+async function resolveRef(
+  ctx: ResolveContext,
+  service: DiscoveredService,
+  text: string,
+  source: string,
+): Promise<ResolvedImage> {
+  const ref = parseImageRef(text)!;
+  if (!sameRepository(repositoryOf(ref), service.image)) {
+    // A pin must name a digest that exists in the service's own repository; copying between
+    // repositories is the build's job (skopeo copy --all --preserve-digests), not a deploy's.
+    return {
+      status: "error",
+      reason: `--images: ${text} is not in ${service.image}; push it there or give an archive`,
+    };
+  }
+  const digest = await ctx.options.registry.digest(text);
+  // "image:tag" names its own tag; a digest-only ref gets the build tag, created on apply.
+  return ref.tag
+    ? { status: "built", digest, tag: ref.tag, source }
+    : { status: "built", digest, tag: ctx.tag, source, tagged: false };
+}
+
+async function resolveArchive(
+  ctx: ResolveContext,
+  service: DiscoveredService,
+  source: string,
+): Promise<ResolvedImage> {
+  const { options, tag } = ctx;
+  const port = options.images!.port;
+  const target = `${service.image}:${tag}`;
+  const deployed = pinnedState(options.config, service).digest;
+  if (deployed !== null) {
+    const same = await port.sameImage(source, `${service.image}@${deployed}`);
+    if (same.same) {
+      if (options.mode === "apply") {
+        ctx.actions.push({
+          service: service.name,
+          action: "push",
+          ref: target,
+          result: "skipped",
+          detail: same.reason,
+        });
+      }
+      // Not pushed: the build tag does not exist yet, so retagging must create it.
+      return { status: "built", digest: deployed, tag, source, tagged: false };
+    }
+  }
+  if (options.mode === "plan") return { status: "built", digest: null, tag, source };
+  ctx.progress({ kind: "service", service: service.name, step: "push", done: false });
+  const pushed = await port.push(source, target);
+  ctx.actions.push({
+    service: service.name,
+    action: "push",
+    ref: target,
+    result: pushed.pushed ? "pushed" : "skipped",
+  });
+  ctx.progress({
+    kind: "service",
+    service: service.name,
+    step: "push",
+    done: true,
+    detail: pushed.pushed ? "pushed" : "already there",
+  });
+  return { status: "built", digest: pushed.digest, tag, source };
+}
