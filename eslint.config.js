@@ -51,15 +51,6 @@ export default tseslint.config(
       "no-restricted-syntax": ["error", octokitCall],
     },
   },
-  // Known violations, being moved into src/github/ (issue 10): remove each line as its call moves.
-  {
-    files: [
-      "src/handlers/push.ts", // workflow dispatch
-      "src/handlers/pull-request.ts", // pulls.listFiles
-      "src/handlers/nomad.ts", // pulls.listFiles
-    ],
-    rules: { "no-restricted-syntax": "off" },
-  },
   layer(
     ["core"],
     [
