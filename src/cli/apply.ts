@@ -43,6 +43,8 @@ export const command: Command = {
           prTitle: result.prTitle,
           prBody: result.prBody,
           comment: result.comment,
+          check: result.check,
+          commitMessage: result.commitMessage,
           releaseNotes: result.releaseNotes,
         };
         io.out(`${JSON.stringify(planJson(result, extra), null, 2)}\n`);

@@ -16,6 +16,7 @@ import { createExplainer } from "../explain/inspect.js";
 import * as git from "../workspace/git.js";
 import { localImageSource } from "../workspace/images.js";
 import { localRepo } from "../workspace/repo.js";
+import { clusterReportFor } from "../nomad/report.js";
 
 /** Bad input that is not an argument mistake (config, --images file): exit 2 without the usage text. */
 export class InputError extends Error {}
@@ -122,6 +123,7 @@ export async function deploy(
   const client = createRegistryClient({ env: io.env });
   const repoUrl = await git.remoteWebUrl(root);
   const showProgress = !args.json && !args.quiet;
+  const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -132,6 +134,8 @@ export async function deploy(
     mode,
     ...(sources ? { images: { sources, port: localImageSource(client, { cwd: root, env: io.env }) } } : {}),
     ...(repoUrl ? { repoUrl } : {}),
+    // What the App adds with `nomad.address`: plan previews in the comment, drift in the check run.
+    ...(cluster ? { cluster } : {}),
     ...(showProgress ? { onProgress: progressPrinter(io) } : {}),
   });
   if (showProgress && io.isTTY) io.err("\r\x1b[K");
