@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 // reaches ("../github/repo.js"), which is what the patterns match.
 const SHELLS = ["handlers", "cli", "demo", "app\\.js"];
 const ADAPTERS = ["github", "nomad", "workspace"];
-const ENGINES = ["jobfile", "registry", "image", "explain"];
+const ENGINES = ["jobfile", "registry", "image", "explain", "secrets"];
 // A relative path that climbs into one of `names` ("../github/repo.js", "../../cli/io.js").
 const folders = (names) => `^(\\.\\./)+(${names.join("|")})(/|$)`;
 const forbid = (names, why) => ({ regex: folders(names), message: why });
@@ -65,8 +65,11 @@ export default tseslint.config(
     forbid(["core", ...ADAPTERS], "engines are leaves: they know nothing of the pipeline or its adapters"),
   ]),
   layer(
-    ["image"],
-    [noAppPackages, forbid(["[a-z-]+"], "the reference grammar imports nothing of the project")],
+    ["image", "secrets"],
+    [
+      noAppPackages,
+      forbid(["[a-z-]+"], "image/ and secrets/ are leaves: they import nothing of the project"),
+    ],
   ),
   layer(
     ["config"],
