@@ -1,0 +1,144 @@
+// The App's Octokit: Probot's, with throttling fitted to GitHub's documented limits instead of
+// @octokit/plugin-throttling's defaults, which space every POST 1 s apart (read-only GraphQL queries
+// included) and add 3 s between a PR and a comment.
+//
+// - Reads (GET and GraphQL queries) only share the plugin's concurrency cap (10 at a time, GitHub allows 100).
+// - Content-creating requests (REST POST/PATCH/PUT/DELETE, GraphQL mutations) go one at a time per
+//   installation through a token bucket: `burst` at once, then `perMinute`; any 60 s window holds at most
+//   burst + perMinute of them, below GitHub's 80. With REDIS_URL, Probot hands its Redis connection to the
+//   throttle options and the bucket lives in Redis, shared by every replica.
+// - A secondary or primary rate-limit answer is retried after GitHub's retry-after/reset when that wait is
+//   at most `maxWaitSeconds`, `retries` times; after that the request fails with GitHub's message, which the
+//   handler reports in the check run (never a silent success).
+import type { Octokit as CoreOctokit } from "@octokit/core";
+import Bottleneck from "bottleneck";
+import { ProbotOctokit } from "probot";
+
+export interface WritePacing {
+  /** Content-creating requests an installation may make at once before pacing starts. */
+  burst: number;
+  /** Steady rate after the burst. */
+  perMinute: number;
+  /** Longest retry-after / rate-limit reset the App waits for before it gives up. */
+  maxWaitSeconds: number;
+  /** Retries of one request after a rate-limit answer. */
+  retries: number;
+}
+
+/** 30 + 50 = at most 80 content-creating requests in any minute, per installation. */
+export const DEFAULT_PACING: WritePacing = { burst: 30, perMinute: 50, maxWaitSeconds: 60, retries: 2 };
+
+/** GitHub's content-creating requests: writes over REST, and GraphQL mutations (queries are reads). */
+export function isContentCreating(request: { method?: string; url?: string; query?: unknown }): boolean {
+  const method = (request.method ?? "GET").toUpperCase();
+  if (method === "GET" || method === "HEAD") return false;
+  const path = new URL(request.url ?? "/", "http://github.invalid").pathname;
+  if (/\/graphql$/.test(path))
+    return typeof request.query === "string" && /^\s*mutation\b/.test(request.query);
+  // Token exchanges are authentication, which GitHub does not count as content.
+  return !/\/app\/installations\/[^/]+\/access_tokens$/.test(path);
+}
+
+interface ThrottleOptions {
+  id?: string;
+  Bottleneck?: typeof Bottleneck;
+  connection?: Bottleneck.IORedisConnection;
+  [key: string]: unknown;
+}
+
+interface Logger {
+  warn(message: string): void;
+}
+
+type RequestOptions = { method?: string; url?: string; query?: unknown; request?: { retryCount?: number } };
+
+// Pass-through groups for the plugin's write and notification spacing, one per Bottleneck build.
+const passThrough = new Map<unknown, { write: Bottleneck.Group; notifications: Bottleneck.Group }>();
+
+// One bucket set per process (or per Redis connection): every Octokit of an installation shares it.
+const buckets = new Map<unknown, Map<string, Bottleneck.Group>>();
+
+function bucketsFor(pacing: WritePacing, throttle: ThrottleOptions): Bottleneck.Group {
+  const key = `${pacing.burst}/${pacing.perMinute}`;
+  let byConnection = buckets.get(throttle.connection ?? "local");
+  if (!byConnection) buckets.set(throttle.connection ?? "local", (byConnection = new Map()));
+  let group = byConnection.get(key);
+  if (!group) {
+    const Limiter = throttle.Bottleneck ?? Bottleneck;
+    group = new Limiter.Group({
+      maxConcurrent: 1,
+      reservoir: pacing.burst,
+      reservoirIncreaseAmount: 1,
+      reservoirIncreaseInterval: Math.ceil(60_000 / pacing.perMinute),
+      reservoirIncreaseMaximum: pacing.burst,
+      ...(throttle.connection
+        ? { id: `nomad-gitops-writes-${key}`, datastore: "ioredis", connection: throttle.connection }
+        : {}),
+    });
+    byConnection.set(key, group);
+  }
+  return group;
+}
+
+/** Octokit plugin: content-creating requests wait for their installation's bucket. */
+function writePacing(octokit: CoreOctokit, options: Record<string, unknown>) {
+  const throttle = (options.throttle ?? {}) as ThrottleOptions;
+  if (throttle.enabled === false) return {};
+  const pacing = (options.pacing as WritePacing | undefined) ?? DEFAULT_PACING;
+  const group = bucketsFor(pacing, throttle);
+  const key = String(throttle.id ?? "app");
+  octokit.hook.wrap("request", (request, o) => {
+    if (!isContentCreating(o)) return request(o);
+    // Clustered jobs expire so that a replica killed mid-request does not hold its installation's slot.
+    const job: Bottleneck.JobOptions = throttle.connection
+      ? { expiration: (pacing.maxWaitSeconds + 60) * 1000 }
+      : {};
+    return group.key(key).schedule(job, async () => request(o));
+  });
+  return {};
+}
+
+/** Options for @octokit/plugin-throttling that replace its write spacing and bound its retries. */
+export function throttleOptions(pacing: WritePacing, throttle: ThrottleOptions, log?: Logger) {
+  // The plugin still routes POSTs and GraphQL through these groups: without limits they only pass through.
+  const Limiter = throttle.Bottleneck ?? Bottleneck;
+  let groups = passThrough.get(Limiter);
+  if (!groups) {
+    groups = {
+      write: new Limiter.Group({ maxConcurrent: null, minTime: 0 }),
+      notifications: new Limiter.Group({ maxConcurrent: null, minTime: 0 }),
+    };
+    passThrough.set(Limiter, groups);
+  }
+  const retry =
+    (kind: string) => (retryAfter: number, options: RequestOptions, octokit: { log?: Logger }) => {
+      const count = options.request?.retryCount ?? 0;
+      const again = count < pacing.retries && retryAfter <= pacing.maxWaitSeconds;
+      (octokit.log ?? log)?.warn(
+        `GitHub ${kind} rate limit on ${options.method} ${options.url}: ${again ? `retrying in ${retryAfter} s (retry ${count + 1} of ${pacing.retries})` : `giving up after ${count} retries (retry-after ${retryAfter} s, longest wait ${pacing.maxWaitSeconds} s)`}`,
+      );
+      return again;
+    };
+  return {
+    ...groups,
+    onSecondaryRateLimit: retry("secondary"),
+    onRateLimit: retry("primary"),
+  };
+}
+
+/**
+ * ProbotOctokit with the App's throttling. Probot passes its own throttle options (and, with REDIS_URL,
+ * its Redis connection) to every Octokit it makes; this keeps the connection and the installation id and
+ * replaces the rest.
+ */
+export function appOctokit(pacing: WritePacing = DEFAULT_PACING) {
+  return ProbotOctokit.plugin(writePacing).defaults((instance: Record<string, unknown>) => {
+    const throttle = (instance.throttle ?? {}) as ThrottleOptions;
+    if (throttle.enabled === false) return instance;
+    return {
+      ...instance,
+      pacing,
+      throttle: { ...throttle, ...throttleOptions(pacing, throttle) },
+    };
+  });
+}
