@@ -18,5 +18,10 @@ export async function onCheckRunRerequested(
     defaultBranch: context.payload.repository.default_branch,
   });
   if (!opened) return;
-  await deploy(context, deps, { config: opened.config, branch, sha: run.head_sha, newCheckRun: true });
+  await deploy(context, deps, {
+    config: opened.config,
+    branch,
+    sha: run.head_sha,
+    attempt: { kind: "rerun", checkRunId: run.id },
+  });
 }

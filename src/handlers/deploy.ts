@@ -9,7 +9,7 @@ import type { Clock, DeployResult, ExplainerPort, RegistryPort } from "../core/p
 import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { createRegistryClient } from "../registry/index.js";
 import { clusterReportFor } from "../nomad/report.js";
-import { CheckRuns } from "../github/checks.js";
+import { type Attempt, CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
 import { writeDeployBranch } from "../github/commit.js";
 import { RefRaceError } from "../github/errors.js";
@@ -48,12 +48,20 @@ export interface DeployRequest {
   sha: string;
   /** Date the release notes carry; the build commit's timestamp keeps re-runs byte-identical. */
   date?: Date;
-  /** A re-run asked for from the Checks tab gets a fresh check run; otherwise the commit's run is reused. */
-  newCheckRun?: boolean;
+  /** Which attempt this is: it owns one check run on the commit (github/checks.ts). */
+  attempt: Attempt;
 }
 
 export type DeployOutcome =
-  "skipped" | "no-change" | "closed-pr" | "human-branch" | "committed" | "unchanged" | "branch-missing";
+  | "skipped"
+  | "no-change"
+  | "closed-pr"
+  | "human-branch"
+  | "committed"
+  | "unchanged"
+  | "branch-missing"
+  /** The attempt's check run is completed already (a redelivery), or a later attempt has its own. */
+  | "already-done";
 
 // One client per process: it keeps registry tokens and per-host limits across events.
 let defaultRegistry: RegistryPort | undefined;
@@ -65,9 +73,15 @@ export async function deploy(
 ): Promise<DeployOutcome> {
   const coords = coordsOf(context);
   const checks = new CheckRuns(context.octokit, coords);
-  const checkId = request.newCheckRun
-    ? await checks.create(request.sha, "in_progress")
-    : await checks.ensure(request.sha, "in_progress");
+  const started = await checks.start(request.sha, request.attempt, "in_progress");
+  if ("skip" in started) {
+    context.log.info(
+      { sha: request.sha, check_run: started.skip.id, why: started.skip.kind },
+      "nothing to do",
+    );
+    return "already-done";
+  }
+  const checkId = started.id;
   const run: Run = { context, deps, request, coords, octokit: context.octokit, checks, checkId };
   try {
     try {

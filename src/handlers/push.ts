@@ -26,22 +26,29 @@ export async function onPush(context: Context<"push">): Promise<void> {
     return;
   }
   const dispatch = config.build.trigger === "dispatch";
-  const checkId = await checks.ensure(sha, "queued", {
-    title: "Waiting for the build",
-    summary: dispatch
-      ? `Dispatched \`${workflow}\` for ${shortSha(sha)} on \`${branch}\`; the plan follows when it succeeds.`
-      : `Waiting for \`${workflow}\` to finish for ${shortSha(sha)} on \`${branch}\`.`,
-  });
+  // A commit that already has a check run was seen before (a redelivered push, or its build already
+  // reported): dispatching again would build it twice, and re-queueing would re-title a finished run.
+  if ((await checks.list(sha)).length > 0) {
+    context.log.info({ branch, sha }, "push already handled");
+    return;
+  }
   if (dispatch) {
     const failure = await dispatchWorkflow(context.octokit, coords, { workflow, ref: branch, sha });
     if (failure) {
-      await checks.complete(checkId, "failure", {
+      await checks.completed(sha, "failure", {
         title: "Could not dispatch the build",
         summary: `Dispatching \`${workflow}\` on \`${branch}\` failed: ${failure}\n\nNothing was planned or changed. Re-run this check once the workflow can be dispatched (it needs \`on: workflow_dispatch\`).`,
       });
       return;
     }
   }
+  // Queued after the dispatch: a transient dispatch failure leaves no run, so GitHub's redelivery retries it.
+  await checks.queueForPush(sha, {
+    title: "Waiting for the build",
+    summary: dispatch
+      ? `Dispatched \`${workflow}\` for ${shortSha(sha)} on \`${branch}\`; the plan follows when it succeeds.`
+      : `Waiting for \`${workflow}\` to finish for ${shortSha(sha)} on \`${branch}\`.`,
+  });
   context.log.info({ branch, sha, trigger: config.build.trigger }, "deploy push queued");
 }
 

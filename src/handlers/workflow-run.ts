@@ -1,6 +1,9 @@
 // workflow_run completed for the configured build workflow on a deploy branch: a failed build turns the
-// check red and touches nothing else; a successful one runs the deploy for that commit.
+// check red and touches nothing else; a successful one runs the deploy for that commit. Each attempt of a
+// run has its own check run (see github/checks.ts): a redelivery, or an attempt older than one already
+// reported, changes nothing.
 import type { Context } from "probot";
+import type { Attempt } from "../github/checks.js";
 import { openEvent } from "./opening.js";
 import { type DeployDeps, deploy } from "./deploy.js";
 
@@ -20,18 +23,26 @@ export async function onWorkflowRunCompleted(
   const { config, checks } = opened;
   const file = (context.payload.workflow?.path ?? run.path).split("/").pop();
   if (!config.build.workflow || file !== config.build.workflow) return;
+  const attempt: Attempt = { kind: "build", runId: run.id, attempt: run.run_attempt ?? 1 };
 
   if (run.conclusion !== "success") {
-    const id = await checks.ensure(run.head_sha, "in_progress");
-    await checks.complete(
-      id,
+    const finished = await checks.finish(
+      run.head_sha,
+      attempt,
       run.conclusion === "cancelled" || run.conclusion === "skipped" ? "neutral" : "failure",
       {
         title: `Build ${run.conclusion ?? "did not succeed"}`,
         summary: `The build [${config.build.workflow} #${run.run_number}](${run.html_url}) ended \`${run.conclusion}\`: nothing was planned or changed.`,
       },
     );
-    context.log.info({ sha: run.head_sha, conclusion: run.conclusion }, "build did not succeed");
+    context.log.info(
+      {
+        sha: run.head_sha,
+        conclusion: run.conclusion,
+        ...("skip" in finished ? { skipped: finished.skip.kind } : {}),
+      },
+      "build did not succeed",
+    );
     return;
   }
   const stamp = run.head_commit?.timestamp;
@@ -39,6 +50,7 @@ export async function onWorkflowRunCompleted(
     config,
     branch,
     sha: run.head_sha,
+    attempt,
     ...(stamp ? { date: new Date(stamp) } : {}),
   });
 }

@@ -8,7 +8,9 @@ import { checkRunRerequested, workflowRunEvent } from "../fixtures/github/payloa
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
   GRAPHQL,
+  PUSH_KEY,
   R,
+  buildKey,
   capture,
   mockCheckCreate,
   mockCheckList,
@@ -290,8 +292,28 @@ describe("workflow_run completed", () => {
     `);
   });
 
-  it("redelivery of the same event: same tree as the branch holds, so no commit, no PR edit, no second comment", async () => {
+  it("[fault:app-redelivered-workflow-run] redelivery of the same event: its check run is completed, so nothing is planned, read further or written", async () => {
     expect(firstRun).toHaveLength(5);
+    const check = firstRun[4] as { conclusion: string; output: { title: string; summary: string } };
+    mockInstallationToken();
+    mockConfig(configText(host, SERVICES), S2);
+    mockCheckList(S2, [
+      {
+        id: CHECK_ID,
+        status: "completed",
+        conclusion: check.conclusion,
+        external_id: buildKey(1),
+        output: check.output,
+      },
+    ]);
+    registry.clearRequests();
+    takeRequests();
+    await t.probot.receive(event());
+    expect(takeRequests().filter((r) => !r.startsWith("GET "))).toEqual([]);
+    expect(registry.requests()).toEqual([]);
+  });
+
+  it("a crash after the commit, before the check run completed: the retry resumes its run and writes only what is missing", async () => {
     const [tree, , pr, comment] = firstRun as [
       Record<string, unknown>,
       unknown,
@@ -303,6 +325,7 @@ describe("workflow_run completed", () => {
       config: configText(host, SERVICES),
       files: repoFiles(),
       prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S2, build: S2, bot: true },
+      check: "resume",
     });
     mockCompare(S2, S2, { status: "identical" }); // the PR's base vs the build: not older
     mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
@@ -329,7 +352,6 @@ describe("workflow_run completed", () => {
     await t.probot.receive(event());
     const requests = takeRequests();
     expect(requests.filter((r) => !r.startsWith("GET") && r !== `POST ${GRAPHQL}`)).toEqual([
-      `PATCH ${R}/check-runs/${CHECK_ID}`,
       `POST ${R}/git/trees`,
       `PATCH ${R}/check-runs/${CHECK_ID}`,
     ]);
@@ -431,11 +453,11 @@ describe("workflow_run completed", () => {
   it("a failed build turns the check red and touches nothing else", async () => {
     mockInstallationToken();
     mockConfig(configText(host, SERVICES), S2);
-    mockCheckList(S2, [{ id: CHECK_ID, status: "queued" }]);
-    mockCheckUpdate(CHECK_ID, { status: "in_progress" });
+    mockCheckList(S2, [{ id: CHECK_ID, status: "queued", external_id: PUSH_KEY }]);
     mockCheckUpdate(CHECK_ID, {
       status: "completed",
       conclusion: "failure",
+      external_id: buildKey(1),
       output: {
         title: "Build failure",
         summary:
@@ -449,6 +471,62 @@ describe("workflow_run completed", () => {
     registry.clearRequests();
     await t.probot.receive(event("failure"));
     expect(registry.requests()).toEqual([]);
+  });
+
+  it("[fault:app-completed-check-reused] a failed attempt re-run successfully gets a new check run that ends green; the failed one is never reused", async () => {
+    mockInstallationToken();
+    // Attempt 1 failed: the push's run took it and completed red.
+    const failed = {
+      id: CHECK_ID,
+      status: "completed",
+      conclusion: "failure",
+      external_id: buildKey(1),
+      output: { title: "Build failure", summary: "…" },
+    };
+    // Attempt 2 of the same run succeeded: a new run for it, never a PATCH of the completed one.
+    mockConfig(configText(host, SERVICES), S2);
+    mockCheckList(S2, [failed]);
+    mockCheckCreate(
+      { name: "nomad-gitops", head_sha: S2, status: "in_progress", external_id: buildKey(2) },
+      78,
+    );
+    mockBranches({
+      base: "main",
+      head: "nomad-gitops/deploy",
+      baseSha: S2,
+      baseTree: MAIN_TREE,
+      prHead: null,
+    });
+    mockTree(MAIN_TREE, repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` }));
+    mockReadTexts(
+      S2,
+      SERVICES.map((s) => [
+        `nomad/${s}.nomad.hcl`,
+        repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` })[`nomad/${s}.nomad.hcl`]!,
+      ]),
+    );
+    mockCompare(S1, S2, {
+      status: "ahead",
+      commits: [C1, C2],
+      files: ["services/banana/main.go", "README.md"],
+    });
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockCheckUpdate(
+      78,
+      (b: { status: string; conclusion: string }) => b.status === "completed" && b.conclusion === "success",
+    );
+    await t.probot.receive(
+      workflowRunEvent({ headSha: S2, conclusion: "success", branch: "main", attempt: 2 }),
+    );
+    // Attempt 1's failure redelivered late: attempt 2 has its run, so nothing is written (the commit stays green).
+    mockConfig(configText(host, SERVICES), S2);
+    mockCheckList(S2, [
+      failed,
+      { id: 78, status: "completed", conclusion: "success", external_id: buildKey(2) },
+    ]);
+    takeRequests();
+    await t.probot.receive(event("failure"));
+    expect(takeRequests().filter((r) => !r.startsWith("GET "))).toEqual([]);
   });
 
   it("ignores other workflows and non-deploy branches", async () => {
@@ -611,6 +689,7 @@ describe("workflow_run completed", () => {
   it("an invalid config fails the check run of the build and nothing else happens", async () => {
     mockInstallationToken();
     mockConfig("build: { workflow: images.yml }\nretag: ['{commit}']\n", S2);
+    mockCheckList(S2, []);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: S2,
@@ -638,7 +717,7 @@ describe("workflow_run completed", () => {
     mockPlanningReads({
       config: configText(host, SERVICES),
       files: repoFiles({ banana: `${S1}@${digests[`banana:${S2}`]}` }),
-      check: "new",
+      check: "rerun",
     });
     mockFindPr("nomad-gitops/deploy", "main", null);
     mockCheckUpdate(

@@ -23,11 +23,32 @@ export function mockConfig(text: string | null, ref?: string): void {
     .reply(200, text, { "content-type": "application/vnd.github.raw; charset=utf-8" });
 }
 
-export function mockCheckList(sha: string, runs: Array<{ id: number; status: string }>): void {
+export interface CheckRunFixture {
+  id: number;
+  status: string;
+  conclusion?: string | null;
+  /** The attempt that owns the run (github/checks.ts attemptKey), e.g. BUILD_KEY. */
+  external_id?: string;
+  output?: { title: string | null; summary: string | null };
+}
+
+/** The external_id of the push's waiting run, and of attempt `n` of build run 9001 (the fixtures' run id). */
+export const PUSH_KEY = "nomad-gitops:push";
+export const buildKey = (attempt = 1, runId = 9001) => `nomad-gitops:build:${runId}:${attempt}`;
+
+export function mockCheckList(sha: string, runs: CheckRunFixture[]): void {
   github()
     .get(`${R}/commits/${sha}/check-runs`)
-    .query({ check_name: "nomad-gitops", filter: "latest", per_page: 1 })
-    .reply(200, { total_count: runs.length, check_runs: runs });
+    .query({ check_name: "nomad-gitops", filter: "all", per_page: 100 })
+    .reply(200, {
+      total_count: runs.length,
+      check_runs: runs.map((r) => ({
+        conclusion: null,
+        external_id: "",
+        output: { title: null, summary: null },
+        ...r,
+      })),
+    });
 }
 
 export function mockCheckCreate(body: Record<string, unknown>, id = 77): void {

@@ -7,7 +7,7 @@ import { createNodeMiddleware } from "probot";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { nomadGitops } from "../../src/app.js";
 import { pushEvent } from "../fixtures/github/payloads.js";
-import { mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
+import { PUSH_KEY, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
 import { expectNoSecrets, WEBHOOK_SECRET, createTestProbot, mockInstallationToken } from "./harness.js";
 
 const SHA = "b".repeat(40);
@@ -59,6 +59,7 @@ it("accepts a correctly signed push and queues the check run", async () => {
     name: "nomad-gitops",
     head_sha: SHA,
     status: "queued",
+    external_id: PUSH_KEY,
     output: {
       title: "Waiting for the build",
       summary: "Waiting for `images.yml` to finish for bbbbbbb on `main`.",

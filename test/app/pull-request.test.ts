@@ -2,7 +2,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nomadGitops } from "../../src/app.js";
 import { pullRequestEvent } from "../fixtures/github/payloads.js";
-import { R, mockCheckCreate, mockConfig } from "./github-mocks.js";
+import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
 import {
   expectNoSecrets,
   type TestProbot,
@@ -107,6 +107,7 @@ describe("pull_request changing the config", () => {
     mockInstallationToken();
     mockFiles(7, [{ filename: "README.md" }, { filename: ".github/nomad-gitops.yml" }]);
     mockConfig("registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: always }\n", HEAD);
+    mockCheckList(HEAD, []);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: HEAD,
@@ -131,6 +132,7 @@ describe("pull_request changing the config", () => {
   it("flags a .yaml config file, which the bot would never read", async () => {
     mockInstallationToken();
     mockFiles(10, [{ filename: ".github/nomad-gitops.yaml", status: "added" }]);
+    mockCheckList(HEAD, []);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: HEAD,
@@ -149,6 +151,7 @@ describe("pull_request changing the config", () => {
     mockInstallationToken();
     mockFiles(8, [{ filename: ".github/nomad-gitops.yml" }]);
     mockConfig(CONFIG, HEAD);
+    mockCheckList(HEAD, []);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: HEAD,
@@ -164,5 +167,35 @@ describe("pull_request changing the config", () => {
       pullRequestEvent({ action: "synchronize", number: 8, head: "tune-config", headSha: HEAD }),
     );
     await t.probot.receive(pullRequestEvent({ action: "opened", number: 9, head: "feature", headSha: HEAD }));
+  });
+
+  it("[fault:app-redelivered-pull-request] a redelivered pull_request finds its check run saying the same and writes nothing", async () => {
+    mockInstallationToken();
+    mockFiles(8, [{ filename: ".github/nomad-gitops.yml" }]);
+    mockConfig(CONFIG, HEAD);
+    mockCheckList(HEAD, [
+      {
+        id: 31,
+        status: "completed",
+        conclusion: "success",
+        output: {
+          title: ".github/nomad-gitops.yml is valid",
+          summary: "The changed `.github/nomad-gitops.yml` passes validation.",
+        },
+      },
+    ]);
+    await t.probot.receive(
+      pullRequestEvent({ action: "synchronize", number: 8, head: "tune-config", headSha: HEAD }),
+    );
+    // Same commit, another verdict (the org's config changed meanwhile): a new run, the completed one untouched.
+    mockFiles(8, [{ filename: ".github/nomad-gitops.yml" }]);
+    mockConfig("registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: always }\n", HEAD);
+    mockCheckList(HEAD, [{ id: 31, status: "completed", conclusion: "success" }]);
+    github()
+      .post(`${R}/check-runs`, (b: { conclusion: string }) => b.conclusion === "failure")
+      .reply(201, { id: 32 });
+    await t.probot.receive(
+      pullRequestEvent({ action: "synchronize", number: 8, head: "tune-config", headSha: HEAD }),
+    );
   });
 });

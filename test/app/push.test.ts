@@ -2,7 +2,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nomadGitops } from "../../src/app.js";
 import { pushEvent } from "../fixtures/github/payloads.js";
-import { R, mockCheckCreate, mockCheckList, mockCheckUpdate, mockConfig } from "./github-mocks.js";
+import { PUSH_KEY, R, buildKey, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
 import {
   INSTALLATION_TOKEN,
   expectNoSecrets,
@@ -10,10 +10,14 @@ import {
   createTestProbot,
   github,
   mockInstallationToken,
+  takeRequests,
 } from "./harness.js";
 
 const SHA = "a".repeat(40);
 const CONFIG = `registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml }\n`;
+
+/** Requests other than reads and the token exchange since the last call. */
+const writes = () => takeRequests().filter((r) => !r.startsWith("GET ") && !r.includes("/access_tokens"));
 
 let t: TestProbot;
 beforeEach(async () => {
@@ -37,6 +41,7 @@ describe("push", () => {
       name: "nomad-gitops",
       head_sha: SHA,
       status: "queued",
+      external_id: PUSH_KEY,
       output: {
         title: "Waiting for the build",
         summary: "Waiting for `images.yml` to finish for aaaaaaa on `main`.",
@@ -45,43 +50,63 @@ describe("push", () => {
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
 
-  it("dispatches the build with inputs.sha when build.trigger is dispatch, reusing an existing check run", async () => {
+  it("dispatches the build with inputs.sha when build.trigger is dispatch, then queues the check run", async () => {
     mockInstallationToken();
     mockConfig(
       `registry: ghcr.io/acme/platform\nbranches: [main, release]\nbuild: { workflow: images.yml, trigger: dispatch }\n`,
       SHA,
     );
-    mockCheckList(SHA, [{ id: 5, status: "queued" }]);
-    mockCheckUpdate(5, {
+    mockCheckList(SHA, []);
+    github()
+      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "release", inputs: { sha: SHA } })
+      .reply(204);
+    mockCheckCreate({
+      name: "nomad-gitops",
+      head_sha: SHA,
       status: "queued",
+      external_id: PUSH_KEY,
       output: {
         title: "Waiting for the build",
         summary: "Dispatched `images.yml` for aaaaaaa on `release`; the plan follows when it succeeds.",
       },
     });
-    github()
-      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "release", inputs: { sha: SHA } })
-      .reply(204);
     await t.probot.receive(pushEvent({ ref: "refs/heads/release", after: SHA }));
+  });
+
+  it("[fault:app-redelivered-push] a redelivered push (the commit has a check run) dispatches, writes and re-titles nothing", async () => {
+    const config = `registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: dispatch }\n`;
+    takeRequests();
+    mockInstallationToken(); // once: Probot keeps the installation token
+    // Waiting for its build, or already deployed: either way the push was handled.
+    for (const run of [
+      { id: 5, status: "queued", external_id: PUSH_KEY },
+      { id: 6, status: "completed", conclusion: "success", external_id: buildKey() },
+    ]) {
+      mockConfig(config, SHA);
+      mockCheckList(SHA, [run]);
+      await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+    }
+    expect(writes()).toEqual([]);
   });
 
   it("dispatches without inputs when the workflow declares no sha input (GitHub answers 422)", async () => {
     mockInstallationToken();
     mockConfig(`registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: dispatch }\n`, SHA);
     mockCheckList(SHA, []);
+    github()
+      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main", inputs: { sha: SHA } })
+      .reply(422, { message: 'Unexpected inputs provided: ["sha"]' });
+    github().post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main" }).reply(204);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: SHA,
       status: "queued",
+      external_id: PUSH_KEY,
       output: {
         title: "Waiting for the build",
         summary: "Dispatched `images.yml` for aaaaaaa on `main`; the plan follows when it succeeds.",
       },
     });
-    github()
-      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main", inputs: { sha: SHA } })
-      .reply(422, { message: 'Unexpected inputs provided: ["sha"]' });
-    github().post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main" }).reply(204);
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
 
@@ -89,42 +114,48 @@ describe("push", () => {
     mockInstallationToken();
     mockConfig(`registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: dispatch }\n`, SHA);
     mockCheckList(SHA, []);
-    mockCheckCreate(
-      {
-        name: "nomad-gitops",
-        head_sha: SHA,
-        status: "queued",
-        output: {
-          title: "Waiting for the build",
-          summary: "Dispatched `images.yml` for aaaaaaa on `main`; the plan follows when it succeeds.",
-        },
-      },
-      12,
-    );
     github()
       .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main", inputs: { sha: SHA } })
       .reply(404, { message: "Not Found" });
-    mockCheckUpdate(
-      12,
-      (body: { status: string; conclusion: string; output: { title: string; summary: string } }) => {
-        expect(body).toEqual({
-          status: "completed",
-          conclusion: "failure",
-          output: {
-            title: "Could not dispatch the build",
-            summary: expect.stringMatching(/^Dispatching `images.yml` on `main` failed: Not Found/),
-          },
-        });
-        expect(body.output.summary).toContain("it needs `on: workflow_dispatch`");
-        return true;
-      },
-    );
+    mockCheckList(SHA, []);
+    github()
+      .post(
+        `${R}/check-runs`,
+        (body: { status: string; conclusion: string; output: { title: string; summary: string } }) => {
+          expect(body).toEqual({
+            name: "nomad-gitops",
+            head_sha: SHA,
+            status: "completed",
+            conclusion: "failure",
+            output: {
+              title: "Could not dispatch the build",
+              summary: expect.stringMatching(/^Dispatching `images.yml` on `main` failed: Not Found/),
+            },
+          });
+          expect(body.output.summary).toContain("it needs `on: workflow_dispatch`");
+          return true;
+        },
+      )
+      .reply(201, { id: 12 });
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("a dispatch that fails for a transient reason (5xx) leaves no check run, so GitHub's redelivery retries it", async () => {
+    takeRequests();
+    mockInstallationToken();
+    mockConfig(`registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: dispatch }\n`, SHA);
+    mockCheckList(SHA, []);
+    github()
+      .post(`${R}/actions/workflows/images.yml/dispatches`, { ref: "main", inputs: { sha: SHA } })
+      .reply(503, { message: "Service Unavailable" });
+    await expect(t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }))).rejects.toThrow();
+    expect(writes()).toEqual([`POST ${R}/actions/workflows/images.yml/dispatches`]);
   });
 
   it("fails the check run when no build workflow is configured (nothing could ever deploy)", async () => {
     mockInstallationToken();
     mockConfig(`registry: ghcr.io/acme/platform\n`, SHA);
+    mockCheckList(SHA, []);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: SHA,
@@ -167,6 +198,7 @@ describe("push", () => {
       `registry: ghcr.io/acme/platform\npin: sha\nservices:\n  - name: banana\n    image: GHCR.io/Acme/Banana:latest\n`,
       SHA,
     );
+    mockCheckList(SHA, []);
     mockCheckCreate({
       name: "nomad-gitops",
       head_sha: SHA,
@@ -190,6 +222,7 @@ describe("push", () => {
   it("reports YAML that does not parse as an invalid config", async () => {
     mockInstallationToken();
     mockConfig(`registry: [unclosed\n`, SHA);
+    mockCheckList(SHA, []);
     github()
       .post(`${R}/check-runs`, (body: { conclusion: string; output: { summary: string } }) => {
         expect(body.conclusion).toBe("failure");
@@ -213,6 +246,7 @@ describe("push", () => {
       name: "nomad-gitops",
       head_sha: SHA,
       status: "queued",
+      external_id: PUSH_KEY,
       output: {
         title: "Waiting for the build",
         summary: "Waiting for `images.yml` to finish for aaaaaaa on `main`.",

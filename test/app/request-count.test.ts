@@ -35,7 +35,7 @@ it("moves 1 of N services with the same GitHub requests for N = 1, 10, 100", asy
     [
       "POST /app/installations/:id/access_tokens",
       "GET /repos/acme/platform/contents/.github%2Fnomad-gitops.yml?ref=2222222222222222222222222222222222222222",
-      "GET /repos/acme/platform/commits/2222222222222222222222222222222222222222/check-runs?check_name=nomad-gitops&filter=latest&per_page=1",
+      "GET /repos/acme/platform/commits/2222222222222222222222222222222222222222/check-runs?check_name=nomad-gitops&filter=all&per_page=100",
       "PATCH /repos/acme/platform/check-runs/77",
       "POST /graphql",
       "GET /repos/acme/platform/git/trees/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee?recursive=1",

@@ -3,6 +3,8 @@
 import { type BuiltImage, buildImage, pushTestImage } from "../helpers/oci.js";
 import type { TestRegistry } from "../helpers/registry.js";
 import {
+  PUSH_KEY,
+  buildKey,
   mockBranches,
   mockCheckCreate,
   mockCheckList,
@@ -22,6 +24,8 @@ export const MAIN_TREE = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
 export const NEW_TREE = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
 export const NEW_COMMIT = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
 export const CHECK_ID = 77;
+/** The external_id of a re-run asked for on check run 4242 (the fixtures' rerequested run). */
+export const RERUN_KEY = "nomad-gitops:rerun:4242";
 export const C1 = {
   sha: "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
   message: "banana: faster peeling\n\nDetails.",
@@ -101,8 +105,11 @@ export interface ReadsFixture {
   prHead?: PrHeadFixture | null;
   /** compare S1...S2 for the deployed commit, default ahead with C1, C2. */
   ancestry?: CompareFixture | 404 | null;
-  /** queued: the push's run is reused (default); new: a re-run creates one; none: no run yet, one is created. */
-  check?: "queued" | "new" | "none";
+  /**
+   * queued: the push's waiting run is taken (default); rerun: a re-run from the Checks tab creates its own;
+   * none: no run yet, one is created.
+   */
+  check?: "queued" | "rerun" | "none" | "resume";
   build?: string;
   /** Deploy branch head (default S2). */
   head?: string;
@@ -113,9 +120,21 @@ export function mockPlanningReads(fx: ReadsFixture): void {
   const build = fx.build ?? S2;
   mockConfig(fx.config, build);
   const check = fx.check ?? "queued";
-  if (check !== "new") mockCheckList(build, check === "none" ? [] : [{ id: CHECK_ID, status: "queued" }]);
-  if (check === "queued") mockCheckUpdate(CHECK_ID, { status: "in_progress" });
-  else mockCheckCreate({ name: "nomad-gitops", head_sha: build, status: "in_progress" }, CHECK_ID);
+  const attemptKey = check === "rerun" ? RERUN_KEY : buildKey();
+  const existing = {
+    queued: [{ id: CHECK_ID, status: "queued", external_id: PUSH_KEY }],
+    // This attempt's run, left in progress by a delivery that did not finish: carried on with, no write.
+    resume: [{ id: CHECK_ID, status: "in_progress", external_id: attemptKey }],
+    rerun: [],
+    none: [],
+  }[check];
+  mockCheckList(build, existing);
+  if (check === "queued") mockCheckUpdate(CHECK_ID, { status: "in_progress", external_id: attemptKey });
+  if (check === "rerun" || check === "none")
+    mockCheckCreate(
+      { name: "nomad-gitops", head_sha: build, status: "in_progress", external_id: attemptKey },
+      CHECK_ID,
+    );
   mockBranches({
     base: "main",
     head: "nomad-gitops/deploy",
