@@ -158,7 +158,16 @@ function serviceLine(s: ServicePlan): [string, string, string, string] {
   else if (s.status === "new") what = `→ ${next}`;
   else if (s.status === "unchanged") what = shortDigest(s.old.digest);
   const note = s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : "");
+  if (s.reencoded) {
+    const why = `re-encoded: build's ${shortDigest(s.reencoded.digest)} has the same content (${s.reencoded.reason}); pin kept`;
+    return [s.name, "unchanged (re-encoded)", what, why];
+  }
   return [s.name, STATUS_TEXT[s.status], what, note];
+}
+
+function reencodedCount(plan: Plan): string {
+  const n = plan.services.filter((s) => s.reencoded).length;
+  return n > 0 ? ` (${n} re-encoded)` : "";
 }
 
 /** The human-readable table of a plan. */
@@ -177,7 +186,7 @@ export function formatPlan(plan: Plan): string {
   for (const u of plan.unknownSites) lines.push(`not managed ${u.file}:${u.line}: ${u.reason}`);
   const c = plan.counts;
   lines.push(
-    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged, ${c["not-built"]} not built, ${c.stale} skipped, ${c.error} error${c.error === 1 ? "" : "s"}`,
+    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} skipped, ${c.error} error${c.error === 1 ? "" : "s"}`,
   );
   return `${lines.join("\n")}\n`;
 }
@@ -198,6 +207,7 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
       new: s.next ? { digest: s.next.digest, tag: s.next.tag, source: s.next.source } : null,
       files: s.files,
       ...(s.status === "unchanged" ? { retag: s.retag } : {}),
+      ...(s.reencoded ? { reencoded: s.reencoded } : {}),
       ...(result.commits[s.name] ? { commits: result.commits[s.name] } : {}),
     })),
     fileErrors: p.fileErrors,

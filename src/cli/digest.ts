@@ -26,7 +26,11 @@ export const command: Command = {
     }
     const { createRegistryClient } = await import("../registry/index.js");
     const client = createRegistryClient({ env: io.env });
-    const results = await Promise.allSettled(positionals.map((ref) => client.digest(ref)));
+    // A GET, not a HEAD: what is printed is the sha256 of the bytes served (checked against the
+    // digest the registry announced), never a header taken on trust.
+    const results = await Promise.allSettled(
+      positionals.map(async (ref) => (await client.prove(ref)).digest!),
+    );
     let failed = 0;
     results.forEach((result, i) => {
       const ref = positionals[i]!;

@@ -82,6 +82,12 @@ export const configSchema = z
       .enum(["tag+digest", "digest"])
       .default("tag+digest")
       .describe("How job files pin images: repo:tag@sha256:… or repo@sha256:… (podman always gets digest)."),
+    compare: z
+      .enum(["content", "manifest"])
+      .default("content")
+      .describe(
+        "When a tag's digest moved: content: the same config digest per platform (same files, same runtime config, only re-encoded) stays unchanged and keeps its pin; manifest: every digest change is deployed.",
+      ),
     pr: z
       .strictObject({
         branch: z.string().min(1, "must not be empty").default("nomad-gitops/deploy"),

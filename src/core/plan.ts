@@ -27,9 +27,21 @@ export type ResolvedImage =
       source: string;
       /** False when "image:tag" may not exist yet (digest-only ref): apply then creates the tag. */
       tagged?: boolean;
+      /** The build's new digest holds the pinned image's content: `digest` is the pin, kept. */
+      reencoded?: Reencoded;
+      /** A remark on a move (e.g. why a re-encoding could not keep the pin). */
+      note?: string;
     }
   | { status: "not-built"; reason: string }
   | { status: "error"; reason: string };
+
+/** A new digest with the same content as the pin (same config per platform): not redeployed. */
+export interface Reencoded {
+  /** The digest the build's tag named. */
+  digest: string;
+  /** What proved it the same (the "same image?" decision's words). */
+  reason: string;
+}
 
 /** Where the build commit stands relative to another commit (GitHub compare's status, head = build). */
 export type Relation = "identical" | "ahead" | "behind" | "diverged" | "unknown";
@@ -68,6 +80,8 @@ export interface ServicePlan {
   /** Tags to add to the deployed image (unchanged services only). */
   retag: string[];
   paths: string[];
+  /** Unchanged only: the build produced another digest of the same content; the pin is kept. */
+  reencoded?: Reencoded;
   /** A move no commit explains (non-reproducible build): how the two images differ (DeployOptions.explainer). */
   explanation?: ExplainOutcome;
 }
@@ -145,7 +159,13 @@ export function plan(input: PlanInput): Plan {
       const retag = next.tagged
         ? retagTags.filter((t) => t !== next.tag)
         : [...new Set([next.tag, ...retagTags])];
-      return { ...base, status: "unchanged", next, retag };
+      return {
+        ...base,
+        status: "unchanged",
+        next,
+        retag,
+        ...(resolved.reencoded ? { reencoded: resolved.reencoded } : {}),
+      };
     }
     if (service.unmanaged.length > 0) {
       // All or nothing: pinning the editable sites while others keep the old image half-deploys it.
@@ -167,7 +187,8 @@ export function plan(input: PlanInput): Plan {
       };
     }
     const moved: ServicePlan = { ...base, status: "moved", next };
-    if (relation === "identical") {
+    if (resolved.note) moved.reason = resolved.note;
+    else if (relation === "identical") {
       moved.reason = "same commit as the deployed image but another digest: the build is not reproducible";
     }
     return moved;

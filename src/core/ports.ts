@@ -1,6 +1,7 @@
 // What runDeploy takes and gives: the ports the shells plug their adapters into (App: GitHub API,
 // registry client, Nomad API; CLI: working tree, local git, local archives), the run's options and its
 // result. Nothing here knows about Probot, Octokit, git or the filesystem.
+import type { ProvingRegistry } from "./moved.js";
 import type { Config } from "../config/schema.js";
 import type { Explanation } from "../explain/types.js";
 import type { FileChange } from "./edits.js";
@@ -29,7 +30,11 @@ export interface Unreadable {
 }
 
 /** The registry calls a run needs: a subset of src/registry's RegistryClient, so it plugs in directly. */
-export interface RegistryPort {
+/**
+ * `digest` is the cheap claim (one HEAD); `prove`/`identity` (ProvingRegistry) back every digest that
+ * gets written.
+ */
+export interface RegistryPort extends ProvingRegistry {
   digest(ref: string): Promise<string>;
   retag(
     ref: string,

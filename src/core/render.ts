@@ -22,6 +22,22 @@ const LABELS: Record<ServiceStatus, string> = {
   error: "error",
 };
 
+/** The status as people read it: an unchanged service whose build was only re-encoded says so. */
+const label = (s: ServicePlan) => (s.reencoded ? "unchanged (re-encoded)" : LABELS[s.status]);
+
+/** Why a re-encoded service was not redeployed, in one line. */
+const reencodedNote = (s: ServicePlan) =>
+  s.reencoded
+    ? `re-encoded: the build's ${code(shortDigest(s.reencoded.digest))} has the same content (${s.reencoded.reason}); the pin is kept, not redeployed`
+    : "";
+
+function reencodedList(plan: Plan): string {
+  const lines = plan.services
+    .filter((s) => s.reencoded)
+    .map((s) => `- **${cell(s.name)}** keeps ${code(shortDigest(s.old.digest))}: ${cell(reencodedNote(s))}`);
+  return lines.length > 0 ? ["**Re-encoded, not redeployed**", "", ...lines].join("\n") : "";
+}
+
 export function renderPrTitle(config: Config, plan: Plan): string {
   const names = changing(plan).map((s) => s.name);
   const list =
@@ -99,7 +115,7 @@ export function renderComment(plan: Plan, ctx: Pick<NotesContext, "commits" | "r
   const head = `### ${n} image${n === 1 ? "" : "s"} changed for ${ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha))}`;
   const parts = [COMMENT_MARKER, head, ""];
   parts.push(n > 0 ? changedTable(plan, ctx) : "_No image moved._");
-  for (const extra of [unchangedDetails(plan), problems(plan), explanations(plan, true)])
+  for (const extra of [unchangedDetails(plan), reencodedList(plan), problems(plan), explanations(plan, true)])
     if (extra) parts.push("", extra);
   return `${parts.join("\n")}\n`;
 }
@@ -111,7 +127,8 @@ export function renderPrBody(plan: Plan, ctx: NotesContext): string {
     "",
     changedTable(plan, ctx),
   ];
-  for (const extra of [unchangedDetails(plan), problems(plan)]) if (extra) parts.push("", extra);
+  for (const extra of [unchangedDetails(plan), reencodedList(plan), problems(plan)])
+    if (extra) parts.push("", extra);
   if (n > 0)
     parts.push(
       "",
@@ -121,6 +138,11 @@ export function renderPrBody(plan: Plan, ctx: NotesContext): string {
     );
   parts.push("", "---", `_Written by nomad-gitops-bot._ ${buildMarker(plan.build.sha)}`);
   return `${parts.join("\n")}\n`;
+}
+
+function reencodedCount(plan: Plan): string {
+  const n = plan.services.filter((s) => s.reencoded).length;
+  return n > 0 ? ` (${n} re-encoded)` : "";
 }
 
 export interface CheckRunOutput {
@@ -136,7 +158,7 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
   const parts = [
     c.moved > 0 && `${c.moved} moved`,
     c.new > 0 && `${c.new} new`,
-    `${c.unchanged} unchanged`,
+    `${c.unchanged} unchanged${reencodedCount(plan)}`,
     c["not-built"] > 0 && `${c["not-built"]} not built`,
     c.stale > 0 && `${c.stale} skipped`,
     c.error > 0 && `${c.error} error${c.error === 1 ? "" : "s"}`,
@@ -148,7 +170,7 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
       s.status === "moved" || s.status === "new" || s.status === "stale"
         ? `${s.status === "new" ? "—" : code(shortDigest(s.old.digest))} → ${code(shortDigest(s.next?.digest ?? null))}`
         : code(shortDigest(s.next?.digest ?? s.old.digest));
-    return `| ${cell(s.name)} | ${LABELS[s.status]} | ${digest} | ${cell(s.reason ?? "")} |`;
+    return `| ${cell(s.name)} | ${label(s)} | ${digest} | ${cell(s.reason ?? reencodedNote(s))} |`;
   });
   const summary = [
     `Build ${code(shortSha(plan.build.sha))} on ${code(plan.build.branch)}, tag ${code(plan.tag)}.`,
@@ -182,7 +204,7 @@ export function renderReleaseDraft(
     .filter((s) => s.next?.digest || s.old.digest)
     .map((s) => {
       const digest = s.status === "unchanged" || !s.next?.digest ? s.old.digest! : s.next.digest;
-      return `| ${cell(s.name)} | ${code(s.image)} | ${code(digest)} | ${LABELS[s.status]} |`;
+      return `| ${cell(s.name)} | ${code(s.image)} | ${code(digest)} | ${label(s)} |`;
     });
   const day = ctx.date.toISOString().slice(0, 10);
   const build = ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha));

@@ -4,6 +4,7 @@
 import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { parseImageSource } from "../image/source.js";
 import { mapLimit } from "./concurrency.js";
+import { proveMove } from "./moved.js";
 import type { DiscoveredService, Discovery, FileError } from "./discovery.js";
 import { type ResolvedImage, pinnedState } from "./plan.js";
 import type { DeployOptions, ProgressEvent, RegistryAction } from "./ports.js";
@@ -61,8 +62,8 @@ export async function resolveService(
   if (Object.keys(sources).length > 0) return { status: "not-built", reason: "not in the --images map" };
   const ref = `${service.image}:${ctx.tag}`;
   try {
-    const digest = await (ctx.lookups.get(ref) ?? ctx.options.registry.digest(ref));
-    return { status: "built", digest, tag: ctx.tag, source: ref };
+    const claimed = await (ctx.lookups.get(ref) ?? ctx.options.registry.digest(ref));
+    return await provenImage(ctx, service, ref, claimed, { tag: ctx.tag, source: ref });
   } catch (error) {
     return isNotFound(error)
       ? { status: "not-built", reason: `${ref} is not in the registry` }
@@ -102,11 +103,52 @@ async function resolveRef(
       reason: `--images: ${text} is not in ${service.image}; push it there or give an archive`,
     };
   }
-  const digest = await ctx.options.registry.digest(text);
+  const claimed = await ctx.options.registry.digest(text);
   // "image:tag" names its own tag; a digest-only ref gets the build tag, created on apply.
-  return ref.tag
-    ? { status: "built", digest, tag: ref.tag, source }
-    : { status: "built", digest, tag: ctx.tag, source, tagged: false };
+  const next = ref.tag ? { tag: ref.tag, source } : { tag: ctx.tag, source, tagged: false };
+  return provenImage(ctx, service, text, claimed, next);
+}
+
+/**
+ * The built image from a registry's claim: a claim equal to the pin writes nothing and is taken as is
+ * (1 HEAD); any other digest is proven by bytes first and may turn out a re-encoding of the pin.
+ */
+async function provenImage(
+  ctx: ResolveContext,
+  service: DiscoveredService,
+  ref: string,
+  claimed: string,
+  next: { tag: string; source: string; tagged?: boolean },
+): Promise<ResolvedImage> {
+  const { config, registry } = ctx.options;
+  const pinned = pinnedState(config, service);
+  // With mixed pins the claim is written into the other sites: it must be proven too.
+  if (claimed === pinned.digest && !pinned.mixed) return { status: "built", digest: claimed, ...next };
+  const outcome = await proveMove(registry, {
+    image: service.image,
+    ref,
+    claimed,
+    pinned: pinned.digest,
+    compare: config.compare,
+  });
+  if (outcome.kind === "moved") {
+    return {
+      status: "built",
+      digest: outcome.digest,
+      ...next,
+      ...(outcome.note ? { note: outcome.note } : {}),
+    };
+  }
+  // The pinned image gets the build tag and the retag tags (apply), so the tag names what runs.
+  const reencoded = { digest: outcome.digest, reason: outcome.reason };
+  return {
+    status: "built",
+    digest: outcome.pinned,
+    tag: next.tag,
+    source: next.source,
+    tagged: false,
+    reencoded,
+  };
 }
 
 async function resolveArchive(

@@ -13,6 +13,8 @@ import { type Manifest, Manifests } from "./manifests.js";
 import { type RetagOptions, type RetagResult, retag } from "./retag.js";
 import { type SessionOptions, createSession } from "./session.js";
 import { resolveTarget } from "./target.js";
+import { RegistryError } from "./errors.js";
+import { repositoryOf } from "../image/reference.js";
 
 export { MEDIA_TYPES, type SameImage } from "../image/manifest.js";
 export type { BlobStream } from "./blobs.js";
@@ -29,6 +31,12 @@ export interface RegistryClient {
   manifest(ref: string): Promise<Manifest>;
   /** The manifest digest and the config digest of each platform (child manifests fetched by digest). */
   identity(ref: string): Promise<ImageIdentity>;
+  /**
+   * The digest proven by bytes: one GET of what `ref` names, its sha256 checked against the digest the
+   * registry announced and against `claimed` (a HEAD's answer). A mismatch is a RegistryError naming
+   * the claim and the bytes' hash. With `configs`, also the config digest of each platform.
+   */
+  prove(ref: string, claimed?: string, options?: { configs?: boolean }): Promise<ImageIdentity>;
   /** Same digest, or same config digest(s) per platform (content re-encoded). */
   sameImage(a: string, b: string): Promise<Pick<SameImage, "same" | "reason">>;
 }
@@ -75,6 +83,29 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
     return { digest: top.manifest.digest, kind: top.parsed.kind, configs };
   }
 
+  async function prove(text: string, claimed?: string, opts: { configs?: boolean } = {}) {
+    const target = resolveTarget(text);
+    const top = await manifests.get(target, target.reference);
+    if (claimed !== undefined && top.manifest.digest !== claimed) {
+      throw new RegistryError(
+        text,
+        `the registry claimed ${claimed} for it, but the manifest it serves hashes to ` +
+          `${top.manifest.digest} (a lying or broken registry or proxy, or the tag moved meanwhile): not pinned`,
+      );
+    }
+    // Same cache: a child fetched by digest here is not fetched again.
+    return opts.configs
+      ? identityOf(`${repositoryOf(target.ref)}@${top.manifest.digest}`)
+      : {
+          digest: top.manifest.digest,
+          kind: top.parsed.kind,
+          configs:
+            top.parsed.kind === "image"
+              ? new Map([["", top.parsed.image.config.digest]])
+              : new Map<string, string>(),
+        };
+  }
+
   async function sameImage(a: string, b: string) {
     // The top manifests alone decide when they are identical or of different kinds: no child fetched.
     const [ta, tb] = await Promise.all([identityOf(a, false), identityOf(b, false)]);
@@ -89,6 +120,7 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
     retag: (ref, tags, opts) => retag(session, manifests, ref, tags, opts),
     manifest,
     identity: (ref) => identityOf(ref),
+    prove,
     sameImage,
     blob: (ref, d, opts) => blob(session, ref, d, opts),
     stats: () => session.stats(),

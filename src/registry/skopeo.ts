@@ -81,8 +81,8 @@ export async function pushImage(source: string, ref: string, options: PushOption
     { source: local.skopeoName, ref, preserveDigests: parsedSource.transport === "oci" },
     options,
   );
-  // The digest skopeo wrote must be what the registry now serves for the tag.
-  const served = await client.digest(ref);
+  // The digest skopeo wrote must be what the registry now serves for the tag, by the bytes (a GET).
+  const served = (await client.prove(ref)).digest;
   if (served !== digest) {
     throw new RegistryError(ref, `skopeo reported ${digest} but the registry serves ${served} for the tag`);
   }

@@ -277,7 +277,8 @@ describe("workflow_run completed", () => {
         "status": "completed",
       }
     `);
-    // Real registry: 1 HEAD per service for the new tag, and for the two unchanged the retag found {sha} present.
+    // Real registry: 1 HEAD per service for the new tag, and for the two unchanged the retag found {sha}
+    // present; the moved one is proven by one GET of its tag and compared with its pin (one GET by digest).
     expect(
       registry
         .requests()
@@ -285,6 +286,8 @@ describe("workflow_run completed", () => {
         .sort(),
     ).toMatchInlineSnapshot(`
       [
+        "GET /v2/acme/banana/manifests/2222222222222222222222222222222222222222 200",
+        "GET /v2/acme/banana/manifests/<digest> 200",
         "HEAD /v2/acme/apple/manifests/2222222222222222222222222222222222222222 200",
         "HEAD /v2/acme/banana/manifests/2222222222222222222222222222222222222222 200",
         "HEAD /v2/acme/cherry/manifests/2222222222222222222222222222222222222222 200",
@@ -558,8 +561,9 @@ describe("workflow_run completed", () => {
     expect(check.conclusion).toBe("neutral");
     expect(check.output.title).toBe("Skipped: an older build");
     expect(check.output.summary).toContain("build 2222222 is older than 3333333: skipped, nothing changes");
-    // Digests were looked up for the report, but nothing was retagged.
-    expect(registry.requests().every((r) => r.method === "HEAD")).toBe(true);
+    // Digests were looked up (and the moved one proven by a GET) for the report, but nothing was retagged.
+    expect(registry.requests().filter((r) => r.method !== "HEAD" && r.method !== "GET")).toEqual([]);
+    expect(registry.requests().some((r) => r.method === "HEAD")).toBe(true);
   });
 
   it("a human pushed to the deploy branch: no force-push, the sticky comment says what would change", async () => {

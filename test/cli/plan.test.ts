@@ -43,13 +43,18 @@ describe("plan", () => {
       ["kiwi", "new", digests.kiwi],
       ["mango", "new", digests.mango],
     ]);
-    // One HEAD per service, nothing else: the plan is read-only.
+    // One HEAD per service, and for each new pin one GET that proves its digest by the bytes; nothing
+    // else: the plan is read-only.
     expect(
       registry
         .requests()
         .map((r) => `${r.method} ${r.path} ${r.status}`)
         .sort(),
-    ).toEqual(["banana", "kiwi", "mango"].map((s) => `HEAD /v2/acme/${s}/manifests/${sha} 200`));
+    ).toEqual(
+      ["banana", "kiwi", "mango"]
+        .flatMap((s) => [`GET /v2/acme/${s}/manifests/${sha} 200`, `HEAD /v2/acme/${s}/manifests/${sha} 200`])
+        .sort(),
+    );
 
     // Deploy that, then change banana only; this build pushes banana and kiwi but not mango.
     expect((await run("apply", "--quiet")).code).toBe(0);

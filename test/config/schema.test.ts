@@ -19,6 +19,7 @@ describe("config schema", () => {
             "tag": "{sha}",
             "trigger": "push",
           },
+          "compare": "content",
           "jobs": [
             "**/*.nomad",
             "**/*.nomad.hcl",
@@ -161,6 +162,7 @@ services:
       [
         "branches",
         "build",
+        "compare",
         "jobs",
         "nomad",
         "pin",

@@ -87,6 +87,26 @@ export class TableRegistry implements RegistryPort {
     if (!d) throw Object.assign(new Error(`${ref}: manifest unknown`), { status: 404 });
     return d;
   }
+  /** Config digest per manifest digest; an image not listed has a config of its own (a real change). */
+  readonly configs: Record<string, string> = {};
+  async prove(ref: string, claimed: string) {
+    this.calls.push(`prove ${ref}`);
+    this.fail(ref);
+    const d = this.digests[ref] ?? (ref.includes("@") ? ref.slice(ref.indexOf("@") + 1) : undefined);
+    if (d !== claimed) throw new Error(`${ref}: the registry claimed ${claimed}, the bytes hash to ${d}`);
+    return this.identityOf(d);
+  }
+  async identity(ref: string) {
+    this.calls.push(`identity ${ref}`);
+    return this.identityOf(ref.slice(ref.indexOf("@") + 1));
+  }
+  private identityOf(d: string) {
+    return {
+      digest: d,
+      kind: "image" as const,
+      configs: new Map([["", this.configs[d] ?? `config of ${d}`]]),
+    };
+  }
   async retag(ref: string, tags: string[]) {
     this.calls.push(`retag ${ref} ${tags.join(",")}`);
     this.fail(ref);

@@ -79,12 +79,16 @@ describe("runDeploy", () => {
       "nomad/mango.nomad.hcl",
       "RELEASES.md",
     ]);
-    // One tag lookup per service, then only the unchanged one is retagged, and only with the tag it
-    // lacks: its build tag was just read at the deployed digest.
+    // One tag lookup per service; the moved and the new one are proven by bytes (one GET each), the
+    // moved one compared with its pin (compare: content); then only the unchanged one is retagged, and
+    // only with the tag it lacks: its build tag was just read at the deployed digest.
     expect(registry.calls).toEqual([
       `digest ghcr.io/acme/platform/banana:${NEW_SHA}`,
       `digest ghcr.io/acme/platform/kiwi:${NEW_SHA}`,
       `digest ghcr.io/acme/platform/mango:${NEW_SHA}`,
+      `prove ghcr.io/acme/platform/banana:${NEW_SHA}`,
+      `prove ghcr.io/acme/platform/mango:${NEW_SHA}`,
+      `identity ghcr.io/acme/platform/banana@${digest("a")}`,
       `retag ghcr.io/acme/platform/kiwi@${digest("b")} deployed`,
     ]);
     expect(result.registry).toMatchInlineSnapshot(`

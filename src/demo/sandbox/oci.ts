@@ -37,6 +37,24 @@ export interface ImageSpec {
   compression?: "gzip" | "zstd";
   /** Header fields of some entries, by path (in whichever layer holds them). */
   entryMeta?: Record<string, TarEntryMeta>;
+  /** gzip header and level of every layer (default mtime 0, OS 255, level 0): re-encodings. */
+  gzip?: GzipOptions;
+  /** Config `created` (default the epoch) and labels. */
+  created?: string;
+  labels?: Record<string, string>;
+  /** Manifest annotations: a difference in the manifest only. */
+  annotations?: Record<string, string>;
+  /** Files in a layer in the order given instead of sorted by path. */
+  unsortedFiles?: boolean;
+}
+
+export interface GzipOptions {
+  /** Seconds since the epoch written into the gzip header (a builder that stamps the time). */
+  mtime?: number;
+  /** The header's OS byte (3 = Unix, 255 = unknown). */
+  os?: number;
+  /** zlib level 0 to 9. */
+  level?: number;
 }
 
 export interface Blob {
@@ -125,11 +143,11 @@ export function tar(
   return Buffer.concat(chunks);
 }
 
-/** gzip with mtime 0, OS "unknown" and stored blocks: identical bytes on every zlib. */
-export function gzip(data: Uint8Array): Uint8Array {
-  const out = gzipSync(data, { level: 0 });
-  out[4] = out[5] = out[6] = out[7] = 0;
-  out[9] = 0xff;
+/** gzip with mtime 0, OS "unknown" and stored blocks by default: identical bytes on every zlib. */
+export function gzip(data: Uint8Array, options: GzipOptions = {}): Uint8Array {
+  const out = gzipSync(data, { level: options.level ?? 0 });
+  out.writeUInt32LE(options.mtime ?? 0, 4);
+  out[9] = options.os ?? 0xff;
   return out;
 }
 
@@ -144,12 +162,10 @@ export function buildImage(spec: ImageSpec): BuiltImage {
   const format = spec.format ?? "oci";
   const platform = spec.platform ?? { os: "linux", architecture: "amd64" };
   const layers = spec.layers.map((files) => {
-    const layerTar = tar(
-      Object.entries(files)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([name, content]) => [name, content, spec.entryMeta?.[name] ?? {}]),
-    );
-    const compressed = spec.compression === "zstd" ? zstd(layerTar) : gzip(layerTar);
+    const entries = Object.entries(files);
+    if (!spec.unsortedFiles) entries.sort(([a], [b]) => (a < b ? -1 : 1));
+    const layerTar = tar(entries.map(([name, content]) => [name, content, spec.entryMeta?.[name] ?? {}]));
+    const compressed = spec.compression === "zstd" ? zstd(layerTar) : gzip(layerTar, spec.gzip);
     return { ...blob(compressed), diffId: sha256(layerTar), tar: layerTar };
   });
   const config = blob(
@@ -157,8 +173,8 @@ export function buildImage(spec: ImageSpec): BuiltImage {
       architecture: platform.architecture,
       os: platform.os,
       ...(platform.variant ? { variant: platform.variant } : {}),
-      created: "1970-01-01T00:00:00Z",
-      config: { Env: spec.env ?? ["PATH=/bin"] },
+      created: spec.created ?? "1970-01-01T00:00:00Z",
+      config: { Env: spec.env ?? ["PATH=/bin"], ...(spec.labels ? { Labels: spec.labels } : {}) },
       rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
       history: layers.map(() => ({
         created: "1970-01-01T00:00:00Z",
@@ -186,6 +202,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
         digest: l.digest,
         size: l.bytes.length,
       })),
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
     }),
   );
   return { kind: "manifest", mediaType, manifest, config, layers, platform };
