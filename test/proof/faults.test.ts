@@ -103,7 +103,7 @@ describe("a registry that lies about digests", () => {
           status: 200,
           headers: {
             "content-type": "application/vnd.oci.image.manifest.v1+json",
-            "docker-content-digest": built.kiwi,
+            "docker-content-digest": built.kiwi!,
           },
           body,
         };
