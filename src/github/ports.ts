@@ -8,6 +8,11 @@ import type { RepoPort, Unreadable } from "../core/ports.js";
 import { matchesAny } from "../core/glob.js";
 import type { CommitSummary, CompareStatus, GitHubRepo, TreeFile } from "./repo.js";
 
+/** Git's mode for a symbolic link. */
+const SYMLINK = "120000";
+const SYMLINK_REASON =
+  "a symbolic link (git mode 120000): the bot reads and writes regular files only, so it is left as it is";
+
 export class GitHubRepoPort implements RepoPort {
   #files: Promise<Map<string, TreeFile>> | null = null;
   readonly #compares = new Map<
@@ -49,15 +54,23 @@ export class GitHubRepoPort implements RepoPort {
     // Files absent from the listing cost nothing: the release notes file of a first deploy, for instance.
     const present = paths.filter((p) => files.has(p));
     const out = new Map<string, string | Unreadable>();
-    if (present.length === 0) return out;
-    for (const [path, text] of await this.repo.readTexts(this.commit, present))
+    // A symbolic link's blob is its target path: never read as a job file, never followed.
+    for (const p of present) if (files.get(p)!.mode === SYMLINK) out.set(p, { unreadable: SYMLINK_REASON });
+    const regular = present.filter((p) => !out.has(p));
+    if (regular.length === 0) return out;
+    for (const [path, text] of await this.repo.readTexts(this.commit, regular))
       if (text !== null) out.set(path, text);
     return out;
   }
 
-  /** Mode of a file in the tree (kept when the file is rewritten), default 100644. */
+  /**
+   * Mode of a file in the tree (kept when the file is rewritten), default 100644. A symbolic link is never
+   * replaced by a regular file: asking to write one is an error.
+   */
   async modeOf(path: string): Promise<string> {
-    return (await this.files()).get(path)?.mode ?? "100644";
+    const mode = (await this.files()).get(path)?.mode ?? "100644";
+    if (mode === SYMLINK) throw new Error(`${path}: ${SYMLINK_REASON}`);
+    return mode;
   }
 
   async compare(base: string, head: string): Promise<Relation> {

@@ -643,6 +643,40 @@ describe("workflow_run completed", () => {
     expect(check.output.summary).toMatch(/`nomad\/broken\.nomad\.hcl:\d+` skipped: /);
   });
 
+  it("[fault:app-symlink-job-file] a job file that is a symbolic link is neither read nor replaced; it is reported and the others deploy", async () => {
+    // Its blob is the link's target: were it read, /etc/shadow's path (or worse) would reach the PR.
+    const files = { ...repoFiles(), "nomad/zz-link.nomad.hcl": "../../../etc/shadow" };
+    mockInstallationToken();
+    mockPlanningReads({
+      config: configText(host, SERVICES),
+      files,
+      modes: { "nomad/zz-link.nomad.hcl": "120000" },
+      jobFiles: SERVICES.map((s) => `nomad/${s}.nomad.hcl`),
+    });
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    mockWrites(bodies);
+    await t.probot.receive(event());
+    const [tree, , pr, , check] = normalize(bodies, host) as [
+      { tree: Array<{ path: string; mode: string }> },
+      unknown,
+      { body: string },
+      unknown,
+      { output: { summary: string } },
+    ];
+    expect(tree.tree.map((e) => [e.path, e.mode])).toEqual([
+      ["nomad/banana.nomad.hcl", "100644"],
+      ["RELEASES.md", "100644"],
+    ]);
+    expect(check.output.summary).toContain(
+      "`nomad/zz-link.nomad.hcl` skipped: a symbolic link (git mode 120000)",
+    );
+    expect(JSON.stringify(bodies)).not.toContain("etc/shadow");
+    expect(pr.body).toContain("nomad/zz-link.nomad.hcl");
+  });
+
   it("registry down for one service: it is an error, the others proceed, and the open PR is not closed", async () => {
     mockInstallationToken();
     mockPlanningReads({

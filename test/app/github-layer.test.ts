@@ -185,6 +185,30 @@ describe("GitHubRepo on a server without updateRefs", () => {
 });
 
 describe("GitHubRepoPort", () => {
+  it("[fault:app-symlink-job-file] never reads a symbolic link as a file and refuses to write over one", async () => {
+    const port = new GitHubRepoPort(repo, OLD, "t".repeat(40));
+    mockTree(
+      "t".repeat(40),
+      { "nomad/a.nomad.hcl": "job", "nomad/link.nomad.hcl": "/etc/shadow" },
+      {
+        "nomad/link.nomad.hcl": "120000",
+      },
+    );
+    mockReadTexts(OLD, [["nomad/a.nomad.hcl", "job"]]);
+    const texts = await port.readFiles(["nomad/a.nomad.hcl", "nomad/link.nomad.hcl"]);
+    expect(Object.fromEntries(texts)).toEqual({
+      "nomad/a.nomad.hcl": "job",
+      "nomad/link.nomad.hcl": {
+        unreadable:
+          "a symbolic link (git mode 120000): the bot reads and writes regular files only, so it is left as it is",
+      },
+    });
+    expect(await port.modeOf("nomad/a.nomad.hcl")).toBe("100644");
+    await expect(port.modeOf("nomad/link.nomad.hcl")).rejects.toThrow(
+      /^nomad\/link\.nomad\.hcl: a symbolic link/,
+    );
+  });
+
   it("lists files by glob from one tree request and reads only files that exist", async () => {
     mockTree("t".repeat(40), { "a/x.nomad.hcl": "x", "b/y.nomad": "y", "README.md": "r" });
     mockReadTexts(OLD, [["a/x.nomad.hcl", "x"]]);

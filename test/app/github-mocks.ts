@@ -150,7 +150,12 @@ export function mockBranches(input: {
   );
 }
 
-export function mockTree(tree: string, files: Record<string, string>): void {
+/** The tree listing; `modes` overrides a path's mode (default 100644), e.g. 120000 for a symbolic link. */
+export function mockTree(
+  tree: string,
+  files: Record<string, string>,
+  modes: Record<string, string> = {},
+): void {
   github()
     .get(`${R}/git/trees/${tree}`)
     .query({ recursive: "1" })
@@ -161,7 +166,7 @@ export function mockTree(tree: string, files: Record<string, string>): void {
         { path: "nomad", mode: "040000", type: "tree", sha: "d".repeat(40) },
         ...Object.entries(files).map(([path, text], i) => ({
           path,
-          mode: "100644",
+          mode: modes[path] ?? "100644",
           type: "blob",
           sha: String(i).padStart(40, "b"),
           size: text.length,

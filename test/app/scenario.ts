@@ -100,6 +100,8 @@ export async function pushImages(
 export interface ReadsFixture {
   config: string;
   files: Record<string, string>;
+  /** Tree modes by path (default 100644), e.g. 120000 for a symbolic link. */
+  modes?: Record<string, string>;
   /** Job files the run reads (sorted), default every *.nomad.hcl in files. */
   jobFiles?: string[];
   prHead?: PrHeadFixture | null;
@@ -142,7 +144,7 @@ export function mockPlanningReads(fx: ReadsFixture): void {
     baseTree: MAIN_TREE,
     prHead: fx.prHead ?? null,
   });
-  mockTree(MAIN_TREE, fx.files);
+  mockTree(MAIN_TREE, fx.files, fx.modes);
   const jobs =
     fx.jobFiles ??
     Object.keys(fx.files)
