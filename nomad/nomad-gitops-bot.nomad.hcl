@@ -1,6 +1,7 @@
 # nomad-gitops-bot running on the cluster it deploys to: stateless replicas behind any load balancer
 # that routes GitHub's webhooks to the "http" service. Every secret comes from Nomad Variables at
-# nomad/jobs/nomad-gitops-bot (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, REGISTRY_AUTH_JSON).
+# nomad/jobs/nomad-gitops-bot (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, REGISTRY_AUTH_JSON, and REDIS_URL for
+# more than one replica: the replicas share per-repository locks and GitHub's write budget through it).
 
 variable "image" {
   type        = string
@@ -67,6 +68,9 @@ job "nomad-gitops-bot" {
           {{- with nomadVar "nomad/jobs/nomad-gitops-bot" }}
           APP_ID={{ .APP_ID }}
           WEBHOOK_SECRET={{ .WEBHOOK_SECRET }}
+          {{- if .REDIS_URL }}
+          REDIS_URL={{ .REDIS_URL }}
+          {{- end }}
           {{- end }}
         EOT
       }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes sure the system tools the tests and the demo run for real are present: skopeo (pushes and
-// copies) and Debian's docker-registry (a real OCI registry on loopback). As root on Debian it installs
+// copies), Debian's docker-registry (a real OCI registry on loopback) and redis-server (replicas). As root on Debian it installs
 // them with apt-get; anywhere else it says exactly what to install and fails.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,6 +8,8 @@ import { existsSync } from "node:fs";
 const tools = [
   { command: "skopeo", pkg: "skopeo", path: null },
   { command: "docker-registry", pkg: "docker-registry", path: "/usr/bin/docker-registry" },
+  // Replicas of the App share Redis: the replica tests run a real one (redis-cli comes with it).
+  { command: "redis-server", pkg: "redis-server", path: "/usr/bin/redis-server" },
 ];
 
 const has = (tool) =>

@@ -5,18 +5,27 @@ import { onCheckRunRerequested } from "./handlers/check-run.js";
 import type { DeployDeps } from "./handlers/deploy.js";
 import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-request.js";
 import { onPush } from "./handlers/push.js";
+import { type RepoSerializer, localSerializer } from "./handlers/serial.js";
 import { onWorkflowRunCompleted } from "./handlers/workflow-run.js";
 
-/** The App's collaborators: the deploy run's, plus the time source of the rollout follow-up. */
-export type AppDeps = DeployDeps & { rolloutScheduler?: Scheduler };
+/**
+ * The App's collaborators: the deploy run's, the time source of the rollout follow-up, and what keeps two
+ * deliveries for one repository apart (default: in this process; src/server.ts passes Redis with REDIS_URL).
+ */
+export type AppDeps = DeployDeps & { rolloutScheduler?: Scheduler; serial?: RepoSerializer };
 
 /** The App with its collaborators chosen (tests pass a registry on 127.0.0.1 and a fixed clock). */
 export function nomadGitops(deps: AppDeps = {}) {
+  const serial = deps.serial ?? localSerializer();
+  const inRepo = (context: { payload: { repository?: { full_name: string } } }, work: () => Promise<void>) =>
+    serial.run(context.payload.repository?.full_name.toLowerCase() ?? "", work);
   return (app: Probot): void => {
-    app.on("push", (context) => onPush(context));
-    app.on("workflow_run.completed", (context) => onWorkflowRunCompleted(context, deps));
-    app.on("check_run.rerequested", (context) => onCheckRunRerequested(context, deps));
-    app.on("pull_request.closed", (context) => onPullRequestClosed(context, deps));
+    app.on("push", (context) => inRepo(context, () => onPush(context)));
+    app.on("workflow_run.completed", (context) =>
+      inRepo(context, () => onWorkflowRunCompleted(context, deps)),
+    );
+    app.on("check_run.rerequested", (context) => inRepo(context, () => onCheckRunRerequested(context, deps)));
+    app.on("pull_request.closed", (context) => inRepo(context, () => onPullRequestClosed(context, deps)));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) =>
       onPullRequestChanged(context),
     );

@@ -63,6 +63,8 @@ describe("the job files in nomad/", () => {
     expect(text).toMatch(/check \{\s+type\s+= "http"\s+path\s+= "\/ping"/);
     expect(text).toMatch(/resources \{\s+cpu\s+= \d+\s+memory = \d+/);
     expect(text.match(/nomadVar "nomad\/jobs\/nomad-gitops-bot"/g)?.length).toBe(3);
+    // Replicas share Redis (per-repository locks, one GitHub write budget) when the variable names one.
+    expect(text).toMatch(/\{\{- if \.REDIS_URL \}\}\s+REDIS_URL=\{\{ \.REDIS_URL \}\}/);
     // No secret value in the spec itself: only references to variables rendered at run time.
     expect(text).not.toMatch(/BEGIN (RSA )?PRIVATE KEY|ghp_|ghs_/);
   });

@@ -678,7 +678,7 @@ export class GitHubStandIn {
       }
       return ok({ sha: s.putTree(entries), truncated: false }, 201);
     });
-    this.#route("POST", `${R}/git/commits`, ({ body, actor }) => {
+    this.#route("POST", `${R}/git/commits`, ({ repo, body, actor }) => {
       const tree = String(body.tree);
       const parents = ((body.parents ?? []) as string[]).map(String);
       if (!s.trees.has(tree)) return fail(422, "Tree SHA does not exist");
@@ -691,6 +691,7 @@ export class GitHubStandIn {
         actor,
         body.author as Json | undefined,
       );
+      repo!.createdCommits.push(commit.sha);
       return ok(this.#gitCommitJson(commit), 201);
     });
     this.#route("GET", `${R}/git/commits/:sha`, ({ params }) => {

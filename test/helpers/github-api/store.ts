@@ -107,6 +107,8 @@ export interface Repo {
   deployments: Deployment[];
   releases: Release[];
   dispatches: Array<{ workflow: string; ref: string; inputs: Record<string, unknown> }>;
+  /** Commits made through the API in this repository, in order. */
+  createdCommits: string[];
   /** Numbers shared by issues and pulls, as on GitHub. */
   nextNumber: number;
 }
@@ -150,6 +152,7 @@ export class Store {
       deployments: [],
       releases: [],
       dispatches: [],
+      createdCommits: [],
       nextNumber: 1,
     };
     this.repos.set(`${owner}/${name}`.toLowerCase(), repo);
