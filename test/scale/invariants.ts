@@ -22,7 +22,8 @@ export function duplicates(api: GitHubStandIn, fullName: string): string[] {
     (c) => `tree ${c.tree} on ${c.parents.join(",")}`,
     "commit of",
   );
-  twice(repo.checkRuns, (r) => `${r.name}@${r.headSha}`, "check run");
+  // One run per attempt (the App marks each in its external_id); two for one attempt are a duplicate.
+  twice(repo.checkRuns, (r) => `${r.name}@${r.headSha}#${r.externalId ?? ""}`, "check run");
   twice(repo.deployments, (d) => `${d.sha}/${d.environment}/${JSON.stringify(d.payload)}`, "deployment");
   for (const d of repo.deployments) {
     d.statuses.forEach((s, i) => {

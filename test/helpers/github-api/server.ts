@@ -772,6 +772,7 @@ export class GitHubStandIn {
         headSha: String(body.head_sha),
         status,
         conclusion: (body.conclusion as string | undefined) ?? null,
+        externalId: typeof body.external_id === "string" ? body.external_id : null,
         output: (body.output as CheckRun["output"]) ?? {},
         app: actor!,
         startedAt: this.#now(),
@@ -795,6 +796,7 @@ export class GitHubStandIn {
         if (run.status === "completed") run.completedAt = this.#now();
       }
       if (body.output) run.output = body.output as CheckRun["output"];
+      if (typeof body.external_id === "string") run.externalId = body.external_id;
       run.history.push({ status: run.status, conclusion: run.conclusion });
       return ok(this.#checkJson(repo!, run));
     });
@@ -1280,6 +1282,7 @@ export class GitHubStandIn {
       head_sha: r.headSha,
       status: r.status,
       conclusion: r.conclusion,
+      external_id: r.externalId,
       output: {
         title: r.output.title ?? null,
         summary: r.output.summary ?? null,

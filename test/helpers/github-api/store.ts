@@ -54,6 +54,8 @@ export interface CheckRun {
   headSha: string;
   status: "queued" | "in_progress" | "completed";
   conclusion: string | null;
+  /** The App's own reference for the run (GitHub keeps it, the App reads it back). */
+  externalId: string | null;
   output: { title?: string; summary?: string; text?: string };
   app: Actor;
   startedAt: string;
