@@ -31,7 +31,7 @@ describe("the job files in nomad/", () => {
     }
     expect(found).toMatchInlineSnapshot(`
       [
-        "nomad-gitops-bot.nomad.hcl:57 bot variable ghcr.io/nomad-gitops/nomad-gitops-bot:0.1.0",
+        "nomad-gitops-bot.nomad.hcl:58 bot variable ghcr.io/nomad-gitops/nomad-gitops-bot:0.1.0",
         "examples/api.nomad.hcl:13 api variable ghcr.io/acme/platform/api:3f2a9c1@sha256:0b9a4c0e2d6f1e8a7c3b5d9f0e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c",
         "examples/web.nomad.hcl:18 web literal ghcr.io/acme/platform/web:3f2a9c1",
         "examples/web.nomad.hcl:38 log-shipper literal docker.io/grafana/promtail:3.0.0",
