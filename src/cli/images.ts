@@ -1,20 +1,38 @@
 import { parseArgs } from "node:util";
 import { describeError, readJobFile } from "../workspace/files.js";
-import { type ImageSite, findImages } from "../jobfile/jobfile.js";
+import { readVarFiles } from "../workspace/varfiles.js";
+import { type ImageSite, type VarFile, findImages } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
-const usage = `usage: nomad-gitops-bot images [--json] FILE...
+const usage = `usage: nomad-gitops-bot images [--json] [--var-file FILE]... FILE...
 
 Lists the container images of Nomad job files: job, group, task, line, the reference, and whether
-\`pin\` can edit it (and why not).
+\`pin\` can edit it (and if not, which case it is and what would make it pinnable).
 
-  --json   print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference","managed","reason"?}]}]}`;
+  --var-file FILE  values for variables (\`name = value\`), after <job>.vars.hcl beside each job file
+  --json           print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference",
+                   "managed","reason"?,"kind"?,"hint"?,"literal"?,"shared"?}]}]}`;
 
 interface FileReport {
   file: string;
   ok: boolean;
   error?: string;
-  images: Array<Pick<ImageSite, "job" | "group" | "task" | "line" | "reference" | "managed" | "reason">>;
+  images: Array<
+    Pick<
+      ImageSite,
+      | "job"
+      | "group"
+      | "task"
+      | "line"
+      | "reference"
+      | "managed"
+      | "reason"
+      | "kind"
+      | "hint"
+      | "literal"
+      | "shared"
+    >
+  >;
 }
 
 /** A report plus where its error is, for `file:line: message` on stderr. */
@@ -28,7 +46,10 @@ export const command: Command = {
     try {
       parsed = parseArgs({
         args: argv,
-        options: { json: { type: "boolean", default: false } },
+        options: {
+          json: { type: "boolean", default: false },
+          "var-file": { type: "string", multiple: true, default: [] },
+        },
         allowPositionals: true,
       });
     } catch (error) {
@@ -38,7 +59,7 @@ export const command: Command = {
     if (files.length === 0) throw new UsageError("no job files given");
 
     const results: Result[] = [];
-    for (const file of files) results.push(await report(file));
+    for (const file of files) results.push(await report(file, parsed.values["var-file"]));
     const reports = results.map((r) => r.report);
 
     if (parsed.values.json) {
@@ -53,14 +74,16 @@ export const command: Command = {
   },
 };
 
-async function report(file: string): Promise<Result> {
+async function report(file: string, named: string[]): Promise<Result> {
   let text: string;
+  let varFiles: VarFile[];
   try {
     text = await readJobFile(file);
+    varFiles = await readVarFiles(file, named);
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }
-  const scan = await findImages(text);
+  const scan = await findImages(text, { varFiles });
   if (!scan.ok) {
     // JSON consumers get the line inside the message; stderr gets the usual file:line prefix.
     const error = scan.line === null ? scan.error : `line ${scan.line}: ${scan.error}`;
@@ -79,7 +102,9 @@ async function report(file: string): Promise<Result> {
       line: s.line,
       reference: s.reference,
       managed: s.managed,
-      ...(s.reason === undefined ? {} : { reason: s.reason }),
+      ...(s.reason === undefined ? {} : { reason: s.reason, kind: s.kind, hint: s.hint }),
+      ...(s.literal === undefined ? {} : { literal: s.literal }),
+      ...(s.shared === undefined ? {} : { shared: s.shared }),
     })),
   };
   return { report, where: file };
@@ -100,13 +125,16 @@ function table(reports: FileReport[]): string {
         i.group ?? "-",
         i.task ?? "-",
         i.reference ?? "(dynamic)",
-        i.managed ? "yes" : `no: ${i.reason ?? "unmanaged"}`,
+        i.managed ? "yes" : `no (${i.kind ?? "unmanaged"}): ${i.reason ?? "unmanaged"}`,
       ]);
     }
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const hints = new Map(reports.flatMap((r) => r.images.flatMap((i) => (i.kind ? [[i.kind, i.hint!]] : []))));
   return rows
     .map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  "))
+    .concat(hints.size > 0 ? ["", "To make them pinnable:"] : [])
+    .concat([...hints].map(([kind, hint]) => `  ${kind}: ${hint}`))
     .join("\n")
     .concat("\n");
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
 import { describeError, readJobFile, writeFileAtomic } from "../workspace/files.js";
+import { readVarFiles } from "../workspace/varfiles.js";
 import {
   JobFileError,
   type PinStyle,
@@ -9,15 +10,18 @@ import {
   pinImages,
 } from "../jobfile/pin.js";
 import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
+import type { VarFile } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
-const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] --set REPO=DIGEST... FILE...
+const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
 
 Pins every image of REPO (any spelling of the same repository) in the job files to DIGEST, editing
-only those strings (or the variable default / local they come from). The file's tag is kept in
-tag+digest style (REPO:TAG=DIGEST sets a tag); an existing digest is replaced.
+only those strings (or the variable default, var file value or local they come from). The file's tag
+is kept in tag+digest style (REPO:TAG=DIGEST sets a tag); an existing digest is replaced.
 
   --set REPO=DIGEST   repeatable; DIGEST is sha256:<64 hex>
+  --var-file FILE     values for variables, read after <job>.vars.hcl beside each job file; a value
+                      an image comes from is pinned in the var file
   --style STYLE       tag+digest (default) or digest (default for the podman driver)
   --dry-run           print a unified diff, write nothing`;
 
@@ -33,6 +37,7 @@ export const command: Command = {
           style: { type: "string" },
           "dry-run": { type: "boolean", default: false },
           set: { type: "string", multiple: true, default: [] },
+          "var-file": { type: "string", multiple: true, default: [] },
         },
         allowPositionals: true,
       });
@@ -51,7 +56,8 @@ export const command: Command = {
     let failed = false;
     const used = new Set<PinTarget>();
     for (const file of files) {
-      const ok = await pinFile(file, targets, style as PinStyle | undefined, dryRun, io, used);
+      const options = { style: style as PinStyle | undefined, dryRun, varFiles: parsed.values["var-file"] };
+      const ok = await pinFile(file, targets, options, io, used);
       failed ||= !ok;
     }
     for (const t of targets) {
@@ -80,21 +86,22 @@ function parseSet(value: string): PinTarget {
 async function pinFile(
   file: string,
   targets: PinTarget[],
-  style: PinStyle | undefined,
-  dryRun: boolean,
+  { style, dryRun, varFiles: named }: { style: PinStyle | undefined; dryRun: boolean; varFiles: string[] },
   io: CliIO,
   used: Set<PinTarget>,
 ): Promise<boolean> {
   let before: string;
+  let varFiles: VarFile[];
   try {
     before = await readJobFile(file);
+    varFiles = await readVarFiles(file, named);
   } catch (error) {
     io.err(`${file}: ${describeError(error)}\n`);
     return false;
   }
   let outcome;
   try {
-    outcome = await pinImages(before, targets, style === undefined ? {} : { style });
+    outcome = await pinImages(before, targets, { varFiles, ...(style === undefined ? {} : { style }) });
   } catch (error) {
     if (error instanceof JobFileError || error instanceof PinVerificationError) {
       io.err(
@@ -111,20 +118,30 @@ async function pinFile(
     for (const t of targets) if (sameRepository(t.repository, s.repository)) used.add(t);
     io.err(`${file}:${s.line}: ${s.repository} not pinned: ${s.reason}\n`);
   }
-  if (outcome.text !== before) {
+  // Var files first: a job file is only rewritten once the values it reads are in place.
+  const writes = [
+    ...[...outcome.varFiles].map(([path, after]) => ({
+      path,
+      before: varFiles.find((f) => f.path === path)!.text,
+      after,
+    })),
+    { path: file, before, after: outcome.text },
+  ].filter((w) => w.after !== w.before);
+  for (const w of writes) {
     if (dryRun) {
-      io.out(createTwoFilesPatch(file, file, before, outcome.text, undefined, undefined, { context: 3 }));
-    } else {
-      try {
-        await writeFileAtomic(file, outcome.text);
-      } catch (error) {
-        io.err(`${file}: could not write: ${describeError(error)}; file left unchanged\n`);
-        return false;
-      }
+      io.out(createTwoFilesPatch(w.path, w.path, w.before, w.after, undefined, undefined, { context: 3 }));
+      continue;
+    }
+    try {
+      await writeFileAtomic(w.path, w.after);
+    } catch (error) {
+      io.err(`${w.path}: could not write: ${describeError(error)}; file left unchanged\n`);
+      return false;
     }
   }
   for (const e of outcome.edits) {
-    const where = e.via === "literal" ? "" : ` (through a ${e.via})`;
+    const where =
+      e.file !== undefined ? ` (in ${e.file})` : e.via === "literal" ? "" : ` (through a ${e.via})`;
     io.err(`${file}:${e.line}: ${e.before} -> ${e.after}${where}${dryRun ? " (dry run)" : ""}\n`);
   }
   return outcome.skipped.length === 0;

@@ -1,6 +1,6 @@
 // Pins image sites to digests by splicing string literals, back to front: every character outside the
 // edited literals stays as it was (CRLF, tabs, comments, non-ASCII, a missing final newline).
-import { type ImageSite, JobFileError, type SiteDetail, analyseJobFile } from "./jobfile.js";
+import { type ImageSite, JobFileError, type SiteDetail, type VarFile, analyseJobFile } from "./jobfile.js";
 import { formatImageRef, parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { type Splice, verifyPin, written } from "./verify.js";
 
@@ -24,12 +24,16 @@ export interface PinEdit {
   before: string;
   after: string;
   via: ImageSite["via"];
+  /** the var file whose literal was edited; absent: the job file */
+  file?: string;
 }
 
 export interface PinOutcome {
   text: string;
   edits: PinEdit[];
   skipped: Array<{ line: number; repository: string; reason: string }>;
+  /** new texts of the var files that changed */
+  varFiles: Map<string, string>;
 }
 
 /**
@@ -40,17 +44,49 @@ export interface PinOutcome {
 export async function pinImages(
   text: string,
   targets: PinTarget[],
-  options: { style?: PinStyle } = {},
+  options: { style?: PinStyle; varFiles?: readonly VarFile[] } = {},
 ): Promise<PinOutcome> {
   for (const t of targets) validateTarget(t);
-  const analysis = await analyseJobFile(text);
+  const varFiles = options.varFiles ?? [];
+  const analysis = await analyseJobFile(text, { varFiles });
   if (!analysis.ok) throw new JobFileError(analysis.error, analysis.line);
 
-  const edits: PinEdit[] = [];
+  const { edits, skipped, splices, expected } = planPins(analysis.sites, targets, options.style);
+  if (splices.length === 0) return { text, edits, skipped, varFiles: new Map() };
+
+  const out = applySplices(text, null, splices);
+  const changed = new Map<string, string>();
+  for (const f of varFiles) {
+    const after = applySplices(f.text, f.path, splices);
+    if (after !== f.text) changed.set(f.path, after);
+  }
+  await verifyPin({
+    before: text,
+    after: out,
+    varFiles: varFiles.map((f) => ({ path: f.path, before: f.text, after: changed.get(f.path) ?? f.text })),
+    sites: analysis.sites,
+    semantic: analysis.semantic,
+    varSemantics: analysis.varSemantics,
+    expected,
+    splices,
+  });
+  return { text: out, edits, skipped, varFiles: changed };
+}
+
+export interface PinPlan {
+  edits: PinEdit[];
+  skipped: PinOutcome["skipped"];
+  /** one per literal: sites sharing a literal share its splice */
+  splices: Splice[];
+  /** the value each edited site must read afterwards */
+  expected: Map<SiteDetail, string>;
+}
+
+/** Which literal each targeted site needs and what it becomes; sites sharing one move together or not at all. */
+export function planPins(sites: readonly SiteDetail[], targets: PinTarget[], style?: PinStyle): PinPlan {
   const skipped: PinOutcome["skipped"] = [];
-  const splices: Splice[] = [];
-  const expected = new Map<SiteDetail, string>();
-  for (const site of analysis.sites) {
+  const planned: Array<{ site: SiteDetail; repository: string; splice: Splice; edit: PinEdit }> = [];
+  for (const site of sites) {
     if (!site.ref) continue;
     const repository = repositoryOf(site.ref);
     // The same spelling wins over a Docker Hub equivalent ("redis" vs "library/redis" both given).
@@ -62,11 +98,11 @@ export async function pinImages(
       skipped.push({ line: site.line, repository, reason: site.reason ?? "not editable" });
       continue;
     }
-    const style = options.style ?? (site.driver === "podman" ? "digest" : "tag+digest");
+    const chosen = style ?? (site.driver === "podman" ? "digest" : "tag+digest");
     const { prefix } = site.edit;
-    const candidates = [pinned(site, target, style)];
+    const candidates = [pinned(site, target, chosen)];
     // Through `repo:${var.tag}` only the tag literal is editable, so the tag has to stay.
-    if (style === "digest") candidates.push(pinned(site, target, "tag+digest"));
+    if (chosen === "digest") candidates.push(pinned(site, target, "tag+digest"));
     const after = candidates.find((value) => value.startsWith(prefix));
     if (after === undefined) {
       skipped.push({
@@ -77,15 +113,16 @@ export async function pinImages(
       continue;
     }
     if (after === site.reference) continue;
-    expected.set(site, after);
-    splices.push({
+    const splice: Splice = {
       start: site.edit.start,
       end: site.edit.end,
       from: site.edit.text,
       to: after.slice(prefix.length),
       quote: site.edit.quote,
-    });
-    edits.push({
+      file: site.edit.file,
+      ...(site.edit.json ? { json: true } : {}),
+    };
+    const edit: PinEdit = {
       line: site.line,
       job: site.job,
       group: site.group,
@@ -93,23 +130,47 @@ export async function pinImages(
       before: site.reference!,
       after,
       via: site.via,
-    });
+      ...(site.edit.file === null ? {} : { file: site.edit.file }),
+    };
+    planned.push({ site, repository, splice, edit });
   }
-  if (splices.length === 0) return { text, edits, skipped };
 
-  let out = text;
-  for (const s of [...splices].sort((a, b) => b.start - a.start)) {
-    out = out.slice(0, s.start) + written(s) + out.slice(s.end);
+  const byLiteral = new Map<string, typeof planned>();
+  for (const p of planned) {
+    const key = `${p.splice.file ?? ""}:${p.splice.start}`;
+    byLiteral.set(key, [...(byLiteral.get(key) ?? []), p]);
   }
-  await verifyPin({
-    before: text,
-    after: out,
-    sites: analysis.sites,
-    semantic: analysis.semantic,
-    expected,
-    splices,
-  });
-  return { text: out, edits, skipped };
+  const edits: PinEdit[] = [];
+  const expected = new Map<SiteDetail, string>();
+  const splices: Splice[] = [];
+  for (const group of byLiteral.values()) {
+    const lines = new Set(group.map((p) => p.site.line));
+    const missing = group[0]!.site.shared?.filter((l) => !lines.has(l)) ?? [];
+    const texts = new Set(group.map((p) => p.splice.to));
+    if (missing.length > 0 || texts.size > 1) {
+      const reason =
+        missing.length > 0
+          ? `its value is shared with line ${missing.join(", ")}, which is not pinned with it`
+          : `its value is shared by lines ${[...lines].join(", ")}, which would need different values`;
+      for (const p of group) skipped.push({ line: p.site.line, repository: p.repository, reason });
+      continue;
+    }
+    splices.push(group[0]!.splice);
+    for (const p of group) {
+      expected.set(p.site, p.edit.after);
+      edits.push(p.edit);
+    }
+  }
+  edits.sort((a, b) => a.line - b.line);
+  return { edits, skipped, splices, expected };
+}
+
+/** The text of one file with its splices applied, back to front. */
+export function applySplices(source: string, file: string | null, splices: readonly Splice[]): string {
+  let out = source;
+  const mine = splices.filter((s) => (s.file ?? null) === file).sort((a, b) => b.start - a.start);
+  for (const s of mine) out = out.slice(0, s.start) + written(s) + out.slice(s.end);
+  return out;
 }
 
 function pinned(site: SiteDetail, target: PinTarget, style: PinStyle): string {
@@ -118,7 +179,7 @@ function pinned(site: SiteDetail, target: PinTarget, style: PinStyle): string {
   return formatImageRef({ ...ref, tag, digest: target.digest });
 }
 
-function validateTarget(target: PinTarget) {
+export function validateTarget(target: PinTarget) {
   if (parseImageRef(target.repository) === null) {
     throw new TypeError(`not a repository: ${JSON.stringify(target.repository)}`);
   }

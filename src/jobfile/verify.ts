@@ -1,6 +1,7 @@
 // Checks a pinned text before anyone may use it. The splice is simple; this is the independent proof
 // that it did only what was intended, using both parsers.
 import { type SiteDetail, analyseJobFile, encodeQuoted } from "./jobfile.js";
+import { encodeJsonString } from "./json.js";
 
 /** An edit failed verification: the edited text must not be used. */
 export class PinVerificationError extends Error {
@@ -21,16 +22,25 @@ export interface Splice {
   to: string;
   /** the range is a whole expression (a heredoc) replaced by a quoted string */
   quote?: boolean;
+  /** the var file it edits; null or absent: the job file */
+  file?: string | null;
+  /** a string of a JSON job file */
+  json?: boolean;
 }
 
 /** The source text a splice writes. */
 export function written(s: Splice): string {
+  if (s.json) return encodeJsonString(s.to);
   return s.quote ? `"${encodeQuoted(s.to)}"` : encodeQuoted(s.to);
 }
 
 export interface PinCheck {
   before: string;
   after: string;
+  /** the var files read with the job file, before and after (unchanged ones too) */
+  varFiles?: Array<{ path: string; before: string; after: string }>;
+  /** hcl2-parser's reading of each var file before */
+  varSemantics?: ReadonlyMap<string, unknown>;
   /** image sites of `before` (strict analysis) */
   sites: SiteDetail[];
   /** hcl2-parser's reading of `before` */
@@ -41,29 +51,28 @@ export interface PinCheck {
 }
 
 export async function verifyPin(check: PinCheck): Promise<void> {
-  const { before, after, splices } = check;
+  const { before, after } = check;
+  const varFiles = check.varFiles ?? [];
+  const splices = check.splices.filter((s) => (s.file ?? null) === null);
 
-  // 1. Outside the spliced ranges, the text is identical.
-  const ordered = [...splices].sort((a, b) => a.start - b.start);
-  let at = 0;
-  let offset = 0;
-  for (const s of ordered) {
-    if (s.start < at) throw new PinVerificationError("two edits overlap");
-    if (before.slice(at, s.start) !== after.slice(at + offset, s.start + offset)) {
-      throw new PinVerificationError("text outside the edited strings changed");
-    }
-    const text = written(s);
-    if (after.slice(s.start + offset, s.start + offset + text.length) !== text) {
-      throw new PinVerificationError("an edited string does not hold its new value");
-    }
-    offset += text.length - (s.end - s.start);
-    at = s.end;
+  if (check.splices.some((s) => (s.file ?? null) !== null && !varFiles.some((f) => f.path === s.file))) {
+    throw new PinVerificationError("an edit names a var file that was not read");
   }
-  if (before.slice(at) !== after.slice(at + offset))
-    throw new PinVerificationError("text after the last edit changed");
+  // 1. Outside the spliced ranges, every file is identical.
+  unchangedOutside(before, after, splices, "");
+  for (const f of varFiles) {
+    unchangedOutside(
+      f.before,
+      f.after,
+      check.splices.filter((s) => s.file === f.path),
+      ` of ${f.path}`,
+    );
+  }
 
   // 2. It still parses, for both parsers.
-  const again = await analyseJobFile(after);
+  const again = await analyseJobFile(after, {
+    varFiles: varFiles.map((f) => ({ path: f.path, text: f.after })),
+  });
   if (!again.ok)
     throw new PinVerificationError(`the edited file no longer parses: ${again.error}`, again.line);
 
@@ -96,16 +105,52 @@ export async function verifyPin(check: PinCheck): Promise<void> {
     }
   });
 
-  // 4. HashiCorp's reading of before and after differs exactly in the edited values.
+  // 4. HashiCorp's reading of before and after differs exactly in the edited values, in every file.
+  semanticDiff(check.semantic, again.semantic, splices, before, "");
+  for (const f of varFiles) {
+    const mine = check.splices.filter((s) => s.file === f.path);
+    semanticDiff(
+      check.varSemantics?.get(f.path),
+      again.varSemantics.get(f.path),
+      mine,
+      f.before,
+      ` in ${f.path}`,
+    );
+  }
+}
+
+export function unchangedOutside(before: string, after: string, splices: Splice[], where: string) {
+  const ordered = [...splices].sort((a, b) => a.start - b.start);
+  let at = 0;
+  let offset = 0;
+  for (const s of ordered) {
+    if (s.start < at) throw new PinVerificationError(`two edits overlap${where}`);
+    if (before.slice(at, s.start) !== after.slice(at + offset, s.start + offset)) {
+      throw new PinVerificationError(`text outside the edited strings changed${where}`);
+    }
+    const text = written(s);
+    if (after.slice(s.start + offset, s.start + offset + text.length) !== text) {
+      throw new PinVerificationError(`an edited string does not hold its new value${where}`);
+    }
+    offset += text.length - (s.end - s.start);
+    at = s.end;
+  }
+  if (before.slice(at) !== after.slice(at + offset))
+    throw new PinVerificationError(`text after the last edit changed${where}`);
+}
+
+export function semanticDiff(a: unknown, b: unknown, splices: Splice[], before: string, where: string) {
   const diffs: Array<[unknown, unknown, string]> = [];
-  collectDiffs(check.semantic, again.semantic, "", diffs);
-  const unexplained = diffs.filter(([a, b]) => !splices.some((s) => explains(s, a, b, before)));
+  collectDiffs(a, b, "", diffs);
+  const unexplained = diffs.filter(([x, y]) => !splices.some((s) => explains(s, x, y, before)));
   if (unexplained.length > 0) {
-    throw new PinVerificationError(`an unintended value changed at ${unexplained[0]![2] || "the top level"}`);
+    throw new PinVerificationError(
+      `an unintended value changed at ${unexplained[0]![2] || "the top level"}${where}`,
+    );
   }
   if (diffs.length !== splices.length) {
     throw new PinVerificationError(
-      `${splices.length} values edited, ${diffs.length} changed in the parsed file`,
+      `${splices.length} values edited, ${diffs.length} changed in the parsed file${where}`,
     );
   }
 }

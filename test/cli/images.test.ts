@@ -61,7 +61,9 @@ describe("images", () => {
     expect(images.find((i: { task: string }) => i.task === "joined")).toMatchInlineSnapshot(`
       {
         "group": "g",
+        "hint": "only string literals are edited: write the image as a string, or in a variable, local or map entry that holds one",
         "job": "vars",
+        "kind": "expression",
         "line": 75,
         "managed": false,
         "reason": "calls join(), which is not evaluated",
@@ -74,6 +76,10 @@ describe("images", () => {
         "group": "g",
         "job": "vars",
         "line": 33,
+        "literal": {
+          "file": null,
+          "line": 4,
+        },
         "managed": true,
         "reference": "ghcr.io/acme/api:3f2a9c1",
         "task": "api",
@@ -90,8 +96,11 @@ describe("images", () => {
       test/fixtures/nomad/sites.nomad.hcl:31  shop  web    frontend                  ghcr.io/acme/shop/frontend:1.4.2                                                     yes
       test/fixtures/nomad/sites.nomad.hcl:68  shop  web    -                         localhost:5000/acme/worker:2024.01                                                   yes
       test/fixtures/nomad/sites.nomad.hcl:79  shop  db     postgres                  postgres:16@sha256:1111111111111111111111111111111111111111111111111111111111111111  yes
-      test/fixtures/nomad/sites.nomad.hcl:88  shop  db     migrate                   https://example.com/not/a/reference                                                  no: not a valid image reference
+      test/fixtures/nomad/sites.nomad.hcl:88  shop  db     migrate                   https://example.com/not/a/reference                                                  no (not-a-reference): not a valid image reference
       test/fixtures/nomad/pack.nomad.tpl      -     -      -                         -                                                                                    error (see below)
+
+      To make them pinnable:
+        not-a-reference: write a valid image reference (repository[:tag][@digest])
       "
     `);
     expect(cap.stderr).toMatchInlineSnapshot(`

@@ -75,14 +75,15 @@ describe("pin", () => {
   });
 
   it("sets a tag given as REPO:TAG, and still does the rest when a site cannot be pinned (exit 1)", async () => {
-    const vars = copy("variables.nomad.hcl");
+    // The cache image's map entry is also read by a local: it cannot be pinned.
+    const vars = copy("collections.nomad.hcl");
     const sites = copy("sites.nomad.hcl");
     const cap = captureIO();
     const code = await main(
       [
         "pin",
         "--set",
-        `redis=${D1}`,
+        `registry.example.com/cache=${D1}`,
         "--set",
         `ghcr.io/acme/shop/frontend:2.0.0=${D2}`,
         "--set",
@@ -95,11 +96,10 @@ describe("pin", () => {
     expect(code).toBe(1);
     expect(readFileSync(sites, "utf8")).toContain(`image = "ghcr.io/acme/shop/frontend:2.0.0@${D2}"`);
     expect(readFileSync(vars, "utf8")).toBe(
-      readFileSync(new URL("../fixtures/nomad/variables.nomad.hcl", import.meta.url), "utf8"),
+      readFileSync(new URL("../fixtures/nomad/collections.nomad.hcl", import.meta.url), "utf8"),
     );
     expect(cap.stderr.replaceAll(dir, "DIR")).toMatchInlineSnapshot(`
-      "DIR/variables.nomad.hcl:61: redis not pinned: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited
-      DIR/variables.nomad.hcl:68: redis not pinned: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited
+      "DIR/collections.nomad.hcl:44: registry.example.com/cache not pinned: var.mirrors.cache is also read outside image sites (1 other reference to it or to what holds it in this file); editing it would change them too
       DIR/sites.nomad.hcl:31: ghcr.io/acme/shop/frontend:1.4.2 -> ghcr.io/acme/shop/frontend:2.0.0@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2
       warning: no image of nowhere/none in the given files
       "

@@ -35,11 +35,11 @@ describe("findImages", () => {
         "40 vars/g/worker [podman] variable "docker://ghcr.io/acme/worker:1.2.3" managed",
         "47 vars/g/proxy [docker] local "traefik:v3.1" managed",
         "54 vars/g/cache [docker] local "registry.example.com:5000/cache:9" managed",
-        "61 vars/g/redis-a [docker] variable "redis:7.2" unmanaged: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited",
-        "68 vars/g/redis-b [docker] variable "redis:7.2" unmanaged: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited",
+        "61 vars/g/redis-a [docker] variable "redis:7.2" managed",
+        "68 vars/g/redis-b [docker] variable "redis:7.2" managed",
         "75 vars/g/joined [docker] expression null unmanaged: calls join(), which is not evaluated",
         "82 vars/g/runtime [docker] expression null unmanaged: \${NOMAD_META_version} is interpolated by Nomad at runtime",
-        "89 vars/g/undeclared [docker] expression null unmanaged: var.no_default has no default in this file",
+        "89 vars/g/undeclared [docker] expression null unmanaged: var.no_default has no default in this file and no var file sets it",
         "96 vars/g/escaped [docker] literal "\${REGISTRY}/app:1" unmanaged: not a valid image reference",
         "103 vars/g/unicode-escape [docker] literal "alpine:3.20" managed",
       ]
@@ -52,7 +52,7 @@ describe("findImages", () => {
         "26 collections/g/api [null] variable "ghcr.io/acme/api:5.0" managed",
         "32 collections/g/jobs [null] variable "ghcr.io/acme/jobs:5.0" managed",
         "38 collections/g/alloy [null] local "grafana/alloy:v1.4.0" managed",
-        "44 collections/g/cache [null] variable "registry.example.com/cache:2" unmanaged: var.mirrors.cache is shared (2 references to it or to what holds it in this file); shared values are not edited",
+        "44 collections/g/cache [null] variable "registry.example.com/cache:2" unmanaged: var.mirrors.cache is also read outside image sites (1 other reference to it or to what holds it in this file); editing it would change them too",
         "50 collections/g/missing-key [null] expression null unmanaged: var.images.nope is not a value written in this file",
         "56 collections/g/heredoc [null] literal "redis:7\\n" managed",
       ]
@@ -134,7 +134,7 @@ describe("findImages", () => {
     ].join("\n");
     expect(summary(await findImages(text))).toMatchInlineSnapshot(`
       [
-        "6 j/g/t [null] variable "app:1.0" unmanaged: var.tag is shared (2 references to it or to what holds it in this file); shared values are not edited",
+        "6 j/g/t [null] variable "app:1.0" unmanaged: var.tag is also read outside image sites (1 other reference to it or to what holds it in this file); editing it would change them too",
       ]
     `);
   });

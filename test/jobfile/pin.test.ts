@@ -63,14 +63,14 @@ describe("pinImages", () => {
       +  default = "ghcr.io/acme/api:3f2a9c1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
       -  default = "1.2.3"
       +  default = "1.2.3@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+      -  default = "7.2"
+      +  default = "7.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
       -  proxy_image = "traefik:v3.1"
       +  proxy_image = "traefik:v3.1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
       -        image = "\${local.cache_repo}:9"
       +        image = "\${local.cache_repo}:9@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
       -        image = "alpine\\u003a3.20"
-      +        image = "alpine:3.20@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
-      skipped 61 redis: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited
-      skipped 68 redis: var.shared_tag is shared (2 references to it or to what holds it in this file); shared values are not edited"
+      +        image = "alpine:3.20@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2""
     `);
     const after = await findImages(out.text);
     expect(after.ok && after.images.filter((s) => s.managed).map((s) => s.reference)).toMatchInlineSnapshot(`
@@ -79,6 +79,8 @@ describe("pinImages", () => {
         "docker://ghcr.io/acme/worker:1.2.3@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
         "traefik:v3.1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
         "registry.example.com:5000/cache:9@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
+        "redis:7.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "redis:7.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
         "alpine:3.20@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
       ]
     `);
@@ -105,7 +107,7 @@ describe("pinImages", () => {
       -          redis:7
       -        EOT
       +        image = "redis:7@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
-      skipped 44 registry.example.com/cache: var.mirrors.cache is shared (2 references to it or to what holds it in this file); shared values are not edited"
+      skipped 44 registry.example.com/cache: var.mirrors.cache is also read outside image sites (1 other reference to it or to what holds it in this file); editing it would change them too"
     `);
   });
 
@@ -173,11 +175,12 @@ describe("pinImages", () => {
     const targets = [{ repository: "ghcr.io/acme/shop/frontend", digest: D1 }];
     const once = await pinImages(before, targets);
     const twice = await pinImages(once.text, targets);
-    expect(twice).toEqual({ text: once.text, edits: [], skipped: [] });
+    expect(twice).toEqual({ text: once.text, edits: [], skipped: [], varFiles: new Map() });
     expect(await pinImages(before, [{ repository: "ghcr.io/other/thing", digest: D1 }])).toEqual({
       text: before,
       edits: [],
       skipped: [],
+      varFiles: new Map(),
     });
   });
 

@@ -1,0 +1,387 @@
+// Walks one job file's syntax tree: finds every task's `config { image = ... }`, follows the value
+// through variable defaults (`variable "x" {}` and `variables { x = ... }`), values from var files and
+// locals to the string literals it is made of, and decides which literal a pin would edit. Values
+// that other parts of the file also read are only edited when every reader is an image site of the
+// same repository (they then move together).
+import type { Node } from "web-tree-sitter";
+import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from "../image/reference.js";
+import { attribute, blockType, child, children, decodeQuoted, member, traversalPath } from "./hcl.js";
+import { type Unmanaged, unmanaged } from "./reasons.js";
+import type { EditPoint, ImageSite, SiteDetail } from "./jobfile.js";
+
+/** A variable's value from a var file: its expression lives in another tree. */
+export interface ExternalValue {
+  file: string;
+  expr: Node;
+}
+
+/** A traversal followed: the path read and where the reference is written in the job file. */
+interface Link {
+  path: string[];
+  at: number;
+}
+
+interface Piece {
+  text: string;
+  edit: { start: number; end: number; quote?: true; file: string | null } | null;
+  /** variables/locals followed to reach this piece, outermost first */
+  chain: Link[];
+  /** read from a heredoc */
+  heredoc?: true;
+}
+
+type Resolution = { ok: true; pieces: Piece[]; names: string[] } | ({ ok: false } & Unmanaged);
+
+const fail = (kind: Unmanaged["kind"], reason: string): Resolution => ({ ok: false, kind, reason });
+
+interface Context {
+  job: string | null;
+  group: string | null;
+  task: string | null;
+  driver: string | null;
+  inTask: boolean;
+  service: string | null;
+}
+
+/** A site as first found, with what the sharing check needs. */
+interface Found {
+  site: SiteDetail;
+  /** the last piece's chain: the references through which the edited literal is read */
+  links: Link[];
+  /** file:start of the literal an edit would change */
+  key: string | null;
+  /** why it cannot be edited, though its value resolved (null: editable so far) */
+  refusal: Unmanaged | null;
+}
+
+const prefixOf = (a: string[], b: string[]) => a.length <= b.length && a.every((k, i) => k === b[i]);
+
+export class Scanner {
+  private readonly variables = new Map<string, Node | null>();
+  private readonly locals = new Map<string, Node>();
+  /** every static `var.…` / `local.…` traversal in the file */
+  private readonly uses: Link[] = [];
+  private readonly found: Found[] = [];
+
+  constructor(
+    private readonly text: string,
+    private readonly root: Node,
+    /** values from var files (the last file that sets a variable wins, as with -var-file) */
+    private readonly external: ReadonlyMap<string, ExternalValue> = new Map(),
+  ) {}
+
+  scan(): SiteDetail[] {
+    const body = child(this.root, "body");
+    if (!body) return [];
+    for (const block of children(body, "block")) {
+      const type = blockType(block);
+      const inner = child(block, "body");
+      if (type === "variable") {
+        const [name] = this.labels(block);
+        if (name !== undefined) this.variables.set(name, inner ? attribute(inner, "default") : null);
+      } else if ((type === "locals" || type === "variables") && inner) {
+        // `variables { name = default }` is the shorthand of one `variable` block per attribute.
+        const into = type === "locals" ? this.locals : this.variables;
+        for (const attr of children(inner, "attribute")) {
+          const expr = child(attr, "expression");
+          const name = child(attr, "identifier")?.text;
+          if (expr && name) into.set(name, expr);
+        }
+      }
+    }
+    this.countUses(this.root);
+    this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
+    return this.settle();
+  }
+
+  /** Collects every `var.x…` / `local.x…` reference anywhere in the file. */
+  private countUses(node: Node) {
+    // One query for the roots instead of walking every node: far fewer wasm round trips.
+    for (const root of node.descendantsOfType("variable_expr")) {
+      if (!root || (root.text !== "var" && root.text !== "local")) continue;
+      const expr = root.parent;
+      const path =
+        expr?.type === "expression" && expr.firstNamedChild?.equals(root) ? traversalPath(expr) : null;
+      if (path) this.uses.push({ path, at: expr!.startIndex });
+    }
+  }
+
+  /**
+   * A literal may be edited when every reference to what holds it comes from an image site that
+   * edits that same literal, and all those sites name one repository (one pin fits them all).
+   */
+  private settle(): SiteDetail[] {
+    const groups = new Map<string, Found[]>();
+    for (const f of this.found) {
+      if (f.key !== null) groups.set(f.key, [...(groups.get(f.key) ?? []), f]);
+    }
+    return this.found.map((f) => {
+      if (f.key === null) return f.site;
+      const group = groups.get(f.key)!;
+      const refusal = f.refusal ?? this.sharing(f, group);
+      if (refusal) return { ...f.site, managed: false, ...refusal, edit: null };
+      const shared = group.filter((g) => g !== f).map((g) => g.site.line);
+      return shared.length > 0 ? { ...f.site, shared } : f.site;
+    });
+  }
+
+  private sharing(f: Found, group: Found[]): Unmanaged | null {
+    const readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)));
+    for (const { path } of f.links) {
+      const uses = this.uses.filter((q) => prefixOf(q.path, path) || prefixOf(path, q.path));
+      const others = uses.filter((q) => !readers.has(q.at)).length;
+      if (others > 0) {
+        const name = path.join(".");
+        return unmanaged(
+          "shared",
+          `${name} is also read outside image sites (${others} other reference${others === 1 ? "" : "s"} to it or to what holds it in this file); editing it would change them too`,
+        );
+      }
+    }
+    if (group.length === 1) return null;
+    const lines = group.map((g) => g.site.line).join(", ");
+    const blocked = group.find((g) => g.refusal !== null);
+    if (blocked) {
+      return unmanaged(
+        "shared",
+        `its value is shared with the image on line ${blocked.site.line}, which cannot be pinned (${blocked.refusal!.reason})`,
+      );
+    }
+    const repos = new Set(group.map((g) => canonicalRepository(repositoryOf(g.site.ref!))));
+    if (repos.size > 1) {
+      return unmanaged(
+        "shared",
+        `${f.links[f.links.length - 1]!.path.join(".")} is shared by the images on lines ${lines}, which are different repositories (${[...repos].join(", ")})`,
+      );
+    }
+    return null;
+  }
+
+  private labels(block: Node): string[] {
+    return block.namedChildren
+      .filter((c): c is Node => c !== null && (c.type === "string_lit" || c.type === "identifier"))
+      .slice(1)
+      .map((c) => (c.type === "identifier" ? c.text : decodeQuoted(c.text.slice(1, -1))));
+  }
+
+  private walk(body: Node, ctx: Context) {
+    for (const block of children(body, "block")) {
+      const type = blockType(block);
+      const labels = this.labels(block);
+      const inner = child(block, "body");
+      const next: Context = { ...ctx };
+      if (type === "job") next.job = labels[0] ?? null;
+      else if (type === "group") next.group = labels[0] ?? null;
+      else if (type === "service") next.service = inner ? this.literal(attribute(inner, "name")) : null;
+      else if (type === "task") {
+        Object.assign(next, { inTask: true, task: labels[0] ?? null, driver: this.driver(inner) });
+      } else if (type === "sidecar_task") {
+        const name = inner ? this.literal(attribute(inner, "name")) : null;
+        const fallback = ctx.service === null ? null : `connect-proxy-${ctx.service}`;
+        Object.assign(next, { inTask: true, task: name ?? fallback, driver: this.driver(inner) ?? "docker" });
+      } else if (type === "dynamic" && labels[0] === "task") {
+        Object.assign(next, { inTask: true, task: null, driver: null });
+      } else if (type === "content" && ctx.inTask && ctx.task === null && ctx.driver === null) {
+        next.driver = this.driver(inner);
+      }
+      if (type === "config" && ctx.inTask && inner) {
+        const image = children(inner, "attribute").find((a) => child(a, "identifier")?.text === "image");
+        if (image) this.found.push(this.site(image, ctx));
+      }
+      if (inner) this.walk(inner, next);
+    }
+  }
+
+  private driver(body: Node | null): string | null {
+    return body ? this.literal(attribute(body, "driver")) : null;
+  }
+
+  /** The value of a plain string literal expression, else null. */
+  private literal(expr: Node | null): string | null {
+    if (!expr) return null;
+    const lit = child(expr, "literal_value");
+    const str = lit && child(lit, "string_lit");
+    return str ? decodeQuoted(str.text.slice(1, -1)) : null;
+  }
+
+  private site(attr: Node, ctx: Context): Found {
+    const base = { job: ctx.job, group: ctx.group, task: ctx.task, driver: ctx.driver };
+    const line = attr.startPosition.row + 1;
+    const expr = child(attr, "expression");
+    const resolved = expr ? this.resolve(expr, [], 0) : fail("expression", "no value");
+    if (!resolved.ok) {
+      const { kind, reason } = resolved;
+      const site: SiteDetail = {
+        ...base,
+        line,
+        reference: null,
+        ref: null,
+        managed: false,
+        reason,
+        kind,
+        via: "expression",
+        edit: null,
+      };
+      return { site, links: [], key: null, refusal: null };
+    }
+    const value = resolved.pieces.map((p) => p.text).join("");
+    const first = resolved.names[0];
+    const via: ImageSite["via"] =
+      first === undefined ? "literal" : first.startsWith("var.") ? "variable" : "local";
+    // A one-line heredoc holds the reference plus a newline; it is pinned as a quoted string (the
+    // newline could only break the reference).
+    const single = resolved.pieces.length === 1 ? resolved.pieces[0]! : null;
+    const ref = parseImageRef(single?.heredoc && single.edit ? value.replace(/\n$/, "") : value);
+    const last = resolved.pieces[resolved.pieces.length - 1];
+    const links = last?.chain ?? [];
+    const key = last?.edit ? `${last.edit.file ?? ""}:${last.edit.start}` : null;
+    const refused = (why: Unmanaged): Found => ({
+      site: { ...base, line, reference: value, ref, managed: false, ...why, via, edit: null },
+      links,
+      key,
+      refusal: why,
+    });
+    if (!ref) {
+      return value.includes("[[")
+        ? refused(unmanaged("pack-template", "a Nomad Pack template, not an image reference"))
+        : refused(unmanaged("not-a-reference", "not a valid image reference"));
+    }
+    if (!last?.edit) {
+      return refused(
+        unmanaged("expression", "its value does not end in a string literal that can be edited"),
+      );
+    }
+    const prefix = last.heredoc ? "" : value.slice(0, value.length - last.text.length);
+    // The tag and digest must live in the editable literal, or a pin could not be written there.
+    const probe = formatImageRef({ ...ref, digest: `sha256:${"0".repeat(64)}` });
+    if (!probe.startsWith(prefix)) {
+      return refused(unmanaged("split", "the tag/digest part is split across several expressions"));
+    }
+    const edit: EditPoint = {
+      start: last.edit.start,
+      end: last.edit.end,
+      text: last.text,
+      prefix,
+      quote: !!last.edit.quote,
+      file: last.edit.file,
+    };
+    const site: SiteDetail = { ...base, line, reference: value, ref, managed: true, via, edit };
+    return { site, links, key, refusal: null };
+  }
+
+  /** Follows an expression to the string literals it is made of. */
+  private resolve(node: Node, chain: Link[], depth: number, file: string | null = null): Resolution {
+    if (depth > 16) return fail("expression", "variables or locals refer to each other in a cycle");
+    switch (node.type) {
+      case "expression": {
+        const path = file === null ? traversalPath(node) : null;
+        if (path) return this.follow(path, node.startIndex, chain, depth);
+        const parts = node.namedChildren.filter((c): c is Node => c !== null && c.type !== "comment");
+        if (parts.length === 1) return this.resolve(parts[0]!, chain, depth, file);
+        if (parts[0]?.type === "variable_expr")
+          return fail("expression", `uses ${node.text.slice(0, 60)}, which is not a string literal`);
+        return fail("expression", `a ${parts[0]?.type ?? "complex"} expression`);
+      }
+      case "literal_value": {
+        const str = child(node, "string_lit");
+        if (!str) return fail("not-a-reference", "not a string");
+        const edit = { start: str.startIndex + 1, end: str.endIndex - 1, file };
+        return { ok: true, pieces: [{ text: decodeQuoted(str.text.slice(1, -1)), edit, chain }], names: [] };
+      }
+      case "template_expr": {
+        const quoted = child(node, "quoted_template");
+        if (!quoted)
+          return file === null ? this.heredoc(node, chain) : fail("expression", "a heredoc in a var file");
+        const pieces: Piece[] = [];
+        const names: string[] = [];
+        for (const part of quoted.namedChildren) {
+          if (!part || part.type === "quoted_template_start" || part.type === "quoted_template_end") continue;
+          if (part.type === "template_literal") {
+            const edit = { start: part.startIndex, end: part.endIndex, file };
+            pieces.push({ text: decodeQuoted(part.text), edit, chain });
+          } else if (part.type === "template_interpolation") {
+            if (child(part, "strip_marker")) return fail("expression", "a template with strip markers");
+            const inner = child(part, "expression");
+            if (!inner) return fail("expression", "an empty interpolation");
+            const sub = this.resolve(inner, chain, depth + 1, file);
+            if (!sub.ok) return sub;
+            pieces.push(...sub.pieces);
+            names.push(...sub.names);
+          } else {
+            return fail("expression", "a template with directives (%{ ... })");
+          }
+        }
+        return { ok: true, pieces, names };
+      }
+      case "variable_expr": {
+        const name = node.text;
+        if (name.startsWith("NOMAD_") || /^[A-Z_][A-Z0-9_]*$/.test(name)) {
+          return fail("runtime", `\${${name}} is interpolated by Nomad at runtime`);
+        }
+        return fail("undeclared", `refers to ${name}, which is not a variable or local of this file`);
+      }
+      case "function_call": {
+        const fn = child(node, "identifier")?.text ?? "a function";
+        return fail("expression", `calls ${fn}(), which is not evaluated`);
+      }
+      case "conditional":
+        return fail("expression", "a conditional expression");
+      default:
+        return fail("expression", `a ${node.type.replace(/_/g, " ")} expression`);
+    }
+  }
+
+  private follow(path: string[], at: number, chain: Link[], depth: number): Resolution {
+    const [root, key] = path as [string, string];
+    const name = path.join(".");
+    let expr: Node | null | undefined;
+    let file: string | null = null;
+    if (root === "var") {
+      if (!this.variables.has(key)) return fail("undeclared", `var.${key} is not declared in this file`);
+      const outside = this.external.get(key);
+      expr = outside?.expr ?? this.variables.get(key);
+      file = outside?.file ?? null;
+      if (!expr) return fail("no-default", `var.${key} has no default in this file and no var file sets it`);
+    } else {
+      expr = this.locals.get(key);
+      if (!expr) return fail("undeclared", `local.${key} is not defined in this file`);
+    }
+    for (const step of path.slice(2)) {
+      expr = member(expr, step);
+      if (!expr) {
+        const where = file === null ? "this file" : file;
+        return fail("expression", `${name} is not a value written in ${where}`);
+      }
+    }
+    const sub = this.resolve(expr, [...chain, { path, at }], depth + 1, file);
+    if (!sub.ok) return sub;
+    return { ok: true, pieces: sub.pieces, names: [name, ...sub.names] };
+  }
+
+  /** A heredoc's value; only a one-line heredoc without interpolation can be edited (replaced whole). */
+  private heredoc(node: Node, chain: Link[]): Resolution {
+    const doc = child(node, "heredoc_template");
+    if (!doc) return fail("expression", "an unsupported template");
+    if (
+      doc.namedChildren.some((c) => c?.type === "template_interpolation" || c?.type === "template_directive")
+    ) {
+      return fail("expression", "a heredoc with interpolations");
+    }
+    const marks = children(doc, "heredoc_identifier");
+    if (marks.length < 2) return fail("expression", "an unterminated heredoc");
+    const bodyStart = this.text.indexOf("\n", marks[0]!.endIndex) + 1;
+    const bodyEnd = this.text.lastIndexOf("\n", marks[marks.length - 1]!.startIndex - 1) + 1;
+    let lines = this.text.slice(bodyStart, Math.max(bodyStart, bodyEnd)).split("\n");
+    if (child(doc, "heredoc_start")?.text === "<<-") {
+      // Indented heredoc: the smallest indentation of the non-blank lines is removed from all.
+      const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
+      const cut = indents.length > 0 ? Math.min(...indents) : 0;
+      lines = lines.map((l) => l.slice(Math.min(cut, /^[ \t]*/.exec(l)![0].length)));
+    }
+    const text = lines.join("\n").replace(/([$%])\1\{/g, "$1{");
+    const edit = /^[^\n]*\n$/.test(text)
+      ? { start: node.startIndex, end: node.endIndex, quote: true as const, file: null }
+      : null;
+    return { ok: true, pieces: [{ text, edit, chain, heredoc: true }], names: [] };
+  }
+}

@@ -1,0 +1,25 @@
+// Reading the var files of a job file from disk (the CLI's `images` and `pin`).
+import { describeError, readJobFile } from "./files.js";
+import type { VarFile } from "../jobfile/jobfile.js";
+import { conventionalVarFile } from "../jobfile/varfiles.js";
+
+/** The job's conventional var file when it exists, then the ones given with --var-file. */
+export async function readVarFiles(job: string, named: string[]): Promise<VarFile[]> {
+  const out: VarFile[] = [];
+  const beside = conventionalVarFile(job);
+  if (beside !== null) {
+    const text = await readJobFile(beside).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return null;
+      throw new Error(`${beside}: ${describeError(error)}`);
+    });
+    if (text !== null) out.push({ path: beside, text });
+  }
+  for (const path of named) {
+    try {
+      out.push({ path, text: await readJobFile(path) });
+    } catch (error) {
+      throw new Error(`${path}: ${describeError(error)}`);
+    }
+  }
+  return out;
+}

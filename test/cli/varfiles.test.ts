@@ -1,0 +1,75 @@
+// `images` and `pin` with var files: <job>.vars.hcl beside the job by convention, more with --var-file.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { captureIO } from "../helpers/io.js";
+
+const D1 = `sha256:${"d1".repeat(32)}`;
+let dir: string;
+
+function copy(name: string): string {
+  const to = path.join(dir, name);
+  mkdirSync(path.dirname(to), { recursive: true });
+  copyFileSync(new URL(`../fixtures/nomad/${name}`, import.meta.url), to);
+  return to;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "varfiles-test-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("var files on the command line", () => {
+  it("images reads <job>.vars.hcl beside the job and --var-file after it, and says where a pin goes", async () => {
+    const job = copy("varfiles/web.nomad.hcl");
+    copy("varfiles/web.vars.hcl");
+    const prod = copy("varfiles/prod.vars.hcl");
+    const cap = captureIO();
+    expect(await main(["images", "--json", "--var-file", prod, job], cap.io)).toBe(0);
+    const images = JSON.parse(cap.stdout.replaceAll(dir, "DIR")).files[0].images;
+    expect(
+      images.map((i: { task: string; reference: string; literal?: unknown }) => [
+        i.task,
+        i.reference,
+        i.literal,
+      ]),
+    ).toEqual([
+      ["web", "ghcr.io/acme/web:1.0.0", { file: "DIR/varfiles/web.vars.hcl", line: 2 }],
+      ["api", "ghcr.io/acme/api:3.2", { file: "DIR/varfiles/prod.vars.hcl", line: 2 }],
+      ["sidecar", "envoyproxy/envoy:v1.30.1", { file: "DIR/varfiles/prod.vars.hcl", line: 4 }],
+      ["unset", null, undefined],
+    ]);
+    expect(images[3].kind).toBe("expression");
+    expect(images[3].hint).toMatch(/string/);
+  });
+
+  it("pin writes the var file that holds the value and leaves the job file byte for byte", async () => {
+    const job = copy("varfiles/web.nomad.hcl");
+    const beside = copy("varfiles/web.vars.hcl");
+    const before = readFileSync(job, "utf8");
+    const besideBefore = readFileSync(beside, "utf8");
+    const cap = captureIO();
+    expect(await main(["pin", "--set", `ghcr.io/acme/web=${D1}`, job], cap.io)).toBe(0);
+    expect(readFileSync(job, "utf8")).toBe(before);
+    expect(readFileSync(beside, "utf8")).toBe(
+      besideBefore.replace('"ghcr.io/acme/web:1.0.0"', `"ghcr.io/acme/web:1.0.0@${D1}"`),
+    );
+    expect(cap.stderr.replaceAll(dir, "DIR")).toBe(
+      `DIR/varfiles/web.nomad.hcl:24: ghcr.io/acme/web:1.0.0 -> ghcr.io/acme/web:1.0.0@${D1} (in DIR/varfiles/web.vars.hcl)\n`,
+    );
+  });
+
+  it("a missing --var-file is an error for that job file, which is left alone", async () => {
+    const job = copy("varfiles/web.nomad.hcl");
+    const cap = captureIO();
+    expect(
+      await main(
+        ["pin", "--var-file", path.join(dir, "nope.vars.hcl"), "--set", `ghcr.io/acme/web=${D1}`, job],
+        cap.io,
+      ),
+    ).toBe(1);
+    expect(cap.stderr).toContain("nope.vars.hcl: no such file");
+  });
+});
