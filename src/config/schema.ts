@@ -124,8 +124,16 @@ export const configSchema = z
     jobs: z
       .array(glob)
       .min(1, "must list at least one glob")
-      .default(["**/*.nomad", "**/*.nomad.hcl"])
-      .describe("Globs of the Nomad job files to scan."),
+      .default(["**/*.nomad", "**/*.nomad.hcl", "**/*.nomad.json"])
+      .describe("Globs of the Nomad job files to scan (HCL, or JSON as `nomad job run -json` takes it)."),
+    vars: z
+      .record(glob, z.array(z.string().min(1, "must not be empty")).min(1, "must list at least one var file"))
+      .default({})
+      .describe(
+        "Var files (`name = value`, as for `nomad job run -var-file`) per job glob, in -var-file order, e.g. " +
+          '{"deploy/*.nomad.hcl": ["deploy/prod.vars.hcl"]}. They come after <job>.vars.hcl beside the job file, ' +
+          "which is always read; a later file wins. An image whose value comes from a var file is pinned there.",
+      ),
     nomad: z
       .strictObject({
         address: z.url({ message: 'must be a URL such as "https://nomad.example:4646"' }).optional(),

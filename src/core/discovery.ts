@@ -26,6 +26,8 @@ export interface ServiceSite {
   digest: string | null;
   /** Why the engine cannot edit it; undefined when it can. */
   reason?: string;
+  /** What would make it pinnable (with `reason`). */
+  hint?: string;
 }
 
 export interface DiscoveredService {
@@ -83,6 +85,7 @@ function toSite(file: string, site: ImageSite): ServiceSite {
     digest: site.ref?.digest ?? null,
   };
   if (!site.managed) out.reason = site.reason ?? "not editable";
+  if (!site.managed && site.hint !== undefined) out.hint = site.hint;
   return out;
 }
 
@@ -156,7 +159,44 @@ export function discoverServices(config: Config, files: readonly ScannedJobFile[
           sites.filter((x) => underRegistry(config, x.file, x.canonical)),
         );
   services.sort((a, b) => a.name.localeCompare(b.name));
-  return { services, fileErrors, unknownSites };
+  return { services: services.map((s) => oneOwnerPerLiteral(s, services, sites)), fileErrors, unknownSites };
+}
+
+const literalKey = (file: string, site: ImageSite) =>
+  site.literal ? `${site.literal.file ?? file}:${site.literal.offset}` : null;
+
+/**
+ * A literal that several image sites read (a shared variable, a var file value) is pinned only when
+ * every site reading it belongs to this one service: otherwise pinning it would move another
+ * service's image (or an image no service owns) as well.
+ */
+function oneOwnerPerLiteral(
+  service: DiscoveredService,
+  services: readonly DiscoveredService[],
+  sites: ReadonlyArray<{ file: string; site: ImageSite }>,
+): DiscoveredService {
+  const owned = (s: DiscoveredService, file: string, line: number) =>
+    s.sites.some((x) => x.file === file && x.line === line);
+  const moved: ServiceSite[] = [];
+  const keep = service.sites.filter((x) => {
+    const own = sites.find((y) => y.file === x.file && y.site.line === x.line);
+    const key = own && literalKey(x.file, own.site);
+    if (!key) return true;
+    const others = sites.filter(
+      (y) => y !== own && literalKey(y.file, y.site) === key && !owned(service, y.file, y.site.line),
+    );
+    if (others.length === 0) return true;
+    const o = others[0]!;
+    const owner = services.find((s) => s !== service && owned(s, o.file, o.site.line));
+    moved.push({
+      ...x,
+      reason: `its value is also the image at ${o.file}:${o.site.line}, which ${owner ? `belongs to service ${owner.name}` : "belongs to no service"}`,
+      hint: "give each service its own variable or local, or use the value only in image sites of one service",
+    });
+    return false;
+  });
+  if (moved.length === 0) return service;
+  return { ...service, sites: keep, unmanaged: [...service.unmanaged, ...moved].sort(byPosition) };
 }
 
 /** Without `services`: one service per repository under the prefix, named after its last path part. */

@@ -23,6 +23,8 @@ export async function editJobFiles(
   config: Config,
   input: Plan,
   texts: ReadonlyMap<string, string>,
+  /** the var files each job file is read with (see scanJobFiles) */
+  varFilesOf: ReadonlyMap<string, readonly string[]> = new Map(),
 ): Promise<EditResult> {
   const byFile = new Map<string, ServicePlan[]>();
   for (const s of changing(input)) {
@@ -31,6 +33,10 @@ export async function editJobFiles(
   }
   const failed = new Map<string, string>();
   const files: FileChange[] = [];
+  // Var files may serve several job files: each job is pinned against the var files as edited so far,
+  // and a var file's change belongs to every job file that edited it.
+  const varTexts = new Map<string, string>();
+  const varEditors = new Map<string, Set<string>>();
   for (const [path, services] of [...byFile].sort(([a], [b]) => a.localeCompare(b))) {
     const before = texts.get(path);
     if (before === undefined) {
@@ -44,7 +50,12 @@ export async function editJobFiles(
     }));
     try {
       // tag+digest is the engine's default, which also gives podman tasks the digest-only pin they need.
-      const out = await pinImages(before, targets, config.pin === "digest" ? { style: "digest" } : {});
+      const varFiles = (varFilesOf.get(path) ?? []).map((p) => ({
+        path: p,
+        text: varTexts.get(p) ?? texts.get(p) ?? "",
+      }));
+      const style = config.pin === "digest" ? { style: "digest" as const } : {};
+      const out = await pinImages(before, targets, { ...style, varFiles });
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
       for (const k of out.skipped) {
         for (const s of services) {
@@ -53,13 +64,22 @@ export async function editJobFiles(
         }
       }
       if (out.text !== before) files.push({ path, before, after: out.text, edits: out.edits });
+      for (const [p, after] of out.varFiles) {
+        varTexts.set(p, after);
+        varEditors.set(p, new Set([...(varEditors.get(p) ?? []), path]));
+      }
     } catch (error) {
       const line = (error as { line?: unknown }).line;
       const where = typeof line === "number" ? `${path}:${line}` : path;
       for (const s of services) failed.set(s.name, `${where}: ${(error as Error).message}`);
     }
   }
-  if (failed.size === 0) return { plan: input, files };
+  const withVars = () => [
+    ...files,
+    ...[...varTexts].map(([p, after]) => ({ path: p, before: texts.get(p)!, after, edits: [] })),
+  ];
+  if (failed.size === 0)
+    return { plan: input, files: withVars().sort((a, b) => a.path.localeCompare(b.path)) };
   // A service is all-or-nothing, and a file holds several services: spread failures until stable.
   const moving = changing(input);
   const poisoned = new Set<string>();
@@ -78,12 +98,21 @@ export async function editJobFiles(
         }
       }
     }
+    // A var file edited for a failed job file is dropped, and with it every job file that edited it.
+    for (const [p, editors] of varEditors) {
+      if (![...editors].some((e) => poisoned.has(e)) || poisoned.has(p)) continue;
+      poisoned.add(p);
+      for (const e of editors) poisoned.add(e);
+      grew = true;
+    }
   }
   const services = input.services.map((s) =>
     failed.has(s.name) ? { ...s, status: "error" as const, reason: failed.get(s.name)! } : s,
   );
   return {
     plan: { ...input, services, counts: countStatuses(services) },
-    files: files.filter((f) => !poisoned.has(f.path)),
+    files: withVars()
+      .filter((f) => !poisoned.has(f.path))
+      .sort((a, b) => a.path.localeCompare(b.path)),
   };
 }

@@ -50,7 +50,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   );
 
   // 4. Edit the job files of moving services; the engine proves every edit before it is kept.
-  const edited = await editJobFiles(config, older.plan, scan.texts);
+  const edited = await editJobFiles(config, older.plan, scan.texts, scan.varFiles);
   let planned = edited.plan;
 
   // 5. Registry writes (apply): retag unchanged images, create build tags that pins name.

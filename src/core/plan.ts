@@ -140,7 +140,7 @@ export function plan(input: PlanInput): Plan {
     if (service.sites.length === 0) {
       const why = service.unmanaged[0];
       base.reason = why
-        ? `only in sites the engine cannot edit: ${why.file}:${why.line}: ${why.reason}`
+        ? `only in sites the engine cannot edit: ${why.file}:${why.line}: ${why.reason}${why.hint ? `; to pin it: ${why.hint}` : ""}`
         : `no job file uses ${service.image}${unevaluated(discovery)}`;
       return base;
     }
@@ -173,7 +173,7 @@ export function plan(input: PlanInput): Plan {
       return {
         ...base,
         next,
-        reason: `not pinned: ${service.unmanaged.length === 1 ? "a site" : "sites"} the engine cannot edit also use${service.unmanaged.length === 1 ? "s" : ""} ${service.image}: ${where}; make ${service.unmanaged.length === 1 ? "it a literal" : "them literals"} or pin by hand`,
+        reason: `not pinned: ${service.unmanaged.length === 1 ? "a site" : "sites"} the engine cannot edit also use${service.unmanaged.length === 1 ? "s" : ""} ${service.image}: ${where}; ${hints(service.unmanaged) ?? `make ${service.unmanaged.length === 1 ? "it a literal" : "them literals"} or pin by hand`}`,
       };
     }
     if (old.digest === null) return { ...base, status: "new", next };
@@ -201,6 +201,12 @@ export function plan(input: PlanInput): Plan {
     unknownSites: discovery.unknownSites,
     counts: countStatuses(services),
   };
+}
+
+/** What would make the unmanaged sites pinnable, each hint once. */
+function hints(sites: readonly ServiceSite[]): string | null {
+  const all = [...new Set(sites.flatMap((s) => (s.hint ? [s.hint] : [])))];
+  return all.length > 0 ? `to pin ${sites.length === 1 ? "it" : "them"}: ${all.join("; ")}` : null;
 }
 
 function unevaluated(discovery: Discovery): string {

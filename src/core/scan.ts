@@ -1,14 +1,33 @@
 // Step 1, scan: read every job file the config names and find its image sites. As soon as a file names
 // a service's image, that image's tag lookup starts, so registry round trips overlap with parsing.
 import type { Config } from "../config/schema.js";
-import { type JobFileScan, analyseJobFile, findImages, publicSite } from "../jobfile/jobfile.js";
+import {
+  type JobFileScan,
+  type VarFile,
+  analyseJobFile,
+  findImages,
+  publicSite,
+} from "../jobfile/jobfile.js";
+import { conventionalVarFile, isVarFile } from "../jobfile/varfiles.js";
+import { matchesAny } from "./glob.js";
 import { type Discovery, discoverServices, jobGlobs, owningImage } from "./discovery.js";
 import type { RegistryPort, RepoPort } from "./ports.js";
 
 export interface Scanned {
   discovery: Discovery;
-  /** Texts of the readable job files, by path. */
+  /** Texts of the readable job files and var files, by path. */
   texts: Map<string, string>;
+  /** The var files each job file was read with, in -var-file order (only jobs that have some). */
+  varFiles: Map<string, string[]>;
+}
+
+/** The var files a job file is read with: `<job>.vars.hcl` beside it, then the config's `vars` matches. */
+export function varFilesOf(config: Config, job: string, exists: (path: string) => boolean): string[] {
+  const beside = conventionalVarFile(job);
+  const named = Object.entries(config.vars).flatMap(([glob, files]) =>
+    matchesAny(job, [glob]) ? files : [],
+  );
+  return [...new Set([...(beside !== null && exists(beside) ? [beside] : []), ...named])];
 }
 
 /**
@@ -21,28 +40,45 @@ export async function scanJobFiles(
   config: Config,
   options: { strict?: boolean; onFile?: (path: string, scan: JobFileScan) => void } = {},
 ): Promise<Scanned> {
-  const paths = await repo.listFiles(jobGlobs(config));
+  // Var files are listed and read with the job files: still one listing and one bulk read.
+  const named = new Set(Object.values(config.vars).flat());
+  const paths = await repo.listFiles([...jobGlobs(config), "**/*.vars.hcl", ...named]);
   const read = await repo.readFiles(paths);
   const texts = new Map<string, string>();
+  for (const [path, text] of read) if (typeof text === "string") texts.set(path, text);
+  const varFiles = new Map<string, string[]>();
   const scanned = [];
-  for (const [i, path] of [...read.keys()].sort().entries()) {
+  const jobs = [...read.keys()].filter(
+    (p) => !isVarFile(p) && !named.has(p) && matchesAny(p, jobGlobs(config)),
+  );
+  for (const [i, path] of jobs.sort().entries()) {
     const text = read.get(path)!;
-    const scan: JobFileScan =
-      typeof text === "string"
-        ? await scanText(text, options.strict ?? false)
-        : { ok: false, error: text.unreadable, line: null, images: [] };
-    if (typeof text === "string") texts.set(path, text);
+    let scan: JobFileScan;
+    if (typeof text !== "string") scan = { ok: false, error: text.unreadable, line: null, images: [] };
+    else {
+      const mine = varFilesOf(config, path, (p) => read.has(p));
+      if (mine.length > 0) varFiles.set(path, mine);
+      const missing = mine.filter((p) => !texts.has(p));
+      scan =
+        missing.length > 0
+          ? { ok: false, error: `var file ${missing[0]} could not be read`, line: null, images: [] }
+          : await scanText(
+              text,
+              options.strict ?? false,
+              mine.map((p) => ({ path: p, text: texts.get(p)! })),
+            );
+    }
     scanned.push({ path, scan });
     options.onFile?.(path, scan);
     // Parsing never waits on I/O: let registry responses in now and then.
     if (i % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { discovery: discoverServices(config, scanned), texts };
+  return { discovery: discoverServices(config, scanned), texts, varFiles };
 }
 
-async function scanText(text: string, strict: boolean): Promise<JobFileScan> {
-  if (strict) return findImages(text);
-  const analysis = await analyseJobFile(text, { strict: false });
+async function scanText(text: string, strict: boolean, varFiles: VarFile[]): Promise<JobFileScan> {
+  if (strict) return findImages(text, { varFiles });
+  const analysis = await analyseJobFile(text, { strict: false, varFiles });
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
   return { ok: true, images: analysis.sites.map(publicSite) };
 }

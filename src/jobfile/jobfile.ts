@@ -34,7 +34,7 @@ export interface ImageSite {
   hint?: string;
   via: "literal" | "variable" | "local" | "expression";
   /** where a pin is written when that is not the image line itself: a var file (or null: this file) */
-  literal?: { file: string | null; line: number };
+  literal?: { file: string | null; line: number; offset: number };
   /** lines of the other image sites that read the same literal: they are pinned together */
   shared?: number[];
 }
@@ -149,9 +149,14 @@ export async function analyseJobFile(text: string, options: AnalyseOptions = {})
     const sites = new Scanner(text, tree.rootNode, external).scan();
     const texts = new Map((options.varFiles ?? []).map((f) => [f.path, f.text]));
     for (const site of sites) {
+      // A plain literal is read by its own site only: no need to say where it is.
       if (site.edit && (site.edit.file !== null || site.via !== "literal")) {
         const source = site.edit.file === null ? text : texts.get(site.edit.file)!;
-        site.literal = { file: site.edit.file, line: lineOf(source, site.edit.start) };
+        site.literal = {
+          file: site.edit.file,
+          line: lineOf(source, site.edit.start),
+          offset: site.edit.start,
+        };
       }
     }
     return { ok: true, sites, semantic, varSemantics };

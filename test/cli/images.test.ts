@@ -79,6 +79,7 @@ describe("images", () => {
         "literal": {
           "file": null,
           "line": 4,
+          "offset": 145,
         },
         "managed": true,
         "reference": "ghcr.io/acme/api:3f2a9c1",

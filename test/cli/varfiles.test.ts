@@ -30,10 +30,10 @@ describe("var files on the command line", () => {
     expect(await main(["images", "--json", "--var-file", prod, job], cap.io)).toBe(0);
     const images = JSON.parse(cap.stdout.replaceAll(dir, "DIR")).files[0].images;
     expect(
-      images.map((i: { task: string; reference: string; literal?: unknown }) => [
+      images.map((i: { task: string; reference: string; literal?: { file: string; line: number } }) => [
         i.task,
         i.reference,
-        i.literal,
+        i.literal && { file: i.literal.file, line: i.literal.line },
       ]),
     ).toEqual([
       ["web", "ghcr.io/acme/web:1.0.0", { file: "DIR/varfiles/web.vars.hcl", line: 2 }],

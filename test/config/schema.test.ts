@@ -23,6 +23,7 @@ describe("config schema", () => {
           "jobs": [
             "**/*.nomad",
             "**/*.nomad.hcl",
+            "**/*.nomad.json",
           ],
           "pin": "tag+digest",
           "pr": {
@@ -38,6 +39,7 @@ describe("config schema", () => {
           "retag": [
             "{sha}",
           ],
+          "vars": {},
         },
         "ok": true,
       }
@@ -171,6 +173,7 @@ services:
         "release_notes",
         "retag",
         "services",
+        "vars",
       ].sort(),
     );
   });

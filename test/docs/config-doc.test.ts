@@ -12,11 +12,17 @@ describe("docs/config.md", () => {
 
   it("documents every key of the schema, nested ones included", () => {
     const text = configDocText();
-    for (const key of ["registry", "build.trigger", "services[].paths", "release_notes.github_release"]) {
+    for (const key of [
+      "registry",
+      "build.trigger",
+      "services[].paths",
+      "release_notes.github_release",
+      "vars",
+    ]) {
       expect(text).toContain(`### \`${key}\``);
     }
     expect(text).toContain('`"tag+digest"` \\| `"digest"`');
-    expect(text).toContain('default: `["**/*.nomad","**/*.nomad.hcl"]`');
+    expect(text).toContain('default: `["**/*.nomad","**/*.nomad.hcl","**/*.nomad.json"]`');
   });
 
   it.each(EXAMPLES.filter((e) => !e.appOnly).map((e) => [e.title, e] as const))(

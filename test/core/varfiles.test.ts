@@ -1,0 +1,113 @@
+// The pipeline with var files (config `vars` and <job>.vars.hcl) and values several image sites share.
+import { describe, expect, it } from "vitest";
+import { runDeploy } from "../../src/core/pipeline.js";
+import { MemoryRepo, NEW_SHA, TableRegistry, config, digest } from "./fixture.js";
+
+const job = (name: string, image: string) =>
+  [
+    `variable "${name}_image" {}`,
+    `job "${name}" {`,
+    `  group "g" {`,
+    `    task "${name}" {`,
+    `      driver = "docker"`,
+    `      config { image = ${image} }`,
+    `    }`,
+    `  }`,
+    `}`,
+    ``,
+  ].join("\n");
+
+const files = () =>
+  new Map([
+    ["deploy/web.nomad.hcl", job("web", "var.web_image")],
+    ["deploy/web.vars.hcl", 'web_image = "ghcr.io/acme/web:old"\n'],
+    ["deploy/api.nomad.hcl", job("api", '"ghcr.io/acme/api:${var.api_tag}"').replace("api_image", "api_tag")],
+    ["deploy/prod.vars.hcl", '# production\napi_tag = "old"\n'],
+    ["deploy/other.nomad.hcl", job("other", "var.other_image")],
+  ]);
+
+const run = async (yaml: string, repo = new MemoryRepo(files())) => {
+  const registry = new TableRegistry({
+    [`ghcr.io/acme/web:${NEW_SHA}`]: digest("a"),
+    [`ghcr.io/acme/api:${NEW_SHA}`]: digest("b"),
+  });
+  const result = await runDeploy({
+    config: config(yaml),
+    build: { sha: NEW_SHA, branch: "main" },
+    repo,
+    registry,
+    mode: "plan",
+    clock: { now: () => new Date("2026-11-29T12:00:00Z") },
+  });
+  return { result, repo };
+};
+
+describe("var files in a deploy", () => {
+  it("pins the values in the var files (convention and config), in the same one listing and one read", async () => {
+    const { result, repo } = await run(`
+registry: ghcr.io/acme
+vars: { "deploy/api.nomad.hcl": [deploy/prod.vars.hcl] }
+release_notes: { file: false }
+`);
+    expect(result.plan.services.map((s) => `${s.name} ${s.status}`)).toEqual(["api new", "web new"]);
+    expect(result.files.map((f) => [f.path, f.after])).toEqual([
+      ["deploy/prod.vars.hcl", `# production\napi_tag = "${NEW_SHA}@${digest("b")}"\n`],
+      ["deploy/web.vars.hcl", `web_image = "ghcr.io/acme/web:${NEW_SHA}@${digest("a")}"\n`],
+    ]);
+    expect(repo.calls.filter((c) => c.startsWith("list") || c.startsWith("read"))).toEqual([
+      "list **/*.nomad,**/*.nomad.hcl,**/*.nomad.json,**/*.vars.hcl,deploy/prod.vars.hcl",
+      "read 5",
+      "read 0", // release notes files: none with `file: false`
+    ]);
+    // The job without a value anywhere says so, and what would make it pinnable.
+    expect(result.plan.unknownSites).toEqual([
+      expect.objectContaining({
+        file: "deploy/other.nomad.hcl",
+        reason: expect.stringContaining("no var file"),
+      }),
+    ]);
+  });
+
+  it("a var file named in the config that does not exist is an error for its job file alone", async () => {
+    const { result } = await run(`
+registry: ghcr.io/acme
+vars: { "deploy/api.nomad.hcl": [deploy/missing.vars.hcl] }
+release_notes: { file: false }
+`);
+    expect(result.plan.fileErrors).toEqual([
+      {
+        file: "deploy/api.nomad.hcl",
+        line: null,
+        error: "var file deploy/missing.vars.hcl could not be read",
+      },
+    ]);
+    expect(result.plan.services.map((s) => `${s.name} ${s.status}`)).toEqual(["web new"]);
+  });
+
+  it("a value two services read is not pinned for either, with the reason and what would make it pinnable", async () => {
+    const repo = new MemoryRepo(
+      new Map([
+        ["deploy/web.nomad.hcl", job("web", "var.web_image")],
+        ["deploy/web.vars.hcl", 'web_image = "ghcr.io/acme/web:old"\n'],
+        // Same repository through the same var file value, but only web's files belong to service web.
+        ["deploy/web-canary.nomad.hcl", job("web", "var.web_image")],
+      ]),
+    );
+    const { result } = await run(
+      `
+services:
+  - { name: web, image: ghcr.io/acme/web, jobs: [deploy/web.nomad.hcl] }
+vars: { "deploy/web-canary.nomad.hcl": [deploy/web.vars.hcl] }
+release_notes: { file: false }
+`,
+      repo,
+    );
+    const web = result.plan.services[0]!;
+    expect(web.status).toBe("error");
+    expect(web.reason).toContain(
+      "also the image at deploy/web-canary.nomad.hcl:6, which belongs to no service",
+    );
+    expect(web.reason).toContain("give each service its own variable");
+    expect(result.files).toEqual([]);
+  });
+});
