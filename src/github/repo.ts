@@ -260,6 +260,22 @@ export class GitHubRepo {
     }
   }
 
+  /**
+   * Deletes `branch` only while it still points at `expected`: a redelivered event finds it gone (no write),
+   * and a branch that moved on (a newer deploy PR's) is left alone. Returns whether it was deleted.
+   */
+  async deleteBranchAt(branch: string, expected: string): Promise<boolean> {
+    let actual: string;
+    try {
+      actual = (await this.octokit.rest.git.getRef({ ...this.coords, ref: `heads/${branch}` })).data.object
+        .sha;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+    return actual === expected ? this.deleteBranch(branch) : false;
+  }
+
   /** How `head` relates to `base`: "behind" means head is an ancestor of base (an older commit). */
   async compareRange(
     base: string,

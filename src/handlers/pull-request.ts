@@ -34,7 +34,8 @@ export async function onPullRequestClosed(
     context.log.info({ pr: pr.number }, "deploy PR closed without merge; branch kept");
     return;
   }
-  const deleted = await new GitHubRepo(context.octokit, coords).deleteBranch(pr.head.ref);
+  // Only while it still holds the merged head: a redelivery finds it gone, and a newer deploy branch stays.
+  const deleted = await new GitHubRepo(context.octokit, coords).deleteBranchAt(pr.head.ref, pr.head.sha);
   context.log.info({ pr: pr.number, branch: pr.head.ref, deleted }, "deploy PR merged");
   if (config.nomad?.address && pr.merge_commit_sha) {
     // Rollout status as GitHub Deployments; Nomad trouble ends up in the statuses, never in a failed event.

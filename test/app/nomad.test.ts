@@ -209,6 +209,9 @@ describe("merged deploy PR with nomad.address", () => {
         `nomad: { address: "${nomad.address}", environment: staging, follow_minutes: 0 }`,
       ),
     );
+    github()
+      .get(`${R}/git/ref/heads%2Fnomad-gitops%2Fdeploy`)
+      .reply(200, { ref: "refs/heads/nomad-gitops/deploy", object: { sha: S2, type: "commit" } });
     github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
     github()
       .get(`${R}/pulls/12/files`)
@@ -280,9 +283,13 @@ describe("rollout follow-up after the merge", () => {
   const mergeReads = (nomadConfig: string, existing: unknown[] = [], branch: 204 | 422 = 204) => {
     const digest = digests[`banana:${S1}`]!;
     mockConfig(configText(host, SERVICES, `nomad: { address: "${nomad.address}"${nomadConfig} }`));
-    github()
-      .delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`)
-      .reply(branch, branch === 204 ? undefined : { message: "Reference does not exist" });
+    // The branch still at the PR's head (first delivery), or already deleted (a redelivery: no DELETE).
+    if (branch === 204) {
+      github()
+        .get(`${R}/git/ref/heads%2Fnomad-gitops%2Fdeploy`)
+        .reply(200, { ref: "refs/heads/nomad-gitops/deploy", object: { sha: S2, type: "commit" } });
+      github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
+    } else github().get(`${R}/git/ref/heads%2Fnomad-gitops%2Fdeploy`).reply(404, { message: "Not Found" });
     github()
       .get(`${R}/pulls/12/files`)
       .query({ per_page: 100 })
@@ -389,7 +396,7 @@ describe("rollout follow-up after the merge", () => {
 
     expect(takeRequests()).toEqual([
       "GET /repos/acme/platform/contents/.github%2Fnomad-gitops.yml",
-      "DELETE /repos/acme/platform/git/refs/heads%2Fnomad-gitops%2Fdeploy",
+      "GET /repos/acme/platform/git/ref/heads%2Fnomad-gitops%2Fdeploy",
       "GET /repos/acme/platform/pulls/12/files?per_page=100",
       "POST /graphql",
       `GET /repos/acme/platform/deployments?sha=${MERGE}&environment=production&per_page=100`,

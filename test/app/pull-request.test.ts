@@ -27,6 +27,13 @@ afterEach(() => {
   expectNoSecrets(t.logs());
 });
 
+/** The branch's ref: its head, or 404 when it does not exist. */
+function mockRef(branch: string, sha: string | null) {
+  const scope = github().get(`${R}/git/ref/heads%2F${branch.replace(/\//g, "%2F")}`);
+  if (sha === null) scope.reply(404, { message: "Not Found" });
+  else scope.reply(200, { ref: `refs/heads/${branch}`, object: { sha, type: "commit" } });
+}
+
 function mockFiles(
   number: number,
   files: Array<{ filename: string; previous_filename?: string; status?: string }>,
@@ -44,6 +51,7 @@ describe("pull_request closed", () => {
   it("deletes the deploy branch once its PR is merged", async () => {
     mockInstallationToken();
     mockConfig(CONFIG);
+    mockRef("nomad-gitops/deploy", HEAD);
     github().delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`).reply(204);
     await t.probot.receive(
       pullRequestEvent({
@@ -59,6 +67,7 @@ describe("pull_request closed", () => {
   it("treats an already deleted branch as done (redelivery)", async () => {
     mockInstallationToken();
     mockConfig(CONFIG);
+    mockRef("nomad-gitops/deploy", HEAD);
     github()
       .delete(`${R}/git/refs/heads%2Fnomad-gitops%2Fdeploy`)
       .reply(422, { message: "Reference does not exist" });
@@ -71,6 +80,24 @@ describe("pull_request closed", () => {
         merged: true,
       }),
     );
+  });
+
+  it("[fault:app-redelivered-pull-request] a redelivered merge deletes nothing: the branch is gone, or holds a newer deploy PR's commit", async () => {
+    mockInstallationToken();
+    const merged = () =>
+      pullRequestEvent({
+        action: "closed",
+        number: 12,
+        head: "nomad-gitops/deploy",
+        headSha: HEAD,
+        merged: true,
+      });
+    mockConfig(CONFIG);
+    mockRef("nomad-gitops/deploy", null);
+    await t.probot.receive(merged());
+    mockConfig(CONFIG);
+    mockRef("nomad-gitops/deploy", "d".repeat(40));
+    await t.probot.receive(merged());
   });
 
   it("keeps the branch of a deploy PR closed without merging, and ignores other PRs and forks", async () => {
