@@ -82,7 +82,7 @@ describe("pull_request closed", () => {
     );
   });
 
-  it("[fault:app-redelivered-pull-request] a redelivered merge deletes nothing: the branch is gone, or holds a newer deploy PR's commit", async () => {
+  it("[fault:app-redelivered-merge] a redelivered merge deletes nothing: the branch is gone, or holds a newer deploy PR's commit", async () => {
     mockInstallationToken();
     const merged = () =>
       pullRequestEvent({
