@@ -84,7 +84,7 @@ describe("plan", () => {
         banana  moved      ec311a13c9f7 → cc2161c8c410  nomad/banana.nomad.hcl
         kiwi    unchanged  923a0ece7cac
         mango   not built                               <registry>/acme/mango:<sha> is not in the registry
-      1 moved, 0 new, 1 unchanged, 1 not built, 0 skipped, 0 errors
+      1 moved, 0 new, 1 unchanged, 1 not built, 0 older builds, 0 errors
       "
     `);
   });
