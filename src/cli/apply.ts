@@ -1,75 +1,62 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { type Command, EXIT } from "./io.js";
-import { commitFiles, revParse } from "../workspace/git.js";
-import { InputError, deploy, exitCodeOf, formatPlan, parseDeployArgs, planJson } from "./deploy.js";
-import { writeFileAtomic } from "../workspace/files.js";
+import { type CliIO, type Command, EXIT } from "./io.js";
+import { BUILD_TRAILER } from "../core/render.js";
+import type { DeployResult } from "../core/ports.js";
+import {
+  BranchRaceError,
+  GitError,
+  checkBranchName,
+  commitFiles,
+  guardDeployBranch,
+  repoRoot,
+  revParse,
+} from "../workspace/git.js";
+import {
+  type DeployArgs,
+  InputError,
+  deploy,
+  exitCodeOf,
+  formatPlan,
+  parseDeployArgs,
+  planJson,
+} from "./deploy.js";
+import { describeError, writeFileAtomic } from "../workspace/files.js";
 
 export const command: Command = {
   summary: "Push moved images, retag unchanged ones, pin the job files and write release notes.",
   usage: [
-    "usage: nomad-gitops-bot apply [--repo DIR] [--sha REV] [--images FILE] [--commit BRANCH] [--quiet] [--json]",
+    "usage: nomad-gitops-bot apply [--repo DIR] [--sha REV] [--images FILE] [--commit BRANCH [--force]] [--quiet] [--json]",
     "",
     "  --repo DIR       repository with .github/nomad-gitops.yml and the job files (default: .)",
     "  --sha REV        commit the images were built from (default: HEAD)",
     '  --images FILE    JSON {"service": "docker-archive:PATH" | "oci:DIR" | "image:tag"}: only moved',
     "                   images are pushed",
-    "  --commit BRANCH  also commit the changes on BRANCH (created, or reset onto HEAD;",
-    "                   the working tree, index and current branch are left as they are)",
+    "  --commit BRANCH  commit the changes on BRANCH: HEAD's files plus the bot's edits (nothing",
+    "                   uncommitted), BRANCH created or moved onto it only if nobody moved it meanwhile;",
+    "                   a checked-out branch, or one with commits HEAD lacks that the bot did not make,",
+    "                   is refused before anything is pushed. The index and HEAD are left as they are.",
+    "  --force          with --commit: rewrite BRANCH even if it holds commits HEAD lacks",
     "  --quiet          print only problems",
-    "  --json           print the result (plan, files, PR body, comment) as JSON",
+    "  --json           print the result (plan, files, PR body, comment, check run, commit) as JSON",
     "",
     "Rewrites the job files in the working tree and prints the PR body and image comment the App would post.",
-    "Exit status: 0 done, 1 some service or job file failed (the rest was done), 2 bad usage or input.",
+    "Exit status: 0 done, 1 some service or job file failed or the commit lost a race (the rest was done),",
+    "2 bad usage or input.",
   ].join("\n"),
   async run(argv, io) {
     const args = parseDeployArgs(argv, io, true);
     try {
-      const { result, root } = await deploy(args, io, "apply");
-      for (const file of result.files) await writeFileAtomic(path.join(root, file.path), file.after);
-      let commit: string | null = null;
-      if (args.commit !== undefined && result.files.length > 0) {
-        commit = await commitFiles(root, {
-          branch: args.commit,
-          parent: await revParse(root, "HEAD"),
-          message: result.commitMessage,
-          files: result.files.map((f) => ({ path: f.path, text: f.after })),
-        });
-      }
-      const code = exitCodeOf(result.plan);
-      if (args.json) {
-        const extra = {
-          registry: result.registry,
-          commit: commit ? { branch: args.commit, sha: commit } : null,
-          prTitle: result.prTitle,
-          prBody: result.prBody,
-          comment: result.comment,
-          check: result.check,
-          commitMessage: result.commitMessage,
-          releaseNotes: result.releaseNotes,
-        };
-        io.out(`${JSON.stringify(planJson(result, extra), null, 2)}\n`);
-        return code;
-      }
-      if (args.quiet) {
-        if (code !== EXIT.ok) io.err(formatPlan(result.plan));
-        return code;
-      }
-      const out = [formatPlan(result.plan)];
-      for (const a of result.registry) {
-        out.push(
-          `${a.action} ${a.service} ${a.ref}${a.tags ? ` +${a.tags.join(",")}` : ""}: ${a.result}${a.detail ? ` (${a.detail})` : ""}\n`,
-        );
-      }
-      for (const f of result.files) out.push(`wrote ${f.path}\n`);
-      if (commit) out.push(`committed ${commit.slice(0, 12)} on ${args.commit}\n`);
-      else if (args.commit !== undefined) out.push(`nothing to commit on ${args.commit}\n`);
-      if (result.files.length > 0) {
-        out.push(
-          `\n--- PR: ${result.prTitle}\n\n${result.prBody}`,
-          `\n--- image comment\n\n${result.comment}`,
-        );
-      }
-      io.out(out.join(""));
+      // Everything that can refuse --commit is checked before the run writes to any registry.
+      const target = args.commit === undefined ? null : await prepareCommit(args);
+      const { result, root } = await deploy(args, io, "apply", target?.head);
+      const commit = target ? await commitResult(root, args.commit!, target, result) : null;
+      const written = await writeWorkingTree(root, result, commit);
+      const code = Math.max(
+        exitCodeOf(result.plan),
+        commit?.error || written.failed ? EXIT.partial : EXIT.ok,
+      );
+      report(io, args, result, commit, written.notes, code);
       return code;
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
@@ -78,3 +65,127 @@ export const command: Command = {
     }
   },
 };
+
+interface CommitTarget {
+  head: string;
+  /** Where the branch pointed when the run started (null: absent): the compare-and-swap's expectation. */
+  expected: string | null;
+}
+
+interface CommitOutcome {
+  sha: string | null;
+  error: string | null;
+}
+
+async function prepareCommit(args: DeployArgs): Promise<CommitTarget> {
+  try {
+    const root = await repoRoot(args.repo);
+    await checkBranchName(root, args.commit!);
+    const head = await revParse(root, "HEAD");
+    const expected = await guardDeployBranch(root, args.commit!, head, {
+      force: args.force,
+      trailer: BUILD_TRAILER,
+    });
+    return { head, expected };
+  } catch (error) {
+    if (error instanceof GitError) throw new InputError(error.message);
+    throw error;
+  }
+}
+
+async function commitResult(
+  root: string,
+  branch: string,
+  target: CommitTarget,
+  result: DeployResult,
+): Promise<CommitOutcome> {
+  if (result.files.length === 0) return { sha: null, error: null };
+  try {
+    const sha = await commitFiles(root, {
+      branch,
+      parent: target.head,
+      expected: target.expected,
+      message: result.commitMessage,
+      files: result.files.map((f) => ({ path: f.path, text: f.after })),
+    });
+    return { sha, error: null };
+  } catch (error) {
+    if (error instanceof BranchRaceError) return { sha: null, error: error.message };
+    throw error;
+  }
+}
+
+/**
+ * The new texts into the working tree. With --commit, only once the commit landed, and only over files
+ * that still hold what the commit was built from: uncommitted edits are never overwritten.
+ */
+async function writeWorkingTree(
+  root: string,
+  result: DeployResult,
+  commit: CommitOutcome | null,
+): Promise<{ notes: string[]; failed: boolean }> {
+  const notes: string[] = [];
+  let failed = false;
+  if (commit?.error) return { notes, failed };
+  for (const file of result.files) {
+    const full = path.join(root, file.path);
+    if (commit) {
+      const now = await readFile(full, "utf8").catch(() => null);
+      if (now !== file.before && !(now === null && file.before === "")) {
+        notes.push(`left ${file.path} alone: it has uncommitted changes (the commit has the new text)`);
+        continue;
+      }
+    }
+    try {
+      await writeFileAtomic(full, file.after);
+      notes.push(`wrote ${file.path}`);
+    } catch (error) {
+      failed = true;
+      notes.push(`not written ${file.path}: ${describeError(error)}`);
+    }
+  }
+  return { notes, failed };
+}
+
+function report(
+  io: CliIO,
+  args: DeployArgs,
+  result: DeployResult,
+  commit: CommitOutcome | null,
+  notes: string[],
+  code: number,
+): void {
+  if (commit?.error) io.err(`nomad-gitops-bot apply: not committed: ${commit.error}\n`);
+  if (args.json) {
+    const extra = {
+      registry: result.registry,
+      commit: commit?.sha ? { branch: args.commit, sha: commit.sha } : null,
+      ...(commit?.error ? { commitError: commit.error } : {}),
+      prTitle: result.prTitle,
+      prBody: result.prBody,
+      comment: result.comment,
+      check: result.check,
+      commitMessage: result.commitMessage,
+      releaseNotes: result.releaseNotes,
+    };
+    io.out(`${JSON.stringify(planJson(result, extra), null, 2)}\n`);
+    return;
+  }
+  if (args.quiet) {
+    if (code !== EXIT.ok) io.err(formatPlan(result.plan));
+    return;
+  }
+  const out = [formatPlan(result.plan)];
+  for (const a of result.registry) {
+    out.push(
+      `${a.action} ${a.service} ${a.ref}${a.tags ? ` +${a.tags.join(",")}` : ""}: ${a.result}${a.detail ? ` (${a.detail})` : ""}\n`,
+    );
+  }
+  for (const note of notes) out.push(`${note}\n`);
+  if (commit?.sha) out.push(`committed ${commit.sha.slice(0, 12)} on ${args.commit}\n`);
+  else if (commit && !commit.error) out.push(`nothing to commit on ${args.commit}\n`);
+  if (result.files.length > 0) {
+    out.push(`\n--- PR: ${result.prTitle}\n\n${result.prBody}`, `\n--- image comment\n\n${result.comment}`);
+  }
+  io.out(out.join(""));
+}

@@ -28,6 +28,8 @@ export interface DeployArgs {
   json: boolean;
   quiet: boolean;
   commit: string | undefined;
+  /** `--commit` may rewrite a branch holding commits HEAD lacks. */
+  force: boolean;
 }
 
 export function parseDeployArgs(argv: string[], io: CliIO, apply: boolean): DeployArgs {
@@ -41,7 +43,13 @@ export function parseDeployArgs(argv: string[], io: CliIO, apply: boolean): Depl
         sha: { type: "string" },
         images: { type: "string" },
         json: { type: "boolean", default: false },
-        ...(apply ? { commit: { type: "string" }, quiet: { type: "boolean", default: false } } : {}),
+        ...(apply
+          ? {
+              commit: { type: "string" },
+              force: { type: "boolean", default: false },
+              quiet: { type: "boolean", default: false },
+            }
+          : {}),
       },
     });
   } catch (error) {
@@ -58,6 +66,7 @@ export function parseDeployArgs(argv: string[], io: CliIO, apply: boolean): Depl
     json: v.json === true,
     quiet: v.quiet === true,
     commit: v.commit as string | undefined,
+    force: v.force === true,
   };
 }
 
@@ -68,8 +77,16 @@ export function parseImagesFile(text: string, file: string): Record<string, stri
   return parsed.sources;
 }
 
-async function loadConfig(root: string): Promise<Config> {
-  const loaded = await readConfig((rel) => readFile(path.join(root, rel), "utf8"), root);
+/** The config from the working tree, or from commit `at` (what `apply --commit` builds on). */
+async function loadConfig(root: string, at: string | undefined): Promise<Config> {
+  const read = at
+    ? async (rel: string) => {
+        const blob = (await git.readBlobs(root, at, [rel])).get(rel);
+        if (blob === undefined) throw Object.assign(new Error(`${rel} not in ${at}`), { code: "ENOENT" });
+        return blob.toString("utf8");
+      }
+    : (rel: string) => readFile(path.join(root, rel), "utf8");
+  const loaded = await readConfig(read, at ? `${root} at HEAD` : root);
   if (!loaded.ok) throw new InputError(loaded.message);
   return loaded.config;
 }
@@ -97,6 +114,8 @@ export async function deploy(
   args: DeployArgs,
   io: CliIO,
   mode: "plan" | "apply",
+  /** Read the config and job files at this commit instead of the working tree (`apply --commit`). */
+  at?: string,
 ): Promise<{ result: DeployResult; root: string; config: Config }> {
   let root: string;
   let sha: string;
@@ -106,7 +125,7 @@ export async function deploy(
   } catch (error) {
     throw new InputError((error as Error).message);
   }
-  const config = await loadConfig(root);
+  const config = await loadConfig(root, at);
   let sources: Record<string, string> | undefined;
   if (args.images !== undefined) {
     let text: string;
@@ -127,7 +146,7 @@ export async function deploy(
   const result = await runDeploy({
     config,
     build: { sha, branch },
-    repo: localRepo(root),
+    repo: localRepo(root, at ? { at } : {}),
     registry: client,
     // Moves no commit explains get an explanation (config, layers, files) in the plan and comment.
     explainer: createExplainer(client),
@@ -147,7 +166,7 @@ const STATUS_TEXT: Record<ServicePlan["status"], string> = {
   new: "new",
   unchanged: "unchanged",
   "not-built": "not built",
-  stale: "skipped",
+  stale: "older build",
   error: "error",
 };
 
@@ -181,12 +200,17 @@ export function formatPlan(plan: Plan): string {
     );
   }
   if (rows.length === 0) lines.push("  (no services found)");
+  for (const p of plan.configProblems) lines.push(`config ${p.key}: ${p.message}`);
   for (const f of plan.fileErrors)
     lines.push(`skipped ${f.line === null ? f.file : `${f.file}:${f.line}`}: ${f.error}`);
   for (const u of plan.unknownSites) lines.push(`not managed ${u.file}:${u.line}: ${u.reason}`);
   const c = plan.counts;
   lines.push(
-    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} skipped, ${c.error} error${c.error === 1 ? "" : "s"}`,
+    // "skipped" is said of job files only: a service whose build is older is counted as such.
+    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.error} error${c.error === 1 ? "" : "s"}` +
+      (plan.fileErrors.length > 0
+        ? `, ${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`
+        : ""),
   );
   return `${lines.join("\n")}\n`;
 }
@@ -210,6 +234,7 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
       ...(s.reencoded ? { reencoded: s.reencoded } : {}),
       ...(result.commits[s.name] ? { commits: result.commits[s.name] } : {}),
     })),
+    configProblems: p.configProblems,
     fileErrors: p.fileErrors,
     unmanaged: p.unknownSites,
     files: result.files.map((f) => f.path),
@@ -219,4 +244,6 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
 }
 
 export const exitCodeOf = (plan: Plan) =>
-  plan.counts.error > 0 || plan.fileErrors.length > 0 ? EXIT.partial : EXIT.ok;
+  plan.counts.error > 0 || plan.fileErrors.length > 0 || plan.configProblems.length > 0
+    ? EXIT.partial
+    : EXIT.ok;

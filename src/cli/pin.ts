@@ -10,7 +10,7 @@ import {
   pinImages,
 } from "../jobfile/pin.js";
 import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
-import type { VarFile } from "../jobfile/jobfile.js";
+import { type VarFile, analyseJobFile } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
@@ -114,6 +114,10 @@ async function pinFile(
   for (const e of outcome.edits) {
     for (const t of targets) if (sameRepository(t.repository, e.before)) used.add(t);
   }
+  // An image already at the digest is found too (a re-run): it is no reason to warn.
+  for (const repository of await repositoriesIn(outcome.text)) {
+    for (const t of targets) if (sameRepository(t.repository, repository)) used.add(t);
+  }
   for (const s of outcome.skipped) {
     for (const t of targets) if (sameRepository(t.repository, s.repository)) used.add(t);
     io.err(`${file}:${s.line}: ${s.repository} not pinned: ${s.reason}\n`);
@@ -145,4 +149,11 @@ async function pinFile(
     io.err(`${file}:${e.line}: ${e.before} -> ${e.after}${where}${dryRun ? " (dry run)" : ""}\n`);
   }
   return outcome.skipped.length === 0;
+}
+
+/** The repositories of the image sites a job file's text names as literals (tree-sitter only). */
+async function repositoriesIn(text: string): Promise<string[]> {
+  const analysis = await analyseJobFile(text, { strict: false });
+  if (!analysis.ok) return [];
+  return analysis.sites.flatMap((site) => (site.ref ? [repositoryOf(site.ref)] : []));
 }

@@ -3,6 +3,9 @@
 import { z } from "zod";
 import { REPOSITORY_PATTERN, isRepositoryName } from "../image/reference.js";
 
+/** `jobs` when the config leaves it out: alternatives, so one of them matching no file is normal. */
+export const DEFAULT_JOB_GLOBS: readonly string[] = ["**/*.nomad", "**/*.nomad.hcl", "**/*.nomad.json"];
+
 /** Placeholders a tag template may use; anything else in braces is a typo we want to catch. */
 export const TAG_PLACEHOLDERS = ["sha", "short_sha", "branch"] as const;
 
@@ -124,7 +127,7 @@ export const configSchema = z
     jobs: z
       .array(glob)
       .min(1, "must list at least one glob")
-      .default(["**/*.nomad", "**/*.nomad.hcl", "**/*.nomad.json"])
+      .default([...DEFAULT_JOB_GLOBS])
       .describe("Globs of the Nomad job files to scan (HCL, or JSON as `nomad job run -json` takes it)."),
     vars: z
       .record(glob, z.array(z.string().min(1, "must not be empty")).min(1, "must list at least one var file"))

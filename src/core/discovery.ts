@@ -1,5 +1,5 @@
 // Which images are services, and where each one is pinned. Pure: works on already-scanned job files.
-import type { Config } from "../config/schema.js";
+import { type Config, DEFAULT_JOB_GLOBS } from "../config/schema.js";
 import type { ImageSite, JobFileScan } from "../jobfile/jobfile.js";
 import { canonicalRepository, repositoryOf } from "../image/reference.js";
 import { matchesAny } from "./glob.js";
@@ -58,10 +58,18 @@ export interface UnknownSite {
   reason: string;
 }
 
+/** A config key that selects nothing (a glob matching no file, a prefix no image is under). */
+export interface ConfigProblem {
+  /** Where in the config: "jobs[0]", "services[2].jobs[1]", "registry", "services[1].image". */
+  key: string;
+  message: string;
+}
+
 export interface Discovery {
   services: DiscoveredService[];
   fileErrors: FileError[];
   unknownSites: UnknownSite[];
+  configProblems: ConfigProblem[];
 }
 
 /** Every glob a run has to read: the config's job globs plus each service's own `jobs`. */
@@ -119,7 +127,15 @@ export function owningImage(config: Config, file: string, site: ImageSite): stri
   return underRegistry(config, file, canonical) ? repository : null;
 }
 
-export function discoverServices(config: Config, files: readonly ScannedJobFile[]): Discovery {
+/**
+ * @param listed every path the job globs matched (default: the scanned files), to tell a glob that
+ *   matches nothing from one whose files could not be read.
+ */
+export function discoverServices(
+  config: Config,
+  files: readonly ScannedJobFile[],
+  listed: readonly string[] = files.map((f) => f.path),
+): Discovery {
   const fileErrors: FileError[] = [];
   const unknownSites: UnknownSite[] = [];
   const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
@@ -159,7 +175,13 @@ export function discoverServices(config: Config, files: readonly ScannedJobFile[
           sites.filter((x) => underRegistry(config, x.file, x.canonical)),
         );
   services.sort((a, b) => a.name.localeCompare(b.name));
-  return { services: services.map((s) => oneOwnerPerLiteral(s, services, sites)), fileErrors, unknownSites };
+  const seen = [...new Set(sites.map((x) => x.canonical))];
+  return {
+    services: services.map((s) => oneOwnerPerLiteral(s, services, sites)),
+    fileErrors,
+    unknownSites,
+    configProblems: configProblems(config, listed, services, seen),
+  };
 }
 
 const literalKey = (file: string, site: ImageSite) =>
@@ -197,6 +219,41 @@ function oneOwnerPerLiteral(
   });
   if (moved.length === 0) return service;
   return { ...service, sites: keep, unmanaged: [...service.unmanaged, ...moved].sort(byPosition) };
+}
+
+/**
+ * Keys that select nothing: every glob that matches no file (the top-level `jobs` only when some service
+ * uses them), and with `registry` alone, a prefix no image in the job files is under (a typo, usually).
+ * A configured service that no job file uses is its own error (plan.ts), named by its key too.
+ */
+function configProblems(
+  config: Config,
+  listed: readonly string[],
+  services: readonly DiscoveredService[],
+  seen: readonly string[],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const unmatched = (globs: readonly string[], key: (i: number) => string) =>
+    globs.forEach((glob, i) => {
+      if (!listed.some((p) => matchesAny(p, [glob])))
+        problems.push({ key: key(i), message: `${JSON.stringify(glob)} matches no file` });
+    });
+  const usesJobs = config.services === undefined || config.services.some((s) => s.jobs === undefined);
+  const isDefault =
+    config.jobs.length === DEFAULT_JOB_GLOBS.length &&
+    config.jobs.every((g, i) => g === DEFAULT_JOB_GLOBS[i]);
+  if (usesJobs && !isDefault) unmatched(config.jobs, (i) => `jobs[${i}]`);
+  else if (usesJobs && !listed.some((p) => matchesAny(p, config.jobs)))
+    problems.push({ key: "jobs", message: `no file matches the default ${config.jobs.join(", ")}` });
+  config.services?.forEach((s, i) => unmatched(s.jobs ?? [], (j) => `services[${i}].jobs[${j}]`));
+  if (config.services === undefined && services.length === 0) {
+    const some = seen.slice(0, 5).join(", ");
+    problems.push({
+      key: "registry",
+      message: `no image in the job files is under ${config.registry}${some ? ` (they use ${some}${seen.length > 5 ? ", …" : ""})` : ""}`,
+    });
+  }
+  return problems;
 }
 
 /** Without `services`: one service per repository under the prefix, named after its last path part. */

@@ -1,7 +1,14 @@
 // The decision of one deploy run, as a pure function of what the job files pin and what the build
 // produced: per service moved / unchanged / new / not-built / error / stale. No I/O here.
 import type { Config } from "../config/schema.js";
-import type { DiscoveredService, Discovery, FileError, ServiceSite, UnknownSite } from "./discovery.js";
+import type {
+  ConfigProblem,
+  DiscoveredService,
+  Discovery,
+  FileError,
+  ServiceSite,
+  UnknownSite,
+} from "./discovery.js";
 import type { ExplainOutcome } from "../explain/types.js";
 import { type BuildInfo, commitFromTag, renderTag, shortSha } from "./templates.js";
 
@@ -93,6 +100,8 @@ export interface Plan {
   services: ServicePlan[];
   fileErrors: FileError[];
   unknownSites: UnknownSite[];
+  /** Config keys that select nothing: the run cannot be trusted to be complete. */
+  configProblems: ConfigProblem[];
   counts: Record<ServiceStatus, number>;
 }
 
@@ -141,7 +150,7 @@ export function plan(input: PlanInput): Plan {
       const why = service.unmanaged[0];
       base.reason = why
         ? `only in sites the engine cannot edit: ${why.file}:${why.line}: ${why.reason}${why.hint ? `; to pin it: ${why.hint}` : ""}`
-        : `no job file uses ${service.image}${unevaluated(discovery)}`;
+        : `${serviceKey(config, service.name)}.image: no job file uses ${service.image}${unevaluated(discovery)}`;
       return base;
     }
     const resolved = input.resolved[service.name];
@@ -199,6 +208,7 @@ export function plan(input: PlanInput): Plan {
     services,
     fileErrors: discovery.fileErrors,
     unknownSites: discovery.unknownSites,
+    configProblems: discovery.configProblems,
     counts: countStatuses(services),
   };
 }
@@ -214,6 +224,24 @@ function unevaluated(discovery: Discovery): string {
   if (!first) return "";
   const n = discovery.unknownSites.length;
   return ` (${n} image expression${n === 1 ? "" : "s"} could not be evaluated, e.g. ${first.file}:${first.line}: ${first.reason})`;
+}
+
+const serviceKey = (config: Config, name: string) =>
+  `services[${config.services?.findIndex((s) => s.name === name) ?? -1}]`;
+
+/**
+ * Whether the plan saw everything it was asked about: no service or file error, nothing unbuilt or
+ * skipped, no config key that selects nothing. Only then may "nothing moved" mean "nothing to deploy"
+ * (the App closes an open deploy PR on it).
+ */
+export function planComplete(plan: Plan): boolean {
+  return (
+    plan.counts.error === 0 &&
+    plan.counts["not-built"] === 0 &&
+    plan.counts.stale === 0 &&
+    plan.fileErrors.length === 0 &&
+    plan.configProblems.length === 0
+  );
 }
 
 export function countStatuses(services: readonly ServicePlan[]): Record<ServiceStatus, number> {

@@ -29,6 +29,12 @@ export interface Unreadable {
   unreadable: string;
 }
 
+/** What both shells say of a job file that is a symlink (mode 120000): never followed, never replaced. */
+export const SYMLINK_NOT_FOLLOWED: Unreadable = {
+  unreadable:
+    "is a symlink; not followed (the bot reads and edits regular files only: pin the file it points to)",
+};
+
 /** The registry calls a run needs: a subset of src/registry's RegistryClient, so it plugs in directly. */
 /**
  * `digest` is the cheap claim (one HEAD); `prove`/`identity` (ProvingRegistry) back every digest that

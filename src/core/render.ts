@@ -75,6 +75,7 @@ function unchangedDetails(plan: Plan): string {
 
 function problems(plan: Plan): string {
   const lines: string[] = [];
+  for (const p of plan.configProblems) lines.push(`- config ${code(p.key)}: ${cell(p.message)}`);
   for (const s of plan.services) {
     if (s.status === "not-built" || s.status === "error" || s.status === "stale") {
       lines.push(`- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`);
@@ -154,8 +155,10 @@ export interface CheckRunOutput {
 
 export function renderCheckRun(plan: Plan): CheckRunOutput {
   const c = plan.counts;
-  const failed = c.error + plan.fileErrors.length;
+  const failed = c.error + plan.fileErrors.length + plan.configProblems.length;
   const parts = [
+    plan.configProblems.length > 0 &&
+      `config selects nothing: ${plan.configProblems.map((p) => p.key).join(", ")}`,
     c.moved > 0 && `${c.moved} moved`,
     c.new > 0 && `${c.new} new`,
     `${c.unchanged} unchanged${reencodedCount(plan)}`,
@@ -180,7 +183,7 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
     ...rows,
   ];
   const errs = problems(plan);
-  if (plan.fileErrors.length > 0) summary.push("", errs);
+  if (plan.fileErrors.length > 0 || plan.configProblems.length > 0) summary.push("", errs);
   const explained = explanations(plan, false);
   if (explained) summary.push("", explained);
   let text = `${summary.join("\n")}\n`;

@@ -40,8 +40,8 @@ export async function resolveServices(
     ctx.progress({ kind: "service", service: service.name, step: "resolve", done: false });
     const r = await resolveService(ctx, service);
     resolved[service.name] = r;
-    const detail =
-      r.status === "built" ? (r.digest ?? "digest known after push") : `${r.status}: ${r.reason}`;
+    // Why a service failed is the plan's to say (its table row): progress says only that it did.
+    const detail = r.status === "built" ? (r.digest ?? "digest known after push") : r.status;
     ctx.progress({ kind: "service", service: service.name, step: "resolve", done: true, detail });
   });
   const names = new Set(discovery.services.map((s) => s.name));

@@ -73,7 +73,7 @@ export async function scanJobFiles(
     // Parsing never waits on I/O: let registry responses in now and then.
     if (i % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { discovery: discoverServices(config, scanned), texts, varFiles };
+  return { discovery: discoverServices(config, scanned, paths), texts, varFiles };
 }
 
 async function scanText(text: string, strict: boolean, varFiles: VarFile[]): Promise<JobFileScan> {

@@ -2,7 +2,7 @@
 // holds (the branch heads, the open PR). deploy.ts only carries these decisions out.
 import type { DeployResult } from "../core/ports.js";
 import type { Plan } from "../core/plan.js";
-import { changing } from "../core/plan.js";
+import { changing, planComplete } from "../core/plan.js";
 import { shortSha } from "../core/templates.js";
 import type { CheckOutput } from "../github/checks.js";
 import { releaseMarker } from "../github/release.js";
@@ -31,15 +31,6 @@ export function decide(result: DeployResult, head: BranchState["head"], hasOpenP
  */
 export function shouldClosePr(plan: Plan, head: BranchState["head"]): boolean {
   return planComplete(plan) && (!head || head.ownedByBot);
-}
-
-export function planComplete(plan: Plan): boolean {
-  return (
-    plan.counts.error === 0 &&
-    plan.counts["not-built"] === 0 &&
-    plan.counts.stale === 0 &&
-    plan.fileErrors.length === 0
-  );
 }
 
 export function closeComment(branch: string, baseSha: string, sha: string): string {

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import type { Commit } from "../core/release-notes.js";
+import { shortSha } from "../core/templates.js";
 import type { Relation } from "../core/plan.js";
 
 export class GitError extends Error {}
@@ -57,6 +58,53 @@ export async function currentBranch(cwd: string): Promise<string | null> {
 export async function listFiles(cwd: string): Promise<string[]> {
   const { stdout } = await git(cwd, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
   return [...new Set(stdout.split("\0").filter(Boolean))];
+}
+
+/** A tree entry: "100644" file, "100755" executable, "120000" symlink, "160000" submodule. */
+export interface TreeEntry {
+  mode: string;
+  path: string;
+}
+
+/** Every file of a commit's tree, repository-relative. */
+export async function treeEntries(cwd: string, rev: string): Promise<TreeEntry[]> {
+  const { stdout } = await git(cwd, ["ls-tree", "-r", "-z", "--full-tree", rev]);
+  return stdout
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf("\t");
+      return { mode: line.slice(0, line.indexOf(" ")), path: line.slice(tab + 1) };
+    });
+}
+
+/** The bytes of `rev:path` for each path (one `git cat-file --batch`); a missing one is left out. */
+export async function readBlobs(
+  cwd: string,
+  rev: string,
+  paths: readonly string[],
+): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  if (paths.length === 0) return out;
+  const result = await execa("git", ["cat-file", "--batch"], {
+    cwd,
+    input: paths.map((p) => `${rev}:${p}\n`).join(""),
+    encoding: "buffer",
+    env: { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+  });
+  const data = Buffer.from(result.stdout);
+  let at = 0;
+  for (const p of paths) {
+    const eol = data.indexOf(0x0a, at);
+    const header = data.subarray(at, eol).toString("utf8");
+    at = eol + 1;
+    const found = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!found) continue; // "<rev>:<path> missing": nothing follows
+    const size = Number(found[2]);
+    if (found[1] === "blob") out.set(p, data.subarray(at, at + size));
+    at += size + 1;
+  }
+  return out;
 }
 
 /** Every commit in from..to with the files it touched, newest first (one git process for a range). */
@@ -113,16 +161,82 @@ export async function remoteWebUrl(cwd: string): Promise<string | null> {
   return https ? `https://${https[1]}/${https[2]}` : null;
 }
 
+/** Refuses a name git would not take as a branch, before anything else happens. */
+export async function checkBranchName(cwd: string, branch: string): Promise<void> {
+  const check = await git(cwd, ["check-ref-format", "--branch", branch], { allowFail: true });
+  if (check.exitCode !== 0 || branch.startsWith("-"))
+    throw new GitError(`"${branch}" is not a valid branch name`);
+}
+
+/** Where a branch points, or null when it does not exist. */
+export async function branchHead(cwd: string, branch: string): Promise<string | null> {
+  const { stdout, exitCode } = await git(
+    cwd,
+    ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`],
+    {
+      allowFail: true,
+    },
+  );
+  return exitCode === 0 ? stdout.trim() : null;
+}
+
+/** Branches checked out in any worktree of the repository (moving one would desync its checkout). */
+async function checkedOutBranches(cwd: string): Promise<Set<string>> {
+  const { stdout } = await git(cwd, ["worktree", "list", "--porcelain"]);
+  return new Set([...stdout.matchAll(/^branch refs\/heads\/(.+)$/gm)].map((m) => m[1]!));
+}
+
 /**
- * One commit holding `files` on top of `parent`, stored on `branch` (created or moved there, like the
- * App's rolling branch). Uses a temporary index: the working tree, the real index and HEAD are untouched.
+ * Whether `apply --commit BRANCH` may (re)write BRANCH onto `head` + one commit: never a checked-out
+ * branch; a branch holding commits `head` lacks only when each is the bot's own earlier deploy commit
+ * (its build trailer), or with `force`. Returns where the branch points now (null: it does not exist),
+ * the value the final compare-and-swap expects.
+ */
+export async function guardDeployBranch(
+  cwd: string,
+  branch: string,
+  head: string,
+  options: { force: boolean; trailer: string },
+): Promise<string | null> {
+  if ((await checkedOutBranches(cwd)).has(branch))
+    throw new GitError(`${branch} is checked out: the deploy commit goes on a branch nobody works on`);
+  const current = await branchHead(cwd, branch);
+  if (current === null || options.force) return current;
+  const { stdout } = await git(cwd, ["log", "--format=%H%x1f%B%x1e", `${head}..${current}`]);
+  const foreign = stdout
+    .split("\x1e")
+    .map((record) => record.trim())
+    .filter(Boolean)
+    .filter((record) => !new RegExp(`^${options.trailer}: [0-9a-f]{40}$`, "m").test(record));
+  if (foreign.length > 0) {
+    const n = foreign.length;
+    throw new GitError(
+      `${branch} has ${n} commit${n === 1 ? "" : "s"} that HEAD lacks and nomad-gitops-bot did not make (e.g. ${shortSha(foreign[0]!)}); rewriting it would drop ${n === 1 ? "it" : "them"} (--force to do it anyway)`,
+    );
+  }
+  return current;
+}
+
+/** The branch moved between the run's start and its commit: another run (or a person) won. */
+export class BranchRaceError extends GitError {}
+
+/**
+ * One commit holding `files` on top of `parent`, stored on `branch` by compare-and-swap: the ref moves
+ * only if it still points at `expected` (null: it must not exist yet), else BranchRaceError and the
+ * branch is left as the winner wrote it. Built in a temporary index from `parent`'s tree, so nothing of
+ * the working tree, the real index or HEAD goes into it or is touched.
  */
 export async function commitFiles(
   cwd: string,
-  options: { branch: string; parent: string; message: string; files: Array<{ path: string; text: string }> },
+  options: {
+    branch: string;
+    parent: string;
+    expected: string | null;
+    message: string;
+    files: Array<{ path: string; text: string }>;
+  },
 ): Promise<string> {
-  const check = await git(cwd, ["check-ref-format", "--branch", options.branch], { allowFail: true });
-  if (check.exitCode !== 0) throw new GitError(`"${options.branch}" is not a valid branch name`);
+  await checkBranchName(cwd, options.branch);
   const tmp = await mkdtemp(path.join(os.tmpdir(), "nomad-gitops-index-"));
   try {
     const env = { GIT_INDEX_FILE: path.join(tmp, "index") };
@@ -140,7 +254,17 @@ export async function commitFiles(
         env: identity,
       })
     ).stdout.trim();
-    await git(cwd, ["update-ref", "-m", "nomad-gitops-bot apply", `refs/heads/${options.branch}`, commit]);
+    const ref = `refs/heads/${options.branch}`;
+    const old = options.expected ?? "0".repeat(40);
+    const moved = await git(cwd, ["update-ref", "-m", "nomad-gitops-bot apply", ref, commit, old], {
+      allowFail: true,
+    });
+    if (moved.exitCode !== 0) {
+      const now = await branchHead(cwd, options.branch);
+      throw new BranchRaceError(
+        `${options.branch} moved while this run worked (${options.expected ? `from ${options.expected.slice(0, 12)} ` : "it was created "}to ${now ? now.slice(0, 12) : "nothing"}): nothing committed; run apply again`,
+      );
+    }
     return commit;
   } finally {
     await rm(tmp, { recursive: true, force: true });

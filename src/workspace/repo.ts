@@ -1,32 +1,38 @@
-// The CLI's RepoPort: job files from the working tree, history from local git.
-import { readFile } from "node:fs/promises";
+// The CLI's RepoPort: job files from the working tree, or from a commit's tree (`apply --commit`: the
+// commit is that tree plus the bot's edits, so nothing uncommitted may go into it); history from git.
+// Symlinks are never followed: a linked job file is reported, not read (it could point out of the
+// repository) and never replaced by a regular file.
+import { lstat, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RepoPort, Unreadable } from "../core/ports.js";
+import { type RepoPort, SYMLINK_NOT_FOLLOWED as SYMLINK, type Unreadable } from "../core/ports.js";
 import { matchesAny } from "../core/glob.js";
 import * as git from "./git.js";
 
-export function localRepo(root: string): RepoPort {
-  let files: Promise<string[]> | null = null;
+const NOT_UTF8: Unreadable = { unreadable: "not valid UTF-8; not read as a job file" };
+
+const decode = (bytes: Uint8Array): string | Unreadable => {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return NOT_UTF8;
+  }
+};
+
+/** @param at read the files of this commit instead of the working tree. */
+export function localRepo(root: string, options: { at?: string } = {}): RepoPort {
+  const at = options.at;
+  let files: Promise<Map<string, string>> | null = null; // path → tree mode ("" in the working tree)
+  const listed = () =>
+    (files ??= at
+      ? git.treeEntries(root, at).then((entries) => new Map(entries.map((e) => [e.path, e.mode])))
+      : git.listFiles(root).then((paths) => new Map(paths.map((p) => [p, ""]))));
   const logs = new Map<string, ReturnType<typeof git.logWithFiles>>();
   return {
     async listFiles(globs) {
-      files ??= git.listFiles(root);
-      return (await files).filter((f) => matchesAny(f, globs)).sort();
+      return [...(await listed()).keys()].filter((f) => matchesAny(f, globs)).sort();
     },
     async readFiles(paths) {
-      const out = new Map<string, string | Unreadable>();
-      await Promise.all(
-        paths.map(async (p) => {
-          try {
-            out.set(p, await readFile(path.join(root, p), "utf8"));
-          } catch (error) {
-            const code = (error as NodeJS.ErrnoException).code;
-            if (code !== "ENOENT")
-              out.set(p, { unreadable: `cannot read it (${code ?? (error as Error).message})` });
-          }
-        }),
-      );
-      return out;
+      return at ? readAtCommit(root, at, await listed(), paths) : readWorkingTree(root, paths);
     },
     // One `git log` per range, filtered per service here: the same range serves every service.
     async commitsTouching(from, to, globs) {
@@ -39,4 +45,38 @@ export function localRepo(root: string): RepoPort {
     },
     compare: (base, head) => git.compare(root, base, head),
   };
+}
+
+async function readWorkingTree(root: string, paths: readonly string[]) {
+  const out = new Map<string, string | Unreadable>();
+  await Promise.all(
+    paths.map(async (p) => {
+      const file = path.join(root, p);
+      try {
+        if ((await lstat(file)).isSymbolicLink()) out.set(p, SYMLINK);
+        else out.set(p, decode(await readFile(file)));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT")
+          out.set(p, { unreadable: `cannot read it (${code ?? (error as Error).message})` });
+      }
+    }),
+  );
+  return out;
+}
+
+async function readAtCommit(
+  root: string,
+  at: string,
+  modes: ReadonlyMap<string, string>,
+  paths: readonly string[],
+) {
+  const out = new Map<string, string | Unreadable>();
+  const regular = paths.filter((p) => {
+    const mode = modes.get(p);
+    if (mode === "120000") out.set(p, SYMLINK);
+    return mode === "100644" || mode === "100755";
+  });
+  for (const [p, bytes] of await git.readBlobs(root, at, regular)) out.set(p, decode(bytes));
+  return out;
 }

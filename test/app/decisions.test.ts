@@ -19,6 +19,7 @@ function result(input: {
   files?: number;
   counts?: Partial<Record<ServiceStatus, number>>;
   fileErrors?: number;
+  configProblems?: number;
 }) {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, input.counts?.[s] ?? 0])) as Record<
     ServiceStatus,
@@ -41,6 +42,10 @@ function result(input: {
       ],
       fileErrors: Array.from({ length: input.fileErrors ?? 0 }, () => ({ path: "x", message: "y" })),
       unknownSites: [],
+      configProblems: Array.from({ length: input.configProblems ?? 0 }, () => ({
+        key: "jobs[0]",
+        message: "y",
+      })),
       counts,
     },
     files: Array.from({ length: input.files ?? 0 }, (_, i) => ({ path: `f${i}`, after: "", edits: [] })),
@@ -69,6 +74,8 @@ describe("decide", () => {
         closePr: false,
       });
     expect(shouldClosePr(result({ fileErrors: 1 }).plan, botHead)).toBe(false);
+    // A config key that selects nothing: "nothing moved" proves nothing, the PR stays open.
+    expect(shouldClosePr(result({ configProblems: 1 }).plan, botHead)).toBe(false);
   });
 
   it("never writes over a branch someone else committed to", () => {

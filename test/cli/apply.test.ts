@@ -58,7 +58,7 @@ describe("apply", () => {
         banana  new  → ec311a13c9f7  nomad/banana.nomad.hcl
         kiwi    new  → 923a0ece7cac  nomad/kiwi.nomad.hcl
         mango   new  → 861b04b87bfb  nomad/mango.nomad.hcl
-      0 moved, 3 new, 0 unchanged, 0 not built, 0 skipped, 0 errors
+      0 moved, 3 new, 0 unchanged, 0 not built, 0 older builds, 0 errors
       wrote nomad/banana.nomad.hcl
       wrote nomad/kiwi.nomad.hcl
       wrote nomad/mango.nomad.hcl
@@ -204,7 +204,7 @@ describe("apply", () => {
         banana  unchanged  cc2161c8c410
         kiwi    unchanged  923a0ece7cac
         mango   unchanged  861b04b87bfb
-      0 moved, 0 new, 3 unchanged, 0 not built, 0 skipped, 0 errors
+      0 moved, 0 new, 3 unchanged, 0 not built, 0 older builds, 0 errors
       nothing to commit on nomad-gitops/deploy
       "
     `);
@@ -312,7 +312,7 @@ describe("apply", () => {
         banana  error        cannot open /nonexistent/banana.tar: ENOENT
         kiwi    error        /nonexistent/kiwi is not an OCI layout: cannot read /nonexistent/kiwi/index.json (ENOENT)
         mango   not built    not in the --images map
-      0 moved, 0 new, 0 unchanged, 1 not built, 0 skipped, 2 errors
+      0 moved, 0 new, 0 unchanged, 1 not built, 0 older builds, 2 errors
       "
     `);
     expect(await repo.git("status", "--porcelain")).toBe("");
@@ -334,7 +334,7 @@ describe("apply", () => {
         banana  moved      852f5161ed8f → 810a00420599  nomad/banana.nomad.hcl
         kiwi    error                                   <registry>/acme/kiwi:<sha1>: GET manifests/<sha1> → HTTP 503: down for maintenance, after 4 attempts
         mango   unchanged  861b04b87bfb
-      1 moved, 0 new, 1 unchanged, 0 not built, 0 skipped, 1 error
+      1 moved, 0 new, 1 unchanged, 0 not built, 0 older builds, 1 error
       wrote nomad/banana.nomad.hcl
       wrote RELEASES.md
       "

@@ -75,7 +75,7 @@ describe("plan", () => {
         "",
         "banana: resolve sha256:cc2161c8c4108c1f8394f5a2cb05efb8aaa988fd2c59d5dcc50705a9c51e0a8c",
         "kiwi: resolve sha256:923a0ece7cac584da0f8411e7b3c77bbf9a923ad20542926da32e25b58437527",
-        "mango: resolve not-built: <registry>/acme/mango:<sha> is not in the registry",
+        "mango: resolve not-built",
         "scanned 3 job files, 3 services",
       ]
     `);
@@ -84,7 +84,7 @@ describe("plan", () => {
         banana  moved      ec311a13c9f7 → cc2161c8c410  nomad/banana.nomad.hcl
         kiwi    unchanged  923a0ece7cac
         mango   not built                               <registry>/acme/mango:<sha> is not in the registry
-      1 moved, 0 new, 1 unchanged, 1 not built, 0 skipped, 0 errors
+      1 moved, 0 new, 1 unchanged, 1 not built, 0 older builds, 0 errors
       "
     `);
   });

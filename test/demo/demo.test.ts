@@ -17,8 +17,8 @@ describe("npm run demo", () => {
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
     const out = result.stdout;
-    expect(out).toMatch(/0 moved, 3 new, 0 unchanged, 0 not built, 0 skipped, 0 errors/);
-    expect(out).toMatch(/1 moved, 0 new, 2 unchanged, 0 not built, 0 skipped, 0 errors/);
+    expect(out).toMatch(/0 moved, 3 new, 0 unchanged, 0 not built, 0 older builds, 0 errors/);
+    expect(out).toMatch(/1 moved, 0 new, 2 unchanged, 0 not built, 0 older builds, 0 errors/);
     expect(out).toMatch(/^web +3 requests \(GET manifest, HEAD manifest, PUT manifest\): no blob uploaded$/m);
     expect(out).toMatch(
       /^worker +3 requests \(GET manifest, HEAD manifest, PUT manifest\): no blob uploaded$/m,
