@@ -20,14 +20,14 @@ export function redactRequest(options: Record<string, unknown>): void {
   if (output !== null && typeof output === "object") redactRequest(output as Record<string, unknown>);
 }
 
-/** A copy of a log argument with every string (and error message/stack) redacted. */
+/** A log argument with every string redacted (a copy; an error is redacted in place). */
 export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redact(value);
   if (value instanceof Error) {
-    const copy = new Error(redact(value.message));
-    copy.name = value.name;
-    copy.stack = value.stack === undefined ? undefined : redact(value.stack);
-    return copy;
+    // In place: the error keeps its class and fields (Octokit's request, already without its token).
+    value.message = redact(value.message);
+    if (value.stack !== undefined) value.stack = redact(value.stack);
+    return value;
   }
   if (depth > 4 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
