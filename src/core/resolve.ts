@@ -179,7 +179,10 @@ async function resolveArchive(
       return { status: "built", digest: deployed, tag, source, tagged: false };
     }
   }
-  if (options.mode === "plan") return { status: "built", digest: null, tag, source };
+  // Plan reads the archive (a missing or truncated one is this service's error) and shows the digest
+  // it will have when the archive fixes it; a docker-archive's is only known after skopeo compresses it.
+  if (options.mode === "plan")
+    return { status: "built", digest: await port.localDigest(source), tag, source };
   ctx.progress({ kind: "service", service: service.name, step: "push", done: false });
   const pushed = await port.push(source, target);
   ctx.actions.push({
