@@ -7,6 +7,8 @@ import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-reque
 import { onPush } from "./handlers/push.js";
 import { type RepoSerializer, localSerializer } from "./handlers/serial.js";
 import { onWorkflowRunCompleted } from "./handlers/workflow-run.js";
+import { redacted } from "./handlers/redacted.js";
+import { registerSecretsFromEnv } from "./secrets/redact.js";
 
 /**
  * The App's collaborators: the deploy run's, the time source of the rollout follow-up, and what keeps two
@@ -20,14 +22,28 @@ export function nomadGitops(deps: AppDeps = {}) {
   const inRepo = (context: { payload: { repository?: { full_name: string } } }, work: () => Promise<void>) =>
     serial.run(context.payload.repository?.full_name.toLowerCase() ?? "", work);
   return (app: Probot): void => {
-    app.on("push", (context) => inRepo(context, () => onPush(context)));
-    app.on("workflow_run.completed", (context) =>
-      inRepo(context, () => onWorkflowRunCompleted(context, deps)),
+    registerSecretsFromEnv(process.env);
+    if (deps.nomadEnv) registerSecretsFromEnv(deps.nomadEnv);
+    // Every handler logs, writes and fails through the one redaction function (handlers/redacted.ts).
+    app.on(
+      "push",
+      redacted((context) => inRepo(context, () => onPush(context))),
     );
-    app.on("check_run.rerequested", (context) => inRepo(context, () => onCheckRunRerequested(context, deps)));
-    app.on("pull_request.closed", (context) => inRepo(context, () => onPullRequestClosed(context, deps)));
-    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) =>
-      onPullRequestChanged(context),
+    app.on(
+      "workflow_run.completed",
+      redacted((context) => inRepo(context, () => onWorkflowRunCompleted(context, deps))),
+    );
+    app.on(
+      "check_run.rerequested",
+      redacted((context) => inRepo(context, () => onCheckRunRerequested(context, deps))),
+    );
+    app.on(
+      "pull_request.closed",
+      redacted((context) => inRepo(context, () => onPullRequestClosed(context, deps))),
+    );
+    app.on(
+      ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"],
+      redacted((context) => onPullRequestChanged(context)),
     );
   };
 }

@@ -1,3 +1,5 @@
+import { redact } from "../secrets/redact.js";
+
 /** What a CLI command may touch of the outside world; tests pass their own. */
 export interface CliIO {
   out(text: string): void;
@@ -15,6 +17,14 @@ export const processIO: CliIO = {
   cwd: process.cwd(),
   isTTY: Boolean(process.stderr.isTTY),
 };
+
+/**
+ * The same IO with every line passed through the one redaction function: whatever a command prints
+ * (plans, --json, PR bodies, errors quoting a registry that echoed a header) leaves without secrets.
+ */
+export function redactedIO(io: CliIO): CliIO {
+  return { ...io, out: (text) => io.out(redact(text)), err: (text) => io.err(redact(text)) };
+}
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, partial: 1, usage: 2 } as const;

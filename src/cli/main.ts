@@ -1,4 +1,5 @@
-import { type CliIO, type Command, EXIT, UsageError, processIO } from "./io.js";
+import { type CliIO, type Command, EXIT, UsageError, processIO, redactedIO } from "./io.js";
+import { registerSecretsFromEnv } from "../secrets/redact.js";
 
 // Commands load lazily so `digest` does not pay for the HCL parser and vice versa.
 const commands: Record<string, () => Promise<Command>> = {
@@ -31,7 +32,9 @@ async function usage(): Promise<string> {
   ].join("\n");
 }
 
-export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = processIO): Promise<number> {
+  registerSecretsFromEnv(rawIO.env);
+  const io = redactedIO(rawIO);
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     (name === undefined ? io.err : io.out)(await usage());

@@ -5,11 +5,36 @@ import type { FileChange } from "./edits.js";
 import type { Plan } from "./plan.js";
 import type { ClusterReportPort, DeployResult } from "./ports.js";
 import type { NotesContext } from "./release-notes.js";
+import { redact } from "../secrets/redact.js";
 import { renderCheckRun, renderComment, renderCommitMessage, renderPrBody, renderPrTitle } from "./render.js";
 
 type Rendered = Pick<DeployResult, "prTitle" | "prBody" | "comment" | "check" | "commitMessage">;
 
+/**
+ * The texts with every secret removed, before either shell compares them with what GitHub shows (so a
+ * redelivered event still finds them unchanged) or prints them.
+ */
 export async function renderDeploy(
+  config: Config,
+  plan: Plan,
+  ctx: NotesContext,
+  extra: {
+    files: readonly FileChange[];
+    skipped: string | undefined;
+    cluster: ClusterReportPort | undefined;
+  },
+): Promise<Rendered> {
+  const out = await renderTexts(config, plan, ctx, extra);
+  return {
+    prTitle: redact(out.prTitle),
+    prBody: redact(out.prBody),
+    comment: redact(out.comment),
+    check: { ...out.check, title: redact(out.check.title), summary: redact(out.check.summary) },
+    commitMessage: redact(out.commitMessage),
+  };
+}
+
+async function renderTexts(
   config: Config,
   plan: Plan,
   ctx: NotesContext,

@@ -51,6 +51,11 @@ export interface RegistryPort extends ProvingRegistry {
 /** Local image sources (`--images`: docker-archive:PATH, oci:DIR): compare without upload, push. */
 export interface ImageSourcePort {
   sameImage(source: string, ref: string): Promise<{ same: boolean; reason: string }>;
+  /**
+   * Reads the archive (throws when it is missing or unreadable) and returns the digest a push will
+   * give it when that is fixed by the archive (an OCI layout is pushed as it is), else null.
+   */
+  localDigest(source: string): Promise<string | null>;
   push(source: string, ref: string): Promise<{ digest: string; pushed: boolean }>;
 }
 

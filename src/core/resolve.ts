@@ -9,9 +9,12 @@ import type { DiscoveredService, Discovery, FileError } from "./discovery.js";
 import { type ResolvedImage, pinnedState } from "./plan.js";
 import type { DeployOptions, ProgressEvent, RegistryAction } from "./ports.js";
 import type { TagLookups } from "./scan.js";
+import { redact } from "../secrets/redact.js";
 
 const isNotFound = (error: unknown) => (error as { status?: unknown }).status === 404;
-export const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+// Error texts become plan reasons, PR bodies and check runs: never with a secret a server echoed back.
+export const errorMessage = (error: unknown) =>
+  redact(error instanceof Error ? error.message : String(error));
 
 /** What resolving one service needs; `actions` collects the pushes it did (apply). */
 export interface ResolveContext {
@@ -176,7 +179,10 @@ async function resolveArchive(
       return { status: "built", digest: deployed, tag, source, tagged: false };
     }
   }
-  if (options.mode === "plan") return { status: "built", digest: null, tag, source };
+  // Plan reads the archive (a missing or truncated one is this service's error) and shows the digest
+  // it will have when the archive fixes it; a docker-archive's is only known after skopeo compresses it.
+  if (options.mode === "plan")
+    return { status: "built", digest: await port.localDigest(source), tag, source };
   ctx.progress({ kind: "service", service: service.name, step: "push", done: false });
   const pushed = await port.push(source, target);
   ctx.actions.push({

@@ -2,6 +2,7 @@
 // GitHub ports), handlers/decisions.ts decides what that means for the PR, and this carries it out: one
 // commit on the rolling branch, the PR, its labels, the sticky comment, the check run. Every write is
 // skipped when GitHub already shows the same result, so a redelivered event changes nothing.
+import { redact } from "../secrets/redact.js";
 import type { Context } from "probot";
 import type { Config } from "../config/schema.js";
 import { runDeploy } from "../core/pipeline.js";
@@ -258,10 +259,9 @@ function hasBase(state: BranchState): state is PlannableState {
   return state.base !== null;
 }
 
-/** An error for the check run: message only (request errors carry no credentials in their message). */
+/** An error for the check run: its message only, redacted (a server may have echoed a credential). */
 function describe(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.replace(/(gh[opsu]_|github_pat_)[A-Za-z0-9_]+/g, "$1***").slice(0, 2000);
+  return redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 2000);
 }
 
 /** A real registry client (not a digest-only stand-in) can also explain moves. */

@@ -2,6 +2,7 @@
 // a person can act on. The ACL token comes from the bot's own environment (NOMAD_TOKEN), never from the
 // repository's config, and never appears in an error message or a log line.
 import type { z } from "zod";
+import { redact, registerSecret } from "../secrets/redact.js";
 import {
   JobPlanResponse,
   JobRegisterResponse,
@@ -22,7 +23,8 @@ export class NomadApiError extends Error {
     /** The ACL capability the request needs (namespace:submit-job, ...): set for every request. */
     readonly capability?: string,
   ) {
-    super(message);
+    // Server text quoted in the message may echo the token back.
+    super(redact(message));
   }
 }
 
@@ -49,6 +51,7 @@ export function nomadClientFor(
 ): NomadClient | null {
   if (!settings?.address) return null;
   const token = env.NOMAD_TOKEN?.trim();
+  registerSecret(token);
   return new NomadClient({
     address: settings.address,
     ...(settings.namespace ? { namespace: settings.namespace } : {}),

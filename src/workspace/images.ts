@@ -24,6 +24,9 @@ export function localImageSource(
       const { same, reason } = sameImage(local, await client.identity(ref));
       return { same, reason };
     },
+    async localDigest(source) {
+      return (await readLocalImage(parse(source), options.cwd)).digest;
+    },
     async push(source, ref) {
       parse(source);
       const out = await pushImage(source, ref, { client, cwd: options.cwd, env: options.env });

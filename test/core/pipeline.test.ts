@@ -396,6 +396,7 @@ describe("--images registry references", () => {
       },
       port: {
         sameImage: () => Promise.reject(new Error("registry references are compared by digest")),
+        localDigest: () => Promise.reject(new Error("registry references are not read as archives")),
         push: () => Promise.reject(new Error("same repository: nothing to copy")),
       },
     };
