@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { analyseJobFile, findImages } from "../src/jobfile/jobfile.js";
+import { analysePackTemplate } from "../src/jobfile/pack.js";
 import { clearParseCache, hcl2Object } from "../src/jobfile/parse.js";
 import { pinImages } from "../src/jobfile/pin.js";
 import { repositoryOf } from "../src/image/reference.js";
@@ -95,5 +96,60 @@ export async function run(): Promise<BenchSection> {
     `- pin + verify (${pinTimes.length} files with managed images, ${edits} edits; cold: two tree-sitter and two hcl2-parser parses each):`,
     `  median ${quantile(pinTimes, 0.5).toFixed(1)} ms, p95 ${quantile(pinTimes, 0.95).toFixed(1)} ms, max ${pinTimes.at(-1)!.toFixed(1)} ms, total ${(pinTotal / 1000).toFixed(2)} s.`,
   ].join("\n");
-  return { title: "Nomad job files", markdown };
+  return { title: "Nomad job files", markdown: `${markdown}\n\n${await coverage(names, texts)}` };
+}
+
+// Measured with the same counting at 29e8eac (before issue 12's patterns): the baseline of the table.
+const BEFORE = {
+  managed: 200,
+  unmanaged: { runtime: 12, shared: 6, expression: 5 } as Record<string, number>,
+  rejected: 12,
+};
+
+/** Managed / unmanaged image sites of the corpus by case; pack templates are read as templates. */
+async function coverage(names: string[], texts: string[]): Promise<string> {
+  let managed = 0;
+  let rejected = 0;
+  let templateSites = 0;
+  const unmanaged: Record<string, number> = {};
+  const examples: Record<string, string> = {};
+  for (const [i, text] of texts.entries()) {
+    const scan = await findImages(text);
+    let sites = scan.ok ? scan.images : [];
+    if (!scan.ok) {
+      rejected++;
+      // The corpus is flat (no pack directory beside a template): templates are read without variables.hcl.
+      if (!text.includes("[[")) continue;
+      const pack = await analysePackTemplate({ path: names[i]!, text, variables: null });
+      if (!pack.ok) continue;
+      sites = pack.sites;
+      templateSites += pack.sites.length;
+    }
+    for (const site of sites) {
+      if (site.managed) managed++;
+      else {
+        unmanaged[site.kind!] = (unmanaged[site.kind!] ?? 0) + 1;
+        examples[site.kind!] ??= site.reason!;
+      }
+    }
+  }
+  const kinds = [...new Set([...Object.keys(BEFORE.unmanaged), ...Object.keys(unmanaged)])].sort();
+  const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  return [
+    "### Coverage: which image sites the engine pins",
+    "",
+    `Image sites of the ${names.length} corpus files, by case. Before: the engine at 29e8eac; after: this build. Files`,
+    "rejected as job files are the HCL1 file and Levant / Nomad Pack templates; the templates' sites are now listed",
+    `from the template (${templateSites} sites; the corpus holds no pack's variables.hcl beside them, so their variables read as unset).`,
+    "",
+    "| | before | after | e.g. |",
+    "|---|---:|---:|---|",
+    `| managed (pinned) | ${BEFORE.managed} | ${managed} | |`,
+    ...kinds.map(
+      (k) =>
+        `| unmanaged: ${k} | ${BEFORE.unmanaged[k] ?? 0} | ${unmanaged[k] ?? 0} | ${(examples[k] ?? "").replace(/\|/g, "\\|").slice(0, 90)} |`,
+    ),
+    `| unmanaged, total | ${total(BEFORE.unmanaged)} | ${total(unmanaged)} | |`,
+    `| files rejected as job files | ${BEFORE.rejected} | ${rejected} | |`,
+  ].join("\n");
 }

@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { describeError, readJobFile } from "../workspace/files.js";
-import { readVarFiles } from "../workspace/varfiles.js";
-import { type ImageSite, type VarFile, findImages } from "../jobfile/jobfile.js";
+import { readPackTemplate, readVarFiles } from "../workspace/varfiles.js";
+import { type ImageSite, type VarFile, findImages, publicSite } from "../jobfile/jobfile.js";
+import { analysePackTemplate, packVariablesFile } from "../jobfile/pack.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const usage = `usage: nomad-gitops-bot images [--json] [--var-file FILE]... FILE...
@@ -83,6 +84,7 @@ async function report(file: string, named: string[]): Promise<Result> {
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }
+  if (packVariablesFile(file) !== null) return packReport(file, text);
   const scan = await findImages(text, { varFiles });
   if (!scan.ok) {
     // JSON consumers get the line inside the message; stderr gets the usual file:line prefix.
@@ -95,19 +97,40 @@ async function report(file: string, named: string[]): Promise<Result> {
   const report: FileReport = {
     file,
     ok: true,
-    images: scan.images.map((s) => ({
-      job: s.job,
-      group: s.group,
-      task: s.task,
-      line: s.line,
-      reference: s.reference,
-      managed: s.managed,
-      ...(s.reason === undefined ? {} : { reason: s.reason, kind: s.kind, hint: s.hint }),
-      ...(s.literal === undefined ? {} : { literal: s.literal }),
-      ...(s.shared === undefined ? {} : { shared: s.shared }),
-    })),
+    images: scan.images.map(row),
   };
   return { report, where: file };
+}
+
+function row(s: ImageSite): FileReport["images"][number] {
+  return {
+    job: s.job,
+    group: s.group,
+    task: s.task,
+    line: s.line,
+    reference: s.reference,
+    managed: s.managed,
+    ...(s.reason === undefined ? {} : { reason: s.reason, kind: s.kind, hint: s.hint }),
+    ...(s.literal === undefined ? {} : { literal: s.literal }),
+    ...(s.shared === undefined ? {} : { shared: s.shared }),
+  };
+}
+
+/** A Nomad Pack template is not a job file (ok: false), but its images are listed, with where their values are. */
+async function packReport(file: string, text: string): Promise<Result> {
+  let analysis;
+  try {
+    analysis = await analysePackTemplate(await readPackTemplate(file, text));
+  } catch (error) {
+    return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
+  }
+  if (!analysis.ok) return { report: { file, ok: false, error: analysis.error, images: [] }, where: file };
+  const where = packVariablesFile(file)!;
+  const error = `a Nomad Pack template, not HCL: its images are read from the template, their values from ${where}`;
+  return {
+    report: { file, ok: false, error, images: analysis.sites.map((s) => row(publicSite(s))) },
+    where: file,
+  };
 }
 
 function table(reports: FileReport[]): string {
@@ -115,9 +138,9 @@ function table(reports: FileReport[]): string {
   for (const r of reports) {
     if (!r.ok) {
       rows.push([r.file, "-", "-", "-", "-", "error (see below)"]);
-      continue;
+      if (r.images.length === 0) continue;
     }
-    if (r.images.length === 0) rows.push([r.file, "-", "-", "-", "(no images)", "-"]);
+    if (r.ok && r.images.length === 0) rows.push([r.file, "-", "-", "-", "(no images)", "-"]);
     for (const i of r.images) {
       rows.push([
         `${r.file}:${i.line}`,

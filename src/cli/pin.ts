@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
 import { describeError, readJobFile, writeFileAtomic } from "../workspace/files.js";
-import { readVarFiles } from "../workspace/varfiles.js";
+import { readPackTemplate, readVarFiles } from "../workspace/varfiles.js";
+import { type PackInput, packVariablesFile, pinPackTemplate } from "../jobfile/pack.js";
 import {
   JobFileError,
   type PinStyle,
@@ -92,16 +93,25 @@ async function pinFile(
 ): Promise<boolean> {
   let before: string;
   let varFiles: VarFile[];
+  let pack: PackInput | null = null;
   try {
     before = await readJobFile(file);
     varFiles = await readVarFiles(file, named);
+    if (packVariablesFile(file) !== null) pack = await readPackTemplate(file, before);
   } catch (error) {
     io.err(`${file}: ${describeError(error)}\n`);
     return false;
   }
   let outcome;
   try {
-    outcome = await pinImages(before, targets, { varFiles, ...(style === undefined ? {} : { style }) });
+    const options = style === undefined ? {} : { style };
+    if (pack !== null) {
+      // A pack template: the values live in the pack's variables.hcl (or the template's own strings).
+      const pinned = await pinPackTemplate(pack, targets, options);
+      varFiles = pack.variables ? [pack.variables] : [];
+      const changed = new Map([...pinned.files].filter(([path]) => path !== file));
+      outcome = { ...pinned, text: pinned.files.get(file) ?? before, varFiles: changed };
+    } else outcome = await pinImages(before, targets, { varFiles, ...options });
   } catch (error) {
     if (error instanceof JobFileError || error instanceof PinVerificationError) {
       io.err(

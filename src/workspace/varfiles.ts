@@ -2,6 +2,7 @@
 import { describeError, readJobFile } from "./files.js";
 import type { VarFile } from "../jobfile/jobfile.js";
 import { conventionalVarFile } from "../jobfile/varfiles.js";
+import { type PackInput, packVariablesFile } from "../jobfile/pack.js";
 
 /** The job's conventional var file when it exists, then the ones given with --var-file. */
 export async function readVarFiles(job: string, named: string[]): Promise<VarFile[]> {
@@ -22,4 +23,17 @@ export async function readVarFiles(job: string, named: string[]): Promise<VarFil
     }
   }
   return out;
+}
+
+/** A pack template with its pack's variables.hcl (null when the pack has none), for `images` and `pin`. */
+export async function readPackTemplate(file: string, text: string): Promise<PackInput> {
+  const path = packVariablesFile(file)!;
+  const variables = await readJobFile(path).then(
+    (t) => ({ path, text: t }),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return null;
+      throw new Error(`${path}: ${describeError(error)}`);
+    },
+  );
+  return { path: file, text, variables };
 }

@@ -73,3 +73,46 @@ describe("var files on the command line", () => {
     expect(cap.stderr).toContain("nope.vars.hcl: no such file");
   });
 });
+
+describe("Nomad Pack templates on the command line", () => {
+  it("images lists a template's images (not a job file: ok false) with the variables.hcl they come from", async () => {
+    const cap = captureIO();
+    const file = "test/fixtures/nomad/packs/shop/templates/shop.nomad.tpl";
+    expect(await main(["images", "--json", file], cap.io)).toBe(1);
+    const [report] = JSON.parse(cap.stdout).files;
+    expect(report.ok).toBe(false);
+    expect(report.error).toBe(
+      "a Nomad Pack template, not HCL: its images are read from the template, their values from test/fixtures/nomad/packs/shop/variables.hcl",
+    );
+    expect(
+      report.images.map((i: { line: number; managed: boolean; kind?: string }) => [
+        i.line,
+        i.managed,
+        i.kind,
+      ]),
+    ).toEqual([
+      [10, true, undefined],
+      [26, false, "split"],
+      [33, true, undefined],
+      [40, true, undefined],
+      [47, false, "no-default"],
+    ]);
+  });
+});
+
+describe("pin on a Nomad Pack template", () => {
+  it("writes the pack's variables.hcl default and the template's own string, nothing else", async () => {
+    const template = copy("packs/shop/templates/shop.nomad.tpl");
+    const variables = copy("packs/shop/variables.hcl");
+    const [tBefore, vBefore] = [readFileSync(template, "utf8"), readFileSync(variables, "utf8")];
+    const cap = captureIO();
+    const args = ["pin", "--set", `ghcr.io/acme/shop/web=${D1}`, "--set", `envoyproxy/envoy=${D1}`, template];
+    expect(await main(args, cap.io)).toBe(0);
+    expect(readFileSync(variables, "utf8")).toBe(
+      vBefore.replace('"ghcr.io/acme/shop/web:3.0.1"', `"ghcr.io/acme/shop/web:3.0.1@${D1}"`),
+    );
+    expect(readFileSync(template, "utf8")).toBe(
+      tBefore.replace('"envoyproxy/envoy:v1.30.1"', `"envoyproxy/envoy:v1.30.1@${D1}"`),
+    );
+  });
+});
