@@ -111,9 +111,22 @@ export class NomadClient {
     );
   }
 
-  /** POST /v1/jobs: register (or update) the job. */
-  submit(job: NomadJob): Promise<JobRegisterResponse> {
-    return this.#call(JobRegisterResponse, "POST", "/v1/jobs", "namespace:submit-job", { Job: job });
+  /**
+   * POST /v1/jobs: register (or update) the job. With `enforceIndex` (the JobModifyIndex a plan returned,
+   * 0 for a job that must not exist yet) Nomad refuses the job if it changed since: check-and-set.
+   * `source` is kept with the job version (Nomad 1.6+ shows it in `nomad job inspect`, the UI).
+   */
+  submit(
+    job: NomadJob,
+    options: { enforceIndex?: number; source?: string } = {},
+  ): Promise<JobRegisterResponse> {
+    return this.#call(JobRegisterResponse, "POST", "/v1/jobs", "namespace:submit-job", {
+      Job: job,
+      ...(options.enforceIndex !== undefined
+        ? { EnforceIndex: true, JobModifyIndex: options.enforceIndex }
+        : {}),
+      ...(options.source !== undefined ? { Submission: { Source: options.source, Format: "hcl2" } } : {}),
+    });
   }
 
   /** GET /v1/job/:id; null when the cluster has no such job. */

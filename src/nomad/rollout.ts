@@ -19,7 +19,7 @@ import type { NomadJob } from "./types.js";
 
 export type RolloutPort = Pick<
   NomadClient,
-  "namespace" | "parse" | "submit" | "job" | "latestDeployment" | "deploymentAllocations"
+  "namespace" | "parse" | "plan" | "submit" | "job" | "latestDeployment" | "deploymentAllocations"
 >;
 
 /** GitHub's deployments API, as far as rollouts need it. */
@@ -128,16 +128,27 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
 
   // nomad.submit: register each file once; the JobModifyIndex tells this version's deployment apart.
   // A file whose targets all have their deployment was submitted by that earlier delivery already.
+  // Check-and-set: the plan names the job version the cluster holds, and the submit is refused if a
+  // person (or another tool) changed the job in between; that is an error, never an overwrite.
   const submitted = new Map<string, { index: number } | { error: string }>();
   if (config.nomad?.submit) {
     for (const file of input.files) {
       if (!pending.some((t) => t.file === file.path)) continue;
       try {
         const job = await client.parse(file.text);
-        const out = await client.submit(job);
+        const planned = await client.plan(job);
+        const out = await client.submit(job, {
+          enforceIndex: planned.JobModifyIndex ?? 0,
+          source: file.text,
+        });
         submitted.set(file.path, { index: out.JobModifyIndex });
       } catch (error) {
-        submitted.set(file.path, { error: `submit failed: ${describeNomadError(error)}` });
+        const detail = describeNomadError(error);
+        submitted.set(file.path, {
+          error: /conflicting job modify index|job already exists/i.test(detail)
+            ? `not submitted: the job changed in Nomad after the bot planned it (${detail})`
+            : `submit failed: ${detail}`,
+        });
       }
     }
   }

@@ -44,6 +44,8 @@ export interface StandInOptions {
    * "halfway" is "running" with one allocation of each task group healthy.
    */
   progress?: Record<string, Array<"running" | "halfway" | "successful" | "failed">>;
+  /** Jobs a person changes right after the bot's plan, before its submit (check-and-set tests). */
+  changedAfterPlan?: string[];
   /** Endpoints answered with 403: "parse" | "plan" | "submit" | "read". */
   deny?: Array<"parse" | "plan" | "submit" | "read">;
 }
@@ -123,6 +125,13 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
       const current = jobs.get(id);
       const plan = fixture<Json>(current ? "job-plan.edited.json" : "job-plan.added.json");
       const out = JSON.parse(JSON.stringify(plan).replaceAll('"banana"', JSON.stringify(id))) as Json;
+      // The version the cluster holds, as the check-and-set submit must name it.
+      out.JobModifyIndex = current ? Number(current.JobModifyIndex ?? 0) : 0;
+      if (current && options.changedAfterPlan?.includes(id)) {
+        // A person edits the job between the bot's plan and its submit.
+        modifyIndex += 1;
+        jobs.set(id, { ...current, JobModifyIndex: modifyIndex });
+      }
       const group = ((body?.Job as Json).TaskGroups as Json[])[0]!;
       const tg = ((out.Diff as Json).TaskGroups as Json[])[0]!;
       tg.Name = group.Name;
@@ -145,6 +154,18 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
     if (req.method === "POST" && path === "/v1/jobs") {
       if (!route("submit")) return;
       const job = body?.Job as Json;
+      if (body?.EnforceIndex) {
+        const expected = Number(body.JobModifyIndex ?? 0);
+        const actual = Number(jobs.get(String(job.ID))?.JobModifyIndex ?? 0);
+        if (expected !== actual) {
+          // Nomad's own wording (nomad/job_endpoint.go), as a 500 with a plain-text body.
+          const reason =
+            expected === 0
+              ? `Enforcing job modify index 0: job already exists`
+              : `Enforcing job modify index ${expected}: job ${actual === 0 ? "not found" : `exists with conflicting job modify index: ${actual}`}`;
+          return send(500, reason);
+        }
+      }
       modifyIndex += 1;
       jobs.set(String(job.ID), { ...job, JobModifyIndex: modifyIndex });
       const status = options.rollout?.[String(job.ID)];

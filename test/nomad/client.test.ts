@@ -339,9 +339,47 @@ describe("reportRollouts", () => {
     `);
     expect(nomad.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
       "POST /v1/jobs/parse",
+      "POST /v1/job/banana/plan",
       "POST /v1/jobs",
       "GET /v1/job/banana/deployment",
     ]);
+    // Check-and-set: the submit names the version the plan saw, and keeps the file's HCL with the job.
+    const register = nomad.requests().find((r) => r.path.startsWith("/v1/jobs?"))!.body as Record<
+      string,
+      unknown
+    >;
+    expect(register).toMatchObject({
+      EnforceIndex: true,
+      JobModifyIndex: 19, // the version the cluster runs (the job fixture)
+      Submission: { Source: files[0]!.text, Format: "hcl2" },
+    });
+  });
+
+  it("refuses to overwrite a job changed in Nomad between the plan and the submit: an error on the deployment", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { banana: "successful" },
+      changedAfterPlan: ["banana"],
+    });
+    const gh = recorder();
+    const [r] = await reportRollouts({
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files,
+    });
+    expect(r!.state).toBe("error");
+    expect(r!.description).toMatch(/^not submitted: the job changed in Nomad after the bot planned it/);
+    expect(gh.calls.find((c) => (c as unknown[])[0] === "status")).toEqual([
+      "status",
+      901,
+      { state: "error", description: r!.description },
+    ]);
+    // Refused by Nomad: the job the person changed is still the one the cluster runs.
+    const job = await client(nomad.address).job("banana");
+    expect(JSON.stringify(job)).toContain(D1);
   });
 
   it("reports a failed deployment with the failing allocation's event", async () => {
@@ -431,7 +469,7 @@ describe("reportRollouts", () => {
       ["apple", 901, undefined],
       ["banana", 902, undefined],
     ]);
-    expect(writes()).toHaveLength(4); // parse + submit per file
+    expect(writes()).toHaveLength(6); // parse, plan and submit per file
     const before = { calls: gh.calls.length, writes: writes().length };
 
     const again = await reportRollouts(input);
@@ -478,7 +516,11 @@ describe("reportRollouts", () => {
       ["status", 903],
     ]);
     // Only apple's file is registered again; banana's follower (not this delivery) keeps reporting on it.
-    expect(writes().map((r) => r.path.split("?")[0])).toEqual(["/v1/jobs/parse", "/v1/jobs"]);
+    expect(writes().map((r) => r.path.split("?")[0])).toEqual([
+      "/v1/jobs/parse",
+      "/v1/job/apple/plan",
+      "/v1/jobs",
+    ]);
     expect(
       (nomad.requests().find((r) => r.path.startsWith("/v1/jobs?"))?.body as { Job: { ID: string } }).Job.ID,
     ).toBe("apple");
