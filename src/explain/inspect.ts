@@ -15,6 +15,7 @@ import {
   platformManifests,
 } from "../image/manifest.js";
 import { diffConfigs, diffEntries, pairLayers, platformOf } from "./diff.js";
+import { findingsOf } from "./findings.js";
 import { readTar } from "../image/tar.js";
 import type { Explanation, LayerChange, LayerRef, PlatformExplanation, TarEntry } from "./types.js";
 
@@ -192,6 +193,18 @@ function layerRef(image: Image, index: number): LayerRef {
 const message = (error: unknown) =>
   error instanceof RegistryError ? error.detail : error instanceof Error ? error.message : String(error);
 
+/** Layers both images have (same diff_id) whose compressed blobs differ. */
+function recompressed(a: Image, b: Image): Array<{ diffId: string; a: string; b: string }> {
+  const blobs = (image: Image) => {
+    const ids = image.config.rootfs?.diff_ids ?? [];
+    return new Map(ids.map((id, i) => [id, image.layers[i]?.digest ?? ""]));
+  };
+  const inB = blobs(b);
+  return [...blobs(a)]
+    .filter(([id, digest]) => inB.has(id) && inB.get(id) !== digest)
+    .map(([diffId, digest]) => ({ diffId, a: digest, b: inB.get(diffId)! }));
+}
+
 async function comparePlatform(
   registry: ExplainRegistry,
   platform: string,
@@ -229,13 +242,14 @@ async function comparePlatform(
       change.note = text.includes("not inspected") ? text : `not inspected: ${text}`;
     }
   }
-  return {
+  const explained = {
     platform,
     manifests: { a: a.manifest.digest, b: b.manifest.digest },
     configs: { a: a.configDigest, b: b.configDigest },
     config: diffConfigs(a.config, b.config),
-    layers: { shared, changes },
+    layers: { shared, changes, recompressed: recompressed(a, b) },
   };
+  return { ...explained, findings: findingsOf(explained) };
 }
 
 /** Explains how the image B differs from A (B is the newer one in the bot's use). */

@@ -69,11 +69,14 @@ export function summarizeExplanation(e: Explanation): string {
       parts.push(
         `${layerName((l.b ?? l.a)!)}${l.a && l.b ? "" : l.b ? " added" : " removed"}: ${layerSummary(l)}`,
       );
+    const encoding = p.findings?.find((f) => f.level === "layer-encoding" || f.level === "manifest");
     if (parts.length === 0)
       parts.push(
         p.manifests.a === p.manifests.b
           ? "same image"
-          : "same config and layers, manifest encoded differently",
+          : encoding
+            ? `${encoding.what} (likely: ${encoding.cause})`
+            : "same config and layers, manifest encoded differently",
       );
     lines.push(`${p.platform ? `${p.platform}: ` : ""}${parts.join("; ")}`);
   }
@@ -123,6 +126,10 @@ function platformMarkdown(p: PlatformExplanation, maxFiles: number): string[] {
     if (files.length > maxFiles) out.push(`  | … | ${files.length - maxFiles} more |`);
     out.push("");
   }
+  for (const f of p.findings ?? []) {
+    out.push(`- **${cell(f.what)}**. Likely cause: ${cell(f.cause)}. Remedy: ${cell(f.remedy)}.`);
+  }
+  if ((p.findings ?? []).length > 0) out.push("");
   return out;
 }
 
@@ -174,6 +181,13 @@ export function renderExplanationText(e: Explanation, options: RenderOptions = {
       }
       if (files.length > maxFiles)
         out.push(`${indent}    … ${files.length - maxFiles} more (--json lists all)`);
+    }
+    for (const f of p.findings ?? []) {
+      out.push(
+        `${indent}why: ${f.what}`,
+        `${indent}  likely cause: ${f.cause}`,
+        `${indent}  remedy: ${f.remedy}`,
+      );
     }
   }
   for (const n of e.notes) out.push(`note: ${n}`);

@@ -56,7 +56,19 @@ export interface PlatformExplanation {
     /** Layers (by diff_id) present in both images. */
     shared: number;
     changes: LayerChange[];
+    /** Shared layers (same diff_id) whose compressed blobs differ: same files, compressed differently. */
+    recompressed?: Array<{ diffId: string; a: string; b: string }>;
   };
+  /** What differs at each level, with its likely cause and a remedy (most specific first). */
+  findings?: Finding[];
+}
+
+/** One level at which two images differ, what it likely means, and how to avoid it. */
+export interface Finding {
+  level: "manifest" | "layer-encoding" | "config-timestamps" | "config" | "file-metadata" | "content";
+  what: string;
+  cause: string;
+  remedy: string;
 }
 
 export interface Explanation {

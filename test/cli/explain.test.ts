@@ -37,6 +37,12 @@ describe("nomad-gitops-bot explain", () => {
       layers: 0 shared, 1 differ
         layer 1 (d2eadfe078b2 → b3b5b5857eee): 1 file changed (1 mode only)
           ~ etc/app  mode only: 0644 → 0600
+      why: config differs: env MODE
+        likely cause: a real change of the runtime configuration (env, labels, entrypoint, user…) or a value stamped per build
+        remedy: if the value is per build (a commit SHA, a date), move it out of the image or make it an input
+      why: 1 file(s) differ only in mode
+        likely cause: file modes or owners depend on the build machine (umask, user)
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
       "
     `);
     expect(cap.stderr).toBe("");

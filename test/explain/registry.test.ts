@@ -67,6 +67,9 @@ describe("explainImages with a real registry", () => {
         layer 2 (8d6f55df1b4c → 48bb8898b005): 2 files changed (2 mtime only)
           ~ bin/app  mtime only: 1970-01-01T00:00:00Z → 2023-11-14T22:13:20Z
           ~ etc/app.conf  mtime only: 1970-01-01T00:00:00Z → 2023-11-14T22:13:20Z
+      why: 2 file(s) differ only in mtime
+        likely cause: file mtimes taken from the build time or checkout
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
       "
     `);
   });
@@ -94,6 +97,9 @@ describe("explainImages with a real registry", () => {
       layers: 1 shared, 1 differ
         layer 2 (8d6f55df1b4c → 741a31fd997e): 1 file changed (1 mode only)
           ~ bin/app  mode only: 0644 → 0755
+      why: 1 file(s) differ only in mode
+        likely cause: file modes or owners depend on the build machine (umask, user)
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
       "
     `);
   });
@@ -106,6 +112,9 @@ describe("explainImages with a real registry", () => {
       layers: 1 shared, 1 differ
         layer 2 (8d6f55df1b4c → e7af107fb729): 1 file changed
           ~ etc/app.conf  content: 12 B 37107a4e5ea8 → 12 B 04c5e951fe9c
+      why: 1 layer(s) hold other files
+        likely cause: a real change (or non-reproducible output such as embedded build times or random names)
+        remedy: if no commit explains it, rebuild the same commit twice and compare with \`nomad-gitops-bot explain\`
       "
     `);
   });
@@ -152,6 +161,9 @@ describe("explainImages with a real registry", () => {
       config:
         env GIT_SHA: added abc
       layers: 2 shared, 0 differ
+      why: config differs: env GIT_SHA
+        likely cause: a real change of the runtime configuration (env, labels, entrypoint, user…) or a value stamped per build
+        remedy: if the value is per build (a commit SHA, a date), move it out of the image or make it an input
       "
     `);
   });
@@ -166,6 +178,12 @@ describe("explainImages with a real registry", () => {
       layers: 2 shared, 1 differ
         layer 3 added (66034f3b3f73): 1 added
           + var/cache/build.log
+      why: config differs: layers, history entries
+        likely cause: a real change of the runtime configuration (env, labels, entrypoint, user…) or a value stamped per build
+        remedy: if the value is per build (a commit SHA, a date), move it out of the image or make it an input
+      why: 1 layer(s) hold other files
+        likely cause: a real change (or non-reproducible output such as embedded build times or random names)
+        remedy: if no commit explains it, rebuild the same commit twice and compare with \`nomad-gitops-bot explain\`
       "
     `);
   });
@@ -178,6 +196,9 @@ describe("explainImages with a real registry", () => {
       layers: 0 shared, 1 differ
         layer 1 (185c415d3e02 → 2c36f96bc3ad): 1 file changed (1 mtime only)
           ~ usr/share/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/file.txt  mtime only: 1970-01-01T00:00:00Z → 1970-01-02T00:00:00Z
+      why: 1 file(s) differ only in mtime
+        likely cause: file mtimes taken from the build time or checkout
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
       "
     `);
   });
@@ -201,6 +222,9 @@ describe("explainImages with a real registry", () => {
         layers: 1 shared, 1 differ
           layer 1 (eb159b27ab16 → d4c0a7a1863d): 1 file changed
             ~ etc/name  content: 1 B ca978112ca1b → 1 B 3e23e8160039
+        why: 1 layer(s) hold other files
+          likely cause: a real change (or non-reproducible output such as embedded build times or random names)
+          remedy: if no commit explains it, rebuild the same commit twice and compare with \`nomad-gitops-bot explain\`
       "
     `);
   });
@@ -212,6 +236,9 @@ describe("explainImages with a real registry", () => {
       config: same apart from the layer diff_ids
       layers: 1 shared, 1 differ
         layer 2 (8d6f55df1b4c → e7af107fb729): too large: not inspected (6.0 KiB compressed, 100 B of the 100 B budget left)
+      why: 1 layer(s) hold other files
+        likely cause: a real change (or non-reproducible output such as embedded build times or random names)
+        remedy: if no commit explains it, rebuild the same commit twice and compare with \`nomad-gitops-bot explain\`
       "
     `);
   });
