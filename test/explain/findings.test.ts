@@ -7,7 +7,10 @@ import { buildImage, pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 
 let registry: TestRegistry;
-const files = [{ "etc/os-release": "ID=test\n" }, { "bin/app": "#!/bin/sh\necho app\n" }];
+const files: Array<Record<string, string>> = [
+  { "etc/os-release": "ID=test\n" },
+  { "bin/app": "#!/bin/sh\necho app\n" },
+];
 const images = {
   v1: buildImage({ layers: files }),
   gzip: buildImage({ layers: files, gzip: { mtime: 1_700_000_000, os: 3, level: 6 } }),
