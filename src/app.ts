@@ -2,6 +2,7 @@
 import type { Probot } from "probot";
 import type { Scheduler } from "./nomad/follow.js";
 import { onCheckRunRerequested } from "./handlers/check-run.js";
+import { onDashboardEdited } from "./handlers/dashboard.js";
 import type { DeployDeps } from "./handlers/deploy.js";
 import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-request.js";
 import { onPush } from "./handlers/push.js";
@@ -22,6 +23,16 @@ export function nomadGitops(deps: AppDeps = {}) {
   const inRepo = (context: { payload: { repository?: { full_name: string } } }, work: () => Promise<void>) =>
     serial.run(context.payload.repository?.full_name.toLowerCase() ?? "", work);
   return (app: Probot): void => {
+    // The dashboard issue is looked up among the App's own issues: its login, asked once per process.
+    let login: Promise<string | undefined> | undefined;
+    deps = {
+      botLogin: () =>
+        (login ??= app
+          .auth()
+          .then((octokit) => octokit.rest.apps.getAuthenticated())
+          .then((r) => (r.data?.slug ? `${r.data.slug}[bot]` : undefined))),
+      ...deps,
+    };
     registerSecretsFromEnv(process.env);
     if (deps.nomadEnv) registerSecretsFromEnv(deps.nomadEnv);
     // Every handler logs, writes and fails through the one redaction function (handlers/redacted.ts).
@@ -40,6 +51,10 @@ export function nomadGitops(deps: AppDeps = {}) {
     app.on(
       "pull_request.closed",
       redacted((context) => inRepo(context, () => onPullRequestClosed(context, deps))),
+    );
+    app.on(
+      "issues.edited",
+      redacted((context) => inRepo(context, () => onDashboardEdited(context, deps))),
     );
     app.on(
       ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"],

@@ -137,6 +137,12 @@ export const configSchema = z
           '{"deploy/*.nomad.hcl": ["deploy/prod.vars.hcl"]}. They come after <job>.vars.hcl beside the job file, ' +
           "which is always read; a later file wins. An image whose value comes from a var file is pinned there.",
       ),
+    dashboard: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Keep a deploy dashboard issue up to date after each plan: every service's pinned digest, tag and build commit, when it last moved, what the deploy PR has pending, the cluster's digests and rollouts (with nomad), and checkboxes to plan or retag again.",
+      ),
     nomad: z
       .strictObject({
         address: z.url({ message: 'must be a URL such as "https://nomad.example:4646"' }).optional(),

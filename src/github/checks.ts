@@ -29,11 +29,14 @@ export type Attempt =
   /** One attempt of one run of the build workflow. */
   | { kind: "build"; runId: number; attempt: number }
   /** A re-run asked for from the Checks tab, on the run it was asked on. */
-  | { kind: "rerun"; checkRunId: number };
+  | { kind: "rerun"; checkRunId: number }
+  /** A box ticked on the deploy dashboard; `key` names that one edit (a redelivery of it is done). */
+  | { kind: "request"; key: string };
 
 export function attemptKey(a: Attempt): string {
   if (a.kind === "push") return "nomad-gitops:push";
   if (a.kind === "build") return `nomad-gitops:build:${a.runId}:${a.attempt}`;
+  if (a.kind === "request") return `nomad-gitops:request:${a.key}`;
   return `nomad-gitops:rerun:${a.checkRunId}`;
 }
 
@@ -60,7 +63,7 @@ export function claimCheckRun(runs: readonly FoundCheckRun[], attempt: Attempt):
   const key = attemptKey(attempt);
   const own = runs.find((r) => r.externalId === key);
   if (own) return own.status === "completed" ? { kind: "done", id: own.id } : { kind: "resume", id: own.id };
-  if (attempt.kind === "rerun") return { kind: "create" };
+  if (attempt.kind === "rerun" || attempt.kind === "request") return { kind: "create" };
   if (attempt.kind === "build") {
     const later = runs.find((r) => {
       const b = buildOfKey(r.externalId);

@@ -6,7 +6,7 @@ import { redact } from "../secrets/redact.js";
 import type { Context } from "probot";
 import type { Config } from "../config/schema.js";
 import { runDeploy } from "../core/pipeline.js";
-import type { Clock, DeployResult, ExplainerPort, RegistryPort } from "../core/ports.js";
+import type { Clock, DeployOptions, DeployResult, ExplainerPort, RegistryPort } from "../core/ports.js";
 import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { createRegistryClient } from "../registry/index.js";
 import { clusterReportFor } from "../nomad/report.js";
@@ -20,6 +20,7 @@ import { DraftReleases } from "../github/release.js";
 import { type BranchState, GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { coordsOf } from "./context.js";
+import { updateDashboard } from "./dashboard.js";
 import {
   branchMissingCheck,
   closeComment,
@@ -40,6 +41,22 @@ export interface DeployDeps {
   nomadEnv?: Readonly<Record<string, string | undefined>>;
   /** Explains non-reproducible moves. Default: from the registry client when it can read blobs. */
   explainer?: ExplainerPort;
+  /** The bot's login (`<slug>[bot]`): GitHub then lists only the bot's issues when finding the dashboard. */
+  botLogin?: () => Promise<string | undefined>;
+}
+
+/** Where a deploy runs: the App's webhook context, or the Action's workflow token. */
+export interface DeployTarget {
+  octokit: Octokit;
+  coords: RepoCoords;
+  log: DeployLog;
+  /** https://github.com/owner/repo, for commit links. */
+  repoUrl?: string;
+}
+
+export interface DeployLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface DeployRequest {
@@ -51,6 +68,10 @@ export interface DeployRequest {
   date?: Date;
   /** Which attempt this is: it owns one check run on the commit (github/checks.ts). */
   attempt: Attempt;
+  /** The dashboard's "retag unchanged now": registry writes and the dashboard only, no commit or PR. */
+  retagOnly?: boolean;
+  /** Local images to compare and push (the Action's `images` input), as the CLI's `--images`. */
+  images?: DeployOptions["images"];
 }
 
 export type DeployOutcome =
@@ -62,7 +83,8 @@ export type DeployOutcome =
   | "unchanged"
   | "branch-missing"
   /** The attempt's check run is completed already (a redelivery), or a later attempt has its own. */
-  | "already-done";
+  | "already-done"
+  | "retagged";
 
 // One client per process: it keeps registry tokens and per-host limits across events.
 let defaultRegistry: RegistryPort | undefined;
@@ -72,25 +94,50 @@ export async function deploy(
   deps: DeployDeps,
   request: DeployRequest,
 ): Promise<DeployOutcome> {
-  const coords = coordsOf(context);
-  const checks = new CheckRuns(context.octokit, coords);
+  const repoUrl = (context.payload as { repository?: { html_url?: string } }).repository?.html_url;
+  const target: DeployTarget = {
+    octokit: context.octokit,
+    coords: coordsOf(context),
+    log: context.log,
+    ...(repoUrl ? { repoUrl } : {}),
+  };
+  return (await deployTo(target, deps, request)).outcome;
+}
+
+/** What a deploy did: the Action's outputs and summary are made of it. */
+export interface DeployReport {
+  outcome: DeployOutcome;
+  /** Absent when nothing was planned (branch gone, attempt already done). */
+  result?: DeployResult;
+  /** The open deploy PR afterwards (as far as this run knows). */
+  pr: { number: number; url: string } | null;
+}
+
+/** One deploy for any GitHub client (the App's installation, the Action's workflow token). */
+export async function deployTo(
+  target: DeployTarget,
+  deps: DeployDeps,
+  request: DeployRequest,
+): Promise<DeployReport> {
+  const { coords, octokit } = target;
+  const checks = new CheckRuns(octokit, coords);
   const started = await checks.start(request.sha, request.attempt, "in_progress");
   if ("skip" in started) {
-    context.log.info(
+    target.log.info(
       { sha: request.sha, check_run: started.skip.id, why: started.skip.kind },
       "nothing to do",
     );
-    return "already-done";
+    return { outcome: "already-done", pr: null };
   }
   const checkId = started.id;
-  const run: Run = { context, deps, request, coords, octokit: context.octokit, checks, checkId };
+  const run: Run = { target, deps, request, coords, octokit, checks, checkId };
   try {
     try {
       return await deployOnce(run);
     } catch (error) {
       // Another replica (or a human) moved the branch between our read and our write: plan again, once.
       if (!(error instanceof RefRaceError)) throw error;
-      context.log.warn({ branch: error.ref }, "branch moved during the update; planning again");
+      target.log.warn({ branch: error.ref }, "branch moved during the update; planning again");
       return await deployOnce(run);
     }
   } catch (error) {
@@ -104,7 +151,7 @@ export async function deploy(
 
 /** One deploy's collaborators, fixed for its attempts. */
 interface Run {
-  context: Context;
+  target: DeployTarget;
   deps: DeployDeps;
   request: DeployRequest;
   coords: RepoCoords;
@@ -113,39 +160,82 @@ interface Run {
   checkId: number;
 }
 
-async function deployOnce(run: Run): Promise<DeployOutcome> {
+async function deployOnce(run: Run): Promise<DeployReport> {
   const { request, checks, checkId } = run;
   const repo = new GitHubRepo(run.octokit, run.coords);
   const state = await repo.branches(request.branch, request.config.pr.branch);
   if (!hasBase(state)) {
     await checks.complete(checkId, "neutral", branchMissingCheck(request.branch, request.sha));
-    return "branch-missing";
+    return { outcome: "branch-missing", pr: null };
   }
   const port = new GitHubRepoPort(repo, state.base.sha, state.base.tree);
   const result = await plan(run, port, state);
   // The build is older than what the PR already carries: report, change nothing.
   if (result.skipped) {
     await checks.complete(checkId, "neutral", skippedCheck(result));
-    return "skipped";
+    return { outcome: "skipped", result, pr: null };
   }
   const pulls = new PullRequests(run.octokit, run.coords);
   const open = await pulls.findOpen(request.config.pr.branch, request.branch);
-  const decision = decide(result, state.head, open !== null);
-  switch (decision.kind) {
-    case "nothing-moved":
-      return closeIfDone(run, repo, state, result, decision.closePr ? open : null);
-    case "human-branch":
-      return reportHumanBranch(run, result, open);
-    case "write":
-      return writeDeploy(run, { repo, port, state, result, open });
+  let outcome: DeployOutcome;
+  let pr = open ? { number: open.number, url: open.url } : null;
+  if (request.retagOnly) {
+    // The registry writes happened in the plan (apply mode); the PR is left as it is.
+    await checks.complete(checkId, result.check.conclusion, finalCheck(result, null));
+    outcome = "retagged";
+  } else {
+    const decision = decide(result, state.head, open !== null);
+    switch (decision.kind) {
+      case "nothing-moved":
+        outcome = await closeIfDone(run, repo, state, result, decision.closePr ? open : null);
+        if (outcome === "closed-pr") pr = null;
+        break;
+      case "human-branch":
+        outcome = await reportHumanBranch(run, result, open);
+        break;
+      case "write": {
+        const written = await writeDeploy(run, { repo, port, state, result, open });
+        outcome = written.outcome;
+        pr = written.pr;
+        break;
+      }
+    }
+  }
+  if (request.config.dashboard) await writeDashboard(run, result, state.base.sha, pr);
+  return { outcome, result, pr };
+}
+
+/** The dashboard is a view: failing to write it never fails the deploy that already happened. */
+async function writeDashboard(
+  run: Run,
+  result: DeployResult,
+  base: string,
+  pr: { number: number; url: string } | null,
+): Promise<void> {
+  const { request, deps, target } = run;
+  try {
+    await updateDashboard({
+      octokit: run.octokit,
+      coords: run.coords,
+      config: request.config,
+      result,
+      base,
+      pr,
+      now: (deps.clock ?? { now: () => request.date ?? new Date() }).now(),
+      ...(target.repoUrl ? { repoUrl: target.repoUrl } : {}),
+      ...(deps.botLogin ? { creator: await deps.botLogin().catch(() => undefined) } : {}),
+      ...(deps.nomadEnv ? { nomadEnv: deps.nomadEnv } : {}),
+    });
+  } catch (error) {
+    target.log.warn({ error: describe(error) }, "deploy dashboard not updated");
   }
 }
 
 /** The core pipeline against the deploy branch head, with the optional Nomad report added. */
 async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Promise<DeployResult> {
-  const { request, deps, context } = run;
+  const { request, deps, target } = run;
   const { sha, branch, config } = request;
-  const repoUrl = (context.payload as { repository?: { html_url?: string } }).repository?.html_url;
+  const repoUrl = target.repoUrl;
   const registry = deps.registry ?? (defaultRegistry ??= createRegistryClient());
   const explainer = deps.explainer ?? (canReadBlobs(registry) ? createExplainer(registry) : undefined);
   const cluster = clusterReportFor(config.nomad, deps.nomadEnv);
@@ -155,6 +245,7 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
     repo: port,
     registry,
     ...(explainer ? { explainer } : {}),
+    ...(request.images ? { images: request.images } : {}),
     mode: "apply",
     // The bot's PR is based on a deploy branch commit: a build older than that is an older push finishing late.
     ...(state.head?.ownedByBot && state.head.parents[0] ? { base: state.head.parents[0] } : {}),
@@ -163,7 +254,7 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
     // Optional Nomad access: plan previews in the comment, drift in the check run; never fails the run.
     ...(cluster ? { cluster } : {}),
   });
-  context.log.info(
+  target.log.info(
     {
       sha,
       branch,
@@ -218,7 +309,7 @@ async function writeDeploy(
     result: DeployResult;
     open: PullRequestInfo | null;
   },
-): Promise<DeployOutcome> {
+): Promise<{ outcome: DeployOutcome; pr: { number: number; url: string } }> {
   const { request, octokit, coords } = run;
   const { config, branch, sha } = request;
   const { result, open } = input;
@@ -249,8 +340,8 @@ async function writeDeploy(
     await new DraftReleases(octokit, coords).upsert(sha, draft.name, draft.body);
   }
   await run.checks.complete(run.checkId, result.check.conclusion, finalCheck(result, { written: pr.number }));
-  run.context.log.info({ sha, pr: pr.number, pr_action: pr.action, committed }, "deploy PR written");
-  return committed ? "committed" : "unchanged";
+  run.target.log.info({ sha, pr: pr.number, pr_action: pr.action, committed }, "deploy PR written");
+  return { outcome: committed ? "committed" : "unchanged", pr: { number: pr.number, url: pr.url } };
 }
 
 type PlannableState = BranchState & { base: NonNullable<BranchState["base"]> };

@@ -2,19 +2,30 @@
 // and splice string literals); hcl2-parser (HashiCorp's hcl/v2 via hcl2json, compiled to JS) is the
 // stricter referee for "is this valid HCL2" and the semantic reading used to verify edits.
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
 
 const require = createRequire(import.meta.url);
 
 let parserPromise: Promise<Parser> | undefined;
 
+/**
+ * The HCL grammar: from node_modules, or beside this module when it is bundled (the GitHub Action's
+ * dist-action/ carries a copy and has no node_modules).
+ */
+function grammarFile(): string {
+  try {
+    return require.resolve("@tree-sitter-grammars/tree-sitter-hcl/tree-sitter-hcl.wasm");
+  } catch {
+    return fileURLToPath(new URL("./tree-sitter-hcl.wasm", import.meta.url));
+  }
+}
+
 /** The shared tree-sitter HCL parser, initialised once on first use. */
 export function hclParser(): Promise<Parser> {
   parserPromise ??= (async () => {
     await Parser.init();
-    const language = await Language.load(
-      require.resolve("@tree-sitter-grammars/tree-sitter-hcl/tree-sitter-hcl.wasm"),
-    );
+    const language = await Language.load(grammarFile());
     const parser = new Parser();
     parser.setLanguage(language);
     return parser;

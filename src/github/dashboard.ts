@@ -1,0 +1,80 @@
+// The deploy dashboard issue: one per repository, found by the hidden marker of the bot's section in an
+// issue the bot opened, edited in place (never re-created, open or closed), with the text a person
+// wrote around the section kept.
+import { DASHBOARD_START, DASHBOARD_TITLE, mergeDashboard } from "../core/dashboard.js";
+import { type Octokit, type RepoCoords, fitText } from "./types.js";
+import { type UpsertAction, upsert } from "./upsert.js";
+
+export interface DashboardIssueInfo {
+  number: number;
+  body: string;
+  url: string;
+}
+
+export class DashboardIssue {
+  /**
+   * @param creator the bot's login (`<app-slug>[bot]`, `github-actions[bot]`): GitHub then lists only its
+   *   issues. Without it every issue is listed and the first bot-made one with the marker is taken.
+   */
+  constructor(
+    readonly octokit: Octokit,
+    readonly coords: RepoCoords,
+    readonly creator?: string,
+  ) {}
+
+  async find(): Promise<DashboardIssueInfo | null> {
+    const issues = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, {
+      ...this.coords,
+      state: "all",
+      sort: "created",
+      direction: "asc",
+      per_page: 100,
+      ...(this.creator ? { creator: this.creator } : {}),
+    });
+    const mine = issues.find(
+      (i) =>
+        !i.pull_request &&
+        i.user?.type === "Bot" &&
+        (this.creator === undefined || i.user.login === this.creator) &&
+        (i.body ?? "").includes(DASHBOARD_START),
+    );
+    return mine ? { number: mine.number, body: mine.body ?? "", url: mine.html_url } : null;
+  }
+
+  /**
+   * Puts `section` into the dashboard issue (created the first time); nothing is sent when the issue
+   * already says it. `found` saves the lookup when the caller already has the issue.
+   */
+  async upsert(
+    section: string,
+    found?: DashboardIssueInfo | null,
+  ): Promise<{ number: number; url: string; action: UpsertAction }> {
+    const { action, result } = await upsert(
+      {
+        find: () => (found === undefined ? this.find() : found),
+        same: (issue, want) => issue.body === mergeDashboard(issue.body, want),
+        create: async (want) => {
+          const { data } = await this.octokit.rest.issues.create({
+            ...this.coords,
+            title: DASHBOARD_TITLE,
+            body: fitText(mergeDashboard(null, want)),
+          });
+          return { number: data.number, url: data.html_url };
+        },
+        update: (issue, want) => this.setBody(issue, mergeDashboard(issue.body, want)),
+        keep: (issue) => ({ number: issue.number, url: issue.url }),
+      },
+      section,
+    );
+    return { ...result, action };
+  }
+
+  async setBody(issue: DashboardIssueInfo, body: string): Promise<{ number: number; url: string }> {
+    await this.octokit.rest.issues.update({
+      ...this.coords,
+      issue_number: issue.number,
+      body: fitText(body),
+    });
+    return { number: issue.number, url: issue.url };
+  }
+}

@@ -1,0 +1,74 @@
+// The deploy dashboard (`dashboard: true`): written after each deploy run (App and Action), and its
+// checkboxes: a person ticks "plan again" or "retag unchanged", the `issues.edited` event arrives, the
+// bot unticks the box first (so a second edit does not run it twice) and runs the request, which then
+// rewrites the dashboard.
+import type { Context } from "probot";
+import type { Config } from "../config/schema.js";
+import { readDashboard, renderDashboard, untickDashboard } from "../core/dashboard.js";
+import type { DeployResult } from "../core/ports.js";
+import { DashboardIssue } from "../github/dashboard.js";
+import { GitHubRepo } from "../github/repo.js";
+import type { Octokit, RepoCoords } from "../github/types.js";
+import { nomadClientFor } from "../nomad/client.js";
+import { clusterViews } from "../nomad/dashboard.js";
+import { coordsOf } from "./context.js";
+import { type DeployDeps, deploy } from "./deploy.js";
+import { openEvent } from "./opening.js";
+
+export async function updateDashboard(input: {
+  octokit: Octokit;
+  coords: RepoCoords;
+  config: Config;
+  result: DeployResult;
+  /** The deploy branch head the run read. */
+  base: string;
+  pr: { number: number; url: string } | null;
+  now: Date;
+  repoUrl?: string;
+  creator?: string | undefined;
+  nomadEnv?: Readonly<Record<string, string | undefined>>;
+}): Promise<{ number: number; url: string }> {
+  const issue = new DashboardIssue(input.octokit, input.coords, input.creator);
+  const found = await issue.find();
+  const client = nomadClientFor(input.config.nomad, input.nomadEnv);
+  const cluster = client ? await clusterViews(client, input.result.plan) : undefined;
+  const { section } = renderDashboard({
+    plan: input.result.plan,
+    base: input.base,
+    pr: input.pr,
+    ...(cluster ? { cluster } : {}),
+    previous: readDashboard(found?.body).state,
+    now: input.now,
+    ...(input.repoUrl ? { repoUrl: input.repoUrl } : {}),
+  });
+  return issue.upsert(section, found);
+}
+
+export async function onDashboardEdited(context: Context<"issues.edited">, deps: DeployDeps): Promise<void> {
+  const { issue, sender, repository } = context.payload;
+  // The bot's own edits (unticking, rewriting) arrive here too; only a person's ticks count.
+  if (sender.type === "Bot" || issue.user?.type !== "Bot") return;
+  const read = readDashboard(issue.body);
+  if (!read.present || read.requests.length === 0) return;
+  const coords = coordsOf(context);
+  const dashboard = new DashboardIssue(context.octokit, coords);
+  await dashboard.setBody(
+    { number: issue.number, body: issue.body ?? "", url: issue.html_url },
+    untickDashboard(issue.body ?? ""),
+  );
+  const branch = repository.default_branch;
+  const state = await new GitHubRepo(context.octokit, coords).branches(branch, branch);
+  if (!state.base) return;
+  const opened = await openEvent(context, { sha: state.base.sha, branch, defaultBranch: branch });
+  if (!opened?.config.dashboard) return;
+  context.log.info({ issue: issue.number, requests: read.requests }, "dashboard request");
+  await deploy(context, deps, {
+    config: opened.config,
+    branch,
+    sha: state.base.sha,
+    // One check run per edit that ticked a box: a redelivered edit finds it completed.
+    attempt: { kind: "request", key: `${issue.number}:${issue.updated_at}` },
+    // "Plan again" covers retagging too; "retag" alone leaves the PR as it is.
+    retagOnly: !read.requests.includes("plan-again"),
+  });
+}
