@@ -20,6 +20,7 @@ describe("config schema", () => {
             "trigger": "push",
           },
           "compare": "content",
+          "dashboard": false,
           "jobs": [
             "**/*.nomad",
             "**/*.nomad.hcl",
@@ -165,6 +166,7 @@ services:
         "branches",
         "build",
         "compare",
+        "dashboard",
         "jobs",
         "nomad",
         "pin",
