@@ -231,12 +231,13 @@ export class Scanner {
     // A one-line heredoc holds the reference plus a newline; it is pinned as a quoted string (the
     // newline could only break the reference).
     const single = resolved.pieces.length === 1 ? resolved.pieces[0]! : null;
-    const ref = parseImageRef(single?.heredoc && single.edit ? value.replace(/\n$/, "") : value);
+    const shown = single?.heredoc && single.edit ? value.replace(/\n$/, "") : value;
+    const ref = parseImageRef(shown);
     const last = resolved.pieces[resolved.pieces.length - 1];
     const links = last?.chain ?? [];
     const key = last?.edit ? `${last.edit.file ?? ""}:${last.edit.start}` : null;
     const refused = (why: Unmanaged): Found => ({
-      site: { ...base, line, reference: value, ref, managed: false, ...why, via, edit: null },
+      site: { ...base, line, reference: shown, ref, managed: false, ...why, via, edit: null },
       links,
       key,
       refusal: why,
@@ -265,7 +266,7 @@ export class Scanner {
       quote: !!last.edit.quote,
       file: last.edit.file,
     };
-    const site: SiteDetail = { ...base, line, reference: value, ref, managed: true, via, edit };
+    const site: SiteDetail = { ...base, line, reference: shown, ref, managed: true, via, edit };
     return { site, links, key, refusal: null };
   }
 

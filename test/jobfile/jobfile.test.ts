@@ -46,7 +46,7 @@ describe("findImages", () => {
     `);
   });
 
-  it("follows map keys, indexes and list elements, and reads a one-line heredoc", async () => {
+  it("follows map keys, indexes and list elements, and reads a one-line heredoc as the reference without its newline", async () => {
     expect(summary(await findImages(fixture("collections.nomad.hcl")))).toMatchInlineSnapshot(`
       [
         "26 collections/g/api [null] variable "ghcr.io/acme/api:5.0" managed",
@@ -54,7 +54,7 @@ describe("findImages", () => {
         "38 collections/g/alloy [null] local "grafana/alloy:v1.4.0" managed",
         "44 collections/g/cache [null] variable "registry.example.com/cache:2" unmanaged: var.mirrors.cache is also read outside image sites (1 other reference to it or to what holds it in this file); editing it would change them too",
         "50 collections/g/missing-key [null] expression null unmanaged: var.images.nope is not a value written in this file",
-        "56 collections/g/heredoc [null] literal "redis:7\\n" managed",
+        "56 collections/g/heredoc [null] literal "redis:7" managed",
       ]
     `);
   });
