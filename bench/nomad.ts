@@ -2,8 +2,8 @@
 // parse alone on the same files for scale. Everything in one process, one run.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { analyseJobFile, findImages } from "../src/jobfile/jobfile.js";
-import { analysePackTemplate } from "../src/jobfile/pack.js";
+import { analyzeJobFile, findImages } from "../src/jobfile/jobfile.js";
+import { analyzePackTemplate } from "../src/jobfile/pack.js";
 import { clearParseCache, hcl2Object } from "../src/jobfile/parse.js";
 import { pinImages } from "../src/jobfile/pin.js";
 import { repositoryOf } from "../src/image/reference.js";
@@ -36,16 +36,16 @@ export async function run(): Promise<BenchSection> {
 
   // Warm-up: wasm and the 3.8 MB GopherJS module load once per process.
   const loadStart = performance.now();
-  await analyseJobFile(texts[0]!);
+  await analyzeJobFile(texts[0]!);
   const loadMs = performance.now() - loadStart;
   // One untimed pass of each, so the JIT has seen both parsers before any timing.
   for (const t of texts) {
-    await analyseJobFile(t, { strict: false });
+    await analyzeJobFile(t, { strict: false });
     hcl2Object(t);
   }
 
   const discoveryMs = await timed(5, async () => {
-    for (const t of texts) await analyseJobFile(t, { strict: false });
+    for (const t of texts) await analyzeJobFile(t, { strict: false });
   });
   const hcl2Ms = await timed(2, () => {
     for (const t of texts) hcl2Object(t);
@@ -84,7 +84,7 @@ export async function run(): Promise<BenchSection> {
     row(
       "discovery (tree-sitter: sites, lines, variables)",
       discoveryMs,
-      "`analyseJobFile(text, { strict: false })`",
+      "`analyzeJobFile(text, { strict: false })`",
     ),
     row("hcl2-parser `parseToObject` alone", hcl2Ms, "HashiCorp's parser via GopherJS"),
     row("`images` = discovery + hcl2-parser validity verdict", imagesMs, "`findImages`, what the CLI runs"),
@@ -92,7 +92,7 @@ export async function run(): Promise<BenchSection> {
     `- discovery vs hcl2-parser parse: **${(hcl2Ms / discoveryMs).toFixed(1)}× faster** (target ≥ 5×).`,
     `- \`images\` as shipped: ${(hcl2Ms / imagesMs).toFixed(2)}× hcl2-parser's speed, not 5×. It asks HashiCorp's parser for the`,
     "  validity verdict (tree-sitter accepts some files HCL2 rejects), and that parse dominates; it is skipped only for files",
-    "  tree-sitter already rejects. `analyseJobFile(text, { strict: false })` is the fast path for text known to be valid.",
+    "  tree-sitter already rejects. `analyzeJobFile(text, { strict: false })` is the fast path for text known to be valid.",
     `- pin + verify (${pinTimes.length} files with managed images, ${edits} edits; cold: two tree-sitter and two hcl2-parser parses each):`,
     `  median ${quantile(pinTimes, 0.5).toFixed(1)} ms, p95 ${quantile(pinTimes, 0.95).toFixed(1)} ms, max ${pinTimes.at(-1)!.toFixed(1)} ms, total ${(pinTotal / 1000).toFixed(2)} s.`,
   ].join("\n");
@@ -120,7 +120,7 @@ async function coverage(names: string[], texts: string[]): Promise<string> {
       rejected++;
       // The corpus is flat (no pack directory beside a template): templates are read without variables.hcl.
       if (!text.includes("[[")) continue;
-      const pack = await analysePackTemplate({ path: names[i]!, text, variables: null });
+      const pack = await analyzePackTemplate({ path: names[i]!, text, variables: null });
       if (!pack.ok) continue;
       sites = pack.sites;
       templateSites += pack.sites.length;

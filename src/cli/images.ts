@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { describeError, readJobFile } from "../workspace/files.js";
 import { readPackTemplate, readVarFiles } from "../workspace/varfiles.js";
 import { type ImageSite, type VarFile, findImages, publicSite } from "../jobfile/jobfile.js";
-import { analysePackTemplate, packVariablesFile } from "../jobfile/pack.js";
+import { analyzePackTemplate, packVariablesFile } from "../jobfile/pack.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const usage = `usage: nomad-gitops-bot images [--json] [--var-file FILE]... FILE...
@@ -120,7 +120,7 @@ function row(s: ImageSite): FileReport["images"][number] {
 async function packReport(file: string, text: string): Promise<Result> {
   let analysis;
   try {
-    analysis = await analysePackTemplate(await readPackTemplate(file, text));
+    analysis = await analyzePackTemplate(await readPackTemplate(file, text));
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }

@@ -11,7 +11,7 @@ import {
   pinImages,
 } from "../jobfile/pin.js";
 import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
-import { type VarFile, analyseJobFile } from "../jobfile/jobfile.js";
+import { type VarFile, analyzeJobFile } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
@@ -163,7 +163,7 @@ async function pinFile(
 
 /** The repositories of the image sites a job file's text names as literals (tree-sitter only). */
 async function repositoriesIn(text: string): Promise<string[]> {
-  const analysis = await analyseJobFile(text, { strict: false });
+  const analysis = await analyzeJobFile(text, { strict: false });
   if (!analysis.ok) return [];
   return analysis.sites.flatMap((site) => (site.ref ? [repositoryOf(site.ref)] : []));
 }

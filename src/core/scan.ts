@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.js";
 import {
   type JobFileScan,
   type VarFile,
-  analyseJobFile,
+  analyzeJobFile,
   findImages,
   publicSite,
 } from "../jobfile/jobfile.js";
@@ -78,7 +78,7 @@ export async function scanJobFiles(
 
 async function scanText(text: string, strict: boolean, varFiles: VarFile[]): Promise<JobFileScan> {
   if (strict) return findImages(text, { varFiles });
-  const analysis = await analyseJobFile(text, { strict: false, varFiles });
+  const analysis = await analyzeJobFile(text, { strict: false, varFiles });
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
   return { ok: true, images: analysis.sites.map(publicSite) };
 }

@@ -65,7 +65,7 @@ export function findingsOf(p: Omit<PlatformExplanation, "findings">): Finding[] 
         ? "file mtimes taken from the build time or checkout"
         : "file modes or owners depend on the build machine (umask, user)",
       remedy:
-        "SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), `--mtime`/`--owner` on tar, or Nix/Bazel/ko which normalise file metadata",
+        "SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), `--mtime`/`--owner` on tar, or Nix/Bazel/ko which normalize file metadata",
     });
   } else if (contentChanges) {
     out.push({

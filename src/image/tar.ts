@@ -141,7 +141,7 @@ export function parsePax(data: Uint8Array): Map<string, string> {
   return out;
 }
 
-export function normalisePath(p: string): string {
+export function normalizePath(p: string): string {
   let out = p;
   while (out.startsWith("./")) out = out.slice(2);
   out = out.replace(/^\/+/, "").replace(/\/+$/, "");
@@ -205,7 +205,7 @@ export async function* readTar(
     const type = TYPES[flag] ?? (flag === "" ? "file" : `type ${JSON.stringify(flag)}`);
     const hash = createHash("sha256");
     const hasData = type === "file";
-    const path = normalisePath(name);
+    const path = normalizePath(name);
     const kept: Uint8Array[] | null = hasData && options.keep?.(path, size) ? [] : null;
     if (size > 0) {
       await reader.pass(size, (bytes) => {

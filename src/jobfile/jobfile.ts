@@ -6,7 +6,7 @@ import { hcl2Object, parseTree, treeProblem } from "./parse.js";
 import type { ImageRef } from "../image/reference.js";
 import { child, children } from "./hcl.js";
 import { type ExternalValue, Scanner } from "./scanner.js";
-import { analyseJsonJobFile, looksLikeJson } from "./json.js";
+import { analyzeJsonJobFile, looksLikeJson } from "./json.js";
 import { type UnmanagedKind, hintFor } from "./reasons.js";
 
 export { decodeQuoted, encodeQuoted } from "./hcl.js";
@@ -103,9 +103,9 @@ export interface AnalyseOptions {
  * Validates and scans. `strict` (the default) also asks hcl2-parser, whose verdict wins where
  * tree-sitter is more lenient; without it only tree-sitter runs (several times faster).
  */
-export async function analyseJobFile(text: string, options: AnalyseOptions = {}): Promise<Analysis> {
+export async function analyzeJobFile(text: string, options: AnalyseOptions = {}): Promise<Analysis> {
   if (looksLikeJson(text)) {
-    const json = analyseJsonJobFile(text);
+    const json = analyzeJsonJobFile(text);
     return json.ok ? { ...json, varSemantics: new Map() } : json;
   }
   const strict = options.strict !== false;
@@ -172,7 +172,7 @@ function lineOf(text: string, index: number): number {
 }
 
 export async function findImages(text: string, options: AnalyseOptions = {}): Promise<JobFileScan> {
-  const analysis = await analyseJobFile(text, options);
+  const analysis = await analyzeJobFile(text, options);
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
   return { ok: true, images: analysis.sites.map(publicSite) };
 }

@@ -20,7 +20,7 @@ export function looksLikeJson(text: string): boolean {
 export type JsonAnalysis =
   { ok: true; sites: SiteDetail[]; semantic: unknown } | { ok: false; error: string; line: number | null };
 
-export function analyseJsonJobFile(text: string): JsonAnalysis {
+export function analyzeJsonJobFile(text: string): JsonAnalysis {
   let semantic: unknown;
   let root: JsonNode;
   try {

@@ -52,7 +52,7 @@ interface Frame {
 }
 
 /** Every task config `image =` line of a template, with its value resolved through the pack's variables. */
-export async function analysePackTemplate(input: PackInput, strict = true): Promise<PackAnalysis> {
+export async function analyzePackTemplate(input: PackInput, strict = true): Promise<PackAnalysis> {
   const trees: Tree[] = [];
   try {
     const values = new Map<string, { file: string; expr: Node }>();
@@ -286,7 +286,7 @@ export async function pinPackTemplate(
   options: { style?: PinStyle } = {},
 ): Promise<PackPinOutcome> {
   for (const t of targets) validateTarget(t);
-  const analysis = await analysePackTemplate(input);
+  const analysis = await analyzePackTemplate(input);
   if (!analysis.ok) throw new JobFileError(analysis.error, analysis.line);
   const { edits, skipped, splices, expected } = planPins(analysis.sites, targets, options.style);
   const sources = [
@@ -307,7 +307,7 @@ export async function pinPackTemplate(
   }
   if (files.size === 0) return { edits, skipped, files };
   const now = (f: { path: string; text: string }) => ({ path: f.path, text: files.get(f.path) ?? f.text });
-  const again = await analysePackTemplate({
+  const again = await analyzePackTemplate({
     path: input.path,
     text: now(input).text,
     variables: input.variables && now(input.variables),

@@ -1,6 +1,6 @@
 // Pins image sites to digests by splicing string literals, back to front: every character outside the
 // edited literals stays as it was (CRLF, tabs, comments, non-ASCII, a missing final newline).
-import { type ImageSite, JobFileError, type SiteDetail, type VarFile, analyseJobFile } from "./jobfile.js";
+import { type ImageSite, JobFileError, type SiteDetail, type VarFile, analyzeJobFile } from "./jobfile.js";
 import { formatImageRef, parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { type Splice, verifyPin, written } from "./verify.js";
 
@@ -48,7 +48,7 @@ export async function pinImages(
 ): Promise<PinOutcome> {
   for (const t of targets) validateTarget(t);
   const varFiles = options.varFiles ?? [];
-  const analysis = await analyseJobFile(text, { varFiles });
+  const analysis = await analyzeJobFile(text, { varFiles });
   if (!analysis.ok) throw new JobFileError(analysis.error, analysis.line);
 
   const { edits, skipped, splices, expected } = planPins(analysis.sites, targets, options.style);

@@ -1,6 +1,6 @@
 // Checks a pinned text before anyone may use it. The splice is simple; this is the independent proof
 // that it did only what was intended, using both parsers.
-import { type SiteDetail, analyseJobFile, encodeQuoted } from "./jobfile.js";
+import { type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
 import { encodeJsonString } from "./json.js";
 
 /** An edit failed verification: the edited text must not be used. */
@@ -70,7 +70,7 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   }
 
   // 2. It still parses, for both parsers.
-  const again = await analyseJobFile(after, {
+  const again = await analyzeJobFile(after, {
     varFiles: varFiles.map((f) => ({ path: f.path, text: f.after })),
   });
   if (!again.ok)

@@ -42,7 +42,7 @@ describe("nomad-gitops-bot explain", () => {
         remedy: if the value is per build (a commit SHA, a date), move it out of the image or make it an input
       why: 1 file(s) differ only in mode
         likely cause: file modes or owners depend on the build machine (umask, user)
-        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalize file metadata
       "
     `);
     expect(cap.stderr).toBe("");

@@ -38,7 +38,7 @@ describe("pin", () => {
     const cap = captureIO();
     expect(await main(["pin", "--dry-run", "--set", `quay.io/acme/edge=${D1}`, file], cap.io)).toBe(0);
     expect(readFileSync(file)).toEqual(before);
-    // CR shown as ␍ so the snapshot proves CRLF survives (and formatters cannot normalise it away).
+    // CR shown as ␍ so the snapshot proves CRLF survives (and formatters cannot normalize it away).
     expect(cap.stdout.replaceAll(file, "FILE").replaceAll("\r", "␍")).toMatchInlineSnapshot(`
       "Index: FILE
       ===================================================================

@@ -92,7 +92,7 @@ services:
         |---|---|
         | \`app/kiwi\` | mtime only: 1970-01-01T00:00:00Z → 2025-11-26T12:00:00Z |
 
-      - **1 file(s) differ only in mtime**. Likely cause: file mtimes taken from the build time or checkout. Remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata.
+      - **1 file(s) differ only in mtime**. Likely cause: file mtimes taken from the build time or checkout. Remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalize file metadata.
       "
     `);
     const comment = result.comment.slice(result.comment.indexOf("**Moved without"));
@@ -115,7 +115,7 @@ services:
         |---|---|
         | \`app/kiwi\` | mtime only: 1970-01-01T00:00:00Z → 2025-11-26T12:00:00Z |
 
-      - **1 file(s) differ only in mtime**. Likely cause: file mtimes taken from the build time or checkout. Remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata.
+      - **1 file(s) differ only in mtime**. Likely cause: file mtimes taken from the build time or checkout. Remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalize file metadata.
 
       </details>
       "

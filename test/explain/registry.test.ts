@@ -69,7 +69,7 @@ describe("explainImages with a real registry", () => {
           ~ etc/app.conf  mtime only: 1970-01-01T00:00:00Z → 2023-11-14T22:13:20Z
       why: 2 file(s) differ only in mtime
         likely cause: file mtimes taken from the build time or checkout
-        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalize file metadata
       "
     `);
   });
@@ -99,7 +99,7 @@ describe("explainImages with a real registry", () => {
           ~ bin/app  mode only: 0644 → 0755
       why: 1 file(s) differ only in mode
         likely cause: file modes or owners depend on the build machine (umask, user)
-        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalize file metadata
       "
     `);
   });
@@ -198,7 +198,7 @@ describe("explainImages with a real registry", () => {
           ~ usr/share/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/deep/file.txt  mtime only: 1970-01-01T00:00:00Z → 1970-01-02T00:00:00Z
       why: 1 file(s) differ only in mtime
         likely cause: file mtimes taken from the build time or checkout
-        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalise file metadata
+        remedy: SOURCE_DATE_EPOCH with rewrite-timestamp (buildkit), \`--mtime\`/\`--owner\` on tar, or Nix/Bazel/ko which normalize file metadata
       "
     `);
   });

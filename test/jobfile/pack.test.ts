@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { hcl2Object } from "../../src/jobfile/parse.js";
-import { analysePackTemplate, packVariablesFile, pinPackTemplate } from "../../src/jobfile/pack.js";
+import { analyzePackTemplate, packVariablesFile, pinPackTemplate } from "../../src/jobfile/pack.js";
 
 const read = (name: string) =>
   readFileSync(new URL(`../fixtures/nomad/packs/shop/${name}`, import.meta.url), "utf8");
@@ -18,7 +18,7 @@ describe("Nomad Pack templates", () => {
   });
 
   it("reports every task image with where its value is, skipping heredocs", async () => {
-    const analysis = await analysePackTemplate({ ...template, variables });
+    const analysis = await analyzePackTemplate({ ...template, variables });
     expect(analysis.ok).toBe(true);
     if (!analysis.ok) return;
     expect(
@@ -38,7 +38,7 @@ describe("Nomad Pack templates", () => {
   });
 
   it("says the pack's variables.hcl is missing when it was not read", async () => {
-    const analysis = await analysePackTemplate({ ...template, variables: null });
+    const analysis = await analyzePackTemplate({ ...template, variables: null });
     expect(analysis.ok && analysis.sites[0]!.reason).toBe("the pack's variables.hcl was not read");
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { describe, expect, it } from "vitest";
-import { analyseJobFile, findImages } from "../../src/jobfile/jobfile.js";
+import { analyzeJobFile, findImages } from "../../src/jobfile/jobfile.js";
 import { JobFileError, type PinOutcome, PinVerificationError, pinImages } from "../../src/jobfile/pin.js";
 import { verifyPin } from "../../src/jobfile/verify.js";
 
@@ -214,7 +214,7 @@ describe("pinImages", () => {
 describe("verifyPin", () => {
   async function setup() {
     const before = fixture("sites.nomad.hcl");
-    const analysis = await analyseJobFile(before);
+    const analysis = await analyzeJobFile(before);
     if (!analysis.ok) throw new Error("fixture must parse");
     const site = analysis.sites.find((s) => s.task === "frontend")!;
     const to = `ghcr.io/acme/shop/frontend:1.4.2@${D1}`;
