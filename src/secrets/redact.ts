@@ -62,9 +62,10 @@ const RULES: Array<[RegExp, Replacement]> = [
   // PEM private keys (the App's key), whole block.
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED],
   // Authorization / Proxy-Authorization headers in any spelling: `authorization: Basic xyz`,
-  // `"Authorization":"Bearer xyz"`, `authorization=xyz`.
+  // `"Authorization":"Bearer xyz"`, `authorization=xyz`. Not a word that merely ends in it, as in the
+  // image `reportportal/service-authorization:5.14.3` (a real job file's).
   [
-    /((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(basic|bearer|token|digest)\s+)?[^\s"',;}]+/gi,
+    /(?<![\w./-])((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(basic|bearer|token|digest)\s+)?[^\s"',;}]+/gi,
     (_match, name: string, scheme: string | undefined) => `${name}${scheme ? `${scheme} ` : ""}${REDACTED}`,
   ],
   // Bare scheme + credential anywhere else ("sent Basic dXNlcjpwYXNz").

@@ -110,4 +110,13 @@ describe("redact", () => {
     const text = "ghcr.io/acme/api:v1@sha256:" + "0".repeat(64) + ' answered HTTP 404: {"errors":[]}';
     expect(redact(text)).toBe(text);
   });
+
+  it("leaves image references whose names end in 'authorization' alone, but not the header", () => {
+    const images = "reportportal/service-authorization:5.14.3 and ghcr.io/acme/authorization:v2";
+    expect(redact(images)).toBe(images);
+    expect(redact("Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=")).toBe(
+      `Proxy-Authorization: Basic ${REDACTED}`,
+    );
+    expect(redact("x authorization=abc123")).toBe(`x authorization=${REDACTED}`);
+  });
 });
