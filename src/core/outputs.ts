@@ -10,6 +10,12 @@ import { renderCheckRun, renderComment, renderCommitMessage, renderPrBody, rende
 
 type Rendered = Pick<DeployResult, "prTitle" | "prBody" | "comment" | "check" | "commitMessage">;
 
+interface RenderExtra {
+  files: readonly FileChange[];
+  skipped: string | undefined;
+  cluster: ClusterReportPort | undefined;
+}
+
 /**
  * The texts with every secret removed, before either shell compares them with what GitHub shows (so a
  * redelivered event still finds them unchanged) or prints them.
@@ -18,11 +24,7 @@ export async function renderDeploy(
   config: Config,
   plan: Plan,
   ctx: NotesContext,
-  extra: {
-    files: readonly FileChange[];
-    skipped: string | undefined;
-    cluster: ClusterReportPort | undefined;
-  },
+  extra: RenderExtra,
 ): Promise<Rendered> {
   const out = await renderTexts(config, plan, ctx, extra);
   return {
@@ -38,11 +40,7 @@ async function renderTexts(
   config: Config,
   plan: Plan,
   ctx: NotesContext,
-  extra: {
-    files: readonly FileChange[];
-    skipped: string | undefined;
-    cluster: ClusterReportPort | undefined;
-  },
+  extra: RenderExtra,
 ): Promise<Rendered> {
   const prTitle = renderPrTitle(config, plan);
   const out: Rendered = {
