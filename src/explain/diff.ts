@@ -129,14 +129,44 @@ export function entryAspects(
   return { aspects, details };
 }
 
+const OPAQUE = ".wh..wh..opq";
+
+/**
+ * What a whiteout path does (OCI image spec, layer changesets): `dir/.wh.NAME` deletes `dir/NAME` from
+ * the layers below, `dir/.wh..wh..opq` hides everything they hold under `dir`. Null for other paths.
+ */
+export function whiteoutOf(path: string): FileChange["whiteout"] | null {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "" : path.slice(0, slash);
+  const base = path.slice(slash + 1);
+  if (base === OPAQUE) return { kind: "opaque", target: dir || "/" };
+  if (base.startsWith(".wh.") && base.length > 4) {
+    const name = base.slice(4);
+    return { kind: "file", target: dir ? `${dir}/${name}` : name };
+  }
+  return null;
+}
+
+/** Whether the paths both lists hold come in the same order (first occurrence of each). */
+function sameOrder(a: readonly TarEntry[], b: readonly TarEntry[]): boolean {
+  const inA = new Set(a.map((e) => e.path));
+  const inB = new Set(b.map((e) => e.path));
+  const order = (list: readonly TarEntry[], other: Set<string>) => [
+    ...new Set(list.map((e) => e.path).filter((p) => other.has(p))),
+  ];
+  const oa = order(a, inB);
+  const ob = order(b, inA);
+  return oa.every((p, i) => p === ob[i]);
+}
+
 /**
  * Paths added, removed or changed between two layers' entries. A path listed twice in one layer
- * (allowed in tar) counts by its last entry, as extraction would leave it.
+ * (allowed in tar) counts by its last entry, as extraction would leave it. Whiteouts are marked.
  */
 export function diffEntries(
   a: readonly TarEntry[],
   b: readonly TarEntry[],
-): { changes: FileChange[]; unchanged: number } {
+): { changes: FileChange[]; unchanged: number; order: "same" | "differs" } {
   const last = (list: readonly TarEntry[]) => new Map(list.map((e) => [e.path, e]));
   const ma = last(a);
   const mb = last(b);
@@ -145,15 +175,36 @@ export function diffEntries(
   for (const path of [...new Set([...ma.keys(), ...mb.keys()])].sort()) {
     const ea = ma.get(path);
     const eb = mb.get(path);
-    if (!ea) changes.push({ path, kind: "added" });
-    else if (!eb) changes.push({ path, kind: "removed" });
+    const whiteout = whiteoutOf(path);
+    const marked = whiteout ? { whiteout } : {};
+    if (!ea) changes.push({ path, kind: "added", ...marked });
+    else if (!eb) changes.push({ path, kind: "removed", ...marked });
     else {
       const { aspects, details } = entryAspects(ea, eb);
       if (aspects.length === 0) unchanged++;
-      else changes.push({ path, kind: "changed", aspects, details });
+      else changes.push({ path, kind: "changed", aspects, details, ...marked });
     }
   }
-  return { changes, unchanged };
+  return { changes, unchanged, order: sameOrder(a, b) ? "same" : "differs" };
+}
+
+/**
+ * Shared layers (same diff_id on both sides) whose order relative to each other differs, with their
+ * positions; empty when the shared layers are stacked in the same order (added or removed layers
+ * around them do not count as reordering).
+ */
+export function reorderedLayers(
+  a: readonly string[],
+  b: readonly string[],
+): Array<{ diffId: string; a: number; b: number }> {
+  const inA = new Set(a);
+  const inB = new Set(b);
+  const sharedA = a.filter((d) => inB.has(d));
+  const sharedB = b.filter((d) => inA.has(d));
+  if (sharedA.every((d, i) => d === sharedB[i])) return [];
+  return sharedA.flatMap((diffId, rank) =>
+    sharedB[rank] === diffId ? [] : [{ diffId, a: a.indexOf(diffId), b: b.indexOf(diffId) }],
+  );
 }
 
 /** "mtime only", "mode only", "content, mtime": how people read a change. */

@@ -14,7 +14,7 @@ import {
   parseManifest,
   platformManifests,
 } from "../image/manifest.js";
-import { diffConfigs, diffEntries, pairLayers, platformOf } from "./diff.js";
+import { diffConfigs, diffEntries, pairLayers, platformOf, reorderedLayers } from "./diff.js";
 import { findingsOf } from "./findings.js";
 import { readTar } from "../image/tar.js";
 import type { Explanation, LayerChange, LayerRef, PlatformExplanation, TarEntry } from "./types.js";
@@ -237,6 +237,7 @@ async function comparePlatform(
       const diff = diffEntries(ea, eb);
       change.files = diff.changes;
       change.unchangedFiles = diff.unchanged;
+      if (ia !== null && ib !== null) change.entryOrder = diff.order;
     } catch (error) {
       const text = message(error);
       change.note = text.includes("not inspected") ? text : `not inspected: ${text}`;
@@ -247,7 +248,12 @@ async function comparePlatform(
     manifests: { a: a.manifest.digest, b: b.manifest.digest },
     configs: { a: a.configDigest, b: b.configDigest },
     config: diffConfigs(a.config, b.config),
-    layers: { shared, changes, recompressed: recompressed(a, b) },
+    layers: {
+      shared,
+      changes,
+      recompressed: recompressed(a, b),
+      reordered: reorderedLayers(idsA, idsB),
+    },
   };
   return { ...explained, findings: findingsOf(explained) };
 }

@@ -1,6 +1,7 @@
 // Explanations for people: one summary line (check run), markdown (check run, PR comment) and plain
 // text (CLI). Pure.
 import { countFileChanges, describeAspects } from "./diff.js";
+import { whiteoutEffect } from "./findings.js";
 import type {
   ConfigChange,
   Explanation,
@@ -17,8 +18,9 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
 const bare = (ref: string) => ref.replace(/@sha256:[0-9a-f]{64}$/, "");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-function filesSummary(changes: readonly FileChange[]): string {
-  const c = countFileChanges(changes);
+function filesSummary(changes: readonly FileChange[], order?: LayerChange["entryOrder"]): string {
+  const whiteouts = changes.filter((f) => f.whiteout).length;
+  const c = countFileChanges(changes.filter((f) => !f.whiteout));
   const parts: string[] = [];
   if (c.changed > 0) {
     const meta = Object.entries(c.metadataOnly).map(([aspect, n]) => `${n} ${aspect} only`);
@@ -26,7 +28,11 @@ function filesSummary(changes: readonly FileChange[]): string {
   }
   if (c.added > 0) parts.push(`${c.added} added`);
   if (c.removed > 0) parts.push(`${c.removed} removed`);
-  return parts.length > 0 ? parts.join(", ") : "same files, different archive bytes (entry order or padding)";
+  if (whiteouts > 0) parts.push(`${plural(whiteouts, "whiteout")} differ${whiteouts === 1 ? "s" : ""}`);
+  if (parts.length > 0) return parts.join(", ");
+  return order === "differs"
+    ? "same files, in another order in the archive"
+    : "same files in the same order, other archive bytes (tar headers or padding)";
 }
 
 const layerName = (l: LayerRef) => `layer ${l.index + 1}`;
@@ -39,7 +45,7 @@ function layerTitle(change: LayerChange): string {
 }
 
 function layerSummary(change: LayerChange): string {
-  if (change.files) return filesSummary(change.files);
+  if (change.files) return filesSummary(change.files, change.entryOrder);
   return change.note ?? "not inspected";
 }
 
@@ -69,6 +75,7 @@ export function summarizeExplanation(e: Explanation): string {
       parts.push(
         `${layerName((l.b ?? l.a)!)}${l.a && l.b ? "" : l.b ? " added" : " removed"}: ${layerSummary(l)}`,
       );
+    if ((p.layers.reordered ?? []).length > 0) parts.push("same layers, different order");
     const encoding = p.findings?.find((f) => f.level === "layer-encoding" || f.level === "manifest");
     if (parts.length === 0)
       parts.push(
@@ -91,6 +98,7 @@ const configLine = (c: ConfigChange) =>
       : `${c.before} → ${c.after}`;
 
 function fileLine(f: FileChange): string {
+  if (f.whiteout) return `whiteout: ${whiteoutEffect(f)}`;
   if (f.kind !== "changed") return f.kind;
   const aspects = f.aspects ?? [];
   if (aspects.length === 1 && describeAspects(aspects).endsWith(" only")) {
@@ -101,7 +109,15 @@ function fileLine(f: FileChange): string {
 
 /** Configs that differ in nothing compared but the layer list itself (diff_ids). */
 const configNote = (p: PlatformExplanation) =>
-  p.configs.a === p.configs.b ? "identical" : "same apart from the layer diff_ids";
+  p.configs.a === p.configs.b
+    ? "identical"
+    : p.layers.changes.length === 0 && (p.layers.reordered ?? []).length > 0
+      ? "same apart from the order of the layer diff_ids"
+      : "same apart from the layer diff_ids";
+
+/** "layer 1 → 2 (8d6f55df1b4c)": where the shared layers moved. */
+const reorderLine = (p: PlatformExplanation) =>
+  (p.layers.reordered ?? []).map((r) => `layer ${r.a + 1} → ${r.b + 1} (${short(r.diffId)})`).join(", ");
 
 export interface RenderOptions {
   /** Files listed per layer before "… and N more" (default 50 in markdown, 200 in text). */
@@ -117,6 +133,8 @@ function platformMarkdown(p: PlatformExplanation, maxFiles: number): string[] {
     out.push("");
   } else out.push(`Config: ${configNote(p)}.`, "");
   out.push(`Layers: ${p.layers.shared} shared, ${p.layers.changes.length} differ.`, "");
+  if ((p.layers.reordered ?? []).length > 0)
+    out.push(`Same layers, different order: ${cell(reorderLine(p))}.`, "");
   for (const l of p.layers.changes) {
     out.push(`- **${layerTitle(l)}**: ${cell(layerSummary(l))}`);
     const files = l.files ?? [];
@@ -172,12 +190,16 @@ export function renderExplanationText(e: Explanation, options: RenderOptions = {
       for (const c of p.config) out.push(`${indent}  ${c.field}: ${configLine(c)}`);
     }
     out.push(`${indent}layers: ${p.layers.shared} shared, ${p.layers.changes.length} differ`);
+    if ((p.layers.reordered ?? []).length > 0)
+      out.push(`${indent}  same layers, different order: ${reorderLine(p)}`);
     for (const l of p.layers.changes) {
       out.push(`${indent}  ${layerTitle(l)}: ${layerSummary(l)}`);
       const files = l.files ?? [];
       for (const f of files.slice(0, maxFiles)) {
         const mark = f.kind === "added" ? "+" : f.kind === "removed" ? "-" : "~";
-        out.push(`${indent}    ${mark} ${f.path}${f.kind === "changed" ? `  ${fileLine(f)}` : ""}`);
+        out.push(
+          `${indent}    ${mark} ${f.path}${f.kind === "changed" || f.whiteout ? `  ${fileLine(f)}` : ""}`,
+        );
       }
       if (files.length > maxFiles)
         out.push(`${indent}    … ${files.length - maxFiles} more (--json lists all)`);

@@ -23,6 +23,11 @@ export interface FileChange {
   aspects?: EntryAspect[];
   /** Short "before → after" texts per aspect shown to people (mtime as ISO time, mode in octal, …). */
   details?: Partial<Record<EntryAspect, string>>;
+  /**
+   * The path is an OCI/AUFS whiteout: `.wh.NAME` deletes `target` from the layers below, `.wh..wh..opq`
+   * hides everything the layers below have under the directory `target`.
+   */
+  whiteout?: { kind: "file" | "opaque"; target: string };
 }
 
 export interface LayerRef {
@@ -44,6 +49,8 @@ export interface LayerChange {
   unchangedFiles?: number;
   /** Why the files were not listed (too large, unsupported compression, registry error). */
   note?: string;
+  /** When read: whether the paths both layers hold come in the same order in both archives. */
+  entryOrder?: "same" | "differs";
 }
 
 export interface PlatformExplanation {
@@ -58,6 +65,11 @@ export interface PlatformExplanation {
     changes: LayerChange[];
     /** Shared layers (same diff_id) whose compressed blobs differ: same files, compressed differently. */
     recompressed?: Array<{ diffId: string; a: string; b: string }>;
+    /**
+     * Shared layers stacked in another order (0-based positions in A and B); empty when the shared
+     * layers keep their relative order. Order matters: upper layers win where paths overlap.
+     */
+    reordered?: Array<{ diffId: string; a: number; b: number }>;
   };
   /** What differs at each level, with its likely cause and a remedy (most specific first). */
   findings?: Finding[];
@@ -65,7 +77,17 @@ export interface PlatformExplanation {
 
 /** One level at which two images differ, what it likely means, and how to avoid it. */
 export interface Finding {
-  level: "manifest" | "layer-encoding" | "config-timestamps" | "config" | "file-metadata" | "content";
+  level:
+    | "manifest"
+    | "layer-encoding"
+    | "layer-order"
+    | "config-timestamps"
+    | "config"
+    | "file-order"
+    | "tar-encoding"
+    | "whiteouts"
+    | "file-metadata"
+    | "content";
   what: string;
   cause: string;
   remedy: string;

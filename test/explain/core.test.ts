@@ -8,14 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Explanation,
   type ImageConfig,
+  type LayerChange,
   type TarEntry,
   diffConfigs,
   diffEntries,
   pairLayers,
+  reorderedLayers,
+  whiteoutOf,
   readTar,
   renderExplanationMarkdown,
   summarizeExplanation,
 } from "../../src/explain/index.js";
+import { findingsOf } from "../../src/explain/findings.js";
 import { tar } from "../helpers/oci.js";
 
 const configA: ImageConfig = {
@@ -215,6 +219,7 @@ describe("diffEntries", () => {
             "path": "var/log",
           },
         ],
+        "order": "same",
         "unchanged": 0,
       }
     `);
@@ -224,7 +229,90 @@ describe("diffEntries", () => {
     expect(diffEntries(a, [entry({ path: "x" }), entry({ path: "y" })])).toEqual({
       changes: [],
       unchanged: 2,
+      order: "same",
     });
+  });
+
+  it("tells entries written in another order; paths only one side has do not count", () => {
+    const x = entry({ path: "x" });
+    const y = entry({ path: "y" });
+    const z = entry({ path: "z" });
+    expect(diffEntries([x, y], [y, x])).toMatchObject({ changes: [], unchanged: 2, order: "differs" });
+    expect(diffEntries([x, z, y], [x, y])).toMatchObject({ unchanged: 2, order: "same" });
+  });
+
+  it("marks whiteouts with what they delete or hide", () => {
+    expect(whiteoutOf("etc/.wh.os-release")).toEqual({ kind: "file", target: "etc/os-release" });
+    expect(whiteoutOf(".wh.top")).toEqual({ kind: "file", target: "top" });
+    expect(whiteoutOf("var/cache/.wh..wh..opq")).toEqual({ kind: "opaque", target: "var/cache" });
+    expect(whiteoutOf(".wh..wh..opq")).toEqual({ kind: "opaque", target: "/" });
+    expect(whiteoutOf("etc/.whatever")).toBeNull();
+    expect(whiteoutOf("etc/.wh.")).toBeNull();
+    const { changes } = diffEntries([], [entry({ path: "a/.wh.b", size: 0 })]);
+    expect(changes).toEqual([{ path: "a/.wh.b", kind: "added", whiteout: { kind: "file", target: "a/b" } }]);
+  });
+});
+
+describe("reorderedLayers", () => {
+  it("lists shared layers stacked in another order; added or removed layers around them are no reorder", () => {
+    expect(reorderedLayers(["a", "b", "c"], ["c", "a", "b"])).toEqual([
+      { diffId: "a", a: 0, b: 1 },
+      { diffId: "b", a: 1, b: 2 },
+      { diffId: "c", a: 2, b: 0 },
+    ]);
+    expect(reorderedLayers(["a", "b"], ["x", "a", "b", "y"])).toEqual([]);
+    expect(reorderedLayers(["a", "b", "c"], ["a", "c"])).toEqual([]);
+    expect(reorderedLayers(["a", "b", "c"], ["b", "a", "x"])).toEqual([
+      { diffId: "a", a: 0, b: 1 },
+      { diffId: "b", a: 1, b: 0 },
+    ]);
+  });
+});
+
+describe("findingsOf", () => {
+  const layer = (index: number, diffId: string) => ({ index, diffId, digest: diffId, size: 10 });
+  const platform = (change: Partial<LayerChange>) => ({
+    platform: "",
+    manifests: { a: "sha256:m1", b: "sha256:m2" },
+    configs: { a: "sha256:c1", b: "sha256:c2" },
+    config: [],
+    layers: {
+      shared: 1,
+      changes: [{ a: layer(1, "sha256:l1"), b: layer(1, "sha256:l2"), ...change }],
+    },
+  });
+
+  it("same files in the same order but other tar bytes: tar encoding", () => {
+    const found = findingsOf(platform({ files: [], unchangedFiles: 3, entryOrder: "same" }));
+    expect(found.map((f) => f.level)).toEqual(["tar-encoding"]);
+  });
+
+  it("an uninspected layer is not taken for the same files", () => {
+    const found = findingsOf(platform({ note: "too large: not inspected" }));
+    expect(found.map((f) => f.level)).toEqual(["content"]);
+  });
+
+  it("a whiteout next to a real file change is content, not whiteouts", () => {
+    const found = findingsOf(
+      platform({
+        files: [
+          { path: "etc/.wh.x", kind: "added", whiteout: { kind: "file", target: "etc/x" } },
+          { path: "etc/y", kind: "added" },
+        ],
+      }),
+    );
+    expect(found.map((f) => f.level)).toEqual(["content"]);
+  });
+
+  it("a whiteout removed: the layer no longer deletes the path", () => {
+    const found = findingsOf(
+      platform({
+        files: [{ path: "etc/.wh.x", kind: "removed", whiteout: { kind: "file", target: "etc/x" } }],
+      }),
+    );
+    expect(found.map((f) => f.what)).toEqual([
+      "the layers differ only in whiteouts: no longer deletes etc/x",
+    ]);
   });
 });
 
