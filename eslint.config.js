@@ -82,12 +82,6 @@ export default tseslint.config(
     ],
   ),
   layer(["github"], [noShells, forbid(["nomad", "workspace"], "adapters do not import each other")]),
-  // Known exception: GitHubDeployments implements the DeploymentsPort that src/nomad/rollout.ts defines
-  // (a port the core should own); remove once it moves.
-  {
-    ...layer(["github"], [noShells, forbid(["workspace"], "adapters do not import each other")]),
-    files: ["src/github/deployments.ts"],
-  },
   layer(
     ["nomad"],
     [noShells, noAppPackages, forbid(["github", "workspace"], "adapters do not import each other")],

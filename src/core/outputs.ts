@@ -56,6 +56,7 @@ async function renderTexts(
     ? []
     : extra.files.filter((f) => f.edits.length > 0).map((f) => ({ path: f.path, text: f.after }));
   const report = await extra.cluster.report(plan, changed);
+  if (report.prBody) out.prBody = `${out.prBody.trimEnd()}\n${report.prBody}\n`;
   if (report.comment) out.comment = `${out.comment.trimEnd()}\n\n${report.comment}`;
   // GitHub caps the summary; the App's check-run writer trims it to fit.
   if (report.check)

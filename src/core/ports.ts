@@ -72,7 +72,44 @@ export interface ClusterReportPort {
   report(
     plan: Plan,
     changedJobFiles: ReadonlyArray<{ path: string; text: string }>,
-  ): Promise<{ comment: string; check: string }>;
+  ): Promise<{
+    comment: string;
+    check: string;
+    /** Hidden in the PR body (the plan preview's job modify indexes, for the merge's check-and-set). */
+    prBody?: string;
+  }>;
+}
+
+/**
+ * A GitHub deployment status, for each way a rollout can stand, and "error": it could not be asked or
+ * submitted.
+ */
+export type DeploymentState = "queued" | "in_progress" | "success" | "failure" | "inactive" | "error";
+
+/**
+ * GitHub's deployments API as rollouts use it (src/github/deployments.ts implements it; src/nomad
+ * reports and follows through it). GitHub's own statuses are the durable state of a rollout follow-up.
+ */
+export interface DeploymentsPort {
+  create(input: {
+    ref: string;
+    environment: string;
+    description: string;
+    payload: Record<string, unknown>;
+  }): Promise<number>;
+  status(id: number, input: { state: DeploymentState; description: string }): Promise<void>;
+  /**
+   * The deployments this bot already made for the merge commit in the environment, newest first: a
+   * redelivered webhook finds them here and creates nothing again.
+   */
+  existing(input: { ref: string; environment: string }): Promise<ExistingDeployment[]>;
+}
+
+/** A deployment an earlier delivery created, read back from the payload it wrote. */
+export interface ExistingDeployment {
+  id: number;
+  service: string;
+  job: string;
 }
 
 export interface Clock {

@@ -90,6 +90,8 @@ export class CheckRuns {
   constructor(
     readonly octokit: Octokit,
     readonly coords: RepoCoords,
+    /** `nomad-gitops` (the deploy's runs); the rollout after a merge reports under its own name. */
+    readonly name: string = CHECK_NAME,
   ) {}
 
   /** Every `nomad-gitops` run on `sha` (one page of 100: a commit gets a handful). */
@@ -97,7 +99,7 @@ export class CheckRuns {
     const { data } = await this.octokit.rest.checks.listForRef({
       ...this.coords,
       ref: sha,
-      check_name: CHECK_NAME,
+      check_name: this.name,
       filter: "all",
       per_page: 100,
     });
@@ -178,7 +180,7 @@ export class CheckRuns {
     }
     const { data } = await this.octokit.rest.checks.create({
       ...this.coords,
-      name: CHECK_NAME,
+      name: this.name,
       head_sha: sha,
       ...fields,
     });
@@ -189,7 +191,7 @@ export class CheckRuns {
   async create(sha: string, status: "queued" | "in_progress", output?: CheckOutput): Promise<number> {
     const { data } = await this.octokit.rest.checks.create({
       ...this.coords,
-      name: CHECK_NAME,
+      name: this.name,
       head_sha: sha,
       status,
       ...(output ? { output: limit(output) } : {}),
@@ -256,7 +258,7 @@ export class CheckRuns {
         create: async () => {
           const { data } = await this.octokit.rest.checks.create({
             ...this.coords,
-            name: CHECK_NAME,
+            name: this.name,
             head_sha: sha,
             status: "completed",
             conclusion,

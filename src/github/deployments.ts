@@ -1,7 +1,6 @@
 // GitHub's deployments API behind the small DeploymentsPort rollouts use.
 import type { Octokit, RepoCoords } from "./types.js";
-import type { DeploymentsPort, ExistingDeployment } from "../nomad/rollout.js";
-import type { RolloutState } from "../nomad/summary.js";
+import type { DeploymentState, DeploymentsPort, ExistingDeployment } from "../core/ports.js";
 
 /** A GitHub deployment status state, for each way a rollout can stand (and "error": it could not be asked). */
 export const DEPLOYMENT_STATE = {
@@ -11,7 +10,7 @@ export const DEPLOYMENT_STATE = {
   failure: "failure",
   inactive: "inactive",
   error: "error",
-} as const satisfies Record<RolloutState | "error", DeploymentStatusState>;
+} as const satisfies Record<DeploymentState, DeploymentStatusState>;
 
 type DeploymentStatusState =
   "error" | "failure" | "inactive" | "in_progress" | "queued" | "pending" | "success";

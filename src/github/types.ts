@@ -11,6 +11,8 @@ export interface RepoCoords {
 
 /** The check run's fixed name: branch protection rules refer to it. */
 export const CHECK_NAME = "nomad-gitops";
+/** The merge commit's run when Nomad refused a submit (apart from the deploy's attempt-keyed runs). */
+export const ROLLOUT_CHECK_NAME = "nomad-gitops/rollout";
 
 /** Commit-message trailer naming the build a bot commit was made from; also how the bot knows its own commits. */
 export { BUILD_TRAILER } from "../core/render.js";

@@ -2,12 +2,14 @@
 // (The Nomad report of a deploy run is the core's: DeployOptions.cluster, src/nomad/report.ts.)
 import type { Config } from "../config/schema.js";
 import { matchesAny } from "../core/glob.js";
+import { CheckRuns } from "../github/checks.js";
 import { PullRequests } from "../github/pr.js";
 import { GitHubRepo } from "../github/repo.js";
-import type { Octokit, RepoCoords } from "../github/types.js";
+import { type Octokit, ROLLOUT_CHECK_NAME, type RepoCoords } from "../github/types.js";
 import { nomadClientFor } from "../nomad/client.js";
 import { type Scheduler, followRollouts, isTerminal, timeoutDescription } from "../nomad/follow.js";
 import { GitHubDeployments } from "../github/deployments.js";
+import { readPlanIndexes } from "../nomad/preview-index.js";
 import { type RolloutResult, reportRollouts } from "../nomad/rollout.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -23,6 +25,8 @@ export async function onDeployMerged(input: {
   config: Config;
   pullNumber: number;
   mergeSha: string;
+  /** The merged PR's body: the plan preview's job modify indexes ride in it (src/nomad/preview-index.ts). */
+  prBody?: string | null;
   env?: Env;
 }): Promise<RolloutResult[]> {
   const client = nomadClientFor(input.config.nomad, input.env);
@@ -44,7 +48,32 @@ export async function onDeployMerged(input: {
     deployments: new GitHubDeployments(input.octokit, input.coords),
     sha: input.mergeSha,
     files,
+    previewIndexes: readPlanIndexes(input.prBody),
   });
+}
+
+/**
+ * A submit Nomad refused (the job changed since the preview, ACL, invalid job) fails a check run on the
+ * merge commit as well as the deployment: the merge is where people look. Nothing is written otherwise.
+ */
+export async function reportRefusedSubmits(input: {
+  octokit: Octokit;
+  coords: RepoCoords;
+  mergeSha: string;
+  rollouts: readonly RolloutResult[];
+}): Promise<boolean> {
+  const refused = input.rollouts.filter((r) => r.submitError && !r.existing);
+  if (refused.length === 0) return false;
+  const jobs = [...new Set(refused.map((r) => r.job))];
+  await new CheckRuns(input.octokit, input.coords, ROLLOUT_CHECK_NAME).completed(input.mergeSha, "failure", {
+    title: `Nomad did not take ${jobs.length === 1 ? `job ${jobs[0]}` : `${jobs.length} jobs`}`,
+    summary: [
+      "The merged job files were not all submitted; nothing was overwritten.",
+      "",
+      ...refused.map((r) => `- \`${r.job}\` (${r.service}): ${r.submitError}`),
+    ].join("\n"),
+  });
+  return true;
 }
 
 /** Where the follow-up reports (Probot's context.log fits). */

@@ -1,7 +1,7 @@
 // pull_request: a merged (or closed) deploy PR loses its branch; a PR that changes the config gets the
 // same validation as a deploy, as a check on its head commit.
 import type { Context } from "probot";
-import { followMergedRollouts, onDeployMerged } from "./nomad.js";
+import { followMergedRollouts, onDeployMerged, reportRefusedSubmits } from "./nomad.js";
 import { type Scheduler, realScheduler } from "../nomad/follow.js";
 import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
@@ -45,8 +45,10 @@ export async function onPullRequestClosed(
       config,
       pullNumber: pr.number,
       mergeSha: pr.merge_commit_sha,
+      prBody: pr.body,
       ...(deps.nomadEnv ? { env: deps.nomadEnv } : {}),
     });
+    await reportRefusedSubmits({ octokit: context.octokit, coords, mergeSha: pr.merge_commit_sha, rollouts });
     context.log.info(
       { pr: pr.number, rollouts: rollouts.map((r) => ({ service: r.service, job: r.job, state: r.state })) },
       "rollouts reported",

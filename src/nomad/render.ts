@@ -10,7 +10,14 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 export type JobPlanResult =
-  | { file: string; job: string; ok: true; summary: JobPlanSummary }
+  | {
+      file: string;
+      job: string;
+      ok: true;
+      summary: JobPlanSummary;
+      /** The JobModifyIndex of the version the cluster holds (0: no such job), for the merge's submit. */
+      modifyIndex?: number;
+    }
   | { file: string; job: string | null; ok: false; error: string };
 
 export interface PlanSection {

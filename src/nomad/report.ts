@@ -4,6 +4,7 @@
 import type { Plan } from "../core/plan.js";
 import type { ClusterReportPort } from "../core/ports.js";
 import { type NomadClient, NomadApiError, describeNomadError, nomadClientFor } from "./client.js";
+import { planIndexMarker } from "./preview-index.js";
 import { type JobPlanResult, type PlanSection, renderDriftSection, renderPlanSection } from "./render.js";
 import { type DriftEntry, type PinnedSite, compareDrift, pinnedSite, summarizePlan } from "./summary.js";
 import type { NomadJob } from "./types.js";
@@ -26,7 +27,13 @@ export async function planJobFiles(
     try {
       job = await client.parse(file.text);
       const response = await client.plan(job);
-      jobs.push({ file: file.path, job: job.ID, ok: true, summary: summarizePlan(job.ID, response) });
+      jobs.push({
+        file: file.path,
+        job: job.ID,
+        ok: true,
+        summary: summarizePlan(job.ID, response),
+        ...(response.JobModifyIndex !== undefined ? { modifyIndex: response.JobModifyIndex } : {}),
+      });
     } catch (error) {
       if (fatal(error)) {
         return { address: client.address, note: `${describeNomadError(error)}: plan preview skipped.`, jobs };
@@ -35,6 +42,13 @@ export async function planJobFiles(
     }
   }
   return { address: client.address, jobs };
+}
+
+/** Job ID → the JobModifyIndex each successful plan names: what the merge's submit must still find. */
+export function planIndexesOf(section: PlanSection): Map<string, number> {
+  const indexes = new Map<string, number>();
+  for (const j of section.jobs) if (j.ok && j.modifyIndex !== undefined) indexes.set(j.job, j.modifyIndex);
+  return indexes;
 }
 
 /** Every pinned site of the plan's services that names its job (what git pins at the branch head). */
@@ -74,6 +88,8 @@ export async function checkDrift(
 export interface NomadRunReport {
   /** Appended to the sticky comment ("" when there is nothing to add). */
   comment: string;
+  /** Appended to the PR body: the hidden plan-index marker ("" when no plan ran). */
+  prBody: string;
   /** Appended to the check run summary. */
   check: string;
   drift: DriftEntry[];
@@ -95,12 +111,13 @@ export async function nomadRunReport(
     ]);
     return {
       comment: section ? renderPlanSection(section) : "",
+      prBody: section ? planIndexMarker(planIndexesOf(section)) : "",
       check: renderDriftSection(client.address, drift.entries, drift.note),
       drift: drift.entries,
     };
   } catch (error) {
     const note = `Nomad report failed: ${describeNomadError(error)}`;
-    return { comment: "", check: renderDriftSection(client.address, [], note), drift: [] };
+    return { comment: "", prBody: "", check: renderDriftSection(client.address, [], note), drift: [] };
   }
 }
 
@@ -116,8 +133,8 @@ export function clusterReportFor(
   if (!client) return undefined;
   return {
     async report(plan, changedJobFiles) {
-      const { comment, check } = await nomadRunReport(client, plan, changedJobFiles);
-      return { comment, check };
+      const { comment, check, prBody } = await nomadRunReport(client, plan, changedJobFiles);
+      return { comment, check, prBody };
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { Config } from "../config/schema.js";
 import { discoverServices } from "../core/discovery.js";
 import { findImages } from "../jobfile/jobfile.js";
+import type { DeploymentsPort } from "../core/ports.js";
 import { type NomadClient, describeNomadError } from "./client.js";
 import { rolloutDescription } from "./render.js";
 import {
@@ -21,29 +22,6 @@ export type RolloutPort = Pick<
   NomadClient,
   "namespace" | "parse" | "plan" | "submit" | "job" | "latestDeployment" | "deploymentAllocations"
 >;
-
-/** GitHub's deployments API, as far as rollouts need it. */
-export interface DeploymentsPort {
-  create(input: {
-    ref: string;
-    environment: string;
-    description: string;
-    payload: Record<string, unknown>;
-  }): Promise<number>;
-  status(id: number, input: { state: RolloutState | "error"; description: string }): Promise<void>;
-  /**
-   * The deployments this bot already made for the merge commit in the environment, newest first: a
-   * redelivered webhook finds them here and creates nothing again.
-   */
-  existing(input: { ref: string; environment: string }): Promise<ExistingDeployment[]>;
-}
-
-/** A deployment an earlier delivery created, read back from the payload it wrote. */
-export interface ExistingDeployment {
-  id: number;
-  service: string;
-  job: string;
-}
 
 /** What one look at the cluster says about a job's rollout. */
 export interface RolloutCheck {
@@ -68,6 +46,8 @@ export interface RolloutResult extends RolloutCheck {
   /** What a later re-check needs (follow.ts): the pinned sites and, with submit, the JobModifyIndex. */
   target: RolloutTarget;
   submitIndex?: number;
+  /** With submit: why Nomad did not take the job file (the same text as the `error` status). */
+  submitError?: string;
 }
 
 export interface RolloutInput {
@@ -78,6 +58,11 @@ export interface RolloutInput {
   sha: string;
   /** The merged PR's job files with their texts at `sha`. */
   files: ReadonlyArray<{ path: string; text: string }>;
+  /**
+   * Job ID → the JobModifyIndex the PR's plan preview saw (src/nomad/preview-index.ts). A submit names it,
+   * so a job changed after the preview is refused; a job without one is planned at merge time instead.
+   */
+  previewIndexes?: ReadonlyMap<string, number>;
 }
 
 /** One service in one job: what a rollout is reported for. */
@@ -134,19 +119,20 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   if (config.nomad?.submit) {
     for (const file of input.files) {
       if (!pending.some((t) => t.file === file.path)) continue;
+      let previewed: number | undefined;
       try {
         const job = await client.parse(file.text);
-        const planned = await client.plan(job);
-        const out = await client.submit(job, {
-          enforceIndex: planned.JobModifyIndex ?? 0,
-          source: file.text,
-        });
+        previewed = input.previewIndexes?.get(job.ID);
+        // The preview's index reaches back to what reviewers saw; without one, the merge-time plan's.
+        const index = previewed ?? (await client.plan(job)).JobModifyIndex ?? 0;
+        const out = await client.submit(job, { enforceIndex: index, source: file.text });
         submitted.set(file.path, { index: out.JobModifyIndex });
       } catch (error) {
         const detail = describeNomadError(error);
+        const when = previewed !== undefined ? "the PR's plan preview" : "the bot planned it";
         submitted.set(file.path, {
-          error: /conflicting job modify index|job already exists/i.test(detail)
-            ? `not submitted: the job changed in Nomad after the bot planned it (${detail})`
+          error: /conflicting job modify index|job already exists|job not found/i.test(detail)
+            ? `not submitted: the job changed in Nomad after ${when} (${detail})`
             : `submit failed: ${detail}`,
         });
       }
@@ -188,6 +174,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
       deployment,
       target: t,
       ...(submit && "index" in submit ? { submitIndex: submit.index } : {}),
+      ...(submit && "error" in submit ? { submitError: submit.error } : {}),
       ...found,
     });
   }

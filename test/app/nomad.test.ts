@@ -145,7 +145,9 @@ describe("deploy run with nomad.address", () => {
 
     await t.probot.receive(workflowRunEvent({ headSha: S2, conclusion: "success", branch: "main" }));
 
-    const [, , , comment, check] = bodies as Array<Record<string, unknown>>;
+    const [, , pull, comment, check] = bodies as Array<Record<string, unknown>>;
+    // The preview's job modify index rides to the merge, hidden in the PR body (check-and-set submit).
+    expect(String(pull!.body)).toMatch(/\n<!-- nomad-gitops:plan-index banana=19 -->\n$/);
     const body = String(comment!.body);
     const nomadPart = stable(body.slice(body.indexOf("#### Nomad plan")));
     expect(nomadPart).toMatchInlineSnapshot(`
@@ -409,6 +411,59 @@ describe("rollout follow-up after the merge", () => {
       "GET /v1/job/banana?namespace=default",
       "GET /v1/job/banana/deployment?namespace=default",
     ]);
+  });
+
+  it("a job a person changed after the PR's plan preview: error status and a failed check run on the merge, no overwrite", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: pinned("banana") },
+      rollout: { banana: "running" },
+    });
+    mockInstallationToken();
+    mergeReads(", submit: true, follow_minutes: 0");
+    const digest = digests[`banana:${S1}`]!;
+    github()
+      .post(`${R}/deployments`, {
+        ref: MERGE,
+        environment: "production",
+        description: `banana ${digest.slice(0, 19)}`,
+        payload: payload(),
+        auto_merge: false,
+        required_contexts: [],
+      })
+      .reply(201, { id: 4243 });
+    const refused =
+      "not submitted: the job changed in Nomad after the PR's plan preview (Nomad answered 500: Enforcing job modify index 18: job exists with conflicting job modify index: 19 (POST /v1/jobs))";
+    expectStatus("error", `${refused.slice(0, 139)}…`);
+    github()
+      .get(`${R}/commits/${MERGE}/check-runs`)
+      .query({ check_name: "nomad-gitops/rollout", filter: "all", per_page: 100 })
+      .reply(200, { total_count: 0, check_runs: [] });
+    github()
+      .post(`${R}/check-runs`, {
+        name: "nomad-gitops/rollout",
+        head_sha: MERGE,
+        status: "completed",
+        conclusion: "failure",
+        output: {
+          title: "Nomad did not take job banana",
+          summary: `The merged job files were not all submitted; nothing was overwritten.\n\n- \`banana\` (banana): ${refused}`,
+        },
+      })
+      .reply(201, { id: 78 });
+
+    const event = merged();
+    // The preview saw index 18; a person ran the job since (the cluster holds 19).
+    (event.payload as { pull_request: { body: string } }).pull_request.body =
+      "Deploy\n\n<!-- nomad-gitops:plan-index banana=18 -->\n";
+    await t.probot.receive(event);
+
+    expect(nomad.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/jobs",
+    ]);
+    // Nomad refused the register that named the preview's index (no plan at merge).
+    expect(nomad.requests()[1]!.body).toMatchObject({ EnforceIndex: true, JobModifyIndex: 18 });
   });
 
   it("posts failure with the failing allocation's event", async () => {

@@ -53,6 +53,8 @@ export interface StandInOptions {
 export interface NomadStandIn {
   address: string;
   requests(): NomadRequest[];
+  /** A person runs the job again (`nomad job run`, same image): its JobModifyIndex moves on. */
+  touch(id: string): void;
   stop(): Promise<void>;
 }
 
@@ -223,6 +225,12 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
   return {
     address: `http://127.0.0.1:${port}`,
     requests: () => log.slice(),
+    touch(id) {
+      const job = jobs.get(id);
+      if (!job) throw new Error(`stand-in has no job ${id}`);
+      modifyIndex += 1;
+      jobs.set(id, { ...job, JobModifyIndex: modifyIndex });
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

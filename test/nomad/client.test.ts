@@ -3,8 +3,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { NomadApiError, NomadClient, nomadClientFor } from "../../src/nomad/client.js";
-import { checkDrift, planJobFiles } from "../../src/nomad/report.js";
-import { type DeploymentsPort, reportRollouts } from "../../src/nomad/rollout.js";
+import { planIndexMarker, readPlanIndexes } from "../../src/nomad/preview-index.js";
+import { checkDrift, planIndexesOf, planJobFiles } from "../../src/nomad/report.js";
+import type { DeploymentsPort } from "../../src/core/ports.js";
+import { reportRollouts } from "../../src/nomad/rollout.js";
 import { parseConfig } from "../../src/config/schema.js";
 import { type NomadStandIn, closedAddress, fixture, startNomad } from "../helpers/nomad.js";
 
@@ -380,6 +382,83 @@ describe("reportRollouts", () => {
     // Refused by Nomad: the job the person changed is still the one the cluster runs.
     const job = await client(nomad.address).job("banana");
     expect(JSON.stringify(job)).toContain(D1);
+  });
+
+  it("[fault:nomad-changed-after-preview] a job changed between the PR's plan preview and the merge is refused, not overwritten", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { banana: "successful" },
+    });
+    // The deploy run's preview: its index rides to the merge in the PR body.
+    const body = planIndexMarker(planIndexesOf(await planJobFiles(client(nomad.address), files)));
+    expect(body).toBe("<!-- nomad-gitops:plan-index banana=19 -->");
+    // Reviewers approve; meanwhile a person runs the job by hand.
+    nomad.touch("banana");
+    const before = nomad.requests().length;
+    const gh = recorder();
+    const [r] = await reportRollouts({
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: gh.port,
+      sha: "abc",
+      files,
+      previewIndexes: readPlanIndexes(`Deploy\n\n${body}\n`),
+    });
+    expect(r!.state).toBe("error");
+    // The status keeps GitHub's 140 characters; the check run on the merge gets the whole text.
+    expect(r!.description).toBe(`${r!.submitError!.slice(0, 139)}…`);
+    expect(r!.submitError).toMatch(
+      /^not submitted: the job changed in Nomad after the PR's plan preview \(Nomad answered 500: Enforcing job modify index 19: job exists with conflicting job modify index: 34/,
+    );
+    // No plan at merge: the preview's index is the one named.
+    const merge = nomad.requests().slice(before);
+    expect(merge.map((q) => `${q.method} ${q.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/jobs",
+    ]);
+    expect(merge[1]!.body).toMatchObject({ EnforceIndex: true, JobModifyIndex: 19 });
+    expect(JSON.stringify(await client(nomad.address).job("banana"))).toContain(D1);
+  });
+
+  it("submits with the preview's index when the job did not change since", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      running: { banana: `ghcr.io/acme/banana:1@${D1}` },
+      rollout: { banana: "successful" },
+    });
+    const [r] = await reportRollouts({
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: recorder().port,
+      sha: "abc",
+      files,
+      previewIndexes: readPlanIndexes("<!-- nomad-gitops:plan-index banana=19 other%20job=7 -->"),
+    });
+    expect(r!.state).toBe("success");
+    expect(r!.submitError).toBeUndefined();
+    const register = nomad.requests().find((q) => q.path.startsWith("/v1/jobs?"))!;
+    expect(register.body).toMatchObject({ EnforceIndex: true, JobModifyIndex: 19 });
+    expect(JSON.stringify(await client(nomad.address).job("banana"))).toContain(D2);
+  });
+
+  it("reads the plan-index marker defensively: none, malformed or edited markers give no index", () => {
+    expect(readPlanIndexes(null).size).toBe(0);
+    expect(readPlanIndexes("no marker").size).toBe(0);
+    expect(readPlanIndexes("<!-- nomad-gitops:plan-index banana=x -->").size).toBe(0);
+    expect([...readPlanIndexes("<!-- nomad-gitops:plan-index a%ZZ=1 b=2 -->")]).toEqual([["b", 2]]);
+    const round = readPlanIndexes(
+      planIndexMarker(
+        new Map([
+          ["web app", 0],
+          ["api", 12],
+        ]),
+      ),
+    );
+    expect([...round]).toEqual([
+      ["api", 12],
+      ["web app", 0],
+    ]);
   });
 
   it("reports a failed deployment with the failing allocation's event", async () => {
