@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Makes sure the system tools the tests and the demo run for real are present: skopeo (pushes and
 // copies), Debian's docker-registry (a real OCI registry on loopback) and redis-server (replicas). As root on Debian it installs
-// them with apt-get; anywhere else it says exactly what to install and fails.
+// them with apt-get; anywhere else it says exactly what to install and fails. With --chromium also a
+// headless browser for the screenshot test and `npm run screenshots` (CI asks for it; the demo and a
+// plain `npm test` do not: the screenshot test is skipped without one unless CI requires it).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -11,10 +13,17 @@ const tools = [
   // Replicas of the App share Redis: the replica tests run a real one (redis-cli comes with it).
   { command: "redis-server", pkg: "redis-server", path: "/usr/bin/redis-server" },
 ];
+if (process.argv.includes("--chromium")) {
+  // Ubuntu names it chromium-browser; GitHub's runners have Google's (scripts/screenshots/chromium.ts
+  // takes any of them, or $CHROMIUM).
+  tools.push({ command: "chromium", pkg: "chromium", path: null, or: ["chromium-browser", "google-chrome"] });
+}
 
+const onPath = (command) => spawnSync("sh", ["-c", 'command -v "$1"', "sh", command]).status === 0;
 const has = (tool) =>
   (tool.path && existsSync(tool.path)) ||
-  spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool.command]).status === 0;
+  (tool.command === "chromium" && process.env.CHROMIUM && existsSync(process.env.CHROMIUM)) ||
+  [tool.command, ...(tool.or ?? [])].some(onPath);
 
 const missing = tools.filter((tool) => !has(tool));
 if (missing.length === 0) process.exit(0);
@@ -30,7 +39,7 @@ if (!isRoot || !hasApt) {
   process.exit(1);
 }
 console.error(
-  `Installing ${pkgs.join(", ")} with apt-get (needed for the real-registry tests and the demo)...`,
+  `Installing ${pkgs.join(", ")} with apt-get (needed for the real-registry tests, the demo and the screenshots)...`,
 );
 const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
 execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });

@@ -16,7 +16,7 @@ import { createRegistryClient } from "../registry/client.js";
 import { type LocalRegistry, type RecordedRequest, startLocalRegistry } from "./sandbox/registry.js";
 import { SERVICES, SampleMonorepo, type Service } from "./monorepo.js";
 
-interface Outcome {
+export interface Outcome {
   first: { exit: number; output: string };
   second: { exit: number; output: string; requests: RecordedRequest[] };
   repo: SampleMonorepo;
@@ -26,8 +26,8 @@ interface Outcome {
 
 const heading = (io: CliIO, text: string) => io.out(`\n== ${text}\n`);
 
-async function apply(io: CliIO, repo: SampleMonorepo, imagesFile: string, showAll: boolean) {
-  const argv = ["apply", "--repo", repo.dir, "--images", imagesFile];
+async function apply(io: CliIO, repo: SampleMonorepo, imagesFile: string, showAll: boolean, json: boolean) {
+  const argv = ["apply", "--repo", repo.dir, "--images", imagesFile, ...(json ? ["--json"] : [])];
   io.out(
     `$ nomad-gitops-bot ${argv.join(" ").replace(repo.dir, ".").replace(path.dirname(repo.dir), "..")}\n`,
   );
@@ -43,7 +43,22 @@ async function apply(io: CliIO, repo: SampleMonorepo, imagesFile: string, showAl
   return { exit, output };
 }
 
-async function run(io: CliIO, registry: LocalRegistry, work: string): Promise<Outcome> {
+export interface ScenarioOptions {
+  /**
+   * Run both applies with `--json`: the outputs are then the results as data (PR comment, check run,
+   * plan), which is what scripts/screenshots.ts renders.
+   */
+  json?: boolean;
+}
+
+/** The demo's story (sections 1-5) against `registry`, with its files under `work`. */
+export async function runScenario(
+  io: CliIO,
+  registry: LocalRegistry,
+  work: string,
+  options: ScenarioOptions = {},
+): Promise<Outcome> {
+  const json = options.json === true;
   const prefix = `${registry.host}/demo`;
   const repo = new SampleMonorepo(path.join(work, "repo"), prefix);
 
@@ -60,7 +75,7 @@ async function run(io: CliIO, registry: LocalRegistry, work: string): Promise<Ou
 
   heading(io, `2. First push (${shortSha(initial)}): build all three images, apply`);
   await repo.build(path.join(work, "build-1"));
-  const first = await apply(io, repo, path.join(work, "build-1", "images.json"), false);
+  const first = await apply(io, repo, path.join(work, "build-1", "images.json"), false, json);
   // What merging the deploy PR does in real life.
   await repo.commit("Deploy web, api, worker (the bot's PR, merged)");
   io.out("\n(the deploy PR is merged: the job files now pin all three digests)\n");
@@ -71,7 +86,7 @@ async function run(io: CliIO, registry: LocalRegistry, work: string): Promise<Ou
   io.out(`commit ${shortSha(second_)} "api: answer in French"\n`);
   await repo.build(path.join(work, "build-2"));
   registry.clearRequests();
-  const second = await apply(io, repo, path.join(work, "build-2", "images.json"), true);
+  const second = await apply(io, repo, path.join(work, "build-2", "images.json"), true, json);
   const requests = registry.requests();
 
   heading(io, "4. The job file diff the deploy PR carries");
@@ -175,7 +190,7 @@ export async function demo(argv: string[], io: CliIO = processIO): Promise<numbe
   process.once("SIGTERM", interrupted);
   try {
     registry = await startLocalRegistry();
-    const outcome = await run(io, registry, work);
+    const outcome = await runScenario(io, registry, work);
     let code = 0;
     if (values.check) {
       heading(io, "6. Checks (--check)");
