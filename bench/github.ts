@@ -10,7 +10,7 @@ import {
   startGitHubApi,
 } from "../test/helpers/github-api/index.js";
 import { startRegistry } from "../test/helpers/registry.js";
-import { commitAndBuild, createMonorepo, waitForCheck } from "../test/scale/fleet.js";
+import { commitAndBuild, createMonorepo, waitForCheck, waitForQueued } from "../test/scale/fleet.js";
 import type { BenchSection } from "./types.js";
 
 interface Row {
@@ -32,6 +32,8 @@ async function deployOnce(
   const repo = await createMonorepo(api, registry, { name: `bench-${n}-${round}`, services: n });
   const sha = await commitAndBuild(api, registry, repo, [0]);
   await sendPush(api, repo.fullName, "main");
+  // The push is answered before its work: its queued check run says the work is done.
+  await waitForQueued(api, repo.fullName, sha);
   api.clearRequests();
   const started = Date.now();
   const delivery = await sendWorkflowRun(api, repo.fullName, { sha });

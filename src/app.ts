@@ -1,5 +1,5 @@
 // Probot wiring only: which event goes to which handler. Everything else lives in src/handlers.
-import type { Probot } from "probot";
+import type { Context, Probot } from "probot";
 import type { Scheduler } from "./nomad/follow.js";
 import { onCheckRunRerequested } from "./handlers/check-run.js";
 import { onDashboardEdited } from "./handlers/dashboard.js";
@@ -10,18 +10,36 @@ import { type RepoSerializer, localSerializer } from "./handlers/serial.js";
 import { onWorkflowRunCompleted } from "./handlers/workflow-run.js";
 import { redacted } from "./handlers/redacted.js";
 import { registerSecretsFromEnv } from "./secrets/redact.js";
+import type { PendingWork } from "./handlers/accept.js";
+import type { PendingDelivery } from "./handlers/ledger.js";
+import { type RecoveryLock, type RecoverySettings, scheduleRecovery } from "./handlers/recovery.js";
 
 /**
- * The App's collaborators: the deploy run's, the time source of the rollout follow-up, and what keeps two
- * deliveries for one repository apart (default: in this process; src/server.ts passes Redis with REDIS_URL).
+ * The App's collaborators: the deploy run's, the time source of the rollout follow-up, what keeps two
+ * deliveries for one repository apart (default: in this process; src/server.ts passes Redis with REDIS_URL),
+ * and, from src/server.ts, the pending-work ledger (`pending`: answer at once, work after the answer; without
+ * it a delivery is answered when its work is done) and the missed-delivery recovery (`recovery`).
  */
-export type AppDeps = DeployDeps & { rolloutScheduler?: Scheduler; serial?: RepoSerializer };
+export type AppDeps = DeployDeps & {
+  rolloutScheduler?: Scheduler;
+  serial?: RepoSerializer;
+  pending?: PendingWork;
+  recovery?: RecoverySettings & { lock?: RecoveryLock; resumeWindowMs?: number };
+};
 
 /** The App with its collaborators chosen (tests pass a registry on 127.0.0.1 and a fixed clock). */
 export function nomadGitops(deps: AppDeps = {}) {
   const serial = deps.serial ?? localSerializer();
-  const inRepo = (context: { payload: { repository?: { full_name: string } } }, work: () => Promise<void>) =>
-    serial.run(context.payload.repository?.full_name.toLowerCase() ?? "", work);
+  const pending = deps.pending;
+  const accept = (context: Context, work: () => Promise<void>) =>
+    pending ? pending.accept(context, work) : work();
+  const inRepo = (context: Context, work: () => Promise<void>) =>
+    accept(context, () =>
+      serial.run(
+        (context.payload as { repository?: { full_name: string } }).repository?.full_name.toLowerCase() ?? "",
+        work,
+      ),
+    );
   return (app: Probot): void => {
     // The dashboard issue is looked up among the App's own issues: its login, asked once per process.
     let login: Promise<string | undefined> | undefined;
@@ -58,8 +76,22 @@ export function nomadGitops(deps: AppDeps = {}) {
     );
     app.on(
       ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"],
-      redacted((context) => onPullRequestChanged(context)),
+      redacted((context) => accept(context, () => onPullRequestChanged(context))),
     );
+    // Deliveries a dead replica held are run again here as if they had just arrived.
+    pending?.start((d: PendingDelivery) => app.receive(d as Parameters<Probot["receive"]>[0]), app.log);
+    if (deps.recovery) {
+      scheduleRecovery({
+        appOctokit: () => app.auth(),
+        settings: deps.recovery,
+        log: app.log,
+        startedAt: new Date(),
+        ...(deps.recovery.lock ? { lock: deps.recovery.lock } : {}),
+        ...(deps.recovery.resumeWindowMs !== undefined
+          ? { resumeWindowMs: deps.recovery.resumeWindowMs }
+          : {}),
+      });
+    }
   };
 }
 

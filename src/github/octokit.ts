@@ -6,7 +6,8 @@
 // - Content-creating requests (REST POST/PATCH/PUT/DELETE, GraphQL mutations) go one at a time per
 //   installation through a token bucket: `burst` at once, then `perMinute`; any 60 s window holds at most
 //   burst + perMinute of them, below GitHub's 80. With REDIS_URL, Probot hands its Redis connection to the
-//   throttle options and the bucket lives in Redis, shared by every replica.
+//   throttle options and the bucket lives in Redis, shared by every replica (one at a time then holds per
+//   replica: nothing held in Redis can outlive a killed replica).
 // - A secondary or primary rate-limit answer is retried after GitHub's retry-after/reset when that wait is
 //   at most `maxWaitSeconds`, `retries` times; after that the request fails with GitHub's message, which the
 //   handler reports in the check run (never a silent success).
@@ -52,11 +53,16 @@ interface Logger {
 
 type RequestOptions = { method?: string; url?: string; query?: unknown; request?: { retryCount?: number } };
 
-// Pass-through groups for the plugin's write and notification spacing, one per Bottleneck build.
-const passThrough = new Map<unknown, { write: Bottleneck.Group; notifications: Bottleneck.Group }>();
+// The plugin's groups: pass-through write and notification spacing, local caps; one set per Bottleneck build.
+const passThrough = new Map<
+  unknown,
+  Record<"write" | "notifications" | "global" | "auth" | "search", Bottleneck.Group>
+>();
 
 // One bucket set per process (or per Redis connection): every Octokit of an installation shares it.
 const buckets = new Map<unknown, Map<string, Bottleneck.Group>>();
+// This process's one-at-a-time per installation, in front of the (possibly shared) bucket.
+const inProcess = new Map<string, Bottleneck.Group>();
 
 function bucketsFor(pacing: WritePacing, throttle: ThrottleOptions): Bottleneck.Group {
   const key = `${pacing.burst}/${pacing.perMinute}`;
@@ -66,7 +72,10 @@ function bucketsFor(pacing: WritePacing, throttle: ThrottleOptions): Bottleneck.
   if (!group) {
     const Limiter = throttle.Bottleneck ?? Bottleneck;
     group = new Limiter.Group({
-      maxConcurrent: 1,
+      // Shared through Redis, the bucket holds no slot while a request runs: a replica killed mid-request
+      // cannot block its installation's writes in the other replicas (Bottleneck frees a dead client's
+      // running jobs only when they expire). One at a time is kept per process, below.
+      maxConcurrent: throttle.connection ? null : 1,
       reservoir: pacing.burst,
       reservoirIncreaseAmount: 1,
       reservoirIncreaseInterval: Math.ceil(60_000 / pacing.perMinute),
@@ -80,6 +89,14 @@ function bucketsFor(pacing: WritePacing, throttle: ThrottleOptions): Bottleneck.
   return group;
 }
 
+function serialFor(pacing: WritePacing, throttle: ThrottleOptions): Bottleneck.Group {
+  const key = `${pacing.burst}/${pacing.perMinute}`;
+  let group = inProcess.get(key);
+  if (!group)
+    inProcess.set(key, (group = new (throttle.Bottleneck ?? Bottleneck).Group({ maxConcurrent: 1 })));
+  return group;
+}
+
 /** Octokit plugin: content-creating requests wait for their installation's bucket. */
 function writePacing(octokit: CoreOctokit, options: Record<string, unknown>) {
   const throttle = (options.throttle ?? {}) as ThrottleOptions;
@@ -87,13 +104,20 @@ function writePacing(octokit: CoreOctokit, options: Record<string, unknown>) {
   const pacing = (options.pacing as WritePacing | undefined) ?? DEFAULT_PACING;
   const group = bucketsFor(pacing, throttle);
   const key = String(throttle.id ?? "app");
+  if (!throttle.connection) {
+    octokit.hook.wrap("request", (request, o) =>
+      isContentCreating(o) ? group.key(key).schedule(async () => request(o)) : request(o),
+    );
+    return {};
+  }
+  const serial = serialFor(pacing, throttle);
   octokit.hook.wrap("request", (request, o) => {
     if (!isContentCreating(o)) return request(o);
-    // Clustered jobs expire so that a replica killed mid-request does not hold its installation's slot.
-    const job: Bottleneck.JobOptions = throttle.connection
-      ? { expiration: (pacing.maxWaitSeconds + 60) * 1000 }
-      : {};
-    return group.key(key).schedule(job, async () => request(o));
+    // A token from the shared bucket (it only paces), then the request, one at a time in this process.
+    return serial.key(key).schedule(async () => {
+      await group.key(key).schedule(async () => undefined);
+      return request(o);
+    });
   });
   return {};
 }
@@ -107,6 +131,12 @@ export function throttleOptions(pacing: WritePacing, throttle: ThrottleOptions, 
     groups = {
       write: new Limiter.Group({ maxConcurrent: null, minTime: 0 }),
       notifications: new Limiter.Group({ maxConcurrent: null, minTime: 0 }),
+      // The plugin's concurrency caps, kept per process rather than in Redis: a clustered slot held by a
+      // replica killed mid-request is never given back (no expiration), and would in the end stop every
+      // replica's reads or token exchanges.
+      global: new Limiter.Group({ maxConcurrent: 10 }),
+      auth: new Limiter.Group({ maxConcurrent: 1 }),
+      search: new Limiter.Group({ maxConcurrent: 1, minTime: 2000 }),
     };
     passThrough.set(Limiter, groups);
   }

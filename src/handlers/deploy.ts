@@ -143,7 +143,7 @@ export async function deployTo(
   } catch (error) {
     await checks.complete(checkId, "failure", {
       title: "The deploy run failed",
-      summary: `Nothing was left half-written (the branch moves only in one final step).\n\n\`\`\`\n${describe(error)}\n\`\`\``,
+      summary: `Nothing was left half-written (the branch moves only in one final step).\n\n\`\`\`\n${describeError(error)}\n\`\`\``,
     });
     throw error;
   }
@@ -227,7 +227,7 @@ async function writeDashboard(
       ...(deps.nomadEnv ? { nomadEnv: deps.nomadEnv } : {}),
     });
   } catch (error) {
-    target.log.warn({ error: describe(error) }, "deploy dashboard not updated");
+    target.log.warn({ error: describeError(error) }, "deploy dashboard not updated");
   }
 }
 
@@ -351,7 +351,7 @@ function hasBase(state: BranchState): state is PlannableState {
 }
 
 /** An error for the check run: its message only, redacted (a server may have echoed a credential). */
-function describe(error: unknown): string {
+export function describeError(error: unknown): string {
   return redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 2000);
 }
 

@@ -1,26 +1,15 @@
 // Per-repository serialisation: two deliveries for one repository never interleave (each reads the
 // branch, plans, then writes; interleaved, the second would plan on a state the first is changing).
-// In one process an in-memory queue per repository does it. With REDIS_URL, replicas share a Redis-held
-// slot per repository through Bottleneck's clustering (the library Probot throttles with): one holder at a
-// time, with a lease, so a replica killed mid-deploy frees the repository when its lease runs out.
-import Bottleneck from "bottleneck";
+// In one process an in-memory queue per repository does it. With REDIS_URL, replicas share a lock per
+// repository in Redis: one holder at a time, with a lease the holder renews while it works, so a replica
+// killed mid-deploy frees the repository when its lease runs out.
+// handlers/runtime.ts picks one from the environment.
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
 
 export interface RepoSerializer {
   /** Runs `work` once no other work for `key` runs (in this process, or in any replica with Redis). */
   run<T>(key: string, work: () => Promise<T>): Promise<T>;
-}
-
-/**
- * What `REDIS_URL` asks for: Redis shared by the replicas, else this process alone. The Redis client
- * is loaded only then (the ioredis that Probot's own clustered throttling uses).
- */
-export async function serializerFor(
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<RepoSerializer> {
-  if (!env.REDIS_URL) return localSerializer();
-  const { Redis } = await import("ioredis");
-  const lease = Number(env.NOMAD_GITOPS_REPO_LEASE_SECONDS ?? 120) * 1000;
-  return redisSerializer(new Bottleneck.IORedisConnection({ client: new Redis(env.REDIS_URL) }), lease);
 }
 
 /** One process: work for a key runs after the work queued before it, in arrival order. */
@@ -45,24 +34,50 @@ export function localSerializer(): RepoSerializer {
 }
 
 /**
- * Across replicas: a clustered Bottleneck group, one limiter per repository with a single slot. `leaseMs`
- * bounds how long a holder keeps the slot if it dies; work itself must finish well within it.
+ * Across replicas: a Redis key per repository, set only when absent (`SET NX PX`), holding a random
+ * token. The holder renews its lease every third of `leaseMs` while its work runs, however long that is,
+ * and deletes the key (only while it still holds its token) when done; a replica that dies stops renewing
+ * and the repository is free `leaseMs` later. Waiters poll with backoff up to `maxWaitMs`, then fail (the
+ * failure is reported in the check run).
  */
-export function redisSerializer(connection: Bottleneck.IORedisConnection, leaseMs = 120_000): RepoSerializer {
-  const group = new Bottleneck.Group({
-    id: "nomad-gitops-repos",
-    maxConcurrent: 1,
-    datastore: "ioredis",
-    connection,
-    // A waiting delivery is answered by Probot after ~9 s and GitHub gives up after 10 s; the work
-    // still runs, but only one at a time.
-    timeout: leaseMs * 5,
-  });
+export function redisSerializer(
+  redis: Redis,
+  options: { leaseMs?: number; maxWaitMs?: number; prefix?: string } = {},
+): RepoSerializer {
+  const leaseMs = options.leaseMs ?? 30_000;
+  const maxWaitMs = options.maxWaitMs ?? leaseMs * 10;
+  const prefix = options.prefix ?? "nomad-gitops:repo";
   // One process still queues locally first: Redis only arbitrates between replicas.
   const local = localSerializer();
   return {
     run<T>(key: string, work: () => Promise<T>): Promise<T> {
-      return local.run(key, () => group.key(key).schedule({ expiration: leaseMs }, work));
+      return local.run(key, async () => {
+        const lock = `${prefix}:${key}`;
+        const token = randomUUID();
+        const deadline = Date.now() + maxWaitMs;
+        for (let wait = 25; (await redis.set(lock, token, "PX", leaseMs, "NX")) !== "OK";) {
+          if (Date.now() > deadline)
+            throw new Error(
+              `repository ${key} stayed locked by another replica for ${Math.round(maxWaitMs / 1000)} s`,
+            );
+          await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
+          wait = Math.min(wait * 2, 500);
+        }
+        const renew = setInterval(
+          () => void redis.eval(RENEW_IF_HELD, 1, lock, token, String(leaseMs)).catch(() => undefined),
+          Math.max(100, leaseMs / 3),
+        );
+        try {
+          return await work();
+        } finally {
+          clearInterval(renew);
+          await redis.eval(DELETE_IF_HELD, 1, lock, token).catch(() => undefined);
+        }
+      });
     },
   };
 }
+
+// Renews or deletes a key only while it still holds this holder's token.
+const RENEW_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const DELETE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;

@@ -105,6 +105,20 @@ export function completedCheck(api: GitHubStandIn, fullName: string, sha: string
   return last && last.status === "completed" ? last : null;
 }
 
+/**
+ * Waits (bounded) until `sha` has the bot's check run in any state: a push's work (it queues that run) is
+ * done after the webhook's answer, so a test that wants the push handled first waits for this.
+ */
+export async function waitForQueued(api: GitHubStandIn, fullName: string, sha: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = api.repo(fullName).checkRuns.find((r) => r.headSha === sha && r.name === "nomad-gitops");
+    if (run) return run;
+    if (Date.now() > deadline) throw new Error(`no check run on ${fullName}@${sha.slice(0, 7)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Waits (bounded) until `sha`'s check run is completed. */
 export async function waitForCheck(api: GitHubStandIn, fullName: string, sha: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;

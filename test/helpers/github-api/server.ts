@@ -113,6 +113,12 @@ export class GitHubStandIn {
   #tokens = new Map<string, { actor: Actor; installation: number | null }>();
   #installations = new Map<string, number>();
   #deliveries: Delivery[] = [];
+  #holds: Array<{
+    match: (r: { method: string; path: string; write: boolean }) => boolean;
+    gate: Promise<void>;
+  }> = [];
+  /** Deliveries still waiting for their answer: GitHub lists an attempt once it has one. */
+  #inFlight = new Set<number>();
   #nextTarget = 0;
   #lastTime = 0;
   #routes: Array<{ method: string; pattern: RegExp; names: string[]; route: string; handler: Handler }> = [];
@@ -165,6 +171,36 @@ export class GitHubStandIn {
       resetIn: rule.resetIn ?? 1,
       match: rule.match ?? ((r) => r.write),
     });
+  }
+
+  /**
+   * Holds every matching request (not answered) until the returned `release` is called: a test can then
+   * look at the world while the client is mid-work (e.g. the webhook already answered, its check run not
+   * yet completed), or kill the client there. `held()` counts the requests waiting at the gate.
+   */
+  hold(match: (request: { method: string; path: string; write: boolean }) => boolean): {
+    release(): void;
+    held(): number;
+  } {
+    let release!: () => void;
+    let waiting = 0;
+    const gate = new Promise<void>((r) => (release = r));
+    const entry = {
+      match: (r: { method: string; path: string; write: boolean }) => {
+        const hit = match(r);
+        if (hit) waiting++;
+        return hit;
+      },
+      gate: gate.then(() => void (waiting = 0)),
+    };
+    this.#holds.push(entry);
+    return {
+      release: () => {
+        this.#holds = this.#holds.filter((h) => h !== entry);
+        release();
+      },
+      held: () => waiting,
+    };
   }
 
   /** Drops the rules of failNext that have not fired yet. */
@@ -284,6 +320,7 @@ export class GitHubStandIn {
       body,
     };
     this.#deliveries.push(delivery);
+    this.#inFlight.add(delivery.id);
     const started = performance.now();
     if (target) {
       try {
@@ -309,6 +346,7 @@ export class GitHubStandIn {
       }
     }
     delivery.durationMs = performance.now() - started;
+    this.#inFlight.delete(delivery.id);
     return delivery;
   }
 
@@ -405,6 +443,8 @@ export class GitHubStandIn {
     if (auth === "invalid")
       return this.#send(res, req, url, routeName, fail(401, "Bad credentials"), write, null, repoName);
 
+    const held = this.#holds.find((h) => h.match({ method, path: url.pathname + url.search, write }));
+    if (held) await held.gate;
     const limited = this.#limited({ method, path: url.pathname + url.search, write });
     if (limited) return this.#send(res, req, url, routeName, limited, write, login, repoName);
 
@@ -591,7 +631,7 @@ export class GitHubStandIn {
     this.#route("GET", "/app/hook/deliveries", ({ url }) => {
       const perPage = Number(url.searchParams.get("per_page") ?? 30);
       const offset = Number(url.searchParams.get("cursor") ?? 0);
-      const list = [...this.#deliveries].reverse();
+      const list = this.#deliveries.filter((d) => !this.#inFlight.has(d.id)).reverse();
       const page = list.slice(offset, offset + perPage).map(deliveryJson);
       const more = offset + perPage < list.length;
       return {
