@@ -136,7 +136,9 @@ function nextState(plan: Plan, previous: DashboardState | null, now: Date): Dash
 function pinCell(s: ServicePlan): string {
   if (!s.old.digest) return s.old.tag ? `\`${s.old.tag}\` (no digest)` : "not pinned";
   const mixed = s.old.mixed ? " (sites differ)" : "";
-  return `\`${shortTag(s.old.tag)}\` \`${shortDigest(s.old.digest)}\`${mixed}`;
+  // A pin by digest only (podman's style) has no tag to show.
+  const tag = s.old.tag === null ? "" : `\`${shortTag(s.old.tag)}\` `;
+  return `${tag}\`${shortDigest(s.old.digest)}\`${mixed}`;
 }
 
 function pendingCell(s: ServicePlan): string {

@@ -33,6 +33,17 @@ const day1 = new Date("2026-11-20T08:00:00Z");
 const day2 = new Date("2026-11-29T19:05:00Z");
 
 describe("the deploy dashboard", () => {
+  it("shows a pin by digest only (podman's style) as its digest, without an empty tag", () => {
+    const byDigest = {
+      ...fixturePlan,
+      services: fixturePlan.services.map((s) =>
+        s.name === "kiwi" ? { ...s, old: { ...s.old, tag: null, commit: null } } : s,
+      ),
+    };
+    const { section } = renderDashboard({ plan: byDigest, base: BASE, pr: null, previous: null, now: day1 });
+    expect(section).toContain("| **kiwi** | `bbbbbbbbbbbb` | — | ≤ 2026-11-20 | up to date |");
+  });
+
   it("renders every service's pin, build commit, last move, what the PR has pending and the cluster", () => {
     const { section } = renderDashboard({
       plan: fixturePlan,

@@ -64,7 +64,7 @@ describe("markdownToHtml on the demo's output", () => {
       <tbody>
       <tr><td><strong>api</strong></td><td><code>949728a</code> <code>7c73a26bc34a</code></td><td><code>949728a</code></td><td>2026-05-06</td><td>→ <code>ef7c754</code> <code>63a0cc22f82b</code></td></tr>
       <tr><td><strong>web</strong></td><td><code>949728a</code> <code>45241d23477d</code></td><td><code>949728a</code></td><td>2026-05-06</td><td>up to date</td></tr>
-      <tr><td><strong>worker</strong></td><td><code>—</code> <code>0fe18ebc9c61</code></td><td>—</td><td>2026-05-06</td><td>up to date</td></tr>
+      <tr><td><strong>worker</strong></td><td><code>0fe18ebc9c61</code></td><td>—</td><td>2026-05-06</td><td>up to date</td></tr>
       </tbody>
       </table>
       <h3>Ask the bot</h3>
