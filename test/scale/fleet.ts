@@ -120,7 +120,7 @@ export async function waitForQueued(api: GitHubStandIn, fullName: string, sha: s
 }
 
 /** Waits (bounded) until `sha`'s check run is completed. */
-export async function waitForCheck(api: GitHubStandIn, fullName: string, sha: string, timeoutMs = 60_000) {
+export async function waitForCheck(api: GitHubStandIn, fullName: string, sha: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const done = completedCheck(api, fullName, sha);

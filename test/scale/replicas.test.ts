@@ -71,4 +71,4 @@ it("serialises each repository across replicas: every build ends in a completed 
     const head = api.file(repo.fullName, "nomad-gitops/deploy", "nomad/svc001.nomad.hcl");
     expect(head).toContain(builds.filter((b) => b.repo === repo.fullName)[1]!.sha);
   }
-}, 120_000);
+}, 240_000);
