@@ -75,7 +75,9 @@ export async function runtimeFor(env: Readonly<Record<string, string | undefined
   }
   // The ioredis Probot's own clustered throttling uses, loaded only with REDIS_URL.
   const { Redis } = await import("ioredis");
-  const redis = new Redis(e.REDIS_URL);
+  // Few retries per command: with Redis away, a delivery is refused (500) within a second or two rather
+  // than answered late, and GitHub's failed delivery is asked for again by the recovery pass.
+  const redis = new Redis(e.REDIS_URL, { maxRetriesPerRequest: 2 });
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const ledger: PendingLedger = redisLedger(redis, { owner, leaseMs });
   return {
