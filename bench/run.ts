@@ -10,6 +10,7 @@ const areas: Array<[string, () => Promise<{ run(): Promise<BenchSection> }>]> = 
   ["registry", () => import("./registry.js")],
   ["plan", () => import("./plan.js")],
   ["github", () => import("./github.js")],
+  ["replicas", () => import("./replicas.js")],
 ];
 
 function tool(cmd: string, args: string[]): string {

@@ -14,6 +14,8 @@ export interface Monorepo {
   deployed: string;
   /** Image version per service at the last build (1 = as deployed). */
   versions: number[];
+  /** Digest per service at the last build. */
+  digests: string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export async function createMonorepo(
     files[`services/${s}/main.go`] = `package main // ${s} v1\n`;
   });
   api.pushCommit(fullName, "main", files, "Set up nomad-gitops");
-  return { fullName, services, deployed, versions: services.map(() => 1) };
+  return { fullName, services, deployed, versions: services.map(() => 1), digests };
 }
 
 /**
@@ -70,7 +72,7 @@ export async function commitAndBuild(
     ),
     `change ${moved.map((i) => repo.services[i]).join(", ") || "docs"}`,
   );
-  await pushBuild(registry, repo.services, sha, repo.versions);
+  repo.digests = await pushBuild(registry, repo.services, sha, repo.versions);
   return sha;
 }
 

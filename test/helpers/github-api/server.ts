@@ -48,6 +48,8 @@ export interface ApiRequest {
   actor: string | null;
   /** owner/name of the repository it was about, when any. */
   repo: string | null;
+  /** The installation whose token made it (GraphQL requests name no repository in their path). */
+  installation: number | null;
 }
 
 /** Makes the next matching requests fail as GitHub does when a limit is hit. */
@@ -122,6 +124,7 @@ export class GitHubStandIn {
   #nextTarget = 0;
   #lastTime = 0;
   #routes: Array<{ method: string; pattern: RegExp; names: string[]; route: string; handler: Handler }> = [];
+  #installationOfRequest = new WeakMap<IncomingMessage, number>();
 
   constructor(readonly options: StandInOptions = {}) {
     this.appSlug = options.appSlug ?? "nomad-gitops";
@@ -294,17 +297,19 @@ export class GitHubStandIn {
   }
 
   /**
-   * Sends one webhook delivery, signed, to the next of `webhookUrls`; recorded for the deliveries API
+   * Sends one webhook delivery, signed, to the next of `webhookUrls` (or to `target`, as a redelivery to a
+   * chosen replica); recorded for the deliveries API
    * (a refused connection is a failed delivery with status 0, as GitHub shows it).
    */
   async deliver(
     event: string,
     payload: Json,
-    options: { guid?: string; redelivery?: boolean } = {},
+    options: { guid?: string; redelivery?: boolean; target?: string } = {},
   ): Promise<Delivery> {
     const body = JSON.stringify(payload);
     const target =
-      this.webhookUrls.length > 0 ? this.webhookUrls[this.#nextTarget++ % this.webhookUrls.length]! : null;
+      options.target ??
+      (this.webhookUrls.length > 0 ? this.webhookUrls[this.#nextTarget++ % this.webhookUrls.length]! : null);
     const delivery: Delivery = {
       id: this.store.id(),
       guid: options.guid ?? randomUUID(),
@@ -431,6 +436,8 @@ export class GitHubStandIn {
     const write = isGraphql ? mutation : method !== "GET" && method !== "HEAD" && !isTokenExchange;
 
     const auth = this.#authenticate(req);
+    if (auth && typeof auth === "object" && auth.installation !== null)
+      this.#installationOfRequest.set(req, auth.installation);
     const login = auth && typeof auth === "object" ? auth.actor.login : null;
     const found = this.#match(method, url.pathname);
     const routeName = isGraphql
@@ -493,6 +500,7 @@ export class GitHubStandIn {
       write,
       actor,
       repo,
+      installation: this.#installationOfRequest.get(req) ?? null,
     });
     const headers: Record<string, string> = {
       "x-ratelimit-limit": "5000",
