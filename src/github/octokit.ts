@@ -97,13 +97,23 @@ function serialFor(pacing: WritePacing, throttle: ThrottleOptions): Bottleneck.G
   return group;
 }
 
+/**
+ * The installation an Octokit writes for. Probot's installation clients carry it in their auth options;
+ * their `throttle.id` is not set under `probot run` (measured: every installation then shared one bucket).
+ */
+function installationKey(options: Record<string, unknown>): string {
+  const throttle = (options.throttle ?? {}) as ThrottleOptions;
+  const auth = (options.auth ?? {}) as { installationId?: unknown };
+  return String(throttle.id ?? auth.installationId ?? "app");
+}
+
 /** Octokit plugin: content-creating requests wait for their installation's bucket. */
 function writePacing(octokit: CoreOctokit, options: Record<string, unknown>) {
   const throttle = (options.throttle ?? {}) as ThrottleOptions;
   if (throttle.enabled === false) return {};
   const pacing = (options.pacing as WritePacing | undefined) ?? DEFAULT_PACING;
   const group = bucketsFor(pacing, throttle);
-  const key = String(throttle.id ?? "app");
+  const key = installationKey(options);
   if (!throttle.connection) {
     octokit.hook.wrap("request", (request, o) =>
       isContentCreating(o) ? group.key(key).schedule(async () => request(o)) : request(o),

@@ -14,12 +14,13 @@ beforeAll(async () => {
 });
 afterAll(() => api.stop());
 
-function client(pacing: WritePacing, installation: string) {
+function client(pacing: WritePacing, installation: string, named: "throttle" | "auth" = "throttle") {
   const Octokit = appOctokit(pacing);
   return new Octokit({
-    auth: { token: TOKEN },
+    // Probot's installation clients name their installation in the auth options, not in `throttle.id`.
+    auth: named === "auth" ? { token: TOKEN, installationId: installation } : { token: TOKEN },
     baseUrl: api.url,
-    throttle: { id: installation },
+    ...(named === "throttle" ? { throttle: { id: installation } } : {}),
     retry: { enabled: false },
   });
 }
@@ -68,13 +69,15 @@ describe("pacing", () => {
     expect(writes.at(-1)!.time - start).toBeGreaterThanOrEqual(1950);
   });
 
-  it("keeps one bucket per installation", async () => {
+  it.each(["throttle", "auth"] as const)("keeps one bucket per installation (named in %s)", async (named) => {
     const pacing = { burst: 1, perMinute: 6, maxWaitSeconds: 5, retries: 2 };
-    const a = client(pacing, "pace-a");
-    const b = client(pacing, "pace-b");
+    const a = client(pacing, `pace-a-${named}`, named);
+    const b = client(pacing, `pace-b-${named}`, named);
     await blob(a, "a1");
-    // Installation a's bucket is empty for 10 s; b's is full.
+    // Installation a's bucket is empty for 10 s; b's is full: b writes at once.
+    const before = Date.now();
     await blob(b, "b1");
+    expect(Date.now() - before).toBeLessThan(5000);
     const pending = blob(a, "a2");
     let sent = false;
     pending.then(

@@ -148,9 +148,13 @@ export async function runBurst(r: Replicas, plan: BurstPlan): Promise<BurstResul
   api.clearRequests();
   const firstDeliveries: Array<Promise<Delivery>> = [];
   const redeliveries: Array<Promise<Delivery | null>> = [];
+  // Each kind of event alternates between the replicas on its own, so both get pushes and builds.
+  const turns = new Map<string, number>();
   /** Delivers once; when that was answered, once more (same GUID) to the other replica. */
   const send = (event: string, payload: Record<string, unknown>): Promise<Delivery> => {
-    const first = api.deliver(event, payload);
+    const turn = turns.get(event) ?? 0;
+    turns.set(event, turn + 1);
+    const first = api.deliver(event, payload, { target: r.webhookUrls[turn % r.webhookUrls.length]! });
     firstDeliveries.push(first);
     redeliveries.push(
       first.then((d) => {
@@ -184,8 +188,16 @@ export async function runBurst(r: Replicas, plan: BurstPlan): Promise<BurstResul
   say("every delivery answered; waiting for the check runs");
 
   const deadline = Date.now() + plan.settleMs;
-  while (Date.now() < deadline && builds.some((b) => !completedCheck(api, b.repo.fullName, b.sha)))
+  let told = Date.now();
+  for (;;) {
+    const open = builds.filter((b) => !completedCheck(api, b.repo.fullName, b.sha)).length;
+    if (open === 0 || Date.now() > deadline) break;
+    if (Date.now() - told > 30_000) {
+      say(`${builds.length - open} of ${builds.length} check runs completed`);
+      told = Date.now();
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   watching = false;
   const killed = killing ? await killing : null;
   // Late writes (a resumed deploy finishing) would show up as duplicates: give them a moment.
