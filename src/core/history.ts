@@ -112,6 +112,8 @@ export async function explainMoves(
   const services = await mapLimit(planned.services, 2, async (s) => {
     if (!unexplained(s, commits[s.name])) return s;
     if (!s.old.digest || !s.next?.digest || s.old.digest === s.next.digest) return s;
+    // The old image is gone from the registry: nothing to compare with (the move's reason says so).
+    if (s.pinGone) return s;
     try {
       const explanation = await explainer.explain(
         `${s.image}@${s.old.digest}`,

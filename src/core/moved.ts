@@ -14,8 +14,11 @@ export interface ProvingRegistry {
 }
 
 export type MoveOutcome =
-  /** A real move to a proven digest; `note` says why a re-encoding could not keep the pin. */
-  | { kind: "moved"; digest: string; note?: string }
+  /**
+   * A real move to a proven digest; `note` says why a re-encoding could not keep the pin, `pinGone`
+   * that the pinned manifest is no longer in the registry.
+   */
+  | { kind: "moved"; digest: string; note?: string; pinGone?: true }
   /** Same content as the pin: keep the pin, retag the pinned image. */
   | { kind: "reencoded"; digest: string; pinned: string; reason: string };
 
@@ -44,6 +47,7 @@ export async function proveMove(
     return {
       kind: "moved",
       digest: proven.digest!,
+      pinGone: true,
       note: `the pinned ${pinned} is no longer in the registry: pinned the new digest although it may hold the same content`,
     };
   }

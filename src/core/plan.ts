@@ -38,6 +38,8 @@ export type ResolvedImage =
       reencoded?: Reencoded;
       /** A remark on a move (e.g. why a re-encoding could not keep the pin). */
       note?: string;
+      /** The old pin's manifest is no longer in the registry (nothing to compare or explain against). */
+      pinGone?: true;
     }
   | { status: "not-built"; reason: string }
   | { status: "error"; reason: string };
@@ -89,6 +91,8 @@ export interface ServicePlan {
   paths: string[];
   /** Unchanged only: the build produced another digest of the same content; the pin is kept. */
   reencoded?: Reencoded;
+  /** Moved only: the old pin's manifest is no longer in the registry. */
+  pinGone?: true;
   /** A move no commit explains (non-reproducible build): how the two images differ (DeployOptions.explainer). */
   explanation?: ExplainOutcome;
 }
@@ -196,6 +200,7 @@ export function plan(input: PlanInput): Plan {
       };
     }
     const moved: ServicePlan = { ...base, status: "moved", next };
+    if (resolved.pinGone) moved.pinGone = true;
     if (resolved.note) moved.reason = resolved.note;
     else if (relation === "identical") {
       moved.reason = "same commit as the deployed image but another digest: the build is not reproducible";

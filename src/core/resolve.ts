@@ -140,6 +140,7 @@ async function provenImage(
       digest: outcome.digest,
       ...next,
       ...(outcome.note ? { note: outcome.note } : {}),
+      ...(outcome.pinGone ? { pinGone: true as const } : {}),
     };
   }
   // The pinned image gets the build tag and the retag tags (apply), so the tag names what runs.
