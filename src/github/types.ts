@@ -26,3 +26,9 @@ export function fitText(text: string, limit = GITHUB_TEXT_LIMIT): string {
   const note = "\n\n… (truncated: the full plan is longer than GitHub accepts)";
   return text.slice(0, limit - note.length) + note;
 }
+
+/** What every repository operation needs: the client and the repository it is about. */
+export interface RepoApi {
+  readonly octokit: Octokit;
+  readonly coords: RepoCoords;
+}
