@@ -97,3 +97,13 @@ export async function history(
   }
   return out;
 }
+
+/**
+ * When a commit was made (its committer date), one request: what a `workflow_run` carries as
+ * `head_commit.timestamp`, for events that do not (a Checks-tab re-run).
+ */
+export async function commitDate(api: RepoApi, sha: string): Promise<Date | null> {
+  const { data } = await api.octokit.rest.git.getCommit({ ...api.coords, commit_sha: sha });
+  const stamp = data.committer?.date ?? data.author?.date;
+  return stamp ? new Date(stamp) : null;
+}

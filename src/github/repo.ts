@@ -3,7 +3,7 @@
 import type { Unreadable } from "../core/ports.js";
 import { type BranchState, readBranches } from "./branches.js";
 import { type TreeFile, listFiles, readTexts } from "./files.js";
-import { type CommitSummary, type CompareStatus, compareRange, history } from "./history.js";
+import { type CommitSummary, type CompareStatus, commitDate, compareRange, history } from "./history.js";
 import { type FileChange, createCommit, createTree } from "./objects.js";
 import { deleteBranch, deleteBranchAt, setBranch } from "./refs.js";
 import type { Octokit, RepoApi, RepoCoords } from "./types.js";
@@ -14,6 +14,9 @@ export type { CommitSummary, CompareStatus } from "./history.js";
 export type { FileChange } from "./objects.js";
 
 export class GitHubRepo implements RepoApi {
+  /** Listings by tree or commit sha: both are immutable, so one listing serves planning and the commit step. */
+  readonly #listings = new Map<string, Promise<TreeFile[]>>();
+
   constructor(
     readonly octokit: Octokit,
     readonly coords: RepoCoords,
@@ -24,9 +27,15 @@ export class GitHubRepo implements RepoApi {
     return readBranches(this, base, head);
   }
 
-  /** Every file of a commit's tree, one request. */
+  /** Every file of a commit's tree, one request (once per sha; a failed listing is asked again). */
   listFiles(treeOrCommit: string): Promise<TreeFile[]> {
-    return listFiles(this, treeOrCommit);
+    let found = this.#listings.get(treeOrCommit);
+    if (!found) {
+      found = listFiles(this, treeOrCommit);
+      this.#listings.set(treeOrCommit, found);
+      found.catch(() => this.#listings.delete(treeOrCommit));
+    }
+    return found;
   }
 
   /** Texts of many files at one commit (missing files: null), one GraphQL query per 250 files. */
@@ -65,6 +74,11 @@ export class GitHubRepo implements RepoApi {
     head: string,
   ): Promise<{ status: CompareStatus; commits: CommitSummary[]; files: string[] }> {
     return compareRange(this, base, head);
+  }
+
+  /** A commit's committer date, one request. */
+  commitDate(sha: string): Promise<Date | null> {
+    return commitDate(this, sha);
   }
 
   /** Commits reachable from `head` touching each of `paths`, one GraphQL query per 250 paths. */

@@ -1,5 +1,6 @@
 // check_run rerequested ("Re-run" in the Checks tab): plan that commit again.
 import type { Context } from "probot";
+import { GitHubRepo } from "../github/repo.js";
 import { CHECK_NAME } from "../github/types.js";
 import { openEvent } from "./opening.js";
 import { type DeployDeps, deploy } from "./deploy.js";
@@ -18,10 +19,14 @@ export async function onCheckRunRerequested(
     defaultBranch: context.payload.repository.default_branch,
   });
   if (!opened) return;
+  // The release notes are dated by the build commit, as on the build's own run: a re-run on another day
+  // then renders the same files and finds the deploy branch already holding them.
+  const date = await new GitHubRepo(context.octokit, opened.coords).commitDate(run.head_sha);
   await deploy(context, deps, {
     config: opened.config,
     branch,
     sha: run.head_sha,
     attempt: { kind: "rerun", checkRunId: run.id },
+    ...(date ? { date } : {}),
   });
 }

@@ -4,7 +4,7 @@ import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { nomadGitops } from "../../src/app.js";
 import { createRegistryClient } from "../../src/registry/index.js";
-import { checkRunRerequested, workflowRunEvent } from "../fixtures/github/payloads.js";
+import { BUILD_COMMIT_DATE, checkRunRerequested, workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
   GRAPHQL,
@@ -17,6 +17,7 @@ import {
   mockConfig,
   mockCheckUpdate,
   mockComments,
+  mockCommitDate,
   mockCompare,
   mockFindPr,
   mockBranches,
@@ -24,6 +25,7 @@ import {
   mockHistory,
   mockReadTexts,
   mockTree,
+  gitBlobShaOf,
 } from "./github-mocks.js";
 import {
   expectNoSecrets,
@@ -134,6 +136,71 @@ function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
     capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
   }
   capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+}
+
+/**
+ * The listing of NEW_TREE: the base's files with the texts of a captured tree POST, by git's own blob shas,
+ * as GitHub lists a tree that an earlier run of this deploy wrote.
+ */
+async function mockWrittenTree(posted: Record<string, unknown>): Promise<void> {
+  const written = (posted as { tree: Array<{ path: string; content: string }> }).tree;
+  const files = repoFiles();
+  const shas: Record<string, string> = {};
+  for (const { path, content } of written) {
+    files[path] = content;
+    shas[path] = await gitBlobShaOf(content);
+  }
+  mockTree(NEW_TREE, files, {}, shas);
+}
+
+/**
+ * The first test's deploy run again with its PR branch, PR and comment in place: the branch's files are
+ * compared with what the deploy writes (equal), so no tree, commit, ref, PR or comment is written again.
+ * `writes` are the REST writes expected (check runs only); a GraphQL mutation (updateRefs) has no
+ * interceptor here, so one would fail the run.
+ */
+async function runAgainOnWrittenBranch(
+  check: "resume" | "rerun",
+  received: Parameters<TestProbot["probot"]["receive"]>[0],
+  writes: string[],
+): Promise<void> {
+  const [tree, , pr, comment] = firstRun as [
+    Record<string, unknown>,
+    unknown,
+    { title: string; body: string },
+    { body: string },
+  ];
+  mockInstallationToken();
+  mockPlanningReads({
+    config: configText(host, SERVICES),
+    files: repoFiles(),
+    prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S2, build: S2, bot: true },
+    check,
+  });
+  mockCompare(S2, S2, { status: "identical" }); // the PR's base vs the build: not older
+  mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+  mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+  mockFindPr("nomad-gitops/deploy", "main", {
+    number: 12,
+    title: pr.title,
+    body: pr.body,
+    labels: ["deploy"],
+    headSha: NEW_COMMIT,
+  });
+  await mockWrittenTree(tree);
+  mockComments(12, [
+    { id: 400, body: "LGTM <!-- nomad-gitops:images -->", bot: false },
+    { id: 501, body: comment.body, bot: true },
+  ]);
+  mockCheckUpdate(CHECK_ID, {
+    status: "completed",
+    conclusion: "success",
+    output: (firstRun[4] as { output: unknown }).output,
+  });
+  await t.probot.receive(received);
+  const requests = takeRequests();
+  expect(requests).toContain(`GET ${R}/git/trees/${NEW_TREE}?recursive=1`);
+  expect(requests.filter((r) => !r.startsWith("GET") && r !== `POST ${GRAPHQL}`)).toEqual(writes);
 }
 
 describe("workflow_run completed", () => {
@@ -317,45 +384,13 @@ describe("workflow_run completed", () => {
   });
 
   it("a crash after the commit, before the check run completed: the retry resumes its run and writes only what is missing", async () => {
-    const [tree, , pr, comment] = firstRun as [
-      Record<string, unknown>,
-      unknown,
-      { title: string; body: string },
-      { body: string },
-    ];
-    mockInstallationToken();
-    mockPlanningReads({
-      config: configText(host, SERVICES),
-      files: repoFiles(),
-      prHead: { sha: NEW_COMMIT, tree: NEW_TREE, parent: S2, build: S2, bot: true },
-      check: "resume",
-    });
-    mockCompare(S2, S2, { status: "identical" }); // the PR's base vs the build: not older
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", {
-      number: 12,
-      title: pr.title,
-      body: pr.body,
-      labels: ["deploy"],
-      headSha: NEW_COMMIT,
-    });
-    github()
-      .post(`${R}/git/trees`, tree as nock.RequestBodyMatcher)
-      .reply(201, { sha: NEW_TREE });
-    mockComments(12, [
-      { id: 400, body: "LGTM <!-- nomad-gitops:images -->", bot: false },
-      { id: 501, body: comment.body, bot: true },
-    ]);
-    mockCheckUpdate(CHECK_ID, {
-      status: "completed",
-      conclusion: "success",
-      output: (firstRun[4] as { output: unknown }).output,
-    });
-    await t.probot.receive(event());
-    const requests = takeRequests();
-    expect(requests.filter((r) => !r.startsWith("GET") && r !== `POST ${GRAPHQL}`)).toEqual([
-      `POST ${R}/git/trees`,
+    await runAgainOnWrittenBranch("resume", event(), [`PATCH ${R}/check-runs/${CHECK_ID}`]);
+  });
+
+  it("[fault:app-rerun-same-content] a Checks-tab re-run of a deploy whose PR is in place writes only its own check run", async () => {
+    mockCommitDate(S2, BUILD_COMMIT_DATE);
+    await runAgainOnWrittenBranch("rerun", checkRunRerequested({ headSha: S2, branch: "main" }), [
+      `POST ${R}/check-runs`,
       `PATCH ${R}/check-runs/${CHECK_ID}`,
     ]);
   });
@@ -763,6 +798,7 @@ describe("workflow_run completed", () => {
       (b: { conclusion: string; output: { title: string } }) =>
         b.conclusion === "success" && b.output.title === "3 unchanged",
     );
+    mockCommitDate(S2, BUILD_COMMIT_DATE);
     await t.probot.receive(checkRunRerequested({ headSha: S2, branch: "main" }));
     // Another App's check run is not ours to re-run.
     await t.probot.receive(checkRunRerequested({ headSha: S2, branch: "main", name: "ci" }));
@@ -970,9 +1006,7 @@ describe("workflow_run completed", () => {
       labels: ["deploy"],
       headSha: "ab".repeat(20),
     });
-    github()
-      .post(`${R}/git/trees`, tree as nock.RequestBodyMatcher)
-      .reply(201, { sha: NEW_TREE });
+    await mockWrittenTree(tree);
     mockComments(12, [{ id: 501, body: comment.body, bot: true }]);
     mockCheckUpdate(CHECK_ID, { status: "completed", conclusion: "success", output: check.output });
     await t.probot.receive(event());

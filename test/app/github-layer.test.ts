@@ -5,9 +5,11 @@ import { ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitHubRepoPort, literalPrefix } from "../../src/github/ports.js";
 import { RefRaceError } from "../../src/github/errors.js";
-import { GitHubRepo } from "../../src/github/repo.js";
+import { writeDeployBranch } from "../../src/github/commit.js";
+import { type FileChange, GitHubRepo } from "../../src/github/repo.js";
 import {
   R,
+  gitBlobShaOf,
   mockBranches,
   mockCompare,
   mockGraphql,
@@ -15,18 +17,22 @@ import {
   mockReadTexts,
   mockTree,
 } from "./github-mocks.js";
-import { INSTALLATION_TOKEN, github } from "./harness.js";
+import { INSTALLATION_TOKEN, github, takeRequests } from "./harness.js";
 
 const octokit = new ProbotOctokit({
   auth: { token: INSTALLATION_TOKEN },
   retry: { enabled: false },
   throttle: { enabled: false },
 });
-const repo = new GitHubRepo(octokit, { owner: "acme", repo: "platform" });
+// A fresh one per test: it keeps listings by sha, and the fixtures reuse shas with other files.
+let repo: GitHubRepo;
 const HEAD = "4".repeat(40);
 const OLD = "5".repeat(40);
 
-beforeEach(() => nock.disableNetConnect());
+beforeEach(() => {
+  nock.disableNetConnect();
+  repo = new GitHubRepo(octokit, { owner: "acme", repo: "platform" });
+});
 afterEach(() => {
   const pending = nock.pendingMocks();
   nock.cleanAll();
@@ -181,6 +187,115 @@ describe("GitHubRepo on a server without updateRefs", () => {
       .reply(200, { object: { sha: "6".repeat(40) } });
     const error = await repo.setBranch("R_1", "deploy", HEAD, OLD).catch((e: unknown) => e);
     expect((error as Error).message).toBe(`branch deploy is at ${"6".repeat(40)}, expected ${OLD}`);
+  });
+});
+
+describe("writeDeployBranch compares before it writes", () => {
+  const BASE = "1".repeat(40);
+  const BASE_TREE = "a".repeat(40);
+  const PR_HEAD = "2".repeat(40);
+  const PR_TREE = "b".repeat(40);
+  const OTHER_BASE = "3".repeat(40);
+  const TREE_SHA = "c".repeat(40);
+  const COMMIT_SHA = "d".repeat(40);
+  const baseFiles = {
+    "nomad/apple.nomad.hcl": "apple v1",
+    "nomad/banana.nomad.hcl": "banana v1",
+    "old.hcl": "x",
+  };
+  const bananaV2 = 'job "banana" { image = "b@sha256:…" } // ünïcode\n';
+  const changes: FileChange[] = [
+    { path: "nomad/banana.nomad.hcl", content: bananaV2, mode: "100644" },
+    { path: "old.hcl", content: null },
+  ];
+  /** The base tree's files with `changes` applied: what a commit of this deploy holds. */
+  const wantedFiles = { "nomad/apple.nomad.hcl": "apple v1", "nomad/banana.nomad.hcl": bananaV2 };
+
+  /** The state planning read, and the base listing it made (kept by GitHubRepo, not asked again). */
+  async function planned(prHead: { parent: string } | null) {
+    mockTree(BASE_TREE, baseFiles);
+    await repo.listFiles(BASE_TREE);
+    takeRequests();
+    const state = {
+      repositoryId: "R_1",
+      base: { sha: BASE, tree: BASE_TREE },
+      head: prHead
+        ? { sha: PR_HEAD, tree: PR_TREE, parents: [prHead.parent], build: BASE, ownedByBot: true }
+        : null,
+    };
+    return state;
+  }
+
+  function mockWrite(before: string | null) {
+    github().post(`${R}/git/trees`).reply(201, { sha: TREE_SHA });
+    github()
+      .post(`${R}/git/commits`, { message: "Deploy banana", tree: TREE_SHA, parents: [BASE] })
+      .reply(201, { sha: COMMIT_SHA });
+    mockGraphql(
+      "updateRefs(",
+      { repositoryId: "R_1", name: "refs/heads/deploy", before: before ?? "0".repeat(40), after: COMMIT_SHA },
+      { updateRefs: { clientMutationId: null } },
+    );
+  }
+  const WRITES = [`POST ${R}/git/trees`, `POST ${R}/git/commits`, "POST /graphql"];
+  const HEAD_LISTING = `GET ${R}/git/trees/${PR_TREE}?recursive=1`;
+
+  it("[fault:app-rerun-same-content] the PR branch already holds exactly these files on this base: one listing read, nothing created", async () => {
+    const state = await planned({ parent: BASE });
+    // Git's own blob sha for what the bot writes: the head was made by an earlier, identical run.
+    mockTree(PR_TREE, wantedFiles, {}, { "nomad/banana.nomad.hcl": await gitBlobShaOf(bananaV2) });
+    const written = await writeDeployBranch(repo, state, {
+      branch: "deploy",
+      changes,
+      message: "Deploy banana",
+    });
+    expect(written).toBe(false);
+    expect(takeRequests()).toEqual([HEAD_LISTING]);
+  });
+
+  it.each<
+    [string, (sha: string) => [Record<string, string>, Record<string, string>, Record<string, string>]]
+  >([
+    ["a changed file's text differs", () => [wantedFiles, {}, { "nomad/banana.nomad.hcl": "e".repeat(40) }]],
+    [
+      "a file the deploy deletes is still there",
+      (sha) => [{ ...wantedFiles, "old.hcl": "x" }, {}, { "nomad/banana.nomad.hcl": sha }],
+    ],
+    [
+      "an extra file is there",
+      (sha) => [{ ...wantedFiles, "extra.hcl": "" }, {}, { "nomad/banana.nomad.hcl": sha }],
+    ],
+    [
+      "a file's mode differs",
+      (sha) => [wantedFiles, { "nomad/banana.nomad.hcl": "100755" }, { "nomad/banana.nomad.hcl": sha }],
+    ],
+  ])("same base, but %s: the listing is read, then tree, commit and ref are written", async (_, head) => {
+    const state = await planned({ parent: BASE });
+    const [files, modes, shas] = head(await gitBlobShaOf(bananaV2));
+    mockTree(PR_TREE, files, modes, shas);
+    mockWrite(PR_HEAD);
+    const written = await writeDeployBranch(repo, state, {
+      branch: "deploy",
+      changes,
+      message: "Deploy banana",
+    });
+    expect(written).toBe(true);
+    expect(takeRequests()).toEqual([HEAD_LISTING, ...WRITES]);
+  });
+
+  it.each([
+    ["the PR branch is based on an older deploy head", { parent: OTHER_BASE }, PR_HEAD],
+    ["there is no PR branch yet", null, null],
+  ])("%s: nothing to compare, so no listing; tree, commit and ref are written", async (_, prHead, before) => {
+    const state = await planned(prHead);
+    mockWrite(before);
+    const written = await writeDeployBranch(repo, state, {
+      branch: "deploy",
+      changes,
+      message: "Deploy banana",
+    });
+    expect(written).toBe(true);
+    expect(takeRequests()).toEqual(WRITES);
   });
 });
 

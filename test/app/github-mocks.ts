@@ -1,5 +1,6 @@
 // Reusable nock interceptors for the GitHub calls the App makes, with the exact request bodies. Each helper
 // mocks one request; a test lists them in the order the App makes them and ends with pendingMocks() empty.
+import { execa } from "execa";
 import nock from "nock";
 import { OWNER, REPO } from "../fixtures/github/payloads.js";
 import { github } from "./harness.js";
@@ -150,11 +151,15 @@ export function mockBranches(input: {
   );
 }
 
-/** The tree listing; `modes` overrides a path's mode (default 100644), e.g. 120000 for a symbolic link. */
+/**
+ * The tree listing; `modes` overrides a path's mode (default 100644), e.g. 120000 for a symbolic link, and
+ * `shas` a path's blob sha (default a made-up one, fixed by the path's position).
+ */
 export function mockTree(
   tree: string,
   files: Record<string, string>,
   modes: Record<string, string> = {},
+  shas: Record<string, string> = {},
 ): void {
   github()
     .get(`${R}/git/trees/${tree}`)
@@ -168,7 +173,7 @@ export function mockTree(
           path,
           mode: modes[path] ?? "100644",
           type: "blob",
-          sha: String(i).padStart(40, "b"),
+          sha: shas[path] ?? String(i).padStart(40, "b"),
           size: text.length,
         })),
       ],
@@ -302,4 +307,14 @@ export function mockComments(
         user: { login: c.bot ? "nomad-gitops[bot]" : "jane", type: c.bot ? "Bot" : "User" },
       })),
     );
+}
+
+/** Git's own blob sha of a text (`git hash-object`), to list a tree holding what the bot wrote. */
+export async function gitBlobShaOf(text: string): Promise<string> {
+  return (await execa("git", ["hash-object", "--stdin"], { input: text })).stdout.trim();
+}
+
+/** The git commit read for its date (a Checks-tab re-run dates its release notes by the build commit). */
+export function mockCommitDate(sha: string, date: string): void {
+  github().get(`${R}/git/commits/${sha}`).reply(200, { sha, author: { date }, committer: { date } });
 }
