@@ -186,8 +186,8 @@ describe("the GitHub Action, run from its bundle", () => {
     expect(retried.exitCode, retried.stdout).toBe(0);
     expect(JSON.parse(retried.outputs["plan-json"]!)).toEqual({ outcome: "already-done" });
     expect(api.requests().filter((r) => r.write)).toEqual([]);
-    // The job re-run (attempt 2): a check run of its own, and a tree built to compare with the branch; no
-    // commit, PR, comment or dashboard edit.
+    // The job re-run (attempt 2): a check run of its own; the branch already holds the deploy's files (its
+    // listing is compared, a read), so no tree, commit, PR, comment or dashboard edit.
     const again = await runAction(repoName, build, {}, { ...movedRun, attempt: 2 });
     expect(again.exitCode).toBe(0);
     expect(again.outputs["pr-number"]).toBe(moved.outputs["pr-number"]);
@@ -197,7 +197,6 @@ describe("the GitHub Action, run from its bundle", () => {
       .map((r) => r.route);
     expect(writes).toEqual([
       "POST /repos/:owner/:repo/check-runs",
-      "POST /repos/:owner/:repo/git/trees",
       "PATCH /repos/:owner/:repo/check-runs/:id",
     ]);
 
