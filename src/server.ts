@@ -7,5 +7,7 @@ import { run } from "probot";
 import { nomadGitops } from "./app.js";
 import { appOctokit } from "./github/octokit.js";
 import { runtimeFor } from "./handlers/runtime.js";
+import { sweepStaleTempDirs } from "./temp-dirs.js";
 
+await sweepStaleTempDirs();
 await run(nomadGitops(await runtimeFor(process.env)), { Octokit: appOctokit() });

@@ -1,5 +1,6 @@
 import { type CliIO, type Command, EXIT, UsageError, processIO, redactedIO } from "./io.js";
 import { registerSecretsFromEnv } from "../secrets/redact.js";
+import { sweepStaleTempDirs } from "../temp-dirs.js";
 
 // Commands load lazily so `digest` does not pay for the HCL parser and vice versa.
 const commands: Record<string, () => Promise<Command>> = {
@@ -34,6 +35,7 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[], rawIO: CliIO = processIO): Promise<number> {
   registerSecretsFromEnv(rawIO.env);
+  await sweepStaleTempDirs();
   const io = redactedIO(rawIO);
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {

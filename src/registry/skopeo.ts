@@ -2,8 +2,7 @@
 // through pipes (never a file, argv, the environment or logs); transient failures are retried by the
 // shared policy (retry.ts). Before a push the local config digest(s) are compared with the deployed
 // manifest's: unchanged means no push at all, because skopeo on a cold cache re-uploads every layer.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { type LocalImage, SourceError, readLocalImage } from "./archive.js";
@@ -15,6 +14,7 @@ import { nextRetry, retryPolicy } from "./retry.js";
 import { repositoryOf, sameRepository } from "../image/reference.js";
 import { type ImageIdentity, sameImage } from "../image/manifest.js";
 import { LOCAL_SOURCE_FORMS, parseLocalSource } from "../image/source.js";
+import { makeTempDir } from "../temp-dirs.js";
 
 export interface PushOptions extends RegistryOptions {
   /** A client to reuse (its auth/token cache); by default one is made from the same options. */
@@ -168,7 +168,7 @@ async function skopeoCopyOnce(copy: SkopeoCopy, options: PushOptions): Promise<C
   const { ref } = copy;
   const destHost = resolveTarget(ref).ref.domain ?? "docker.io";
   const insecure = insecureHostsFromEnv(env);
-  const dir = await mkdtemp(path.join(os.tmpdir(), "nomad-gitops-skopeo-"));
+  const dir = await makeTempDir("skopeo");
   try {
     const digestFile = path.join(dir, "digest");
     const args = ["copy", "--all", "--retry-times", "0", "--digestfile", digestFile];

@@ -1,12 +1,12 @@
 // Local git through execa with argument arrays (never a shell). Read-only helpers plus one commit
 // written with plumbing, so the user's checkout, index and HEAD stay as they are.
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import type { Commit } from "../core/release-notes.js";
 import { shortSha } from "../core/templates.js";
 import type { Relation } from "../core/plan.js";
+import { makeTempDir } from "../temp-dirs.js";
 
 export class GitError extends Error {}
 
@@ -237,7 +237,7 @@ export async function commitFiles(
   },
 ): Promise<string> {
   await checkBranchName(cwd, options.branch);
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "nomad-gitops-index-"));
+  const tmp = await makeTempDir("index");
   try {
     const env = { GIT_INDEX_FILE: path.join(tmp, "index") };
     await git(cwd, ["read-tree", options.parent], { env });

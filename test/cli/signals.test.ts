@@ -1,7 +1,8 @@
 // Real signals to the real CLI (compiled bin) in the middle of a skopeo push to an htpasswd registry:
 // while skopeo runs, the credential is in no file, no argv and no environment; after SIGINT, SIGTERM or
-// even SIGKILL, no file holding it is left in the temp directory and nothing secret was printed.
-import { readFile, readdir, mkdtemp, rm } from "node:fs/promises";
+// even SIGKILL, no file holding it is left in the temp directory and nothing secret was printed. The
+// directory a SIGKILL leaves behind is removed by a later start once it is stale.
+import { mkdir, mkdtemp, readFile, readdir, rm, utimes } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -75,37 +76,43 @@ async function gone(pid: number, ms = 10_000): Promise<boolean> {
   return false;
 }
 
+/**
+ * The real CLI pushing to `acme/signals-<label>`, held by the registry at the manifest PUT (skopeo is
+ * mid-push) until `release` is called; TMPDIR is a fresh directory of its own.
+ */
+async function heldPush(label: string) {
+  const tmpdir = await mkdtemp(path.join(tmp, `tmpdir-${label}-`));
+  const repository = `acme/signals-${label.toLowerCase()}`;
+  let release!: () => void;
+  const held = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
+  const reached = new Promise<void>((resolve) => {
+    registry.intercept({
+      request: (req) => {
+        if (req.method !== "PUT" || !req.path.startsWith(`/v2/${repository}/manifests/`)) return undefined;
+        resolve();
+        return held;
+      },
+    });
+  });
+  const bot = execa(
+    process.execPath,
+    [BIN, "push", `docker-archive:${archive}`, `${registry.host}/${repository}:1`],
+    {
+      env: { ...home, TMPDIR: tmpdir, PATH: process.env.PATH! },
+      extendEnv: false,
+      reject: false,
+    },
+  );
+  await reached;
+  return { tmpdir, bot, release, skopeo: await pidOf(`${repository}:1`) };
+}
+
 describe("signals during a push", () => {
   it.each(["SIGINT", "SIGTERM", "SIGKILL"] as const)(
     "[fault:signal-during-push] %s while skopeo uploads: no credential file, argv or environment, and nothing printed",
     async (signal) => {
-      const tmpdir = await mkdtemp(path.join(tmp, `tmpdir-${signal}-`));
-      const repository = `acme/signals-${signal.toLowerCase()}`;
-      let release!: () => void;
-      const held = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
-      const reached = new Promise<void>((resolve) => {
-        registry.intercept({
-          request: (req) => {
-            if (req.method !== "PUT" || !req.path.startsWith(`/v2/${repository}/manifests/`))
-              return undefined;
-            resolve();
-            return held;
-          },
-        });
-      });
-      const bot = execa(
-        process.execPath,
-        [BIN, "push", `docker-archive:${archive}`, `${registry.host}/${repository}:1`],
-        {
-          env: { ...home, TMPDIR: tmpdir, PATH: process.env.PATH! },
-          extendEnv: false,
-          reject: false,
-        },
-      );
-      let skopeo: number | null = null;
+      const { tmpdir, bot, release, skopeo } = await heldPush(signal);
       try {
-        await reached;
-        skopeo = await pidOf(`${repository}:1`);
         expect(skopeo).not.toBeNull();
         // Mid-push: the credential is on no disk, in no argv, in no environment.
         expect(await exposedBy(skopeo!)).toEqual([]);
@@ -126,4 +133,42 @@ describe("signals during a push", () => {
       expect(await credentialFiles(tmpdir)).toEqual([]);
     },
   );
+
+  it("[fault:killed-temp-dir] SIGKILL mid-skopeo leaves its temp dir (at most skopeo's digest file); the next start removes it once stale, and nothing else", async () => {
+    const { tmpdir, bot, release, skopeo } = await heldPush("leftover");
+    try {
+      expect(skopeo).not.toBeNull();
+      bot.kill("SIGKILL");
+      await bot;
+    } finally {
+      release();
+      registry.intercept(null);
+    }
+    // skopeo ends alone (with its digest file written, or cut off by the closed pipes before); the killed bot
+    // never removes the directory.
+    expect(await gone(skopeo!)).toBe(true);
+    const [leftover, ...others] = await readdir(tmpdir);
+    expect(others).toEqual([]);
+    expect(leftover).toMatch(/^nomad-gitops-skopeo-[A-Za-z0-9]{6}$/);
+    expect((await readdir(path.join(tmpdir, leftover!))).filter((f) => f !== "digest")).toEqual([]);
+
+    // Beside it: a live operation's directory (recent), and an old directory that is not the bot's kind.
+    await mkdir(path.join(tmpdir, "nomad-gitops-index-Live01"));
+    await mkdir(path.join(tmpdir, "nomad-gitops-demo-Keep01"));
+    const run = () =>
+      execa(process.execPath, [BIN, "--help"], {
+        env: { TMPDIR: tmpdir, PATH: process.env.PATH! },
+        extendEnv: false,
+      });
+    // Still recent: it could be a running push's, so a start leaves it.
+    await run();
+    expect((await readdir(tmpdir)).sort()).toEqual(
+      [leftover!, "nomad-gitops-demo-Keep01", "nomad-gitops-index-Live01"].sort(),
+    );
+    const threeHoursAgo = new Date(Date.now() - 3 * 60 * 60_000);
+    await utimes(path.join(tmpdir, leftover!), threeHoursAgo, threeHoursAgo);
+    await utimes(path.join(tmpdir, "nomad-gitops-demo-Keep01"), threeHoursAgo, threeHoursAgo);
+    await run();
+    expect((await readdir(tmpdir)).sort()).toEqual(["nomad-gitops-demo-Keep01", "nomad-gitops-index-Live01"]);
+  });
 });
