@@ -197,21 +197,17 @@ describe("pinImages", () => {
     `);
   });
 
-  it("refuses malformed targets", async () => {
-    const text = fixture("sites.nomad.hcl");
-    await expect(pinImages(text, [{ repository: "redis", digest: "sha256:abc" }])).rejects.toThrow(
-      /not a digest/,
-    );
-    await expect(pinImages(text, [{ repository: "https://x/y", digest: D1 }])).rejects.toThrow(
-      /not a repository/,
-    );
-    await expect(pinImages(text, [{ repository: "redis", digest: D1, tag: "-bad" }])).rejects.toThrow(
-      /not a tag/,
-    );
+  it.each([
+    [{ repository: "redis", digest: "sha256:abc" }, /not a digest/],
+    [{ repository: "https://x/y", digest: D1 }, /not a repository/],
+    [{ repository: "redis", digest: D1, tag: "-bad" }, /not a tag/],
+  ])("refuses a malformed target %o", async (target, error) => {
+    await expect(pinImages(fixture("sites.nomad.hcl"), [target])).rejects.toThrow(error);
   });
 });
 
 describe("verifyPin", () => {
+  /** The fixture with its frontend image pinned by one splice: the edit verifyPin is asked to accept. */
   async function setup() {
     const before = fixture("sites.nomad.hcl");
     const analysis = await analyzeJobFile(before);
@@ -222,46 +218,55 @@ describe("verifyPin", () => {
     const after = before.slice(0, splice.start) + to + before.slice(splice.end);
     return { before, after, analysis, site, splice, to };
   }
+  type Setup = Awaited<ReturnType<typeof setup>>;
+  type VerifyInput = Parameters<typeof verifyPin>[0];
+
+  /** verifyPin on the setup's edit, with some of its inputs changed. */
+  function verify(s: Setup, change: (s: Setup) => Partial<VerifyInput> = () => ({})) {
+    return verifyPin({
+      before: s.before,
+      after: s.after,
+      sites: s.analysis.sites,
+      semantic: s.analysis.semantic,
+      expected: new Map([[s.site, s.to]]),
+      splices: [s.splice],
+      ...change(s),
+    });
+  }
 
   it("accepts exactly the intended edit", async () => {
-    const { before, after, analysis, site, splice, to } = await setup();
-    await expect(
-      verifyPin({
-        before,
-        after,
-        sites: analysis.sites,
-        semantic: analysis.semantic,
-        expected: new Map([[site, to]]),
-        splices: [splice],
-      }),
-    ).resolves.toBeUndefined();
+    await expect(verify(await setup())).resolves.toBeUndefined();
   });
 
-  it("rejects a change outside the edited literal, even in a comment", async () => {
-    const { before, after, analysis, site, splice, to } = await setup();
-    const tampered = after.replace("commented/out:3", "commented/out:4");
-    await expect(
-      verifyPin({
-        before,
-        after: tampered,
-        sites: analysis.sites,
-        semantic: analysis.semantic,
-        expected: new Map([[site, to]]),
-        splices: [splice],
-      }),
-    ).rejects.toThrow(PinVerificationError);
+  it.each<[string, (s: Setup) => Partial<VerifyInput>, RegExp | typeof PinVerificationError]>([
+    [
+      "a change outside the edited literal, even in a comment",
+      (s) => ({ after: s.after.replace("commented/out:3", "commented/out:4") }),
+      PinVerificationError,
+    ],
+    [
+      "an edit hcl2-parser reads differently from what was declared",
+      // A declared splice of a meta string that is not an image: the sites agree, HashiCorp's reading does not.
+      (s) => {
+        const start = s.before.indexOf("meta/not-an-image:1");
+        const end = start + "meta/not-an-image:1".length;
+        return {
+          after: s.before.slice(0, start) + "meta/changed:2" + s.before.slice(end),
+          expected: new Map(),
+          splices: [{ start, end, from: "meta/not-an-image:1", to: "meta/changed:1" }],
+        };
+      },
+      PinVerificationError,
+    ],
+    ["overlapping edits", (s) => ({ splices: [s.splice, s.splice] }), /overlap/],
+  ])("rejects %s", async (_, change, error) => {
+    await expect(verify(await setup(), change)).rejects.toThrow(error);
   });
 
   it("rejects an edit whose site does not end up with the intended value", async () => {
-    const { before, after, analysis, site, splice } = await setup();
-    const error = await verifyPin({
-      before,
-      after,
-      sites: analysis.sites,
-      semantic: analysis.semantic,
-      expected: new Map([[site, `ghcr.io/acme/shop/frontend@${D1}`]]),
-      splices: [splice],
-    }).catch((e) => e);
+    const error = await verify(await setup(), (s) => ({
+      expected: new Map([[s.site, `ghcr.io/acme/shop/frontend@${D1}`]]),
+    })).catch((e) => e);
     expect(error).toBeInstanceOf(PinVerificationError);
     expect({ line: error.line, message: error.message }).toMatchInlineSnapshot(`
       {
@@ -269,42 +274,5 @@ describe("verifyPin", () => {
         "message": "pin verification failed: image is "ghcr.io/acme/shop/frontend:1.4.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1", expected "ghcr.io/acme/shop/frontend@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"",
       }
     `);
-  });
-
-  it("rejects an edit hcl2-parser reads differently from what was declared", async () => {
-    const { before, analysis } = await setup();
-    // A declared splice of a meta string that is not an image: the sites agree, HashiCorp's reading does not.
-    const start = before.indexOf("meta/not-an-image:1");
-    const splice = {
-      start,
-      end: start + "meta/not-an-image:1".length,
-      from: "meta/not-an-image:1",
-      to: "meta/changed:1",
-    };
-    const after = before.slice(0, start) + "meta/changed:2" + before.slice(splice.end);
-    await expect(
-      verifyPin({
-        before,
-        after,
-        sites: analysis.sites,
-        semantic: analysis.semantic,
-        expected: new Map(),
-        splices: [splice],
-      }),
-    ).rejects.toThrow(PinVerificationError);
-  });
-
-  it("rejects overlapping edits", async () => {
-    const { before, after, analysis, site, splice, to } = await setup();
-    await expect(
-      verifyPin({
-        before,
-        after,
-        sites: analysis.sites,
-        semantic: analysis.semantic,
-        expected: new Map([[site, to]]),
-        splices: [splice, splice],
-      }),
-    ).rejects.toThrow(/overlap/);
   });
 });
