@@ -2,24 +2,22 @@
 // is, so known before the push) is shown as moved, unchanged or new; a docker-archive, whose digest only
 // exists after skopeo compresses it, is compared by config digest and shows "(on push)"; a missing or
 // truncated archive is an error for its service alone. No request writes to the registry.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { captureIO } from "../helpers/io.js";
 import { buildImage, pushTestImage, writeDockerArchive, writeOciLayout } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import { createServiceRepo } from "../helpers/service-repo.js";
 
 const SERVICES = ["fresh", "moved", "same", "tarball", "missing", "truncated"] as const;
 const image = (name: string, v: number) => buildImage({ layers: [{ "app/main.txt": `${name} v${v}\n` }] });
 let registry: TestRegistry;
 let tmp: string;
 let repo: string;
-const git = (...args: string[]) => execa("git", args, { cwd: repo }).then((r) => r.stdout);
-const job = (name: string, pin: string) =>
-  `job "${name}" {\n  group "g" {\n    task "t" {\n      driver = "docker"\n      config {\n        image = "${registry.host}/acme/${name}:${pin}"\n      }\n    }\n  }\n}\n`;
+let git: (...args: string[]) => Promise<string>;
 const short = (digest: string) => digest.slice("sha256:".length, "sha256:".length + 12);
 const v2 = Object.fromEntries(SERVICES.map((s) => [s, image(s, 2)]));
 const v1 = Object.fromEntries(SERVICES.map((s) => [s, image(s, 1)]));
@@ -28,30 +26,11 @@ beforeAll(async () => {
   registry = await startRegistry();
   tmp = await mkdtemp(path.join(os.tmpdir(), "ngb-plan-images-"));
   repo = path.join(tmp, "repo");
-  await mkdir(path.join(repo, "nomad"), { recursive: true });
-  await mkdir(path.join(repo, ".github"), { recursive: true });
-  await git("init", "-q", "-b", "main");
-  await git("config", "user.name", "Test");
-  await git("config", "user.email", "test@example.com");
-  await writeFile(
-    path.join(repo, ".github/nomad-gitops.yml"),
-    [
-      `registry: ${registry.host}/acme`,
-      "services:",
-      ...SERVICES.map((s) => `  - { name: ${s}, image: ${registry.host}/acme/${s} }`),
-      "",
-    ].join("\n"),
-  );
-  for (const s of SERVICES) {
-    if (s === "fresh") {
-      await writeFile(path.join(repo, `nomad/${s}.nomad.hcl`), job(s, "latest"));
-      continue;
-    }
-    const digest = await pushTestImage(registry.directHost, `acme/${s}`, "v1", v1[s]!);
-    await writeFile(path.join(repo, `nomad/${s}.nomad.hcl`), job(s, `v1@${digest}`));
-  }
-  await git("add", "-A");
-  await git("commit", "-q", "-m", "services");
+  const pins: Record<string, string> = {};
+  for (const s of SERVICES)
+    pins[s] =
+      s === "fresh" ? "latest" : `v1@${await pushTestImage(registry.directHost, `acme/${s}`, "v1", v1[s]!)}`;
+  git = await createServiceRepo(repo, registry.host, pins);
   const dir = path.join(tmp, "images");
   await writeOciLayout(path.join(dir, "fresh"), v2.fresh!);
   await writeOciLayout(path.join(dir, "moved"), v2.moved!);

@@ -2,15 +2,15 @@
 // error bodies repeat the request's Authorization header and the decoded password. Whatever the CLI
 // prints (plan, --json with prBody and comment, errors of `digest`), the credential is not in it, the
 // message still says what went wrong, and nothing is written for the service that failed.
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { captureIO } from "../helpers/io.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import { createServiceRepo } from "../helpers/service-repo.js";
 import { PASSWORD, USER, authHome, echoHeaders, leaks } from "../helpers/secrets.js";
 
 let registry: TestRegistry;
@@ -20,37 +20,21 @@ let env: Record<string, string>;
 let build: string;
 const SERVICES = ["fine", "leaky", "chatty"] as const;
 const image = (name: string, v: number) => buildImage({ layers: [{ "app/main.txt": `${name} v${v}\n` }] });
-const git = (...args: string[]) => execa("git", args, { cwd: repo }).then((r) => r.stdout);
-const job = (name: string, pin: string) =>
-  `job "${name}" {\n  group "g" {\n    task "t" {\n      driver = "docker"\n      config {\n        image = "${registry.host}/acme/${name}:${pin}"\n      }\n    }\n  }\n}\n`;
+let git: (...args: string[]) => Promise<string>;
 
 beforeAll(async () => {
   registry = await startRegistry({ htpasswd: { user: USER, password: PASSWORD } });
   tmp = await mkdtemp(path.join(os.tmpdir(), "ngb-secrets-"));
   env = { ...(await authHome(path.join(tmp, "home"), registry.host)), PATH: process.env.PATH! };
   repo = path.join(tmp, "repo");
-  await mkdir(path.join(repo, "nomad"), { recursive: true });
-  await mkdir(path.join(repo, ".github"), { recursive: true });
-  await git("init", "-q", "-b", "main");
-  await git("config", "user.name", "Test");
-  await git("config", "user.email", "test@example.com");
-  await writeFile(
-    path.join(repo, ".github/nomad-gitops.yml"),
-    [
-      `registry: ${registry.host}/acme`,
-      "services:",
-      ...SERVICES.map((s) => `  - { name: ${s}, image: ${registry.host}/acme/${s} }`),
-      "",
-    ].join("\n"),
-  );
+  const pins: Record<string, string> = {};
   for (const s of SERVICES) {
     const v1 = await pushTestImage(registry.directHost, `acme/${s}`, "v1", image(s, 1), {
       basic: `${USER}:${PASSWORD}`,
     });
-    await writeFile(path.join(repo, `nomad/${s}.nomad.hcl`), job(s, `v1@${v1}`));
+    pins[s] = `v1@${v1}`;
   }
-  await git("add", "-A");
-  await git("commit", "-q", "-m", "services");
+  git = await createServiceRepo(repo, registry.host, pins);
   build = await git("rev-parse", "HEAD");
   for (const s of SERVICES)
     await pushTestImage(registry.directHost, `acme/${s}`, build, image(s, 2), {
