@@ -1,6 +1,8 @@
 // Probot wiring only: which event goes to which handler. Everything else lives in src/handlers.
 import type { Context, Probot } from "probot";
-import type { Scheduler } from "./nomad/follow.js";
+import { type Scheduler, realScheduler } from "./nomad/follow.js";
+import { type FollowClaims, localClaims } from "./nomad/follow-deployments.js";
+import { scheduleResume } from "./handlers/resume.js";
 import { onCheckRunRerequested } from "./handlers/check-run.js";
 import { onDashboardEdited } from "./handlers/dashboard.js";
 import type { DeployDeps } from "./handlers/deploy.js";
@@ -25,11 +27,16 @@ export type AppDeps = DeployDeps & {
   serial?: RepoSerializer;
   pending?: PendingWork;
   recovery?: RecoverySettings & { lock?: RecoveryLock; resumeWindowMs?: number };
+  /** Who follows which deployment (default: this process; the server passes Redis leases with REDIS_URL). */
+  rolloutClaims?: FollowClaims;
+  /** Look for unfinished rollout follow-ups on start (and sweep with shared claims): the server does. */
+  resumeRollouts?: boolean;
 };
 
 /** The App with its collaborators chosen (tests pass a registry on 127.0.0.1 and a fixed clock). */
 export function nomadGitops(deps: AppDeps = {}) {
   const serial = deps.serial ?? localSerializer();
+  deps = { ...deps, rolloutClaims: deps.rolloutClaims ?? localClaims() };
   const pending = deps.pending;
   const accept = (context: Context, work: () => Promise<void>) =>
     pending ? pending.accept(context, work) : work();
@@ -53,6 +60,14 @@ export function nomadGitops(deps: AppDeps = {}) {
     };
     registerSecretsFromEnv(process.env);
     if (deps.nomadEnv) registerSecretsFromEnv(deps.nomadEnv);
+    if (deps.resumeRollouts) {
+      scheduleResume(app, {
+        scheduler: deps.rolloutScheduler ?? realScheduler({ unref: true }),
+        claims: deps.rolloutClaims!,
+        log: app.log,
+        ...(deps.nomadEnv ? { env: deps.nomadEnv } : {}),
+      });
+    }
     // Every handler logs, writes and fails through the one redaction function (handlers/redacted.ts).
     app.on(
       "push",

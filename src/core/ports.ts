@@ -103,6 +103,13 @@ export interface DeploymentsPort {
    * redelivered webhook finds them here and creates nothing again.
    */
   existing(input: { ref: string; environment: string }): Promise<ExistingDeployment[]>;
+  /** The deployment's newest status (null: none yet): checked before posting, so none is posted twice. */
+  latest(id: number): Promise<{ state: string; description: string } | null>;
+  /**
+   * The bot's deployments (in the environment, when given) created since `since`, newest first, whose
+   * newest status is queued or in_progress: the rollout follow-ups a replica that starts takes over.
+   */
+  unfinished(input: { environment?: string; since: Date }): Promise<UnfinishedDeployment[]>;
 }
 
 /** A deployment an earlier delivery created, read back from the payload it wrote. */
@@ -110,6 +117,29 @@ export interface ExistingDeployment {
   id: number;
   service: string;
   job: string;
+}
+
+/** One service in one job that a deployment reports on, as its payload records it. */
+export interface DeploymentTarget {
+  service: string;
+  job: string;
+  /** The job file (absent in payloads written before follow-ups could be resumed). */
+  file?: string;
+  digest: string | null;
+  /** The JobModifyIndex the bot's submit got (with nomad.submit). */
+  submit_index?: number;
+}
+
+export interface UnfinishedDeployment {
+  id: number;
+  environment: string;
+  /** The merge commit. */
+  sha: string;
+  createdAt: Date;
+  targets: DeploymentTarget[];
+  /** Its newest status. */
+  state: "queued" | "in_progress";
+  description: string;
 }
 
 export interface Clock {

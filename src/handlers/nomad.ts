@@ -7,10 +7,16 @@ import { PullRequests } from "../github/pr.js";
 import { GitHubRepo } from "../github/repo.js";
 import { type Octokit, ROLLOUT_CHECK_NAME, type RepoCoords } from "../github/types.js";
 import { nomadClientFor } from "../nomad/client.js";
-import { type Scheduler, followRollouts, isTerminal, timeoutDescription } from "../nomad/follow.js";
+import { type Scheduler, isTerminal } from "../nomad/follow.js";
+import {
+  type FollowClaims,
+  type FollowLog,
+  type TrackedDeployment,
+  followDeployments,
+} from "../nomad/follow-deployments.js";
 import { GitHubDeployments } from "../github/deployments.js";
 import { readPlanIndexes } from "../nomad/preview-index.js";
-import { type RolloutResult, reportRollouts } from "../nomad/rollout.js";
+import { type RolloutResult, combinedStatus, reportRollouts } from "../nomad/rollout.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -76,18 +82,11 @@ export async function reportRefusedSubmits(input: {
   return true;
 }
 
-/** Where the follow-up reports (Probot's context.log fits). */
-export interface FollowLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
-
 /**
- * After onDeployMerged: when some rollout is not terminal yet and `nomad.follow_minutes` is not 0, keeps
- * following them detached from the webhook (through the scheduler) and posts a deployment status on each
- * state change, then `error` for any still going at the deadline. Rollouts marked `existing` are left to
- * whoever follows them already. Returns whether a follow-up started.
- * In memory only: a restart of this process ends it (the `rollout` CLI command can take over).
+ * After onDeployMerged: when some deployment is not final yet and `nomad.follow_minutes` is not 0, keeps
+ * following it detached from the webhook (through the scheduler), one status per change, then `error`
+ * for one still going at the deadline. Deployments marked `existing` were made by an earlier delivery:
+ * their follower is that delivery's, or a replica that resumed it. Returns whether a follow-up started.
  */
 export function followMergedRollouts(input: {
   octokit: Octokit;
@@ -95,65 +94,55 @@ export function followMergedRollouts(input: {
   config: Config;
   rollouts: readonly RolloutResult[];
   scheduler: Scheduler;
+  claims: FollowClaims;
   log: FollowLog;
   env?: Env;
 }): boolean {
   const minutes = input.config.nomad?.follow_minutes ?? 0;
-  // An existing deployment (redelivered webhook) has its follower already: the first delivery's, or
-  // `rollout --wait`. A second one would post every state change twice.
-  const open = input.rollouts.filter((r) => !r.existing && !isTerminal(r.state));
   const client = nomadClientFor(input.config.nomad, input.env);
-  if (minutes === 0 || open.length === 0 || !client) return false;
+  const byDeployment = new Map<number, RolloutResult[]>();
+  for (const r of input.rollouts.filter((x) => !x.existing)) {
+    byDeployment.set(r.deployment, [...(byDeployment.get(r.deployment) ?? []), r]);
+  }
+  const now = input.scheduler.now();
+  const tracked: TrackedDeployment[] = [];
+  for (const [id, results] of byDeployment) {
+    const posted = combinedStatus(results);
+    if (isTerminal(posted.state)) continue;
+    tracked.push({
+      id,
+      startedAt: now,
+      posted,
+      items: results.map((r) => ({
+        target: r.target,
+        state: r.state,
+        description: r.description,
+        ...(r.submitIndex !== undefined ? { submitIndex: r.submitIndex } : {}),
+      })),
+    });
+  }
+  if (minutes === 0 || tracked.length === 0 || !client) return false;
   const deployments = new GitHubDeployments(input.octokit, input.coords);
-  const ids = new Map(open.map((r) => [r.target, r.deployment]));
-  // A status that fails to post is logged; following goes on (the next change may get through).
-  const post = async (id: number, state: Parameters<GitHubDeployments["status"]>[1]) => {
-    try {
-      await deployments.status(id, state);
-    } catch (error) {
-      input.log.warn(
-        { deployment: id, state: state.state, error: (error as Error).message },
-        "could not post a rollout status",
-      );
-    }
-  };
   input.scheduler.detach(async () => {
     try {
-      const outcomes = await followRollouts(
-        open.map((r) => ({
-          target: r.target,
-          state: r.state,
-          description: r.description,
-          ...(r.submitIndex !== undefined ? { submitIndex: r.submitIndex } : {}),
-        })),
-        {
-          client,
-          scheduler: input.scheduler,
-          minutes,
-          onChange: (item, check) =>
-            post(ids.get(item.target)!, { state: check.state, description: check.description }),
-        },
-      );
-      for (const o of outcomes.filter((x) => x.timedOut)) {
-        await post(ids.get(o.item.target)!, {
-          state: "error",
-          description: timeoutDescription(o, minutes, client.namespace),
-        });
-      }
-      input.log.info(
-        {
-          rollouts: outcomes.map((o) => ({
-            service: o.item.target.service,
-            job: o.item.target.job,
-            state: o.timedOut ? "timed out" : o.item.state,
-          })),
-        },
-        "rollout follow-up finished",
-      );
+      await followDeployments(tracked, {
+        client,
+        deployments,
+        claims: input.claims,
+        claimKey: (id) => claimKey(input.coords, id),
+        scheduler: input.scheduler,
+        minutes,
+        namespace: client.namespace,
+        log: input.log,
+      });
     } catch (error) {
-      // Detached work has nobody to throw to.
+      // Detached work has nobody to throw to; the state stays in GitHub for a resume.
       input.log.warn({ error: (error as Error).message }, "rollout follow-up failed");
     }
   });
   return true;
 }
+
+/** A deployment's claim name: deployment ids are unique per GitHub, the repository keeps it readable. */
+export const claimKey = (coords: RepoCoords, id: number) =>
+  `nomad-gitops:rollout:${coords.owner}/${coords.repo}#${id}`.toLowerCase();

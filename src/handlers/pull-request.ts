@@ -3,12 +3,16 @@
 import type { Context } from "probot";
 import { followMergedRollouts, onDeployMerged, reportRefusedSubmits } from "./nomad.js";
 import { type Scheduler, realScheduler } from "../nomad/follow.js";
+import { type FollowClaims, localClaims } from "../nomad/follow-deployments.js";
 import { CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";
 import { PullRequests } from "../github/pr.js";
 import { CONFIG_FILE, CONFIG_PATH, CONFIG_PATH_YAML as YAML_PATH } from "../config/load.js";
 import { configFailure, deployBranches, loadConfig } from "./config.js";
+
+/** Claims of this process's follow-ups, when the App was not given shared ones. */
+const processClaims = localClaims();
 
 // Probot reads only the .yml name: a .yaml file would be silently ignored, so it is flagged instead.
 
@@ -18,6 +22,8 @@ export async function onPullRequestClosed(
     nomadEnv?: Readonly<Record<string, string | undefined>>;
     /** Time for the rollout follow-up (default: real, unref'd timers). */
     rolloutScheduler?: Scheduler;
+    /** Who follows which deployment (default: this process; src/server.ts passes Redis with REDIS_URL). */
+    rolloutClaims?: FollowClaims;
   } = {},
 ): Promise<void> {
   const pr = context.payload.pull_request;
@@ -60,6 +66,7 @@ export async function onPullRequestClosed(
       config,
       rollouts,
       scheduler: deps.rolloutScheduler ?? realScheduler({ unref: true }),
+      claims: deps.rolloutClaims ?? processClaims,
       log: context.log,
       ...(deps.nomadEnv ? { env: deps.nomadEnv } : {}),
     });

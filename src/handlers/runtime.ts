@@ -8,6 +8,8 @@ import { PendingWork } from "./accept.js";
 import { type PendingLedger, memoryLedger, redisLedger } from "./ledger.js";
 import type { RecoveryLock, RecoverySettings } from "./recovery.js";
 import { type RepoSerializer, localSerializer, redisSerializer } from "./serial.js";
+import { DEFAULT_LEASE_MS, redisClaims } from "./claims.js";
+import { type FollowClaims, localClaims } from "../nomad/follow-deployments.js";
 
 const seconds = (fallback: number) =>
   z
@@ -37,6 +39,8 @@ export const RuntimeEnv = z.object({
   NOMAD_GITOPS_RECOVERY_MAX_DELIVERIES: count(500),
   /** Without Redis: on start, events answered this long before it are delivered again. */
   NOMAD_GITOPS_RESUME_WINDOW_SECONDS: seconds(600),
+  /** How long a dead replica keeps a rollout follow-up claimed (a live one renews it on every look). */
+  NOMAD_GITOPS_ROLLOUT_LEASE_SECONDS: seconds(DEFAULT_LEASE_MS / 1000),
 });
 
 export interface Runtime {
@@ -47,6 +51,9 @@ export interface Runtime {
     /** Set when the ledger does not survive a restart: what to resume on start. */
     resumeWindowMs?: number;
   };
+  /** Who follows which deployment's rollout; and the server looks for unfinished ones on start. */
+  rolloutClaims: FollowClaims;
+  resumeRollouts: true;
   /** Closes the Redis connection, if any (tests; a server process just exits). */
   close(): Promise<void>;
 }
@@ -70,6 +77,8 @@ export async function runtimeFor(env: Readonly<Record<string, string | undefined
       serial: localSerializer(),
       pending: new PendingWork(memoryLedger(), { leaseMs }),
       recovery: { ...recovery, resumeWindowMs: e.NOMAD_GITOPS_RESUME_WINDOW_SECONDS * 1000 },
+      rolloutClaims: localClaims(),
+      resumeRollouts: true,
       close: async () => {},
     };
   }
@@ -91,6 +100,8 @@ export async function runtimeFor(env: Readonly<Record<string, string | undefined
         },
       },
     },
+    rolloutClaims: redisClaims(redis, e.NOMAD_GITOPS_ROLLOUT_LEASE_SECONDS * 1000),
+    resumeRollouts: true,
     close: async () => void redis.disconnect(),
   };
 }

@@ -1,7 +1,7 @@
 // Following rollouts after the first look: re-check non-terminal ones with backoff (5 s doubling to
 // 60 s) until each is terminal or the deadline passes. Time goes through a small Scheduler port so the
 // App can run this detached from the webhook (unref'd timers) and tests can run it without sleeping.
-// State lives in memory only: a restarted process forgets what it was following (docs/nomad.md).
+// The App's follow-up keeps its durable state in GitHub's deployment statuses (follow-deployments.ts).
 import { type RolloutCheck, type RolloutCheckPort, type RolloutTarget, checkRollout } from "./rollout.js";
 import type { RolloutState } from "./summary.js";
 
@@ -66,6 +66,12 @@ export interface FollowOptions {
   client: RolloutCheckPort;
   scheduler: Scheduler;
   minutes: number;
+  /** When to stop (ms on the scheduler's clock); default: `minutes` from now. */
+  deadline?: number;
+  /** Checked before each look: false drops the item (its deployment is finished or followed elsewhere). */
+  keep?(item: FollowItem): boolean;
+  /** After each round of looks: where a deployment covering several items posts once for all. */
+  onRound?(): Promise<void>;
   /** Called per state change, and per changed progress while in_progress (never twice the same): where statuses get posted. */
   onChange(item: FollowItem, check: RolloutCheck): Promise<void>;
 }
@@ -84,13 +90,17 @@ export async function followRollouts(
     item: { ...item },
     timedOut: !isTerminal(item.state),
   }));
-  const deadline = scheduler.now() + options.minutes * 60_000;
+  const deadline = options.deadline ?? scheduler.now() + options.minutes * 60_000;
   let pending = outcomes.filter((o) => o.timedOut);
   for (let attempt = 0; pending.length > 0; attempt += 1) {
     const left = deadline - scheduler.now();
     if (left <= 0) break;
     await scheduler.sleep(Math.min(backoffDelay(attempt), left));
     for (const o of pending) {
+      if (options.keep && !options.keep(o.item)) {
+        o.timedOut = false;
+        continue;
+      }
       const check = await checkRollout(options.client, o.item.target, o.item.submitIndex);
       if (check.state === "error") {
         o.lastError = check.description;
@@ -108,6 +118,7 @@ export async function followRollouts(
       o.timedOut = !isTerminal(check.state);
     }
     pending = pending.filter((o) => o.timedOut);
+    await options.onRound?.();
   }
   return outcomes;
 }

@@ -4,7 +4,7 @@
 import type { Config } from "../config/schema.js";
 import { discoverServices } from "../core/discovery.js";
 import { findImages } from "../jobfile/jobfile.js";
-import type { DeploymentsPort } from "../core/ports.js";
+import type { DeploymentState, DeploymentTarget, DeploymentsPort } from "../core/ports.js";
 import { type NomadClient, describeNomadError } from "./client.js";
 import { rolloutDescription } from "./render.js";
 import {
@@ -140,6 +140,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   }
 
   const results: RolloutResult[] = [];
+  const fresh: RolloutResult[] = [];
   for (const t of targets) {
     const submit = submitted.get(t.file);
     const found =
@@ -147,38 +148,90 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
         ? { state: "error" as const, description: clip(submit.error) }
         : await checkRollout(client, t, submit?.index);
     const earlier = made.get(targetKey(t));
-    if (earlier !== undefined) {
-      // Read-only: the state is for the log; the deployment's statuses stay its follower's to post.
-      results.push({
-        service: t.service,
-        job: t.job,
-        deployment: earlier,
-        existing: true,
-        target: t,
-        ...(submit && "index" in submit ? { submitIndex: submit.index } : {}),
-        ...found,
-      });
-      continue;
-    }
-    const digest = t.sites.find((s) => s.digest)?.digest ?? null;
-    const deployment = await input.deployments.create({
-      ref: input.sha,
-      environment,
-      description: `${t.service} ${digest ? digest.slice(0, 19) : ""}`.trim(),
-      payload: { service: t.service, job: t.job, namespace: client.namespace, digest },
-    });
-    await input.deployments.status(deployment, { state: found.state, description: found.description });
-    results.push({
+    const result: RolloutResult = {
       service: t.service,
       job: t.job,
-      deployment,
+      deployment: earlier ?? 0,
       target: t,
       ...(submit && "index" in submit ? { submitIndex: submit.index } : {}),
       ...(submit && "error" in submit ? { submitError: submit.error } : {}),
       ...found,
-    });
+    };
+    // Read-only when it exists: the state is for the log; the deployment's statuses stay its follower's.
+    if (earlier !== undefined) results.push({ ...result, existing: true });
+    else fresh.push(result);
   }
-  return results;
+
+  // One deployment per moved service reads best; above GROUP_ABOVE, one for them all keeps a big merge
+  // at two content-creating requests (and its follow-up at one status per re-check): GitHub allows 80 a
+  // minute, and one per service would be 200+ for 100 services (docs/nomad.md).
+  const groups = fresh.length > GROUP_ABOVE ? [fresh] : fresh.map((r) => [r]);
+  for (const group of groups) {
+    const targetsOf = group.map((r) => deploymentTarget(r));
+    const one = group.length === 1 ? targetsOf[0]! : null;
+    const deployment = await input.deployments.create({
+      ref: input.sha,
+      environment,
+      description: one
+        ? `${one.service} ${one.digest ? one.digest.slice(0, 19) : ""}`.trim()
+        : `${group.length} services`,
+      payload: one
+        ? {
+            service: one.service,
+            job: one.job,
+            namespace: client.namespace,
+            digest: one.digest,
+            targets: targetsOf,
+          }
+        : { namespace: client.namespace, targets: targetsOf },
+    });
+    await input.deployments.status(deployment, combinedStatus(group));
+    for (const r of group) results.push({ ...r, deployment });
+  }
+  // In the order of the targets (the job files'), existing or not.
+  return results.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
+}
+
+/** Above this many moved services, a merge makes one GitHub deployment for all of them. */
+export const GROUP_ABOVE = 10;
+
+/** What a deployment's payload records of a target: enough for any replica to resume following it. */
+function deploymentTarget(r: RolloutResult): DeploymentTarget {
+  return {
+    service: r.service,
+    job: r.job,
+    file: r.target.file,
+    digest: r.target.sites.find((s) => s.digest)?.digest ?? null,
+    ...(r.submitIndex !== undefined ? { submit_index: r.submitIndex } : {}),
+  };
+}
+
+/**
+ * One deployment's status from its services' states: a single service's own; for many, the least
+ * advanced state (queued < in_progress < done) with counts, and failure once all are done and any failed.
+ */
+export function combinedStatus(
+  items: ReadonlyArray<{ service: string; state: DeploymentState; description: string }>,
+): { state: DeploymentState; description: string } {
+  if (items.length === 1) return { state: items[0]!.state, description: items[0]!.description };
+  const count = (...states: DeploymentState[]) => items.filter((i) => states.includes(i.state)).length;
+  const failed = items.filter((i) => i.state === "failure" || i.state === "error").map((i) => i.service);
+  const open = count("queued", "in_progress");
+  const state: DeploymentState =
+    open > 0
+      ? count("queued") === items.length
+        ? "queued"
+        : "in_progress"
+      : failed.length > 0
+        ? "failure"
+        : "success";
+  const parts = [
+    `${count("success", "inactive")}/${items.length} services rolled out`,
+    count("in_progress") > 0 && `${count("in_progress")} rolling out`,
+    count("queued") > 0 && `${count("queued")} queued`,
+    failed.length > 0 && `${failed.length} failed: ${failed.join(", ")}`,
+  ].filter(Boolean);
+  return { state, description: clip(parts.join(", ")) };
 }
 
 const targetKey = (t: { service: string; job: string }) => JSON.stringify([t.service, t.job]);

@@ -249,6 +249,14 @@ describe("merged deploy PR with nomad.address", () => {
             "job": "banana",
             "namespace": "default",
             "service": "banana",
+            "targets": [
+              {
+                "digest": "sha256:921d74d76d1583c7dcb6fded1f22d78ca8d1c517aa9533fac35a19a20b0ab26d",
+                "file": "nomad/banana.nomad.hcl",
+                "job": "banana",
+                "service": "banana",
+              },
+            ],
           },
           "ref": "9999999999999999999999999999999999999999",
           "required_contexts": [],
@@ -275,11 +283,21 @@ describe("rollout follow-up after the merge", () => {
     (event.payload as { pull_request: { merge_commit_sha: string } }).pull_request.merge_commit_sha = MERGE;
     return event;
   };
-  const payload = () => ({
+  const payload = (submitIndex?: number) => ({
     service: "banana",
     job: "banana",
     namespace: "default",
     digest: digests[`banana:${S1}`]!,
+    // What any replica needs to resume following it (the file at the merge commit, the submit's index).
+    targets: [
+      {
+        service: "banana",
+        job: "banana",
+        file: "nomad/banana.nomad.hcl",
+        digest: digests[`banana:${S1}`]!,
+        ...(submitIndex !== undefined ? { submit_index: submitIndex } : {}),
+      },
+    ],
   });
   /** The reads of a merged deploy PR; `existing`: what listing the merge's deployments answers. */
   const mergeReads = (nomadConfig: string, existing: unknown[] = [], branch: 204 | 422 = 204) => {
@@ -300,7 +318,7 @@ describe("rollout follow-up after the merge", () => {
     mockExisting("production", existing);
   };
   /** The reads of a merged deploy PR and the one deployment it creates (id 4243). */
-  const mergeMocks = (nomadConfig: string) => {
+  const mergeMocks = (nomadConfig: string, submitIndex?: number) => {
     const digest = digests[`banana:${S1}`]!;
     mockInstallationToken();
     mergeReads(nomadConfig);
@@ -309,7 +327,7 @@ describe("rollout follow-up after the merge", () => {
         ref: MERGE,
         environment: "production",
         description: `banana ${digest.slice(0, 19)}`,
-        payload: payload(),
+        payload: payload(submitIndex),
         auto_merge: false,
         required_contexts: [],
       })
@@ -319,6 +337,15 @@ describe("rollout follow-up after the merge", () => {
     github()
       .post(`${R}/deployments/4243/statuses`, { state, description, auto_inactive: false })
       .reply(201, { id: 1 });
+  /** A follow-up's status: the newest one is read first (GitHub's statuses are the follow-up's state). */
+  const expectFollowStatus = (state: string, description: string, previous: [string, string]) => {
+    github()
+      .get(`${R}/deployments/4243/statuses`)
+      .query({ per_page: 1 })
+      .reply(200, [{ id: 1, state: previous[0], description: previous[1] }]);
+    expectStatus(state, description);
+  };
+  const RUNNING: [string, string] = ["in_progress", "v4: Deployment is running (0/2 healthy)"];
   const deploymentReads = () =>
     nomad.requests().filter((r) => r.path === "/v1/job/banana/deployment?namespace=default").length;
 
@@ -330,12 +357,12 @@ describe("rollout follow-up after the merge", () => {
     });
     mergeMocks("");
     expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
-    expectStatus("success", "v4: Deployment completed successfully (2/2 healthy)");
+    expectFollowStatus("success", "v4: Deployment completed successfully (2/2 healthy)", RUNNING);
 
     await t.probot.receive(merged());
     // The handler is done; the follow-up has not looked at the cluster yet.
     expect(deploymentReads()).toBe(1);
-    expect(nock.pendingMocks()).toHaveLength(1);
+    expect(nock.pendingMocks()).toHaveLength(2);
 
     await scheduler.idle();
     // Look 2 still running (no second in_progress), look 3 successful: 5 s then 10 s.
@@ -353,8 +380,12 @@ describe("rollout follow-up after the merge", () => {
     });
     mergeMocks("");
     expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
-    expectStatus("in_progress", "v4: Deployment is running (1/2 healthy)");
-    expectStatus("success", "v4: Deployment completed successfully (2/2 healthy)");
+    const half = "v4: Deployment is running (1/2 healthy)";
+    expectFollowStatus("in_progress", half, RUNNING);
+    expectFollowStatus("success", "v4: Deployment completed successfully (2/2 healthy)", [
+      "in_progress",
+      half,
+    ]);
     await t.probot.receive(merged());
     await scheduler.idle();
     expect(deploymentReads()).toBe(4);
@@ -369,9 +400,9 @@ describe("rollout follow-up after the merge", () => {
     // submit: true, so a resubmission would show up in the stand-in's requests. Still running at the
     // redelivery: a second follow-up would start (and post) if the redelivery did not leave it alone.
     const nomadConfig = ", submit: true, follow_minutes: 1";
-    mergeMocks(nomadConfig);
+    mergeMocks(nomadConfig, 34);
     expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
-    expectStatus("error", "still rolling out after 1 min; see `nomad job status banana`");
+    expectFollowStatus("error", "still rolling out after 1 min; see `nomad job status banana`", RUNNING);
     await t.probot.receive(merged());
     await scheduler.idle();
     const sleeps = [5_000, 10_000, 20_000, 25_000];
@@ -388,7 +419,7 @@ describe("rollout follow-up after the merge", () => {
           ref: MERGE,
           environment: "production",
           creator: { login: "nomad-gitops[bot]", type: "Bot" },
-          payload: JSON.stringify(payload()),
+          payload: JSON.stringify(payload(34)),
         },
       ],
       422,
@@ -477,7 +508,7 @@ describe("rollout follow-up after the merge", () => {
     const failure =
       "v4: Failed due to unhealthy allocations - rolling back to job version 3 (0/2 healthy) — server: Driver Failure: Failed to pull `ghcr.io/acm…";
     expect(failure).toHaveLength(140);
-    expectStatus("failure", failure);
+    expectFollowStatus("failure", failure, RUNNING);
 
     await t.probot.receive(merged());
     await scheduler.idle();
@@ -495,7 +526,7 @@ describe("rollout follow-up after the merge", () => {
     });
     mergeMocks(", follow_minutes: 1");
     expectStatus("in_progress", "v4: Deployment is running (0/2 healthy)");
-    expectStatus("error", "still rolling out after 1 min; see `nomad job status banana`");
+    expectFollowStatus("error", "still rolling out after 1 min; see `nomad job status banana`", RUNNING);
 
     await t.probot.receive(merged());
     await scheduler.idle();

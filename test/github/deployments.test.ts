@@ -50,12 +50,19 @@ describe("GitHubDeployments.existing", () => {
 describe("botPayload", () => {
   it("reads the rollout payload from an object or a JSON string, and nothing else", () => {
     const ours = { service: "banana", job: "banana", namespace: "default", digest: null };
-    expect(botPayload(ours)).toEqual({ service: "banana", job: "banana", digest: null });
+    expect(botPayload(ours)).toEqual({ targets: [{ service: "banana", job: "banana", digest: null }] });
     expect(botPayload(JSON.stringify({ ...ours, digest: DIGEST }))).toEqual({
-      service: "banana",
-      job: "banana",
-      digest: DIGEST,
+      targets: [{ service: "banana", job: "banana", digest: DIGEST }],
     });
+    // A big merge's one deployment: every target, with the file and the submit's index for a resume.
+    const many = {
+      namespace: "default",
+      targets: [
+        { service: "a", job: "a", file: "nomad/a.hcl", digest: DIGEST, submit_index: 40 },
+        { service: "b", job: "b", file: "nomad/b.hcl", digest: null },
+      ],
+    };
+    expect(botPayload(many)).toEqual({ targets: many.targets });
     for (const other of [
       "",
       "{",
@@ -68,6 +75,8 @@ describe("botPayload", () => {
       { ...ours, service: 1 },
       { service: "banana", job: "banana" },
       { ...ours, digest: 7 },
+      { targets: [] },
+      { targets: [{ service: "a", job: "a", digest: null, submit_index: "1" }] },
     ])
       expect(botPayload(other), JSON.stringify(other)).toBeNull();
   });

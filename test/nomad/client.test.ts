@@ -284,6 +284,15 @@ describe("reportRollouts", () => {
           .filter((d) => d.ref === input.ref && d.environment === input.environment)
           .map(({ id, service, job }) => ({ id, service, job }));
       },
+      // Follow-up reads: reportRollouts itself never needs them.
+      latest: async (id) => {
+        calls.push(["latest", id]);
+        return null;
+      },
+      unfinished: async (input) => {
+        calls.push(["unfinished", input]);
+        return [];
+      },
     };
     return { calls, port };
   };
@@ -325,6 +334,15 @@ describe("reportRollouts", () => {
               "job": "banana",
               "namespace": "default",
               "service": "banana",
+              "targets": [
+                {
+                  "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+                  "file": "nomad/banana.nomad.hcl",
+                  "job": "banana",
+                  "service": "banana",
+                  "submit_index": 34,
+                },
+              ],
             },
             "ref": "abc",
           },
@@ -591,7 +609,7 @@ describe("reportRollouts", () => {
     ]);
     expect(gh.calls.map((c) => (c as unknown[]).slice(0, 2))).toEqual([
       ["existing", { ref: "abc", environment: "production" }],
-      ["create", expect.objectContaining({ payload: payload("apple") })],
+      ["create", expect.objectContaining({ payload: expect.objectContaining(payload("apple")) })],
       ["status", 903],
     ]);
     // Only apple's file is registered again; banana's follower (not this delivery) keeps reporting on it.
