@@ -20,6 +20,7 @@ export const DEFAULT_LEASE_MS = 180_000;
 export function redisClaims(redis: RedisLike, leaseMs = DEFAULT_LEASE_MS): FollowClaims {
   return {
     shared: true,
+    sweepMs: leaseMs + 5_000,
     async claim(key, owner) {
       if ((await redis.set(key, owner, "PX", leaseMs, "NX")) === "OK") return true;
       return Number(await redis.eval(RENEW, 1, key, owner, leaseMs)) === 1;

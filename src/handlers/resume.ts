@@ -22,7 +22,7 @@ import { type Env, claimKey } from "./nomad.js";
 
 /** How far back a start looks: the longest follow window (180 min) and an hour's outage. */
 export const RESUME_WINDOW_MINUTES = 240;
-/** With shared claims: how often a replica sweeps for follow-ups a killed replica dropped. */
+/** With shared claims that do not say: how often a replica sweeps for follow-ups a killed one dropped. */
 export const SWEEP_MINUTES = 5;
 
 export interface ResumeDeps {
@@ -151,13 +151,13 @@ export async function resumeEverywhere(app: Probot, deps: ResumeDeps): Promise<v
   }
 }
 
-/** On start, and every SWEEP_MINUTES when replicas share claims (one may have died mid-follow). */
+/** On start, and (replicas sharing claims: one may have died mid-follow) once per lease after that. */
 export function scheduleResume(app: Probot, deps: ResumeDeps): void {
   deps.scheduler.detach(async () => {
     for (;;) {
       await resumeEverywhere(app, deps);
       if (!deps.claims.shared) return;
-      await deps.scheduler.sleep(SWEEP_MINUTES * 60_000);
+      await deps.scheduler.sleep(deps.claims.sweepMs ?? SWEEP_MINUTES * 60_000);
     }
   });
 }

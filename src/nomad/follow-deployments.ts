@@ -15,6 +15,8 @@ export interface FollowClaims {
   release(key: string, owner: string): Promise<void>;
   /** Shared by replicas (Redis): a replica then also sweeps for follow-ups another one dropped. */
   readonly shared: boolean;
+  /** With shared claims: how often to sweep (a dead holder's lease has run out by the next sweep). */
+  readonly sweepMs?: number;
 }
 
 /** One process: a claim is held until released (a restart starts empty, and resumes from GitHub). */

@@ -55,6 +55,8 @@ export interface NomadStandIn {
   requests(): NomadRequest[];
   /** A person runs the job again (`nomad job run`, same image): its JobModifyIndex moves on. */
   touch(id: string): void;
+  /** A reconciler (or a person) runs the job with this image: the cluster now holds it. */
+  run(id: string, image: string): void;
   stop(): Promise<void>;
 }
 
@@ -225,6 +227,10 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
   return {
     address: `http://127.0.0.1:${port}`,
     requests: () => log.slice(),
+    run(id, image) {
+      modifyIndex += 1;
+      jobs.set(id, { ...jobWith(id, image), JobModifyIndex: modifyIndex });
+    },
     touch(id) {
       const job = jobs.get(id);
       if (!job) throw new Error(`stand-in has no job ${id}`);

@@ -90,6 +90,8 @@ interface Ctx {
   params: Record<string, string>;
   body: Json;
   actor: Actor | null;
+  /** The installation an installation token belongs to (null for the JWT and other tokens). */
+  installation: number | null;
   repo: Repo | null;
 }
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
@@ -474,7 +476,8 @@ export class GitHubStandIn {
       return this.#send(res, req, url, routeName, notFound(), write, actor?.login ?? null, repoName);
     let answer: Answer;
     try {
-      answer = await found.handler({ req, url, params: found.params, body, actor, repo });
+      const installation = auth === "jwt" || auth === null ? null : auth.installation;
+      answer = await found.handler({ req, url, params: found.params, body, actor, installation, repo });
     } catch (error) {
       answer = fail(500, (error as Error).message);
     }
@@ -632,6 +635,29 @@ export class GitHubStandIn {
         },
         201,
       );
+    });
+    this.#route("GET", "/app/installations", () =>
+      ok(
+        [...this.#installations].map(([owner, id]) => ({
+          id,
+          app_id: this.appId,
+          account: { login: owner, type: "Organization" },
+        })),
+      ),
+    );
+    this.#route("GET", "/installation/repositories", ({ installation }) => {
+      const repos = [...this.store.repos.values()].filter(
+        (r) => installation !== null && this.installationOf(r.owner) === installation,
+      );
+      return ok({
+        total_count: repos.length,
+        repositories: repos.map((r) => ({
+          name: r.name,
+          full_name: `${r.owner}/${r.name}`,
+          owner: { login: r.owner },
+          archived: false,
+        })),
+      });
     });
     this.#route("GET", `${R}/installation`, ({ repo }) =>
       ok({ id: this.installationOf(repo!.owner), app_id: this.appId }),
@@ -910,7 +936,10 @@ export class GitHubStandIn {
       const pr = repo!.pulls.find((p) => p.number === Number(params.number));
       if (!pr) return notFound();
       const head = pr.headSha ?? repo!.refs.get(`refs/heads/${pr.head}`);
-      const base = repo!.refs.get(`refs/heads/${pr.base}`);
+      // A merged PR keeps its files: compared with the base as it was before the merge.
+      const base = pr.mergeCommitSha
+        ? s.resolveCommit(repo!, pr.mergeCommitSha)?.parents[0]
+        : repo!.refs.get(`refs/heads/${pr.base}`);
       if (!head || !base) return ok([]);
       return ok(s.compare(base, head).files.map((filename) => ({ filename, status: "modified" })));
     });
