@@ -1,6 +1,6 @@
 // Which images are services, and where each one is pinned. Pure: works on already-scanned job files.
 import { type Config, DEFAULT_JOB_GLOBS } from "../config/schema.js";
-import type { ImageSite, JobFileScan } from "../jobfile/jobfile.js";
+import type { ImageSite, JobFileScan, ValueRead } from "../jobfile/jobfile.js";
 import { canonicalRepository, repositoryOf } from "../image/reference.js";
 import { matchesAny } from "./glob.js";
 
@@ -176,8 +176,11 @@ export function discoverServices(
         );
   services.sort((a, b) => a.name.localeCompare(b.name));
   const seen = [...new Set(sites.map((x) => x.canonical))];
+  const reads = sorted.flatMap((f) =>
+    f.scan.ok ? (f.scan.reads ?? []).map((read) => ({ ...read, from: f.path })) : [],
+  );
   return {
-    services: services.map((s) => oneOwnerPerLiteral(s, services, sites)),
+    services: services.map((s) => oneOwnerPerLiteral(s, services, sites, reads)),
     fileErrors,
     unknownSites,
     configProblems: configProblems(config, listed, services, seen),
@@ -196,9 +199,13 @@ function oneOwnerPerLiteral(
   service: DiscoveredService,
   services: readonly DiscoveredService[],
   sites: ReadonlyArray<{ file: string; site: ImageSite }>,
+  reads: ReadonlyArray<ValueRead & { from: string }>,
 ): DiscoveredService {
   const owned = (s: DiscoveredService, file: string, line: number) =>
     s.sites.some((x) => x.file === file && x.line === line);
+  const ownerOf = (file: string, line: number) => services.find((s) => s !== service && owned(s, file, line));
+  const hint =
+    "give each service its own variable or local, or use the value only in image sites of one service";
   const moved: ServiceSite[] = [];
   const keep = service.sites.filter((x) => {
     const own = sites.find((y) => y.file === x.file && y.site.line === x.line);
@@ -207,13 +214,39 @@ function oneOwnerPerLiteral(
     const others = sites.filter(
       (y) => y !== own && literalKey(y.file, y.site) === key && !owned(service, y.file, y.site.line),
     );
-    if (others.length === 0) return true;
-    const o = others[0]!;
-    const owner = services.find((s) => s !== service && owned(s, o.file, o.site.line));
+    if (others.length > 0) {
+      const o = others[0]!;
+      const owner = ownerOf(o.file, o.site.line);
+      moved.push({
+        ...x,
+        reason: `its value is also the image at ${o.file}:${o.site.line}, which ${owner ? `belongs to service ${owner.name}` : "belongs to no service"}`,
+        hint,
+      });
+      return false;
+    }
+    // Every other read of a value written in another file (a var file, a pack's variables): an image
+    // this service pins with the same literal, or the pin would change what that file reads as well
+    // (an unmanaged image, another service's, a value used outside image sites).
+    const literal = own.site.literal!;
+    if (literal.file === null) return true;
+    const foreign = reads.find((r) => {
+      if (r.file !== literal.file || literal.offset < r.start || literal.offset >= r.end) return false;
+      if (r.site === undefined) return true;
+      const reader = sites.find((y) => y.file === r.from && y.site.line === r.site);
+      return !reader || literalKey(r.from, reader.site) !== key || !owned(service, r.from, r.site);
+    });
+    if (!foreign) return true;
+    const owner = foreign.site === undefined ? undefined : ownerOf(foreign.from, foreign.site);
+    const what =
+      foreign.site === undefined
+        ? "outside an image site"
+        : owner
+          ? `by an image of service ${owner.name}`
+          : "by an image that is not pinned with it";
     moved.push({
       ...x,
-      reason: `its value is also the image at ${o.file}:${o.site.line}, which ${owner ? `belongs to service ${owner.name}` : "belongs to no service"}`,
-      hint: "give each service its own variable or local, or use the value only in image sites of one service",
+      reason: `its value in ${literal.file} is also read at ${foreign.from}:${foreign.line}, ${what}`,
+      hint,
     });
     return false;
   });

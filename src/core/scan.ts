@@ -80,7 +80,8 @@ async function scanText(text: string, strict: boolean, varFiles: VarFile[]): Pro
   if (strict) return findImages(text, { varFiles });
   const analysis = await analyzeJobFile(text, { strict: false, varFiles });
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
-  return { ok: true, images: analysis.sites.map(publicSite) };
+  const reads = analysis.reads.length > 0 ? { reads: analysis.reads } : {};
+  return { ok: true, images: analysis.sites.map(publicSite), ...reads };
 }
 
 /** Digest lookups of `image:tag`, each started at most once, awaited later by the resolve step. */

@@ -39,8 +39,23 @@ export interface ImageSite {
   shared?: number[];
 }
 
+/**
+ * A value this file reads from another file (a var file, a pack's variables.hcl or values file): the
+ * range of the expression read there. Pinning a literal in that range changes what this file reads.
+ */
+export interface ValueRead {
+  file: string;
+  start: number;
+  end: number;
+  /** 1-based line of the read in this file */
+  line: number;
+  /** the image site (its line) whose value this read is part of; absent: read elsewhere */
+  site?: number;
+}
+
 export type JobFileScan =
-  { ok: true; images: ImageSite[] } | { ok: false; error: string; line: number | null; images: [] };
+  | { ok: true; images: ImageSite[]; reads?: ValueRead[] }
+  | { ok: false; error: string; line: number | null; images: [] };
 
 /** A job file that is not valid HCL2: never edited. */
 export class JobFileError extends Error {
@@ -89,6 +104,8 @@ export type Analysis =
       semantic: unknown;
       /** hcl2-parser's reading of each var file (strict analysis only) */
       varSemantics: Map<string, unknown>;
+      /** values read from var files */
+      reads: ValueRead[];
     }
   | { ok: false; error: string; line: number | null };
 
@@ -106,7 +123,7 @@ export interface AnalyseOptions {
 export async function analyzeJobFile(text: string, options: AnalyseOptions = {}): Promise<Analysis> {
   if (looksLikeJson(text)) {
     const json = analyzeJsonJobFile(text);
-    return json.ok ? { ...json, varSemantics: new Map() } : json;
+    return json.ok ? { ...json, varSemantics: new Map(), reads: [] } : json;
   }
   const strict = options.strict !== false;
   const trees: Tree[] = [];
@@ -146,7 +163,9 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
         if (name && expr) external.set(name, { file: file.path, expr });
       }
     }
-    const sites = new Scanner(text, tree.rootNode, external).scan();
+    const scanner = new Scanner(text, tree.rootNode, external);
+    const sites = scanner.scan();
+    const reads = scanner.externalReads();
     const texts = new Map((options.varFiles ?? []).map((f) => [f.path, f.text]));
     for (const site of sites) {
       // A plain literal is read by its own site only: no need to say where it is.
@@ -159,7 +178,7 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
         };
       }
     }
-    return { ok: true, sites, semantic, varSemantics };
+    return { ok: true, sites, semantic, varSemantics, reads };
   } finally {
     for (const t of trees) t.delete();
   }
@@ -174,7 +193,8 @@ function lineOf(text: string, index: number): number {
 export async function findImages(text: string, options: AnalyseOptions = {}): Promise<JobFileScan> {
   const analysis = await analyzeJobFile(text, options);
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
-  return { ok: true, images: analysis.sites.map(publicSite) };
+  const reads = analysis.reads.length > 0 ? { reads: analysis.reads } : {};
+  return { ok: true, images: analysis.sites.map(publicSite), ...reads };
 }
 
 export function publicSite(site: SiteDetail): ImageSite {

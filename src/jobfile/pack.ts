@@ -3,9 +3,9 @@
 // (nomad-pack v2) or `[[ .my_pack.image ]]` (v1), optionally inside a quoted string after a fixed
 // prefix, comes from the pack's variables.hcl default (or a values file): that literal is pinned.
 import type { Node, Tree } from "web-tree-sitter";
-import { parseImageRef } from "../image/reference.js";
+import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from "../image/reference.js";
 import { attribute, blockType, child, children, decodeQuoted, member } from "./hcl.js";
-import type { EditPoint, SiteDetail } from "./jobfile.js";
+import type { EditPoint, SiteDetail, ValueRead } from "./jobfile.js";
 import { hcl2Object, parseTree, treeProblem } from "./parse.js";
 import { type Unmanaged, unmanaged } from "./reasons.js";
 import {
@@ -44,7 +44,7 @@ export interface PackInput {
 }
 
 export type PackAnalysis =
-  | { ok: true; sites: SiteDetail[]; semantics: Map<string, unknown> }
+  | { ok: true; sites: SiteDetail[]; semantics: Map<string, unknown>; reads: ValueRead[] }
   | { ok: false; error: string; line: number | null };
 
 interface Frame {
@@ -89,8 +89,14 @@ export async function analyzePackTemplate(input: PackInput, strict = true): Prom
         }
       }
     }
-    const sites = templateSites(input.text).map((s) => resolveSite(s, input, values));
-    return { ok: true, sites, semantics };
+    const raws = templateSites(input.text);
+    const found = raws.map((s) => resolveSite(s, input, values));
+    const reads = templateReads(input.text, input.path).map((r) => {
+      const at = raws.findIndex((s) => r.at >= s.start && r.at < s.start + s.value.length);
+      return { ...r, site: at === -1 ? null : raws[at]!.line };
+    });
+    const sites = settle(found, reads);
+    return { ok: true, sites, semantics, reads: valueReads(reads, values) };
   } finally {
     for (const t of trees) t.delete();
   }
@@ -166,69 +172,101 @@ function templateSites(text: string): RawSite[] {
 const ACTION =
   /^\[\[-?\s*(?:var\s+"([^"]+)"\s+\.|\.([A-Za-z0-9_]+)\.([A-Za-z0-9_.]+))\s*(\|\s*quote\s*)?-?\]\]$/;
 
+/** One part of an image value: template text, or a pack variable's literal, with where it is written. */
+interface Part {
+  text: string;
+  edit: { start: number; end: number; file: string };
+  /** the variable read, as a path (null: text of the template itself) */
+  path: string[] | null;
+}
+
+type PartResult = { ok: true; part: Part } | { ok: false; why: Unmanaged };
+
 function resolveSite(
   raw: RawSite,
   input: PackInput,
   values: ReadonlyMap<string, { file: string; expr: Node }>,
-): SiteDetail {
+): PackSite {
   const base = { job: raw.job, group: raw.group, task: raw.task, driver: raw.driver, line: raw.line };
-  const refuse = (why: Unmanaged, reference: string | null = null): SiteDetail => ({
-    ...base,
-    reference,
-    ref: null,
-    managed: false,
-    ...why,
-    via: "expression",
-    edit: null,
+  const refuse = (why: Unmanaged, reference: string | null = null): PackSite => ({
+    site: { ...base, reference, ref: null, managed: false, ...why, via: "expression", edit: null },
+    paths: [],
   });
-  // `"prefix[[ action ]]"`, `[[ action | quote ]]` or a plain literal.
-  if ((raw.value.match(/\[\[/g) ?? []).length > 1) {
-    return refuse(unmanaged("split", "the image is put together from several template actions"));
-  }
-  let prefix = "";
-  let action: string;
-  const quoted = /^"((?:[^"\\[]|\\.|\[(?!\[))*)(\[\[.*?\]\])"$/.exec(raw.value);
-  if (quoted) {
-    prefix = decodeQuoted(quoted[1]!);
-    action = quoted[2]!;
-  } else if (/^\[\[.*\]\]$/.test(raw.value)) {
-    action = raw.value;
-    if (!/\|\s*quote\s*-?\]\]$/.test(action))
+  // A whole `[[ action | quote ]]`, or a quoted string of text and `[[ action ]]`s.
+  const segments: Array<{ action: string | null; raw: string; at: number }> = [];
+  if (/^\[\[.*\]\]$/.test(raw.value) && !raw.value.slice(2).includes("[[")) {
+    if (!/\|\s*quote\s*-?\]\]$/.test(raw.value))
       return refuse(unmanaged("pack-template", "a template action that does not render a quoted string"));
-  } else if (/^"(?:[^"\\[]|\\.|\[(?!\[))*"$/.test(raw.value)) {
-    const value = decodeQuoted(raw.value.slice(1, -1));
-    const ref = parseImageRef(value);
-    if (!ref) return refuse(unmanaged("not-a-reference", "not a valid image reference"), value);
-    const edit: EditPoint = {
-      start: raw.start + 1,
-      end: raw.start + raw.value.length - 1,
-      text: value,
-      prefix: "",
-      quote: false,
-      file: input.path,
-    };
-    return { ...base, reference: value, ref, managed: true, via: "literal", edit };
+    segments.push({ action: raw.value.replace(/\s*\|\s*quote\s*(-?\]\])$/, " $1"), raw: raw.value, at: 0 });
+  } else if (/^"(?:[^"\\]|\\.|\[\[.*?\]\])*"$/.test(raw.value)) {
+    const inner = raw.value.slice(1, -1);
+    const re = /\[\[.*?\]\]/g;
+    let last = 0;
+    for (let m = re.exec(inner); m !== null; m = re.exec(inner)) {
+      if (m.index > last) segments.push({ action: null, raw: inner.slice(last, m.index), at: 1 + last });
+      segments.push({ action: m[0], raw: m[0], at: 1 + m.index });
+      last = m.index + m[0].length;
+    }
+    if (last < inner.length || segments.length === 0)
+      segments.push({ action: null, raw: inner.slice(last), at: 1 + last });
   } else {
     return refuse(unmanaged("pack-template", `a template expression (${raw.value.slice(0, 50)})`));
   }
-  const m = ACTION.exec(action.replace(/\s*\|\s*quote/, " | quote"));
-  if (!m)
-    return refuse(
+  const parts: Part[] = [];
+  for (const seg of segments) {
+    if (seg.action === null) {
+      if (/[$%]\{/.test(seg.raw.replace(/([$%])\1\{/g, "")))
+        return refuse(unmanaged("runtime", `\${...} in the rendered job is interpolated by Nomad`));
+      const start = raw.start + seg.at;
+      parts.push({
+        text: decodeQuoted(seg.raw),
+        edit: { start, end: start + seg.raw.length, file: input.path },
+        path: null,
+      });
+      continue;
+    }
+    const got = actionPart(seg.action, input, values);
+    if (!got.ok) return refuse(got.why);
+    parts.push(got.part);
+  }
+  const value = parts.map((p) => p.text).join("");
+  const ref = parseImageRef(value);
+  if (!ref) return refuse(unmanaged("not-a-reference", "not a valid image reference"), value);
+  const last = parts[parts.length - 1]!;
+  const prefix = value.slice(0, value.length - last.text.length);
+  // The tag and digest must end up in the last literal, or a pin could not be written there.
+  const probe = formatImageRef({ ...ref, digest: `sha256:${"0".repeat(64)}` });
+  const paths = parts.flatMap((p) => (p.path ? [p.path] : []));
+  const via: SiteDetail["via"] = paths.length > 0 ? "variable" : "literal";
+  if (!probe.startsWith(prefix)) {
+    const why = unmanaged(
+      "split",
+      "the tag/digest part is split across several template actions, and the last one does not hold all of it",
+    );
+    return { site: { ...base, reference: value, ref, managed: false, ...why, via, edit: null }, paths };
+  }
+  const edit: EditPoint = { ...last.edit, text: last.text, prefix, quote: false };
+  return { site: { ...base, reference: value, ref, managed: true, via, edit }, paths };
+}
+
+/** A `[[ var "x" . ]]` / `[[ .pack.x ]]` action followed to the string literal that holds its value. */
+function actionPart(
+  action: string,
+  input: PackInput,
+  values: ReadonlyMap<string, { file: string; expr: Node }>,
+): PartResult {
+  const no = (why: Unmanaged): PartResult => ({ ok: false, why });
+  const m = ACTION.exec(action);
+  if (!m || m[4] !== undefined)
+    return no(
       unmanaged("pack-template", `a template action other than a pack variable (${action.slice(0, 50)})`),
     );
-  let path: string[];
-  if (m[1] !== undefined) path = m[1].split(".");
-  else {
-    const pack = packName(input.path);
-    if (pack !== null && m[2] !== pack) {
-      return refuse(unmanaged("pack-template", `reads .${m[2]}, another pack's variables`));
-    }
-    path = m[3]!.split(".");
-  }
+  const path = variablePath(m, input.path);
+  if (path === null) return no(unmanaged("pack-template", `reads .${m[2]}, another pack's variables`));
   const [name, ...keys] = path as [string, ...string[]];
   const found = values.get(name);
   if (!found) {
-    return refuse(
+    return no(
       unmanaged(
         input.variables === null ? "pack-template" : "no-default",
         input.variables === null
@@ -240,20 +278,118 @@ function resolveSite(
   let expr: Node | null = found.expr;
   for (const k of keys) expr = expr && member(expr, k);
   const lit = expr && stringLiteral(expr);
-  if (!lit)
-    return refuse(unmanaged("expression", `${path.join(".")} is not a string written in ${found.file}`));
-  const value = prefix + lit.text;
-  const ref = parseImageRef(value);
-  if (!ref) return refuse(unmanaged("not-a-reference", "not a valid image reference"), value);
-  const edit: EditPoint = {
-    start: lit.start,
-    end: lit.end,
-    text: lit.text,
-    prefix,
-    quote: false,
-    file: found.file,
+  if (!lit) return no(unmanaged("expression", `${path.join(".")} is not a string written in ${found.file}`));
+  return {
+    ok: true,
+    part: { text: lit.text, edit: { start: lit.start, end: lit.end, file: found.file }, path },
   };
-  return { ...base, reference: value, ref, managed: true, via: "variable", edit };
+}
+
+/** The variable path an action reads (`var "a.b" .` → a.b; `.pack.a.b` → a.b), null for another pack's. */
+function variablePath(m: RegExpExecArray, templatePath: string): string[] | null {
+  if (m[1] !== undefined) return m[1].split(".");
+  const pack = packName(templatePath);
+  if (pack !== null && m[2] !== pack) return null;
+  return m[3]!.split(".");
+}
+
+/** A site as resolved, with the variables its value reads (for the sharing check). */
+interface PackSite {
+  site: SiteDetail;
+  paths: string[][];
+}
+
+/** A pack variable read anywhere in the template: in an image value (site: its line) or elsewhere. */
+interface TemplateRead {
+  path: string[];
+  at: number;
+  line: number;
+  site: number | null;
+}
+
+/** Every `var "x" .` / `.pack.x` a template's actions read (also in conditions, ranges, non-image values). */
+function templateReads(text: string, templatePath: string): Omit<TemplateRead, "site">[] {
+  const out: Omit<TemplateRead, "site">[] = [];
+  const pack = packName(templatePath);
+  const reads = new RegExp(
+    `\\bvar\\s+"([^"]+)"|(?<![\\w.$])\\.${pack === null ? "(?!)" : pack.replace(/[^\w]/g, "\\$&")}((?:\\.[A-Za-z0-9_]+)*)(?![\\w])`,
+    "g",
+  );
+  for (const action of text.matchAll(/\[\[[\s\S]*?\]\]/g)) {
+    for (const m of action[0].matchAll(reads)) {
+      const path = m[1] !== undefined ? m[1].split(".") : m[2]!.split(".").filter((k) => k !== "");
+      const at = action.index + m.index;
+      out.push({ path, at, line: text.slice(0, at).split("\n").length });
+    }
+  }
+  return out;
+}
+
+const related = (a: string[], b: string[]) => {
+  const n = Math.min(a.length, b.length);
+  return a.slice(0, n).every((k, i) => k === b[i]);
+};
+
+/**
+ * A variable's literal may be pinned when every read of it (or of what holds it) in the template is an
+ * image site that pins that same literal, and those sites name one repository (as for job files).
+ */
+function settle(found: PackSite[], reads: TemplateRead[]): SiteDetail[] {
+  const keyOf = (f: PackSite) => (f.site.edit ? `${f.site.edit.file}:${f.site.edit.start}` : null);
+  return found.map((f) => {
+    const key = keyOf(f);
+    const last = f.site.edit && f.paths.length > 0 ? f.paths[f.paths.length - 1]! : null;
+    if (key === null || last === null) return f.site;
+    const group = found.filter((g) => keyOf(g) === key);
+    const lines = new Set(group.map((g) => g.site.line));
+    const others = reads.filter((r) => related(r.path, last) && (r.site === null || !lines.has(r.site)));
+    const refuse = (reason: string): SiteDetail => ({
+      ...f.site,
+      managed: false,
+      ...unmanaged("shared", reason),
+      edit: null,
+    });
+    if (others.length > 0) {
+      const where = others.map((r) => (r.site === null ? `line ${r.line}` : `the image on line ${r.site}`));
+      return refuse(
+        `${last.join(".")} is also read at ${[...new Set(where)].join(", ")} of the template; editing it would change that too`,
+      );
+    }
+    const repos = new Set(group.map((g) => canonicalRepository(repositoryOf(g.site.ref!))));
+    if (repos.size > 1) {
+      return refuse(
+        `${last.join(".")} is shared by the images on lines ${[...lines].join(", ")}, which are different repositories (${[...repos].join(", ")})`,
+      );
+    }
+    const shared = [...lines].filter((l) => l !== f.site.line);
+    return shared.length > 0 ? { ...f.site, shared } : f.site;
+  });
+}
+
+/** The reads of values written in the pack's variables.hcl or a values file, for the cross-file check. */
+function valueReads(
+  reads: TemplateRead[],
+  values: ReadonlyMap<string, { file: string; expr: Node }>,
+): ValueRead[] {
+  const out: ValueRead[] = [];
+  for (const r of reads) {
+    const [name, ...keys] = r.path;
+    const found = name === undefined ? null : values.get(name);
+    const all = name === undefined ? [...values.values()] : found ? [found] : [];
+    for (const v of all) {
+      let expr: Node | null = v.expr;
+      for (const k of name === undefined ? [] : keys) expr = expr && member(expr, k);
+      const range = expr ?? v.expr;
+      out.push({
+        file: v.file,
+        start: range.startIndex,
+        end: range.endIndex,
+        line: r.line,
+        ...(r.site === null ? {} : { site: r.site }),
+      });
+    }
+  }
+  return out;
 }
 
 /** The content range and value of a plain string literal (no interpolation). */

@@ -7,7 +7,7 @@ import type { Node } from "web-tree-sitter";
 import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from "../image/reference.js";
 import { attribute, blockType, child, children, decodeQuoted, member, traversalPath } from "./hcl.js";
 import { type Unmanaged, unmanaged } from "./reasons.js";
-import type { EditPoint, ImageSite, SiteDetail } from "./jobfile.js";
+import type { EditPoint, ImageSite, SiteDetail, ValueRead } from "./jobfile.js";
 
 /** A variable's value from a var file: its expression lives in another tree. */
 export interface ExternalValue {
@@ -48,6 +48,8 @@ interface Found {
   site: SiteDetail;
   /** the last piece's chain: the references through which the edited literal is read */
   links: Link[];
+  /** every reference its value was read through (all pieces) */
+  readers: number[];
   /** file:start of the literal an edit would change */
   key: string | null;
   /** why it cannot be edited, though its value resolved (null: editable so far) */
@@ -62,6 +64,8 @@ export class Scanner {
   /** every static `var.…` / `local.…` traversal in the file */
   private readonly uses: Link[] = [];
   private readonly found: Found[] = [];
+  /** the source range of every image attribute */
+  private readonly images: Array<{ start: number; end: number; line: number }> = [];
 
   constructor(
     private readonly text: string,
@@ -92,6 +96,37 @@ export class Scanner {
     this.countUses(this.root);
     this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
     return this.settle();
+  }
+
+  /**
+   * Every read of a var file's value anywhere in this file (call after scan): other files may pin a
+   * literal there, so the caller checks that no read but an image site pinned with it sees the change.
+   */
+  externalReads(): ValueRead[] {
+    const out: ValueRead[] = [];
+    for (const use of this.uses) {
+      const [root, key] = use.path as [string, string];
+      const value = root === "var" ? this.external.get(key) : undefined;
+      if (!value) continue;
+      let expr: Node | null = value.expr;
+      for (const step of use.path.slice(2)) {
+        const next: Node | null = expr && member(expr, step);
+        if (!next) break;
+        expr = next;
+      }
+      const range = expr ?? value.expr;
+      const site =
+        this.images.find((i) => use.at >= i.start && use.at < i.end)?.line ??
+        this.found.find((f) => f.readers.includes(use.at))?.site.line;
+      out.push({
+        file: value.file,
+        start: range.startIndex,
+        end: range.endIndex,
+        line: lineAt(this.text, use.at),
+        ...(site === undefined ? {} : { site }),
+      });
+    }
+    return out;
   }
 
   /** Collects every `var.x…` / `local.x…` reference anywhere in the file. */
@@ -186,7 +221,14 @@ export class Scanner {
       }
       if (type === "config" && ctx.inTask && inner) {
         const image = children(inner, "attribute").find((a) => child(a, "identifier")?.text === "image");
-        if (image) this.found.push(this.site(image, ctx));
+        if (image) {
+          this.images.push({
+            start: image.startIndex,
+            end: image.endIndex,
+            line: image.startPosition.row + 1,
+          });
+          this.found.push(this.site(image, ctx));
+        }
       }
       if (inner) this.walk(inner, next);
     }
@@ -222,7 +264,7 @@ export class Scanner {
         via: "expression",
         edit: null,
       };
-      return { site, links: [], key: null, refusal: null };
+      return { site, links: [], readers: [], key: null, refusal: null };
     }
     const value = resolved.pieces.map((p) => p.text).join("");
     const first = resolved.names[0];
@@ -235,10 +277,12 @@ export class Scanner {
     const ref = parseImageRef(shown);
     const last = resolved.pieces[resolved.pieces.length - 1];
     const links = last?.chain ?? [];
+    const readers = resolved.pieces.flatMap((p) => p.chain.map((l) => l.at));
     const key = last?.edit ? `${last.edit.file ?? ""}:${last.edit.start}` : null;
     const refused = (why: Unmanaged): Found => ({
       site: { ...base, line, reference: shown, ref, managed: false, ...why, via, edit: null },
       links,
+      readers,
       key,
       refusal: why,
     });
@@ -267,7 +311,7 @@ export class Scanner {
       file: last.edit.file,
     };
     const site: SiteDetail = { ...base, line, reference: shown, ref, managed: true, via, edit };
-    return { site, links, key, refusal: null };
+    return { site, links, readers, key, refusal: null };
   }
 
   /** Follows an expression to the string literals it is made of. */
@@ -385,4 +429,10 @@ export class Scanner {
       : null;
     return { ok: true, pieces: [{ text, edit, chain, heredoc: true }], names: [] };
   }
+}
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i !== -1 && i < index; i = text.indexOf("\n", i + 1)) line++;
+  return line;
 }

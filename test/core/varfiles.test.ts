@@ -110,4 +110,53 @@ release_notes: { file: false }
     expect(web.reason).toContain("give each service its own variable");
     expect(result.files).toEqual([]);
   });
+
+  it("a var file value is not pinned when another job file reads it in an unmanaged image or outside image sites", async () => {
+    const reader = (extra: string) =>
+      new MemoryRepo(
+        new Map([
+          ["deploy/api.nomad.hcl", files().get("deploy/api.nomad.hcl")!],
+          ["deploy/prod.vars.hcl", '# production\napi_tag = "old"\n'],
+          ["deploy/reader.nomad.hcl", extra],
+        ]),
+      );
+    const yaml = `
+registry: ghcr.io/acme
+vars: { "deploy/*.nomad.hcl": [deploy/prod.vars.hcl] }
+release_notes: { file: false }
+`;
+    // An image Nomad completes at runtime: unmanaged (no reference at all), but it reads the value.
+    const unmanagedImage = job("worker", '"ghcr.io/acme/worker:${var.api_tag}-${NOMAD_ALLOC_INDEX}"').replace(
+      "worker_image",
+      "api_tag",
+    );
+    const first = await run(yaml, reader(unmanagedImage));
+    expect(first.result.plan.unknownSites.map((u) => `${u.file}:${u.line}`)).toEqual([
+      "deploy/reader.nomad.hcl:6",
+    ]);
+    const api = first.result.plan.services.find((s) => s.name === "api")!;
+    expect(api.status).toBe("error");
+    expect(api.reason).toContain(
+      "its value in deploy/prod.vars.hcl is also read at deploy/reader.nomad.hcl:6, by an image that is not pinned with it",
+    );
+    expect(first.result.files).toEqual([]);
+
+    // A read outside any image (a meta value): pinning would change it too.
+    const meta = [
+      'variable "api_tag" {}',
+      'job "reader" {',
+      "  meta { version = var.api_tag }",
+      "}",
+      "",
+    ].join("\n");
+    const second = await run(yaml, reader(meta));
+    const api2 = second.result.plan.services.find((s) => s.name === "api")!;
+    expect(api2.status).toBe("error");
+    expect(api2.reason).toContain("also read at deploy/reader.nomad.hcl:3, outside an image site");
+    expect(second.result.files).toEqual([]);
+
+    // The control: without the other reader the value is pinned.
+    const alone = await run(yaml, reader('job "reader" {}\n'));
+    expect(alone.result.files.map((f) => f.path)).toEqual(["deploy/prod.vars.hcl"]);
+  });
 });

@@ -29,7 +29,7 @@ describe("Nomad Pack templates", () => {
     ).toMatchInlineSnapshot(`
       [
         "10 web "ghcr.io/acme/shop/web:3.0.1" @packs/shop/variables.hcl",
-        "26 worker null split: the image is put together from several template actions",
+        "26 worker "ghcr.io/acme/shop/worker:1.2" @packs/shop/variables.hcl",
         "33 cache "docker.io/library/redis:7.4" @packs/shop/variables.hcl",
         "40 sidecar "envoyproxy/envoy:v1.30.1" @packs/shop/templates/shop.nomad.tpl",
         "47 proxy null no-default: variable "proxy_image" has no default in packs/shop/variables.hcl and no values file sets it",
@@ -64,5 +64,82 @@ describe("Nomad Pack templates", () => {
     ]);
     expect(out.skipped.map((s) => s.line)).toEqual([]);
     expect(hcl2Object(out.files.get(variables.path)!).ok).toBe(true);
+  });
+});
+
+const board = (name: string) =>
+  readFileSync(new URL(`../fixtures/nomad/packs/board/${name}`, import.meta.url), "utf8");
+const boardInput = {
+  path: "packs/board/templates/board.nomad.tpl",
+  text: board("templates/board.nomad.tpl"),
+  variables: { path: "packs/board/variables.hcl", text: board("variables.hcl") },
+};
+
+describe("Nomad Pack templates: split values and shared variables", () => {
+  it("resolves repository and tag from two variables, and refuses a variable read outside image sites", async () => {
+    const analysis = await analyzePackTemplate(boardInput);
+    expect(analysis.ok).toBe(true);
+    if (!analysis.ok) return;
+    expect(
+      analysis.sites.map(
+        (s) =>
+          `${s.line} ${s.task} ${JSON.stringify(s.reference)} ${s.managed ? `@${s.edit!.file}:${s.edit!.text}${s.shared ? ` with ${s.shared.join(",")}` : ""}` : `${s.kind}: ${s.reason}`}`,
+      ),
+    ).toEqual([
+      '12 api "ghcr.io/acme/board/api:2.4.0" @packs/board/variables.hcl:2.4.0',
+      '19 ui "ghcr.io/acme/board/ui:2.4.0" shared: ui_image is also read at line 5 of the template; editing it would change that too',
+      '26 search "docker.elastic.co/elasticsearch/elasticsearch:8.13.4" @packs/board/variables.hcl:8.13.4',
+      '33 ship-api "docker.io/timberio/vector:0.39.0-alpine" @packs/board/variables.hcl:docker.io/timberio/vector:0.39.0-alpine with 40',
+      '40 ship-ui "docker.io/timberio/vector:0.39.0-alpine" @packs/board/variables.hcl:docker.io/timberio/vector:0.39.0-alpine with 33',
+    ]);
+    // The template's reads of values written in variables.hcl, for the check across files.
+    expect(analysis.reads.map((r) => `${r.line}${r.site ? `@${r.site}` : ""}`)).toEqual([
+      "5",
+      "12@12",
+      "12@12",
+      "19@19",
+      "26@26",
+      "33@33",
+      "40@40",
+    ]);
+  });
+
+  it("pins the tag variable of a split value with the digest (both styles), byte for byte", async () => {
+    for (const style of ["tag+digest", "digest"] as const) {
+      const out = await pinPackTemplate(boardInput, [{ repository: "ghcr.io/acme/board/api", digest: D1 }], {
+        style,
+      });
+      expect(out.skipped).toEqual([]);
+      expect([...out.files.keys()]).toEqual([boardInput.variables.path]);
+      // Only the tag literal is editable, so a digest-style pin keeps the tag there.
+      expect(out.files.get(boardInput.variables.path)).toBe(
+        boardInput.variables.text.replace('default = "2.4.0" #', `default = "2.4.0@${D1}" #`),
+      );
+      expect(out.edits.map((e) => `${e.line} ${e.before} -> ${e.after}`)).toEqual([
+        `12 ghcr.io/acme/board/api:2.4.0 -> ghcr.io/acme/board/api:2.4.0@${D1}`,
+      ]);
+      expect(hcl2Object(out.files.get(boardInput.variables.path)!).ok).toBe(true);
+    }
+  });
+
+  it("pins one variable read by two image sites of the same repository together, and skips the shared one", async () => {
+    const out = await pinPackTemplate(boardInput, [
+      { repository: "timberio/vector", digest: D1 },
+      { repository: "ghcr.io/acme/board/ui", digest: D1 },
+    ]);
+    expect(out.edits.map((e) => e.line)).toEqual([33, 40]);
+    expect(out.skipped).toEqual([
+      {
+        line: 19,
+        repository: "ghcr.io/acme/board/ui",
+        reason: "ui_image is also read at line 5 of the template; editing it would change that too",
+      },
+    ]);
+    expect(out.files.get(boardInput.variables.path)).toBe(
+      boardInput.variables.text.replace(
+        '"docker.io/timberio/vector:0.39.0-alpine"',
+        `"docker.io/timberio/vector:0.39.0-alpine@${D1}"`,
+      ),
+    );
   });
 });
