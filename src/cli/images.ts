@@ -11,6 +11,7 @@ Lists the container images of Nomad job files: job, group, task, line, the refer
 \`pin\` can edit it (and if not, which case it is and what would make it pinnable).
 
   --var-file FILE  values for variables (\`name = value\`), after <job>.vars.hcl beside each job file
+                   (for a Nomad Pack template: values files over its pack's variables.hcl)
   --json           print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference",
                    "managed","reason"?,"kind"?,"hint"?,"literal"?,"shared"?}]}]}`;
 
@@ -84,7 +85,7 @@ async function report(file: string, named: string[]): Promise<Result> {
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }
-  if (packVariablesFile(file) !== null) return packReport(file, text);
+  if (packVariablesFile(file) !== null) return packReport(file, text, varFiles);
   const scan = await findImages(text, { varFiles });
   if (!scan.ok) {
     // JSON consumers get the line inside the message; stderr gets the usual file:line prefix.
@@ -117,10 +118,10 @@ function row(s: ImageSite): FileReport["images"][number] {
 }
 
 /** A Nomad Pack template is not a job file (ok: false), but its images are listed, with where their values are. */
-async function packReport(file: string, text: string): Promise<Result> {
+async function packReport(file: string, text: string, values: VarFile[]): Promise<Result> {
   let analysis;
   try {
-    analysis = await analyzePackTemplate(await readPackTemplate(file, text));
+    analysis = await analyzePackTemplate(await readPackTemplate(file, text, values));
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }

@@ -22,7 +22,8 @@ is kept in tag+digest style (REPO:TAG=DIGEST sets a tag); an existing digest is 
 
   --set REPO=DIGEST   repeatable; DIGEST is sha256:<64 hex>
   --var-file FILE     values for variables, read after <job>.vars.hcl beside each job file; a value
-                      an image comes from is pinned in the var file
+                      an image comes from is pinned in the var file (for a Nomad Pack template:
+                      values files over its pack's variables.hcl)
   --style STYLE       tag+digest (default) or digest (default for the podman driver)
   --dry-run           print a unified diff, write nothing`;
 
@@ -97,7 +98,7 @@ async function pinFile(
   try {
     before = await readJobFile(file);
     varFiles = await readVarFiles(file, named);
-    if (packVariablesFile(file) !== null) pack = await readPackTemplate(file, before);
+    if (packVariablesFile(file) !== null) pack = await readPackTemplate(file, before, varFiles);
   } catch (error) {
     io.err(`${file}: ${describeError(error)}\n`);
     return false;
@@ -108,7 +109,7 @@ async function pinFile(
     if (pack !== null) {
       // A pack template: the values live in the pack's variables.hcl (or the template's own strings).
       const pinned = await pinPackTemplate(pack, targets, options);
-      varFiles = pack.variables ? [pack.variables] : [];
+      varFiles = [...(pack.variables ? [pack.variables] : []), ...(pack.values ?? [])];
       const changed = new Map([...pinned.files].filter(([path]) => path !== file));
       outcome = { ...pinned, text: pinned.files.get(file) ?? before, varFiles: changed };
     } else outcome = await pinImages(before, targets, { varFiles, ...options });

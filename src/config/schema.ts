@@ -3,8 +3,16 @@
 import { z } from "zod";
 import { REPOSITORY_PATTERN, isRepositoryName } from "../image/reference.js";
 
-/** `jobs` when the config leaves it out: alternatives, so one of them matching no file is normal. */
-export const DEFAULT_JOB_GLOBS: readonly string[] = ["**/*.nomad", "**/*.nomad.hcl", "**/*.nomad.json"];
+/**
+ * `jobs` when the config leaves it out: alternatives, so one of them matching no file is normal. The
+ * last one is Nomad Pack's job templates (read as templates; their values in the pack's variables.hcl).
+ */
+export const DEFAULT_JOB_GLOBS: readonly string[] = [
+  "**/*.nomad",
+  "**/*.nomad.hcl",
+  "**/*.nomad.json",
+  "**/templates/*.nomad.tpl",
+];
 
 /** Placeholders a tag template may use; anything else in braces is a typo we want to catch. */
 export const TAG_PLACEHOLDERS = ["sha", "short_sha", "branch"] as const;
@@ -128,14 +136,17 @@ export const configSchema = z
       .array(glob)
       .min(1, "must list at least one glob")
       .default([...DEFAULT_JOB_GLOBS])
-      .describe("Globs of the Nomad job files to scan (HCL, or JSON as `nomad job run -json` takes it)."),
+      .describe(
+        "Globs of the Nomad job files to scan (HCL, or JSON as `nomad job run -json` takes it), and of Nomad Pack job templates (`<pack>/templates/*.nomad.tpl`, whose image values are pinned in the pack's variables.hcl).",
+      ),
     vars: z
       .record(glob, z.array(z.string().min(1, "must not be empty")).min(1, "must list at least one var file"))
       .default({})
       .describe(
         "Var files (`name = value`, as for `nomad job run -var-file`) per job glob, in -var-file order, e.g. " +
           '{"deploy/*.nomad.hcl": ["deploy/prod.vars.hcl"]}. They come after <job>.vars.hcl beside the job file, ' +
-          "which is always read; a later file wins. An image whose value comes from a var file is pinned there.",
+          "which is always read; a later file wins. An image whose value comes from a var file is pinned there. " +
+          'For a Nomad Pack template the files are its values files (`-var-file` overrides of the pack\'s variables.hcl defaults), e.g. {"packs/shop/templates/*.nomad.tpl": ["deploy/shop.prod.hcl"]}: a value set there wins over the default and is pinned there.',
       ),
     dashboard: z
       .boolean()

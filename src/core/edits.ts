@@ -1,7 +1,9 @@
 // Turning a plan into new job file texts through the job-file engine (pinImages). A file the engine
 // refuses is left as it was and its services become errors; the other files still change.
 import type { Config } from "../config/schema.js";
-import { type PinEdit, type PinTarget, pinImages } from "../jobfile/pin.js";
+import type { VarFile } from "../jobfile/jobfile.js";
+import { packInput, packVariablesFile, pinPackTemplate } from "../jobfile/pack.js";
+import { type PinEdit, type PinOutcome, type PinStyle, type PinTarget, pinImages } from "../jobfile/pin.js";
 import { type Plan, type ServicePlan, changing, countStatuses } from "./plan.js";
 
 export interface FileChange {
@@ -55,7 +57,7 @@ export async function editJobFiles(
         text: varTexts.get(p) ?? texts.get(p) ?? "",
       }));
       const style = config.pin === "digest" ? { style: "digest" as const } : {};
-      const out = await pinImages(before, targets, { ...style, varFiles });
+      const out = await pinFile(path, before, targets, { ...style, varFiles });
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
       for (const k of out.skipped) {
         for (const s of services) {
@@ -115,4 +117,18 @@ export async function editJobFiles(
       .filter((f) => !poisoned.has(f.path))
       .sort((a, b) => a.path.localeCompare(b.path)),
   };
+}
+
+/** A job file, or a Nomad Pack template whose values live in its pack's variables.hcl / values files. */
+async function pinFile(
+  path: string,
+  text: string,
+  targets: PinTarget[],
+  options: { style?: PinStyle; varFiles: VarFile[] },
+): Promise<PinOutcome> {
+  if (packVariablesFile(path) === null) return pinImages(text, targets, options);
+  const style = options.style === undefined ? {} : { style: options.style };
+  const out = await pinPackTemplate(packInput(path, text, options.varFiles), targets, style);
+  const varFiles = new Map([...out.files].filter(([p]) => p !== path));
+  return { text: out.files.get(path) ?? text, edits: out.edits, skipped: out.skipped, varFiles };
 }

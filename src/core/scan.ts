@@ -9,6 +9,7 @@ import {
   publicSite,
 } from "../jobfile/jobfile.js";
 import { conventionalVarFile, isVarFile } from "../jobfile/varfiles.js";
+import { packVariablesFile, scanPackTemplate } from "../jobfile/pack.js";
 import { matchesAny } from "./glob.js";
 import { type Discovery, discoverServices, jobGlobs, owningImage } from "./discovery.js";
 import type { RegistryPort, RepoPort } from "./ports.js";
@@ -21,9 +22,12 @@ export interface Scanned {
   varFiles: Map<string, string[]>;
 }
 
-/** The var files a job file is read with: `<job>.vars.hcl` beside it, then the config's `vars` matches. */
+/**
+ * The var files a job file is read with: `<job>.vars.hcl` beside it, then the config's `vars` matches.
+ * A Nomad Pack template's: its pack's variables.hcl (the defaults), then its values files from `vars`.
+ */
 export function varFilesOf(config: Config, job: string, exists: (path: string) => boolean): string[] {
-  const beside = conventionalVarFile(job);
+  const beside = packVariablesFile(job) ?? conventionalVarFile(job);
   const named = Object.entries(config.vars).flatMap(([glob, files]) =>
     matchesAny(job, [glob]) ? files : [],
   );
@@ -42,14 +46,23 @@ export async function scanJobFiles(
 ): Promise<Scanned> {
   // Var files are listed and read with the job files: still one listing and one bulk read.
   const named = new Set(Object.values(config.vars).flat());
-  const paths = await repo.listFiles([...jobGlobs(config), "**/*.vars.hcl", ...named]);
+  const listed = await repo.listFiles([...jobGlobs(config), "**/*.vars.hcl", "**/variables.hcl", ...named]);
+  // A variables.hcl is read only when it is the pack variables of a listed template.
+  const packVariables = new Set(listed.flatMap((p) => packVariablesFile(p) ?? []));
+  const paths = listed.filter(
+    (p) =>
+      !/(^|\/)variables\.hcl$/.test(p) ||
+      packVariables.has(p) ||
+      named.has(p) ||
+      matchesAny(p, jobGlobs(config)),
+  );
   const read = await repo.readFiles(paths);
   const texts = new Map<string, string>();
   for (const [path, text] of read) if (typeof text === "string") texts.set(path, text);
   const varFiles = new Map<string, string[]>();
   const scanned = [];
   const jobs = [...read.keys()].filter(
-    (p) => !isVarFile(p) && !named.has(p) && matchesAny(p, jobGlobs(config)),
+    (p) => !isVarFile(p) && !named.has(p) && !packVariables.has(p) && matchesAny(p, jobGlobs(config)),
   );
   for (const [i, path] of jobs.sort().entries()) {
     const text = read.get(path)!;
@@ -63,6 +76,7 @@ export async function scanJobFiles(
         missing.length > 0
           ? { ok: false, error: `var file ${missing[0]} could not be read`, line: null, images: [] }
           : await scanText(
+              path,
               text,
               options.strict ?? false,
               mine.map((p) => ({ path: p, text: texts.get(p)! })),
@@ -76,7 +90,13 @@ export async function scanJobFiles(
   return { discovery: discoverServices(config, scanned, paths), texts, varFiles };
 }
 
-async function scanText(text: string, strict: boolean, varFiles: VarFile[]): Promise<JobFileScan> {
+async function scanText(
+  path: string,
+  text: string,
+  strict: boolean,
+  varFiles: VarFile[],
+): Promise<JobFileScan> {
+  if (packVariablesFile(path) !== null) return scanPackTemplate(path, text, strict, varFiles);
   if (strict) return findImages(text, { varFiles });
   const analysis = await analyzeJobFile(text, { strict: false, varFiles });
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };

@@ -5,7 +5,14 @@
 import type { Node, Tree } from "web-tree-sitter";
 import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from "../image/reference.js";
 import { attribute, blockType, child, children, decodeQuoted, member } from "./hcl.js";
-import type { EditPoint, SiteDetail, ValueRead } from "./jobfile.js";
+import {
+  type EditPoint,
+  type JobFileScan,
+  type SiteDetail,
+  type ValueRead,
+  type VarFile,
+  publicSite,
+} from "./jobfile.js";
 import { hcl2Object, parseTree, treeProblem } from "./parse.js";
 import { type Unmanaged, unmanaged } from "./reasons.js";
 import {
@@ -41,6 +48,26 @@ export interface PackInput {
   /** the pack's variables.hcl, and values files that override its defaults (later wins) */
   variables: { path: string; text: string } | null;
   values?: ReadonlyArray<{ path: string; text: string }>;
+}
+
+/** A template with the var files a deploy found for it: its pack's variables.hcl, then values files. */
+export function packInput(path: string, text: string, varFiles: readonly VarFile[]): PackInput {
+  const defaults = packVariablesFile(path);
+  const variables = varFiles.find((f) => f.path === defaults) ?? null;
+  return { path, text, variables, values: varFiles.filter((f) => f !== variables) };
+}
+
+/** A template scanned for a deploy: its image sites (the values' literals in the pack's files). */
+export async function scanPackTemplate(
+  path: string,
+  text: string,
+  strict: boolean,
+  varFiles: readonly VarFile[],
+): Promise<JobFileScan> {
+  const analysis = await analyzePackTemplate(packInput(path, text, varFiles), strict);
+  if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
+  const reads = analysis.reads.length > 0 ? { reads: analysis.reads } : {};
+  return { ok: true, images: analysis.sites.map(publicSite), ...reads };
 }
 
 export type PackAnalysis =
@@ -96,6 +123,14 @@ export async function analyzePackTemplate(input: PackInput, strict = true): Prom
       return { ...r, site: at === -1 ? null : raws[at]!.line };
     });
     const sites = settle(found, reads);
+    const texts = new Map([[input.path, input.text], ...sources.map((f) => [f.path, f.text] as const)]);
+    for (const site of sites) {
+      // Where the pin is written, as for a job file's var files (null: the template itself).
+      if (!site.edit || (site.edit.file === input.path && site.via === "literal")) continue;
+      const file = site.edit.file === input.path ? null : site.edit.file;
+      const at = texts.get(site.edit.file ?? input.path)!;
+      site.literal = { file, line: at.slice(0, site.edit.start).split("\n").length, offset: site.edit.start };
+    }
     return { ok: true, sites, semantics, reads: valueReads(reads, values) };
   } finally {
     for (const t of trees) t.delete();

@@ -25,8 +25,15 @@ export async function readVarFiles(job: string, named: string[]): Promise<VarFil
   return out;
 }
 
-/** A pack template with its pack's variables.hcl (null when the pack has none), for `images` and `pin`. */
-export async function readPackTemplate(file: string, text: string): Promise<PackInput> {
+/**
+ * A pack template with its pack's variables.hcl (null when the pack has none) and the values files
+ * given with --var-file (later wins), for `images` and `pin`.
+ */
+export async function readPackTemplate(
+  file: string,
+  text: string,
+  values: readonly VarFile[] = [],
+): Promise<PackInput> {
   const path = packVariablesFile(file)!;
   const variables = await readJobFile(path).then(
     (t) => ({ path, text: t }),
@@ -35,5 +42,5 @@ export async function readPackTemplate(file: string, text: string): Promise<Pack
       throw new Error(`${path}: ${describeError(error)}`);
     },
   );
-  return { path: file, text, variables };
+  return { path: file, text, variables, values: [...values] };
 }

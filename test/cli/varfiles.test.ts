@@ -92,7 +92,7 @@ describe("Nomad Pack templates on the command line", () => {
       ]),
     ).toEqual([
       [10, true, undefined],
-      [26, false, "split"],
+      [26, true, undefined],
       [33, true, undefined],
       [40, true, undefined],
       [47, false, "no-default"],

@@ -25,6 +25,7 @@ describe("config schema", () => {
             "**/*.nomad",
             "**/*.nomad.hcl",
             "**/*.nomad.json",
+            "**/templates/*.nomad.tpl",
           ],
           "pin": "tag+digest",
           "pr": {

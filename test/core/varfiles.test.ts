@@ -55,7 +55,7 @@ release_notes: { file: false }
       ["deploy/web.vars.hcl", `web_image = "ghcr.io/acme/web:${NEW_SHA}@${digest("a")}"\n`],
     ]);
     expect(repo.calls.filter((c) => c.startsWith("list") || c.startsWith("read"))).toEqual([
-      "list **/*.nomad,**/*.nomad.hcl,**/*.nomad.json,**/*.vars.hcl,deploy/prod.vars.hcl",
+      "list **/*.nomad,**/*.nomad.hcl,**/*.nomad.json,**/templates/*.nomad.tpl,**/*.vars.hcl,**/variables.hcl,deploy/prod.vars.hcl",
       "read 5",
       "read 0", // release notes files: none with `file: false`
     ]);

@@ -22,7 +22,9 @@ describe("docs/config.md", () => {
       expect(text).toContain(`### \`${key}\``);
     }
     expect(text).toContain('`"tag+digest"` \\| `"digest"`');
-    expect(text).toContain('default: `["**/*.nomad","**/*.nomad.hcl","**/*.nomad.json"]`');
+    expect(text).toContain(
+      'default: `["**/*.nomad","**/*.nomad.hcl","**/*.nomad.json","**/templates/*.nomad.tpl"]`',
+    );
   });
 
   it.each(EXAMPLES.filter((e) => !e.appOnly).map((e) => [e.title, e] as const))(
