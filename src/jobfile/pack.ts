@@ -210,9 +210,20 @@ const ACTION =
 /** One part of an image value: template text, or a pack variable's literal, with where it is written. */
 interface Part {
   text: string;
-  edit: { start: number; end: number; file: string };
+  /** null: text of a printf format, which is not edited */
+  edit: { start: number; end: number; file: string } | null;
   /** the variable read, as a path (null: text of the template itself) */
   path: string[] | null;
+}
+
+/** `[[ printf "<Go string>" (var "x" .) ]]` or with `.pack.x`: one pack variable through a format. */
+const PRINTF =
+  /^\[\[-?\s*printf\s+"((?:[^"\\]|\\.)*)"\s+\(?\s*(var\s+"[^"]+"\s+\.|\.[A-Za-z0-9_]+\.[A-Za-z0-9_.]+)\s*\)?\s*-?\]\]$/;
+
+/** The value of a Go interpreted string's content with only \" and \\ escapes; null for any other. */
+function goString(raw: string): string | null {
+  if (/\\[^"\\]/.test(raw.replace(/\\\\/g, ""))) return null;
+  return raw.replace(/\\(["\\])/g, "$1");
 }
 
 type PartResult = { ok: true; part: Part } | { ok: false; why: Unmanaged };
@@ -228,8 +239,18 @@ function resolveSite(
     paths: [],
   });
   // A whole `[[ action | quote ]]`, or a quoted string of text and `[[ action ]]`s.
-  const segments: Array<{ action: string | null; raw: string; at: number }> = [];
-  if (/^\[\[.*\]\]$/.test(raw.value) && !raw.value.slice(2).includes("[[")) {
+  const segments: Array<{ action: string | null; raw: string; at: number; fixed?: true }> = [];
+  const printf = PRINTF.exec(raw.value);
+  if (printf) {
+    // `[[ printf "\"repo:%s\"" (var "tag" .) ]]`: a Go string renders the quoted value around one %s.
+    const format = goString(printf[1]!);
+    const m = format === null ? null : /^"((?:[^"\\%]|\\.|%%)*)%s((?:[^"\\%]|\\.|%%)*)"$/.exec(format);
+    if (!m) return refuse(unmanaged("pack-template", "a printf format other than one quoted %s"));
+    const fixed = (text: string) => text.replace(/%%/g, "%");
+    if (m[1] !== "") segments.push({ action: null, raw: fixed(m[1]!), at: 0, fixed: true });
+    segments.push({ action: `[[ ${printf[2]!.trim()} ]]`, raw: printf[2]!, at: 0 });
+    if (m[2] !== "") segments.push({ action: null, raw: fixed(m[2]!), at: 0, fixed: true });
+  } else if (/^\[\[.*\]\]$/.test(raw.value) && !raw.value.slice(2).includes("[[")) {
     if (!/\|\s*quote\s*-?\]\]$/.test(raw.value))
       return refuse(unmanaged("pack-template", "a template action that does not render a quoted string"));
     segments.push({ action: raw.value.replace(/\s*\|\s*quote\s*(-?\]\])$/, " $1"), raw: raw.value, at: 0 });
@@ -255,7 +276,7 @@ function resolveSite(
       const start = raw.start + seg.at;
       parts.push({
         text: decodeQuoted(seg.raw),
-        edit: { start, end: start + seg.raw.length, file: input.path },
+        edit: seg.fixed ? null : { start, end: start + seg.raw.length, file: input.path },
         path: null,
       });
       continue;
@@ -273,7 +294,7 @@ function resolveSite(
   const probe = formatImageRef({ ...ref, digest: `sha256:${"0".repeat(64)}` });
   const paths = parts.flatMap((p) => (p.path ? [p.path] : []));
   const via: SiteDetail["via"] = paths.length > 0 ? "variable" : "literal";
-  if (!probe.startsWith(prefix)) {
+  if (!probe.startsWith(prefix) || last.edit === null) {
     const why = unmanaged(
       "split",
       "the tag/digest part is split across several template actions, and the last one does not hold all of it",

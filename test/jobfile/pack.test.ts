@@ -91,6 +91,7 @@ describe("Nomad Pack templates: split values and shared variables", () => {
       '26 search "docker.elastic.co/elasticsearch/elasticsearch:8.13.4" @packs/board/variables.hcl:8.13.4',
       '33 ship-api "docker.io/timberio/vector:0.39.0-alpine" @packs/board/variables.hcl:docker.io/timberio/vector:0.39.0-alpine with 40',
       '40 ship-ui "docker.io/timberio/vector:0.39.0-alpine" @packs/board/variables.hcl:docker.io/timberio/vector:0.39.0-alpine with 33',
+      '47 agent "ghcr.io/acme/board/agent:0.4.3" @packs/board/variables.hcl:0.4.3',
     ]);
     // The template's reads of values written in variables.hcl, for the check across files.
     expect(analysis.reads.map((r) => `${r.line}${r.site ? `@${r.site}` : ""}`)).toEqual([
@@ -101,6 +102,7 @@ describe("Nomad Pack templates: split values and shared variables", () => {
       "26@26",
       "33@33",
       "40@40",
+      "47@47",
     ]);
   });
 
@@ -141,5 +143,20 @@ describe("Nomad Pack templates: split values and shared variables", () => {
         `"docker.io/timberio/vector:0.39.0-alpine@${D1}"`,
       ),
     );
+  });
+
+  it("pins the variable a printf renders into the image (the format's text stays)", async () => {
+    const out = await pinPackTemplate(boardInput, [{ repository: "ghcr.io/acme/board/agent", digest: D1 }], {
+      style: "digest",
+    });
+    expect(out.skipped).toEqual([]);
+    expect([...out.files.keys()]).toEqual([boardInput.variables.path]);
+    expect(out.files.get(boardInput.variables.path)).toBe(
+      boardInput.variables.text.replace('default = "0.4.3"', `default = "0.4.3@${D1}"`),
+    );
+    // A format whose text comes after %s would need the template edited inside a Go string: refused.
+    const text = boardInput.text.replace('agent:%s\\""', '%s-slim\\""');
+    const analysis = await analyzePackTemplate({ ...boardInput, text });
+    expect(analysis.ok && analysis.sites.at(-1)).toMatchObject({ line: 47, managed: false, kind: "split" });
   });
 });
