@@ -26,8 +26,11 @@ export interface WritePacing {
   retries: number;
 }
 
-/** 30 + 50 = at most 80 content-creating requests in any minute, per installation. */
-export const DEFAULT_PACING: WritePacing = { burst: 30, perMinute: 50, maxWaitSeconds: 60, retries: 2 };
+/**
+ * GitHub allows 80 content-creating requests a minute. A window of 60 s can see 51 refills at one per
+ * 1.2 s (both ends), so a burst of 28 keeps any minute at 79 or fewer, per installation.
+ */
+export const DEFAULT_PACING: WritePacing = { burst: 28, perMinute: 50, maxWaitSeconds: 60, retries: 2 };
 
 /** GitHub's content-creating requests: writes over REST, and GraphQL mutations (queries are reads). */
 export function isContentCreating(request: { method?: string; url?: string; query?: unknown }): boolean {

@@ -141,11 +141,14 @@ export function scheduleRecovery(input: {
             since: new Date(input.startedAt.getTime() - input.resumeWindowMs),
           }
         : undefined;
+    const onStart = first;
     first = false;
     try {
-      // The lock spans most of a period: the replica that took it does this period's pass alone.
+      // The lock spans most of a period: the replica that took it does this period's pass alone. A
+      // replica's pass on start skips it: deliveries refused while it was down (a crash, a deploy) would
+      // otherwise wait for the next period, and a second redelivery of one event is harmless.
       const period = settings.intervalMs > 0 ? settings.intervalMs : settings.windowMs;
-      if (input.lock && !(await input.lock.acquire(Math.max(1000, period - 1000)))) return;
+      if (!onStart && input.lock && !(await input.lock.acquire(Math.max(1000, period - 1000)))) return;
       await recoverMissed(await input.appOctokit(), settings, {
         now: new Date(),
         log,

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ProbotOctokit } from "probot";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { recoverMissed, selectRedeliveries } from "../../src/handlers/recovery.js";
+import { recoverMissed, scheduleRecovery, selectRedeliveries } from "../../src/handlers/recovery.js";
 import { type GitHubStandIn, startGitHubApi } from "../helpers/github-api/index.js";
 import { freePort } from "../helpers/registry.js";
 
@@ -126,4 +126,33 @@ it("stays within its window and count, and resumes answered events only when ask
   // answered after the start (this process's own), "old" before the span.
   const resumed = selectRedeliveries(list, { answeredBefore: at(45), since: at(15) }).resumed;
   expect(resumed.map((d) => d.guid)).toEqual(["a"]);
+});
+
+it("passes on start even when another replica holds the period's lock; later passes wait for it", async () => {
+  api.clearRequests();
+  let refused = 0;
+  const schedule = scheduleRecovery({
+    appOctokit: async () => appOctokit(),
+    settings: { intervalMs: 100, windowMs: 3_600_000, maxDeliveries: 10 },
+    // Another replica took this period's lock: a replica that has just (re)started still looks, since
+    // deliveries refused while it was down would otherwise wait for the next period.
+    lock: { acquire: async () => (refused++, false) },
+    log,
+    startedAt: new Date(),
+    startDelayMs: 0,
+  });
+  const listings = () => api.requests().filter((r) => r.route === "GET /app/hook/deliveries").length;
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  try {
+    await until(() => listings() > 0 && refused >= 3);
+    const afterStart = listings();
+    await until(() => refused >= 6);
+    expect(afterStart).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThanOrEqual(6);
+    expect(listings()).toBe(afterStart);
+  } finally {
+    schedule.stop();
+  }
 });
