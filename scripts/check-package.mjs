@@ -107,23 +107,15 @@ try {
   });
   if (!check(install.exitCode === 0, `npm install ${info.filename} into an empty directory`, install.all))
     throw new Error("install failed");
-  // package.json `overrides` apply to this repository's own install only, never to a user's: a package
-  // overridden for an engines range (content-type 3.x asks for Node 22, @octokit/request's users get it)
-  // still warns there. Those, and only those, are reported instead of failing.
-  const warned = [...(install.all ?? "").matchAll(/EBADENGINE\s+package: '(@?[^@']+)@[^']*'/g)].map(
-    (m) => m[1],
-  );
-  const known = warned.filter((name) => name in (pkg.overrides ?? {}));
-  const unknown = warned.filter((name) => !known.includes(name));
-  check(
-    unknown.length === 0,
-    "no EBADENGINE installing the tarball, beyond overridden packages",
-    install.all,
-  );
-  if (known.length > 0)
-    console.log(
-      `note a user's install on Node ${process.version} warns about ${known.join(", ")} (overridden here)`,
-    );
+  // A user's install is resolved from the package's ranges alone: `overrides` never reach it. Any
+  // EBADENGINE here is what a user sees, so it fails. (@octokit/request 10.0.15+ needs content-type 3,
+  // which asks for Node 22: the octokit packages that ask for it are pinned one release back in
+  // `dependencies`; docs/install.md says why and when to lift that.)
+  const warned = (install.all ?? "")
+    .split("\n")
+    .filter((l) => /EBADENGINE/.test(l))
+    .join("\n");
+  check(warned === "", `no EBADENGINE installing the tarball on Node ${process.version}`, warned);
 
   const version = await execa("npx", ["--no-install", "nomad-gitops-bot", "--version"], {
     cwd: user,

@@ -1,15 +1,15 @@
 // The deploy dashboard issue (`dashboard: true`): what every service pins on the deploy branch, what the
 // open deploy PR would change, and (with Nomad) what the cluster runs. Pure: the shells read the issue,
 // call these, and write the body back. The bot owns only the text between its two markers; whatever a
-// person writes above or below is kept. The digest history the table shows ("last moved") is carried
-// from one run to the next in a hidden JSON comment inside that section, so no history is re-read.
+// person writes above or below is kept. "Digest last moved" comes from the repository's history (the
+// commit that last changed the pinned digest in the service's job files, lastMoves below), never from
+// anything the issue itself says.
 import type { Plan, ServicePlan } from "./plan.js";
 import { shortDigest, shortSha } from "./templates.js";
 
 export const DASHBOARD_START = "<!-- nomad-gitops:dashboard:start -->";
 export const DASHBOARD_END = "<!-- nomad-gitops:dashboard:end -->";
 export const DASHBOARD_TITLE = "Deploy dashboard (nomad-gitops)";
-const STATE_PREFIX = "<!-- nomad-gitops:dashboard-state ";
 
 /** The checkboxes a person can tick; the bot runs the request and unticks the box. */
 export const DASHBOARD_REQUESTS = {
@@ -18,17 +18,13 @@ export const DASHBOARD_REQUESTS = {
 } as const;
 export type DashboardRequest = keyof typeof DASHBOARD_REQUESTS;
 
-/** What the dashboard remembers between runs, per service. */
-export interface DashboardState {
-  services: Record<
-    string,
-    {
-      digest: string | null;
-      /** ISO date the bot saw the pinned digest change; with `exact: false`, the first run that saw it. */
-      since: string;
-      exact: boolean;
-    }
-  >;
+/** The commit that last changed a service's pinned digest. */
+export interface DigestMove {
+  sha: string;
+  /** ISO date of that commit. */
+  date: string;
+  /** False when the history read ends before the digest's first appearance: it moved then or earlier. */
+  exact: boolean;
 }
 
 /** The cluster's side of one service, when Nomad access is configured. */
@@ -47,15 +43,15 @@ export interface DashboardInput {
   pr: { number: number; url: string } | null;
   /** By service name; absent without Nomad access. */
   cluster?: { address: string; services: Record<string, ClusterView>; note?: string };
-  previous: DashboardState | null;
+  /** By service name: when its pinned digest last moved (lastMoves); absent → "—". */
+  moves?: Readonly<Record<string, DigestMove>>;
   now: Date;
   repoUrl?: string;
 }
 
-/** The bot's section of the issue body, and the state it records. */
-export function renderDashboard(input: DashboardInput): { section: string; state: DashboardState } {
+/** The bot's section of the issue body. */
+export function renderDashboard(input: DashboardInput): string {
   const { plan, pr, cluster } = input;
-  const state = nextState(plan, input.previous, input.now);
   const commitLink = (sha: string) =>
     input.repoUrl ? `[\`${shortSha(sha)}\`](${input.repoUrl}/commit/${sha})` : `\`${shortSha(sha)}\``;
   const prRef = pr ? `[#${pr.number}](${pr.url})` : null;
@@ -74,11 +70,8 @@ export function renderDashboard(input: DashboardInput): { section: string; state
     `|---|---|---|---|---|${cluster ? "---|" : ""}`,
   ];
   for (const s of plan.services) {
-    const remembered = state.services[s.name];
-    const moved =
-      remembered && remembered.digest !== null
-        ? `${remembered.exact ? "" : "≤ "}${remembered.since.slice(0, 10)}`
-        : "—";
+    const move = s.old.digest ? input.moves?.[s.name] : undefined;
+    const moved = move ? `${move.exact ? "" : "≤ "}${move.date.slice(0, 10)} ${commitLink(move.sha)}` : "—";
     const cells = [
       `**${s.name}**`,
       pinCell(s),
@@ -115,22 +108,63 @@ export function renderDashboard(input: DashboardInput): { section: string; state
     "",
     ...Object.entries(DASHBOARD_REQUESTS).map(([key, text]) => `- [ ] <!-- nomad-gitops:${key} --> ${text}`),
     "",
-    `${STATE_PREFIX}${JSON.stringify(state)} -->`,
     DASHBOARD_END,
   );
-  return { section: lines.join("\n"), state };
+  return lines.join("\n");
 }
 
-/** The state carried forward: a digest that differs from the remembered one moved now. */
-function nextState(plan: Plan, previous: DashboardState | null, now: Date): DashboardState {
-  const services: DashboardState["services"] = {};
+/** A job file's history as the shell read it: newest first, bounded. */
+export interface FileHistory {
+  /** Commits that touched the file, newest first (the first is the one whose text the head has). */
+  commits: ReadonlyArray<{ sha: string; date: string }>;
+  /** True when `commits` reaches the file's first commit (nothing older touched it). */
+  complete: boolean;
+}
+
+/**
+ * When each service's pinned digest last moved: per job file pinning it, walking that file's commits from
+ * the newest, the oldest commit of the unbroken run whose text still holds the digest. `text(sha, path)`
+ * is the file at that commit (undefined when not read: the walk stops there, and the date is an upper
+ * bound). With several files, the latest move wins (the last site to get the digest).
+ */
+export function lastMoves(
+  plan: Plan,
+  histories: ReadonlyMap<string, FileHistory>,
+  text: (sha: string, path: string) => string | null | undefined,
+): Record<string, DigestMove> {
+  const moves: Record<string, DigestMove> = {};
   for (const s of plan.services) {
-    const before = previous?.services[s.name];
     const digest = s.old.digest;
-    if (before && before.digest === digest) services[s.name] = before;
-    else services[s.name] = { digest, since: now.toISOString(), exact: before !== undefined };
+    if (!digest) continue;
+    for (const file of pinningFiles(s, digest)) {
+      const history = histories.get(file);
+      if (!history) continue;
+      const move = moveIn(history, (sha) => text(sha, file), digest);
+      if (move && (!moves[s.name] || move.date > moves[s.name]!.date)) moves[s.name] = move;
+    }
   }
-  return { services };
+  return moves;
+}
+
+/** The job files where the service's sites pin `digest` (the files a history is needed for). */
+export function pinningFiles(s: ServicePlan, digest: string): string[] {
+  return [...new Set(s.sites.filter((site) => site.digest === digest).map((site) => site.file))].sort();
+}
+
+function moveIn(
+  history: FileHistory,
+  textAt: (sha: string) => string | null | undefined,
+  digest: string,
+): DigestMove | null {
+  let held: { sha: string; date: string } | null = null;
+  for (const commit of history.commits) {
+    const text = textAt(commit.sha);
+    if (text === undefined) return held && { ...held, exact: false };
+    // The file at this commit no longer pins the digest: the move is the commit after it.
+    if (text === null || !text.includes(digest)) return held && { ...held, exact: true };
+    held = commit;
+  }
+  return held && { ...held, exact: history.complete };
 }
 
 function pinCell(s: ServicePlan): string {
@@ -181,41 +215,20 @@ const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, "
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const time = (d: Date) => d.toISOString().slice(11, 16);
 
-/** What an issue body holds: the bot's state and which boxes a person ticked. */
+/** What an issue body holds: whether the bot's section is there, and which boxes a person ticked. */
 export function readDashboard(body: string | null | undefined): {
   present: boolean;
-  state: DashboardState | null;
   requests: DashboardRequest[];
 } {
   const text = body ?? "";
   const start = text.indexOf(DASHBOARD_START);
   const end = text.indexOf(DASHBOARD_END, start);
-  if (start < 0 || end < 0) return { present: false, state: null, requests: [] };
+  if (start < 0 || end < 0) return { present: false, requests: [] };
   const section = text.slice(start, end);
   const requests = (Object.keys(DASHBOARD_REQUESTS) as DashboardRequest[]).filter((key) =>
     new RegExp(`^\\s*[-*] \\[[xX]\\] <!-- nomad-gitops:${key} -->`, "m").test(section),
   );
-  return { present: true, state: parseState(section), requests };
-}
-
-function parseState(section: string): DashboardState | null {
-  const at = section.indexOf(STATE_PREFIX);
-  if (at < 0) return null;
-  const json = section.slice(at + STATE_PREFIX.length, section.indexOf(" -->", at));
-  try {
-    const value = JSON.parse(json) as DashboardState;
-    // A person may have edited the comment: anything not shaped as ours is forgotten, not trusted.
-    if (!value || typeof value !== "object" || typeof value.services !== "object" || value.services === null)
-      return null;
-    const services: DashboardState["services"] = {};
-    for (const [name, s] of Object.entries(value.services)) {
-      if (s && (typeof s.digest === "string" || s.digest === null) && typeof s.since === "string")
-        services[name] = { digest: s.digest, since: s.since, exact: s.exact === true };
-    }
-    return { services };
-  } catch {
-    return null;
-  }
+  return { present: true, requests };
 }
 
 /**

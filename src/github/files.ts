@@ -41,15 +41,27 @@ export async function readTexts(
   commit: string,
   paths: string[],
 ): Promise<Map<string, string | Unreadable | null>> {
+  const byExpression = await readBlobs(
+    api,
+    [...new Set(paths)].map((p) => `${commit}:${p}`),
+  );
+  return new Map([...byExpression].map(([expression, text]) => [expression.slice(commit.length + 1), text]));
+}
+
+/** Texts by "<commit>:<path>" expression, any commits mixed: one GraphQL query per 250 expressions. */
+export async function readBlobs(
+  api: RepoApi,
+  expressions: string[],
+): Promise<Map<string, string | Unreadable | null>> {
   const out = new Map<string, string | Unreadable | null>();
-  const unique = [...new Set(paths)];
+  const unique = [...new Set(expressions)];
   for (let start = 0; start < unique.length; start += ALIASES_PER_QUERY) {
     const chunk = unique.slice(start, start + ALIASES_PER_QUERY);
     const vars: Record<string, string> = { ...api.coords };
     const decl: string[] = ["$owner: String!", "$repo: String!"];
     const fields: string[] = [];
-    chunk.forEach((path, i) => {
-      vars[`e${i}`] = `${commit}:${path}`;
+    chunk.forEach((expression, i) => {
+      vars[`e${i}`] = expression;
       decl.push(`$e${i}: String!`);
       fields.push(`f${i}: object(expression: $e${i}) { ... on Blob { text isBinary isTruncated } }`);
     });
@@ -60,15 +72,15 @@ export async function readTexts(
         { text: string | null; isBinary: boolean | null; isTruncated: boolean } | null
       >;
     }>(query, vars);
-    chunk.forEach((path, i) => {
+    chunk.forEach((expression, i) => {
       const blob = data.repository[`f${i}`];
       if (!blob) {
-        out.set(path, null);
+        out.set(expression, null);
         return;
       }
-      if (blob.isBinary || blob.text === null) out.set(path, { unreadable: "a binary file, not text" });
-      else if (blob.isTruncated) out.set(path, { unreadable: "too large to read through the API" });
-      else out.set(path, blob.text);
+      if (blob.isBinary || blob.text === null) out.set(expression, { unreadable: "a binary file, not text" });
+      else if (blob.isTruncated) out.set(expression, { unreadable: "too large to read through the API" });
+      else out.set(expression, blob.text);
     });
   }
   return out;

@@ -2,7 +2,7 @@
 // its own file (branches, files, objects, refs, history); this class binds them to one client and repository.
 import type { Unreadable } from "../core/ports.js";
 import { type BranchState, readBranches } from "./branches.js";
-import { type TreeFile, listFiles, readTexts } from "./files.js";
+import { type TreeFile, listFiles, readBlobs, readTexts } from "./files.js";
 import { type CommitSummary, type CompareStatus, commitDate, compareRange, history } from "./history.js";
 import { type FileChange, createCommit, createTree } from "./objects.js";
 import { deleteBranch, deleteBranchAt, setBranch } from "./refs.js";
@@ -41,6 +41,11 @@ export class GitHubRepo implements RepoApi {
   /** Texts of many files at one commit (missing files: null), one GraphQL query per 250 files. */
   readTexts(commit: string, paths: string[]): Promise<Map<string, string | Unreadable | null>> {
     return readTexts(this, commit, paths);
+  }
+
+  /** Texts by "<commit>:<path>" expression, any commits mixed: one GraphQL query per 250 expressions. */
+  readBlobs(expressions: string[]): Promise<Map<string, string | Unreadable | null>> {
+    return readBlobs(this, expressions);
   }
 
   /** A new tree on top of `baseTree` with `changes` applied, one request. */

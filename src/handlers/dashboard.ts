@@ -3,14 +3,13 @@
 // bot unticks the box first (so a second edit does not run it twice) and runs the request, which then
 // rewrites the dashboard.
 import type { Context } from "probot";
-import type { Config } from "../config/schema.js";
 import { readDashboard, renderDashboard, untickDashboard } from "../core/dashboard.js";
 import type { DeployResult } from "../core/ports.js";
-import { DashboardIssue } from "../github/dashboard.js";
+import { DashboardIssue, digestMoves } from "../github/dashboard.js";
 import { GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
-import { nomadClientFor } from "../nomad/client.js";
 import { clusterViews } from "../nomad/dashboard.js";
+import type { RunNomadPort } from "../nomad/report.js";
 import { coordsOf } from "./context.js";
 import { type DeployDeps, deploy } from "./deploy.js";
 import { openEvent } from "./opening.js";
@@ -18,7 +17,6 @@ import { openEvent } from "./opening.js";
 export async function updateDashboard(input: {
   octokit: Octokit;
   coords: RepoCoords;
-  config: Config;
   result: DeployResult;
   /** The deploy branch head the run read. */
   base: string;
@@ -26,18 +24,23 @@ export async function updateDashboard(input: {
   now: Date;
   repoUrl?: string;
   creator?: string | undefined;
-  nomadEnv?: Readonly<Record<string, string | undefined>>;
+  /** The run's cluster access (its job reads are the report's: nothing is asked twice). */
+  nomad?: RunNomadPort;
 }): Promise<{ number: number; url: string }> {
   const issue = new DashboardIssue(input.octokit, input.coords, input.creator);
   const found = await issue.find();
-  const client = nomadClientFor(input.config.nomad, input.nomadEnv);
-  const cluster = client ? await clusterViews(client, input.result.plan) : undefined;
-  const { section } = renderDashboard({
+  const plan = input.result.plan;
+  const [cluster, moves] = await Promise.all([
+    input.nomad ? clusterViews(input.nomad, plan) : undefined,
+    // The date column only: a history GitHub cannot give leaves it empty, the dashboard is still written.
+    digestMoves(new GitHubRepo(input.octokit, input.coords), input.base, plan).catch(() => undefined),
+  ]);
+  const section = renderDashboard({
     plan: input.result.plan,
     base: input.base,
     pr: input.pr,
     ...(cluster ? { cluster } : {}),
-    previous: readDashboard(found?.body).state,
+    ...(moves ? { moves } : {}),
     now: input.now,
     ...(input.repoUrl ? { repoUrl: input.repoUrl } : {}),
   });
@@ -48,14 +51,15 @@ export async function onDashboardEdited(context: Context<"issues.edited">, deps:
   const { issue, sender, repository } = context.payload;
   // The bot's own edits (unticking, rewriting) arrive here too; only a person's ticks count.
   if (sender.type === "Bot" || issue.user?.type !== "Bot") return;
-  const read = readDashboard(issue.body);
-  if (!read.present || read.requests.length === 0) return;
+  if (readDashboard(issue.body).requests.length === 0) return;
   const coords = coordsOf(context);
   const dashboard = new DashboardIssue(context.octokit, coords);
-  await dashboard.setBody(
-    { number: issue.number, body: issue.body ?? "", url: issue.html_url },
-    untickDashboard(issue.body ?? ""),
-  );
+  // The issue as it is now, not as this (possibly redelivered, possibly stale) event saw it: a tick the
+  // bot already took in was unticked, and unticking the event's copy would undo later edits.
+  const current = await dashboard.get(issue.number);
+  const read = readDashboard(current.body);
+  if (!read.present || read.requests.length === 0) return;
+  await dashboard.setBody(current, untickDashboard(current.body));
   const branch = repository.default_branch;
   const state = await new GitHubRepo(context.octokit, coords).branches(branch, branch);
   if (!state.base) return;

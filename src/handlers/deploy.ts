@@ -9,7 +9,8 @@ import { runDeploy } from "../core/pipeline.js";
 import type { Clock, DeployOptions, DeployResult, ExplainerPort, RegistryPort } from "../core/ports.js";
 import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { createRegistryClient } from "../registry/index.js";
-import { clusterReportFor } from "../nomad/report.js";
+import { nomadClientFor } from "../nomad/client.js";
+import { type RunNomadPort, clusterReport, readJobsOnce } from "../nomad/report.js";
 import { type Attempt, CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
 import { writeDeployBranch } from "../github/commit.js";
@@ -130,7 +131,9 @@ export async function deployTo(
     return { outcome: "already-done", pr: null };
   }
   const checkId = started.id;
-  const run: Run = { target, deps, request, coords, octokit, checks, checkId };
+  const client = nomadClientFor(request.config.nomad, deps.nomadEnv);
+  const nomad = client ? readJobsOnce(client) : undefined;
+  const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad };
   try {
     try {
       return await deployOnce(run);
@@ -158,6 +161,8 @@ interface Run {
   octokit: Octokit;
   checks: CheckRuns;
   checkId: number;
+  /** With `nomad.address`: the cluster, each job read once for the report and the dashboard. */
+  nomad: RunNomadPort | undefined;
 }
 
 async function deployOnce(run: Run): Promise<DeployReport> {
@@ -217,14 +222,13 @@ async function writeDashboard(
     await updateDashboard({
       octokit: run.octokit,
       coords: run.coords,
-      config: request.config,
       result,
       base,
       pr,
       now: (deps.clock ?? { now: () => request.date ?? new Date() }).now(),
       ...(target.repoUrl ? { repoUrl: target.repoUrl } : {}),
       ...(deps.botLogin ? { creator: await deps.botLogin().catch(() => undefined) } : {}),
-      ...(deps.nomadEnv ? { nomadEnv: deps.nomadEnv } : {}),
+      ...(run.nomad ? { nomad: run.nomad } : {}),
     });
   } catch (error) {
     target.log.warn({ error: describeError(error) }, "deploy dashboard not updated");
@@ -238,7 +242,7 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
   const repoUrl = target.repoUrl;
   const registry = deps.registry ?? (defaultRegistry ??= createRegistryClient());
   const explainer = deps.explainer ?? (canReadBlobs(registry) ? createExplainer(registry) : undefined);
-  const cluster = clusterReportFor(config.nomad, deps.nomadEnv);
+  const cluster = run.nomad ? clusterReport(run.nomad) : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },

@@ -121,6 +121,39 @@ export async function nomadRunReport(
   }
 }
 
+/** What one deploy run asks the cluster: the report's previews and drift, then the dashboard's view. */
+export type RunNomadPort = NomadPort & Pick<NomadClient, "latestDeployment">;
+
+/**
+ * One deploy run's cluster access: each job is read once (GET /v1/job/:id), however many parts of the run
+ * ask about it. The report's drift check and the dashboard's cluster column read the same jobs; a failed
+ * read is remembered too, so an unreachable cluster costs one timeout per job, not two.
+ */
+export function readJobsOnce(client: RunNomadPort): RunNomadPort {
+  const jobs = new Map<string, Promise<NomadJob | null>>();
+  return {
+    address: client.address,
+    parse: (text) => client.parse(text),
+    plan: (job) => client.plan(job),
+    latestDeployment: (id) => client.latestDeployment(id),
+    job(id) {
+      let found = jobs.get(id);
+      if (!found) jobs.set(id, (found = client.job(id)));
+      return found;
+    },
+  };
+}
+
+/** The core's ClusterReportPort over one Nomad client. */
+export function clusterReport(client: NomadPort): ClusterReportPort {
+  return {
+    async report(plan, changedJobFiles) {
+      const { comment, check, prBody } = await nomadRunReport(client, plan, changedJobFiles);
+      return { comment, check, prBody };
+    },
+  };
+}
+
 /**
  * The core's ClusterReportPort for a config's `nomad` section (NOMAD_TOKEN from `env`); undefined without
  * `nomad.address`, so nothing is asked.
@@ -130,11 +163,5 @@ export function clusterReportFor(
   env?: Readonly<Record<string, string | undefined>>,
 ): ClusterReportPort | undefined {
   const client = nomadClientFor(settings, env);
-  if (!client) return undefined;
-  return {
-    async report(plan, changedJobFiles) {
-      const { comment, check, prBody } = await nomadRunReport(client, plan, changedJobFiles);
-      return { comment, check, prBody };
-    },
-  };
+  return client ? clusterReport(client) : undefined;
 }

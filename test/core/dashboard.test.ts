@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import {
   DASHBOARD_END,
   DASHBOARD_START,
+  type FileHistory,
+  lastMoves,
   mergeDashboard,
   readDashboard,
   renderDashboard,
@@ -45,7 +47,7 @@ describe("the deploy dashboard", () => {
   });
 
   it("renders every service's pin, build commit, last move, what the PR has pending and the cluster", () => {
-    const { section } = renderDashboard({
+    const section = renderDashboard({
       plan: fixturePlan,
       base: BASE,
       pr: { number: 12, url: "https://github.com/acme/platform/pull/12" },
@@ -64,7 +66,10 @@ describe("the deploy dashboard", () => {
           kiwi: { running: [{ job: "kiwi", digest: digest("9"), status: "drift" }], rollout: null },
         },
       },
-      previous: null,
+      moves: {
+        banana: { sha: "5".repeat(40), date: "2026-11-18T09:30:00Z", exact: true },
+        kiwi: { sha: "6".repeat(40), date: "2026-10-02T12:00:00Z", exact: false },
+      },
       now: day1,
       repoUrl: "https://github.com/acme/platform",
     });
@@ -77,8 +82,8 @@ describe("the deploy dashboard", () => {
 
       | service | pinned on \`main\` | built from | digest last moved | pending in [#12](https://github.com/acme/platform/pull/12) | cluster |
       |---|---|---|---|---|---|
-      | **banana** | \`1111111\` \`aaaaaaaaaaaa\` | [\`1111111\`](https://github.com/acme/platform/commit/1111111111111111111111111111111111111111) | ≤ 2026-11-20 | → \`2222222\` \`cccccccccccc\` | \`aaaaaaaaaaaa\` ✅; last rollout v7 successful |
-      | **kiwi** | \`1111111\` \`bbbbbbbbbbbb\` | [\`1111111\`](https://github.com/acme/platform/commit/1111111111111111111111111111111111111111) | ≤ 2026-11-20 | up to date | \`999999999999\` ⚠️ drift; no rollout yet |
+      | **banana** | \`1111111\` \`aaaaaaaaaaaa\` | [\`1111111\`](https://github.com/acme/platform/commit/1111111111111111111111111111111111111111) | 2026-11-18 [\`5555555\`](https://github.com/acme/platform/commit/5555555555555555555555555555555555555555) | → \`2222222\` \`cccccccccccc\` | \`aaaaaaaaaaaa\` ✅; last rollout v7 successful |
+      | **kiwi** | \`1111111\` \`bbbbbbbbbbbb\` | [\`1111111\`](https://github.com/acme/platform/commit/1111111111111111111111111111111111111111) | ≤ 2026-10-02 [\`6666666\`](https://github.com/acme/platform/commit/6666666666666666666666666666666666666666) | up to date | \`999999999999\` ⚠️ drift; no rollout yet |
       | **mango** | \`latest\` (no digest) | — | — | first pin → \`2222222\` \`dddddddddddd\` | — |
 
       Cluster: \`https://nomad.example:4646\`.
@@ -95,61 +100,64 @@ describe("the deploy dashboard", () => {
       - [ ] <!-- nomad-gitops:plan-again --> Plan again now (the deploy branch head, as if its build had just finished)
       - [ ] <!-- nomad-gitops:retag --> Retag unchanged images now (adds the \`retag\` tags to every image whose digest did not move)
 
-      <!-- nomad-gitops:dashboard-state {"services":{"banana":{"digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","since":"2026-11-20T08:00:00.000Z","exact":false},"kiwi":{"digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","since":"2026-11-20T08:00:00.000Z","exact":false},"mango":{"digest":null,"since":"2026-11-20T08:00:00.000Z","exact":false}}} -->
       <!-- nomad-gitops:dashboard:end -->"
     `);
   });
 
-  it("dates a move when the pinned digest changes, and keeps the date while it does not", () => {
-    const first = renderDashboard({ plan: fixturePlan, base: BASE, pr: null, previous: null, now: day1 });
-    expect(first.state.services.banana).toEqual({
-      digest: digest("a"),
-      since: day1.toISOString(),
+  it("dates a digest's last move from the job file's history: the oldest commit of the run that pins it", () => {
+    const banana = fixturePlan.services.find((s) => s.name === "banana")!;
+    const file = banana.sites[0]!.file;
+    const text = files.get(file)!;
+    const before = text.replace(digest("a"), digest("0"));
+    const commit = (n: number) => ({ sha: String(n).repeat(40), date: `2026-11-1${n}T10:00:00Z` });
+    // Newest first: 5 (a resource change), 4 (the move to a), 3 (older digest), 2 (file created).
+    const history: FileHistory = { commits: [commit(5), commit(4), commit(3), commit(2)], complete: true };
+    const texts: Record<string, string> = {
+      [commit(5).sha]: text,
+      [commit(4).sha]: text.replace("server", "srv"),
+      [commit(3).sha]: before,
+      [commit(2).sha]: before,
+    };
+    const at = (sha: string, path: string) => (path === file ? texts[sha] : undefined);
+    expect(lastMoves(fixturePlan, new Map([[file, history]]), at).banana).toEqual({
+      ...commit(4),
+      exact: true,
+    });
+    // Every commit read still pins it: the file's first commit, exact only when the history is complete.
+    const always = (sha: string) => (sha === commit(2).sha || sha === commit(3).sha ? text : texts[sha]);
+    expect(lastMoves(fixturePlan, new Map([[file, history]]), always).banana).toEqual({
+      ...commit(2),
+      exact: true,
+    });
+    expect(lastMoves(fixturePlan, new Map([[file, { ...history, complete: false }]]), always).banana).toEqual(
+      { ...commit(2), exact: false },
+    );
+    // Texts not read past commit 4: moved then or earlier.
+    const unread = (sha: string) => (sha === commit(5).sha || sha === commit(4).sha ? text : undefined);
+    expect(lastMoves(fixturePlan, new Map([[file, history]]), unread).banana).toEqual({
+      ...commit(4),
       exact: false,
     });
-    const same = renderDashboard({
+    // A service without a pinned digest, or a file whose newest text does not hold it: no date.
+    expect(lastMoves(fixturePlan, new Map([[file, history]]), at).mango).toBeUndefined();
+    expect(lastMoves(fixturePlan, new Map([[file, history]]), () => before).banana).toBeUndefined();
+    const section = renderDashboard({
       plan: fixturePlan,
       base: BASE,
       pr: null,
-      previous: first.state,
+      moves: lastMoves(fixturePlan, new Map([[file, history]]), at),
       now: day2,
     });
-    expect(same.state.services.banana).toEqual(first.state.services.banana);
-    const moved = {
-      ...fixturePlan,
-      services: fixturePlan.services.map((s) =>
-        s.name === "banana" ? { ...s, old: { ...s.old, digest: digest("c") } } : s,
-      ),
-    };
-    const after = renderDashboard({ plan: moved, base: BASE, pr: null, previous: first.state, now: day2 });
-    expect(after.state.services.banana).toEqual({
-      digest: digest("c"),
-      since: day2.toISOString(),
-      exact: true,
-    });
-    expect(after.section).toContain("| 2026-11-29 |");
-    // The state travels in the issue itself.
-    expect(readDashboard(after.section + "\n").state).toEqual(after.state);
+    expect(section).toMatch(/\| \*\*banana\*\* \|[^\n]*\| 2026-11-14 `4444444` \|/);
+    expect(section).toMatch(/\| \*\*kiwi\*\* \|[^|]*\|[^|]*\| — \|/);
   });
 
   it("keeps a person's text around the bot's section and replaces only the section", () => {
-    const { section } = renderDashboard({
-      plan: fixturePlan,
-      base: BASE,
-      pr: null,
-      previous: null,
-      now: day1,
-    });
+    const section = renderDashboard({ plan: fixturePlan, base: BASE, pr: null, now: day1 });
     expect(mergeDashboard(null, section)).toBe(`${section}\n`);
     const edited = `Notes from the team: deploy on Tuesdays.\n\n${section}\n\n---\nOn call: @alice\n`;
-    const next = renderDashboard({
-      plan: fixturePlan,
-      base: "4".repeat(40),
-      pr: null,
-      previous: null,
-      now: day2,
-    });
-    const merged = mergeDashboard(edited, next.section);
+    const next = renderDashboard({ plan: fixturePlan, base: "4".repeat(40), pr: null, now: day2 });
+    const merged = mergeDashboard(edited, next);
     expect(merged.startsWith("Notes from the team: deploy on Tuesdays.\n\n" + DASHBOARD_START)).toBe(true);
     expect(merged.endsWith(`${DASHBOARD_END}\n\n---\nOn call: @alice\n`)).toBe(true);
     expect(merged).toContain("4444444");
@@ -159,13 +167,7 @@ describe("the deploy dashboard", () => {
   });
 
   it("reads ticked boxes inside the section only, and unticks them", () => {
-    const { section } = renderDashboard({
-      plan: fixturePlan,
-      base: BASE,
-      pr: null,
-      previous: null,
-      now: day1,
-    });
+    const section = renderDashboard({ plan: fixturePlan, base: BASE, pr: null, now: day1 });
     const body = `- [x] <!-- nomad-gitops:retag --> quoted above the section\n\n${section.replace("- [ ] <!-- nomad-gitops:plan-again -->", "- [x] <!-- nomad-gitops:plan-again -->")}`;
     expect(readDashboard(body).requests).toEqual(["plan-again"]);
     const unticked = untickDashboard(body);
@@ -173,8 +175,5 @@ describe("the deploy dashboard", () => {
     // Only the bot's boxes inside its section change.
     expect(unticked.startsWith("- [x] <!-- nomad-gitops:retag --> quoted")).toBe(true);
     expect(readDashboard("no dashboard here").present).toBe(false);
-    expect(
-      readDashboard(section.replace(/dashboard-state \{.*\} -->/, "dashboard-state {broken -->")).state,
-    ).toBeNull();
   });
 });

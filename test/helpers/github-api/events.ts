@@ -135,6 +135,46 @@ export function pullRequestClosedPayload(api: GitHubStandIn, fullName: string, n
   });
 }
 
+/**
+ * An issue's body edited to `body` (the stand-in's issue takes it first, as GitHub's does), by a person
+ * (`sender` login) or by the App itself (`"bot"`). `updatedAt` names the edit (a redelivery repeats it).
+ */
+export function issueEditedPayload(
+  api: GitHubStandIn,
+  fullName: string,
+  input: { number: number; body: string; sender: string | "bot"; updatedAt?: string },
+): Json {
+  const repo = api.repo(fullName);
+  const issue = repo.issues.find((i) => i.number === input.number);
+  if (!issue) throw new Error(`no issue #${input.number} in ${fullName}`);
+  const before = issue.body;
+  issue.body = input.body;
+  const payload = example("issues", (e) => e.action === "edited");
+  const repoJson = repository(api, fullName, payload.repository);
+  const sender =
+    input.sender === "bot"
+      ? { login: `${api.appSlug}[bot]`, type: "Bot" }
+      : { login: input.sender, type: "User" };
+  return Object.assign(payload, {
+    action: "edited",
+    issue: {
+      ...(payload.issue as Json),
+      number: issue.number,
+      title: issue.title,
+      body: issue.body,
+      state: issue.state,
+      user: { login: issue.user.login, type: issue.user.type },
+      html_url: `https://github.com/${fullName}/issues/${issue.number}`,
+      updated_at: input.updatedAt ?? new Date().toISOString(),
+      pull_request: undefined,
+    },
+    changes: { body: { from: before } },
+    sender: { ...(payload.sender as Json), ...sender },
+    repository: repoJson,
+    installation: installation(api, fullName),
+  });
+}
+
 export const sendPush = (api: GitHubStandIn, fullName: string, branch: string): Promise<Delivery> =>
   api.deliver("push", pushPayload(api, fullName, branch));
 

@@ -4,6 +4,7 @@ export { GitHubStandIn, startGitHubApi } from "./server.js";
 export type { ApiRequest, Delivery, LimitRule, StandInOptions } from "./server.js";
 export type { CheckRun, Commit, Deployment, PullRequest, Repo } from "./store.js";
 export {
+  issueEditedPayload,
   pullRequestClosedPayload,
   pushPayload,
   sendPullRequestClosed,
