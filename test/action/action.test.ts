@@ -134,7 +134,7 @@ const CONFIG = (name: string, extra = "") => `registry: ${"REG"}/${name}\ndashbo
 describe("the GitHub Action, run from its bundle", () => {
   it("moved: one commit on the deploy branch, the PR, the comment, the check run, outputs and summary; then nothing moved: the PR is closed", async () => {
     const config = CONFIG("shop").replace("REG", registry.host);
-    const { repoName, v1 } = await setupRepo("shop", config);
+    const { repoName, v1, pinned } = await setupRepo("shop", config);
     const build = api.pushCommit(
       repoName,
       "main",
@@ -177,6 +177,9 @@ describe("the GitHub Action, run from its bundle", () => {
     expect(dashboards).toHaveLength(1);
     expect(dashboards[0]!.body).toContain(`pending in [#${pr.number}]`);
     expect(dashboards[0]!.user.login).toBe("github-actions[bot]");
+    // When web's digest last moved: the commit that pinned it, read from the job file's history.
+    const webRow = dashboards[0]!.body.split("\n").find((l) => l.startsWith("| **web** |"))!;
+    expect(webRow.split(" | ")[3]).toContain(`[\`${pinned.slice(0, 7)}\`]`);
     // A person adds a note above the bot's section.
     dashboards[0]!.body = `Team note: deploys on Tuesdays.\n\n${dashboards[0]!.body}`;
 
