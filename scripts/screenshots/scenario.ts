@@ -14,7 +14,7 @@ import type { CliIO } from "../../src/cli/io.js";
 import { DASHBOARD_TITLE, renderDashboard } from "../../src/core/dashboard.js";
 import type { Plan, ServiceStatus } from "../../src/core/plan.js";
 import { shortDigest, shortSha } from "../../src/core/templates.js";
-import { type Outcome, runScenario } from "../../src/demo/main.js";
+import { runScenario } from "../../src/demo/main.js";
 import { startLocalRegistry } from "../../src/demo/sandbox/registry.js";
 
 export interface DemoTexts {
@@ -86,7 +86,7 @@ const hex = (algorithm: "sha1" | "sha256", text: string) => createHash(algorithm
  * throws when a short form survives (a form of the value this does not know about).
  */
 export function stabilizer(
-  outcome: Pick<Outcome, "shas" | "registryHost">,
+  outcome: { shas: readonly string[]; registryHost: string },
   runs: ApplyJson[],
 ): (text: string) => string {
   const pairs: Array<[string, string, string, string]> = [];
@@ -137,22 +137,19 @@ export async function demoTexts(): Promise<DemoTexts> {
     const runs = [outcome.first.output, outcome.second.output].map((text) =>
       applyJson.parse(JSON.parse(text)),
     );
-    const [first, second] = runs as [ApplyJson, ApplyJson];
-    const stable = stabilizer(outcome, runs);
+    const [, second] = runs as [ApplyJson, ApplyJson];
+    // "Digest last moved", as the App reads it from GitHub: the commit that last changed the job files'
+    // pins, here the demo's merged deploy PR (dated at the first run, like the dashboard's clock).
+    const deployed = (await outcome.repo.git("log", "-1", "--format=%H", "--", "nomad")).trim();
+    const stable = stabilizer({ ...outcome, shas: [...outcome.shas, deployed] }, runs);
+    const moved = { sha: deployed, date: FIRST_RUN.toISOString(), exact: true };
 
-    // The dashboard after each run: the second remembers what the first saw.
-    const before = renderDashboard({
-      plan: planOf(first),
-      base: outcome.shas[0],
-      pr: DEPLOY_PR,
-      previous: null,
-      now: FIRST_RUN,
-    });
+    // The dashboard after the second run: one move pending.
     const after = renderDashboard({
       plan: planOf(second),
       base: outcome.shas[1],
       pr: DEPLOY_PR,
-      previous: before.state,
+      moves: Object.fromEntries(second.services.filter((s) => s.old.digest).map((s) => [s.name, moved])),
       now: SECOND_RUN,
     });
     return {
@@ -162,7 +159,7 @@ export async function demoTexts(): Promise<DemoTexts> {
         title: stable(second.check.title),
         summary: stable(second.check.summary),
       },
-      dashboard: { title: DASHBOARD_TITLE, number: DASHBOARD_ISSUE, body: stable(`${after.section}\n`) },
+      dashboard: { title: DASHBOARD_TITLE, number: DASHBOARD_ISSUE, body: stable(`${after}\n`) },
     };
   } finally {
     await registry.stop();
