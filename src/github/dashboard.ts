@@ -19,6 +19,8 @@ export interface DashboardIssueInfo {
   number: number;
   body: string;
   url: string;
+  /** GitHub's `updated_at`: names the edit that holds the body read. */
+  updatedAt?: string;
 }
 
 export class DashboardIssue {
@@ -82,7 +84,7 @@ export class DashboardIssue {
   /** The issue as it is now. */
   async get(number: number): Promise<DashboardIssueInfo> {
     const { data } = await this.octokit.rest.issues.get({ ...this.coords, issue_number: number });
-    return { number: data.number, body: data.body ?? "", url: data.html_url };
+    return { number: data.number, body: data.body ?? "", url: data.html_url, updatedAt: data.updated_at };
   }
 
   async setBody(issue: DashboardIssueInfo, body: string): Promise<{ number: number; url: string }> {

@@ -70,8 +70,9 @@ export async function onDashboardEdited(context: Context<"issues.edited">, deps:
     config: opened.config,
     branch,
     sha: state.base.sha,
-    // One check run per edit that ticked a box: a redelivered edit finds it completed.
-    attempt: { kind: "request", key: `${issue.number}:${issue.updated_at}` },
+    // One check run per edit that ticked a box, named by the edit whose ticks were read (the issue's, not
+    // this event's: an older event may be the one that finds a newer tick): a retry finds it completed.
+    attempt: { kind: "request", key: `${issue.number}:${current.updatedAt ?? issue.updated_at}` },
     // "Plan again" covers retagging too; "retag" alone leaves the PR as it is.
     retagOnly: !read.requests.includes("plan-again"),
   });

@@ -3,6 +3,9 @@
 // dashboard (its "last moved" dates read from the job files' history, each Nomad job read once); a person
 // adds notes and ticks "retag unchanged now", then "plan again now": the App runs the request, unticks the
 // box and rewrites its section in place, keeping the notes. Its own edits and redeliveries do nothing.
+// Webhooks are answered before the work runs: each step waits for what the work writes last (the
+// dashboard), and a step that must do nothing is followed by one that does, in the same repository's
+// queue, so its absence of writes is measured once the later step has finished.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImage, pushTestImage } from "../../src/demo/sandbox/oci.js";
 import { type AppProcess, startAppProcess } from "../helpers/app-process.js";
@@ -79,11 +82,32 @@ const ONE_READ_PER_JOB = {
   "/v1/job/web/deployment?namespace=default": 1,
 };
 
+/** Polls (bounded) until `done` holds: the App's work runs after the webhook's answer. */
+async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${app.logs().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const writes = () =>
   api
     .requests()
     .filter((r) => r.write)
     .map((r) => `${r.route}`);
+
+const ISSUE_PATCH = "PATCH /repos/:owner/:repo/issues/:number";
+/** A retag request: the box unticked first, its own check run, the section rewritten last. */
+const RETAG_WRITES = [
+  ISSUE_PATCH,
+  "POST /repos/:owner/:repo/check-runs",
+  "PATCH /repos/:owner/:repo/check-runs/:id",
+  ISSUE_PATCH,
+];
+const checksOn = (sha: string) => api.repo(REPO).checkRuns.filter((c) => c.headSha === sha).length;
+const completedOn = (sha: string) =>
+  api.repo(REPO).checkRuns.filter((c) => c.headSha === sha && c.status === "completed").length;
 
 describe("the deploy dashboard, driven by the App", () => {
   it("written after a build, then a person's ticks run the plan or the retag and the section is rewritten in place", async () => {
@@ -130,10 +154,11 @@ describe("the deploy dashboard, driven by the App", () => {
     let mark = nomad.requests().length;
     const built = await sendWorkflowRun(api, REPO, { sha: tweak });
     expect(built.statusCode, app.logs()).toBe(200);
+    await until("the dashboard", () => dashboards().length > 0);
     const pr = api.repo(REPO).pulls.find((p) => p.state === "open")!;
     expect(pr).toBeDefined();
     expect(dashboards()).toHaveLength(1);
-    const created = dashboards()[0]!;
+    const created = { ...dashboards()[0]! };
     expect(created.user.login).toBe("nomad-gitops[bot]");
     // "digest last moved": the commit that set the pinned digest, from the history, not the run's date.
     expect(row(created.body, "web")[3]).toContain(`[\`${short(moved)}\`]`);
@@ -146,9 +171,14 @@ describe("the deploy dashboard, driven by the App", () => {
 
     // 2. A docs commit is built (same images), and a person writes around the section and ticks
     // "retag unchanged now".
-    const docs = api.pushCommit(REPO, "main", { "README.md": "shop, documented\n" }, "docs");
-    await push("web", docs, "v2");
-    await push("api", docs, "v1");
+    /** A docs-only commit on main, built: web v2 and api v1 again. */
+    const newBuild = async (readme: string) => {
+      const sha = api.pushCommit(REPO, "main", { "README.md": readme }, "docs");
+      await push("web", sha, "v2");
+      await push("api", sha, "v1");
+      return sha;
+    };
+    const docs = await newBuild("shop, documented\n");
     const note = "Team note: deploys on Tuesdays.\n\n";
     const footer = "\n\n---\nOn call: @alice\n";
     const tick = (body: string, box: string) =>
@@ -171,36 +201,32 @@ describe("the deploy dashboard, driven by the App", () => {
       updatedAt: "2026-11-29T20:00:00Z",
     });
     expect((await api.deliver("issues", retagEvent)).statusCode, app.logs()).toBe(200);
+    const plannedFor = (sha: string) => `last planned for build [\`${short(sha)}\`]`;
+    await until("the retag's dashboard", () => dashboards()[0]!.body.includes(plannedFor(docs)));
     expect(await tagged()).toBe(apiV1);
     // The PR is left as it is: no commit, no PR edit; the box is unticked first, the section rewritten last.
     expect(api.repo(REPO).refs.get("refs/heads/nomad-gitops/deploy")).toBe(prHead);
-    expect(writes()).toEqual([
-      "PATCH /repos/:owner/:repo/issues/:number",
-      "POST /repos/:owner/:repo/check-runs",
-      "PATCH /repos/:owner/:repo/check-runs/:id",
-      "PATCH /repos/:owner/:repo/issues/:number",
-    ]);
+    expect(writes()).toEqual(RETAG_WRITES);
     expect(nomadReads(mark)).toEqual(ONE_READ_PER_JOB);
     expect(dashboards()).toHaveLength(1);
-    const afterRetag = dashboards()[0]!;
+    const afterRetag = { ...dashboards()[0]! };
     expect(afterRetag.number).toBe(created.number);
     expect(afterRetag.body.startsWith(`${note}${START}`)).toBe(true);
     expect(afterRetag.body.endsWith(`<!-- nomad-gitops:dashboard:end -->${footer}`)).toBe(true);
     expect(afterRetag.body).not.toContain("- [x]");
-    expect(afterRetag.body).toContain(`last planned for build [\`${short(docs)}\`]`);
+    expect(afterRetag.body).toContain(plannedFor(docs));
     const check = api
       .repo(REPO)
       .checkRuns.filter((c) => c.headSha === docs)
       .at(-1)!;
     expect(check).toMatchObject({ status: "completed", conclusion: "success" });
 
-    // 3. The same event redelivered: the tick was taken in, so nothing is read further or written.
-    api.clearRequests();
-    expect((await api.deliver("issues", retagEvent, { redelivery: true })).statusCode).toBe(200);
-    expect(writes()).toEqual([]);
-    expect(dashboards()[0]!.body).toBe(afterRetag.body);
-
-    // 4. "Plan again now": the deploy PR is rewritten for the branch head, the notes are kept.
+    // 3. The person ticks "plan again now", and the retag edit's event is redelivered before the new
+    // edit's event: whichever event reads the issue first takes the tick in (under the new edit's name),
+    // the other finds no tick. The plan runs once: the deploy PR is rewritten for the branch head, the notes
+    // are kept, and the issue is written twice (untick, rewrite).
+    // (A newer commit is built first: a request's dashboard that says what the issue says is not written.)
+    const docs2 = await newBuild("shop, documented twice\n");
     api.clearRequests();
     mark = nomad.requests().length;
     const again = issueEditedPayload(api, REPO, {
@@ -209,9 +235,14 @@ describe("the deploy dashboard, driven by the App", () => {
       sender: "jane",
       updatedAt: "2026-11-29T20:05:00Z",
     });
+    expect((await api.deliver("issues", retagEvent, { redelivery: true })).statusCode).toBe(200);
     expect((await api.deliver("issues", again)).statusCode, app.logs()).toBe(200);
+    await until("the plan's dashboard", () => completedOn(docs2) === 1 && writes().at(-1) === ISSUE_PATCH);
+    expect(checksOn(docs2)).toBe(1);
+    expect(checksOn(docs)).toBe(1);
+    expect(writes().filter((w) => w === ISSUE_PATCH)).toHaveLength(2);
     expect(api.file(REPO, "nomad-gitops/deploy", "nomad/web.nomad.hcl")).toBe(
-      jobFile("web", ref("web", docs, webV2), 256),
+      jobFile("web", ref("web", docs2, webV2), 256),
     );
     expect(
       api
@@ -221,15 +252,18 @@ describe("the deploy dashboard, driven by the App", () => {
     ).toEqual([pr.number]);
     expect(writes().filter((w) => w === "POST /repos/:owner/:repo/issues")).toEqual([]);
     expect(nomadReads(mark)).toEqual(ONE_READ_PER_JOB);
-    const afterPlan = dashboards()[0]!;
+    const afterPlan = { ...dashboards()[0]! };
     expect(dashboards()).toHaveLength(1);
     expect(afterPlan.body.startsWith(`${note}${START}`)).toBe(true);
     expect(afterPlan.body.endsWith(footer)).toBe(true);
-    expect(afterPlan.body).not.toContain("- [x]");
-    expect(row(afterPlan.body, "web")[4]).toContain(`→ \`${short(docs)}\``);
+    expect(row(afterPlan.body, "web")[4]).toContain(`→ \`${short(docs2)}\``);
+    expect(afterPlan.body).toContain(plannedFor(docs2));
 
-    // 5. The bot's own edit (its rewrite arrives as issues.edited too) never starts a run, even with a
-    // ticked box in it: not a single request.
+    // 4. The bot's own edit (its rewrite arrives as issues.edited too) never starts a run, even with a
+    // ticked box in its payload, and the plan-again event redelivered has no tick of its own left. A
+    // person's retag tick with them in the queue is then run once, by whichever event reads it: one check
+    // run, the four writes of step 2, nothing more.
+    const docs3 = await newBuild("shop, documented thrice\n");
     api.clearRequests();
     const own = issueEditedPayload(api, REPO, {
       number: created.number,
@@ -237,8 +271,19 @@ describe("the deploy dashboard, driven by the App", () => {
       sender: "bot",
       updatedAt: "2026-11-29T20:10:00Z",
     });
+    api.repo(REPO).issues.find((i) => i.number === created.number)!.body = afterPlan.body;
     expect((await api.deliver("issues", own)).statusCode).toBe(200);
-    expect(api.requests()).toEqual([]);
-    expect(api.repo(REPO).checkRuns.filter((c) => c.headSha === docs)).toHaveLength(2);
+    expect((await api.deliver("issues", again, { redelivery: true })).statusCode).toBe(200);
+    const probe = issueEditedPayload(api, REPO, {
+      number: created.number,
+      body: tick(afterPlan.body, "retag"),
+      sender: "jane",
+      updatedAt: "2026-11-29T20:15:00Z",
+    });
+    expect((await api.deliver("issues", probe)).statusCode).toBe(200);
+    await until("the probe's run", () => completedOn(docs3) === 1 && writes().at(-1) === ISSUE_PATCH);
+    expect(checksOn(docs3)).toBe(1);
+    expect(checksOn(docs2)).toBe(1);
+    expect(writes()).toEqual(RETAG_WRITES);
   }, 180_000);
 });

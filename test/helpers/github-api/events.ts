@@ -149,6 +149,7 @@ export function issueEditedPayload(
   if (!issue) throw new Error(`no issue #${input.number} in ${fullName}`);
   const before = issue.body;
   issue.body = input.body;
+  issue.updatedAt = input.updatedAt ?? new Date().toISOString();
   const payload = example("issues", (e) => e.action === "edited");
   const repoJson = repository(api, fullName, payload.repository);
   const sender =
@@ -165,7 +166,7 @@ export function issueEditedPayload(
       state: issue.state,
       user: { login: issue.user.login, type: issue.user.type },
       html_url: `https://github.com/${fullName}/issues/${issue.number}`,
-      updated_at: input.updatedAt ?? new Date().toISOString(),
+      updated_at: issue.updatedAt,
       pull_request: undefined,
     },
     changes: { body: { from: before } },

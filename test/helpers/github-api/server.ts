@@ -994,6 +994,7 @@ export class GitHubStandIn {
         state: "open" as const,
         labels: ((body.labels ?? []) as string[]).map(String),
         user: actor!,
+        updatedAt: new Date().toISOString(),
       };
       repo!.issues.push(issue);
       return ok(this.#issueJson(repo!, issue), 201);
@@ -1008,6 +1009,7 @@ export class GitHubStandIn {
       if (typeof body.title === "string") issue.title = body.title;
       if (typeof body.body === "string") issue.body = body.body;
       if (body.state === "open" || body.state === "closed") issue.state = body.state;
+      issue.updatedAt = new Date().toISOString();
       return ok(this.#issueJson(repo!, issue));
     });
 
@@ -1395,7 +1397,15 @@ export class GitHubStandIn {
 
   #issueJson(
     repo: Repo,
-    i: { number: number; title: string; body: string; state: string; labels: string[]; user: Actor },
+    i: {
+      number: number;
+      title: string;
+      body: string;
+      state: string;
+      labels: string[];
+      user: Actor;
+      updatedAt?: string;
+    },
   ): Json {
     return {
       number: i.number,
@@ -1405,6 +1415,7 @@ export class GitHubStandIn {
       labels: i.labels.map((name) => ({ name })),
       user: actorJson(i.user),
       html_url: `https://github.com/${repo.owner}/${repo.name}/issues/${i.number}`,
+      ...(i.updatedAt ? { updated_at: i.updatedAt } : {}),
     };
   }
 

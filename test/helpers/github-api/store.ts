@@ -93,6 +93,8 @@ export interface Issue {
   state: "open" | "closed";
   labels: string[];
   user: Actor;
+  /** Set on every change of the issue (the API's and issueEditedPayload's), as GitHub's `updated_at`. */
+  updatedAt?: string;
 }
 
 export interface Repo {
