@@ -34,10 +34,15 @@ export async function recentDeliveries(
   bounds: { since: Date; max: number },
 ): Promise<DeliveryAttempt[]> {
   const out: DeliveryAttempt[] = [];
-  const pages = octokit.paginate.iterator(octokit.rest.apps.listWebhookDeliveries, {
-    per_page: Math.min(100, bounds.max),
-  });
-  for await (const page of pages) {
+  let cursor: string | undefined;
+  for (;;) {
+    // Each page is asked for on the relative route with GitHub's cursor, not by following the Link URL:
+    // @octokit/auth-app picks App-JWT auth by matching the path, and an absolute URL is sent with
+    // installation auth instead, so every listing longer than one page failed.
+    const page = await octokit.rest.apps.listWebhookDeliveries({
+      per_page: Math.min(100, bounds.max),
+      ...(cursor ? { cursor } : {}),
+    });
     for (const raw of page.data as unknown[]) {
       const parsed = Wire.safeParse(raw);
       // An entry GitHub adds fields to still parses; one without the fields used here is skipped.
@@ -55,8 +60,16 @@ export async function recentDeliveries(
         action: d.action ?? null,
       });
     }
+    cursor = nextCursor(page.headers.link);
+    if (!cursor) return out;
   }
-  return out;
+}
+
+/** The `cursor` of the Link header's rel="next" URL, if there is a next page. */
+function nextCursor(link: string | undefined): string | undefined {
+  const next = link?.split(",").find((part) => /rel="next"/.test(part));
+  const url = next?.match(/<([^>]+)>/)?.[1];
+  return url ? (new URL(url, "https://api.github.com").searchParams.get("cursor") ?? undefined) : undefined;
 }
 
 /** Asks GitHub to deliver that attempt's event again (same GUID, `redelivery: true`). */

@@ -1,6 +1,7 @@
 // One missed-delivery pass (src/handlers/recovery.ts) against the GitHub API stand-in over HTTP with the
 // App's JWT: it pages through the App's deliveries with GitHub's cursor, stays in its window, and asks
 // again only for handled events none of whose attempts succeeded.
+import { generateKeyPairSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ProbotOctokit } from "probot";
@@ -155,4 +156,28 @@ it("passes on start even when another replica holds the period's lock; later pas
   } finally {
     schedule.stop();
   }
+});
+
+it("pages past the first 100 with the App's own auth (an absolute next-page URL would get installation auth)", async () => {
+  // As the App runs: Probot's Octokit with the App id and a private key, so @octokit/auth-app chooses the
+  // auth per route. The earlier tests left more than 100 attempts listed.
+  const { privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  const octokit = new ProbotOctokit({
+    auth: { appId: api.appId, privateKey },
+    baseUrl: api.url,
+    throttle: { enabled: false },
+    retry: { enabled: false },
+  });
+  api.clearRequests();
+  const result = await recoverMissed(
+    octokit,
+    { intervalMs: 0, windowMs: 3_600_000, maxDeliveries: 500 },
+    { now: new Date(), log },
+  );
+  expect(result.listed).toBeGreaterThan(100);
+  expect(api.requests().filter((r) => r.route === "GET /app/hook/deliveries").length).toBeGreaterThan(1);
 });
