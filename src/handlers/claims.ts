@@ -3,16 +3,13 @@
 // a holder killed mid-follow loses the lease when it runs out, and the next sweep takes over. Without
 // Redis, this process alone (src/nomad/follow-deployments.ts localClaims).
 import type { FollowClaims } from "../nomad/follow-deployments.js";
+import { DELETE_IF_HELD, RENEW_IF_HELD } from "./redis-lease.js";
 
 /** The few ioredis calls a claim needs. */
 export interface RedisLike {
   set(key: string, value: string, px: "PX", ms: number, nx: "NX"): Promise<string | null>;
   eval(script: string, keys: number, ...args: Array<string | number>): Promise<unknown>;
 }
-
-// Renew only one's own lease; release only one's own.
-const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 /** A lease outlives the longest gap between two looks (60 s) plus a slow round of them. */
 export const DEFAULT_LEASE_MS = 180_000;
@@ -23,10 +20,10 @@ export function redisClaims(redis: RedisLike, leaseMs = DEFAULT_LEASE_MS): Follo
     sweepMs: leaseMs + 5_000,
     async claim(key, owner) {
       if ((await redis.set(key, owner, "PX", leaseMs, "NX")) === "OK") return true;
-      return Number(await redis.eval(RENEW, 1, key, owner, leaseMs)) === 1;
+      return Number(await redis.eval(RENEW_IF_HELD, 1, key, owner, leaseMs)) === 1;
     },
     async release(key, owner) {
-      await redis.eval(RELEASE, 1, key, owner);
+      await redis.eval(DELETE_IF_HELD, 1, key, owner);
     },
   };
 }

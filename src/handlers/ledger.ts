@@ -8,6 +8,7 @@
 //   renewing; once the lease runs out any replica claims the delivery and runs it again (the handlers are
 //   idempotent, so work done before the crash is found and not repeated).
 import type { Redis } from "ioredis";
+import { DELETE_IF_HELD, RENEW_IF_HELD } from "./redis-lease.js";
 
 /** One accepted webhook delivery: enough to run it again (`app.receive`). */
 export interface PendingDelivery {
@@ -65,10 +66,6 @@ export interface RedisLedgerOptions {
   /** Key prefix (default "nomad-gitops"). */
   prefix?: string;
 }
-
-// Deletes a key only while it still names this holder (a hold another replica took over stays).
-const DELETE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-const RENEW_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 interface Stored {
   name: string;

@@ -6,6 +6,7 @@
 // handlers/runtime.ts picks one from the environment.
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { DELETE_IF_HELD, RENEW_IF_HELD } from "./redis-lease.js";
 
 export interface RepoSerializer {
   /** Runs `work` once no other work for `key` runs (in this process, or in any replica with Redis). */
@@ -77,7 +78,3 @@ export function redisSerializer(
     },
   };
 }
-
-// Renews or deletes a key only while it still holds this holder's token.
-const RENEW_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const DELETE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
