@@ -78,8 +78,10 @@ export interface EditPoint {
   text: string;
   /** the decoded value of everything before it, which an edit must leave alone */
   prefix: string;
-  /** the range is a whole heredoc, replaced by a quoted string */
+  /** no longer set by the HCL scanner (a heredoc keeps its form, see `heredoc`); kept for pack.ts */
   quote: boolean;
+  /** the range is the line of a one-line heredoc: written without quotes or escapes but `$${`/`%%{` */
+  heredoc?: boolean;
   /** the var file the literal is in; null: the job file */
   file: string | null;
   /** a string of a JSON job file (JSON escapes, not HCL's) */

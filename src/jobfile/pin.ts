@@ -118,7 +118,7 @@ export function planPins(sites: readonly SiteDetail[], targets: PinTarget[], sty
       end: site.edit.end,
       from: site.edit.text,
       to: after.slice(prefix.length),
-      quote: site.edit.quote,
+      ...(site.edit.heredoc ? { heredoc: true } : {}),
       file: site.edit.file,
       ...(site.edit.json ? { json: true } : {}),
     };

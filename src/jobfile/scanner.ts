@@ -23,11 +23,9 @@ interface Link {
 
 interface Piece {
   text: string;
-  edit: { start: number; end: number; quote?: true; file: string | null } | null;
+  edit: { start: number; end: number; heredoc?: true; file: string | null } | null;
   /** variables/locals followed to reach this piece, outermost first */
   chain: Link[];
-  /** read from a heredoc */
-  heredoc?: true;
 }
 
 type Resolution = { ok: true; pieces: Piece[]; names: string[] } | ({ ok: false } & Unmanaged);
@@ -270,10 +268,8 @@ export class Scanner {
     const first = resolved.names[0];
     const via: ImageSite["via"] =
       first === undefined ? "literal" : first.startsWith("var.") ? "variable" : "local";
-    // A one-line heredoc holds the reference plus a newline; it is pinned as a quoted string (the
-    // newline could only break the reference).
-    const single = resolved.pieces.length === 1 ? resolved.pieces[0]! : null;
-    const shown = single?.heredoc && single.edit ? value.replace(/\n$/, "") : value;
+    // A one-line heredoc is read as its line without the newline (see heredoc()).
+    const shown = value;
     const ref = parseImageRef(shown);
     const last = resolved.pieces[resolved.pieces.length - 1];
     const links = last?.chain ?? [];
@@ -296,7 +292,7 @@ export class Scanner {
         unmanaged("expression", "its value does not end in a string literal that can be edited"),
       );
     }
-    const prefix = last.heredoc ? "" : value.slice(0, value.length - last.text.length);
+    const prefix = value.slice(0, value.length - last.text.length);
     // The tag and digest must live in the editable literal, or a pin could not be written there.
     const probe = formatImageRef({ ...ref, digest: `sha256:${"0".repeat(64)}` });
     if (!probe.startsWith(prefix)) {
@@ -307,7 +303,8 @@ export class Scanner {
       end: last.edit.end,
       text: last.text,
       prefix,
-      quote: !!last.edit.quote,
+      quote: false,
+      ...(last.edit.heredoc ? { heredoc: true } : {}),
       file: last.edit.file,
     };
     const site: SiteDetail = { ...base, line, reference: shown, ref, managed: true, via, edit };
@@ -403,7 +400,11 @@ export class Scanner {
     return { ok: true, pieces: sub.pieces, names: [name, ...sub.names] };
   }
 
-  /** A heredoc's value; only a one-line heredoc without interpolation can be edited (replaced whole). */
+  /**
+   * A heredoc's value. Only a one-line heredoc without interpolation can be edited: its line (after a
+   * `<<-` heredoc's indentation, before the newline) is spliced in place, so the heredoc stays one.
+   * Its value is read as that line: the newline could only break the reference.
+   */
   private heredoc(node: Node, chain: Link[]): Resolution {
     const doc = child(node, "heredoc_template");
     if (!doc) return fail("expression", "an unsupported template");
@@ -416,18 +417,24 @@ export class Scanner {
     if (marks.length < 2) return fail("expression", "an unterminated heredoc");
     const bodyStart = this.text.indexOf("\n", marks[0]!.endIndex) + 1;
     const bodyEnd = this.text.lastIndexOf("\n", marks[marks.length - 1]!.startIndex - 1) + 1;
-    let lines = this.text.slice(bodyStart, Math.max(bodyStart, bodyEnd)).split("\n");
-    if (child(doc, "heredoc_start")?.text === "<<-") {
-      // Indented heredoc: the smallest indentation of the non-blank lines is removed from all.
+    const body = this.text.slice(bodyStart, Math.max(bodyStart, bodyEnd));
+    const indented = child(doc, "heredoc_start")?.text === "<<-";
+    const unescape = (raw: string) => raw.replace(/([$%])\1\{/g, "$1{");
+    const one = /^([ \t]*)([^\n]*?)\r?\n$/.exec(body);
+    if (one && one[2]!.trim() !== "") {
+      // `<<-` removes the smallest indentation of the lines: with one line, all of it.
+      const start = bodyStart + (indented ? one[1]!.length : 0);
+      const raw = this.text.slice(start, bodyStart + one[1]!.length + one[2]!.length);
+      const edit = { start, end: start + raw.length, heredoc: true as const, file: null };
+      return { ok: true, pieces: [{ text: unescape(raw), edit, chain }], names: [] };
+    }
+    let lines = body.split("\n");
+    if (indented) {
       const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
       const cut = indents.length > 0 ? Math.min(...indents) : 0;
       lines = lines.map((l) => l.slice(Math.min(cut, /^[ \t]*/.exec(l)![0].length)));
     }
-    const text = lines.join("\n").replace(/([$%])\1\{/g, "$1{");
-    const edit = /^[^\n]*\n$/.test(text)
-      ? { start: node.startIndex, end: node.endIndex, quote: true as const, file: null }
-      : null;
-    return { ok: true, pieces: [{ text, edit, chain, heredoc: true }], names: [] };
+    return { ok: true, pieces: [{ text: unescape(lines.join("\n")), edit: null, chain }], names: [] };
   }
 }
 

@@ -20,8 +20,8 @@ export interface Splice {
   end: number;
   from: string;
   to: string;
-  /** the range is a whole expression (a heredoc) replaced by a quoted string */
-  quote?: boolean;
+  /** the range is the line of a one-line heredoc (raw text, only `${`/`%{` doubled) */
+  heredoc?: boolean;
   /** the var file it edits; null or absent: the job file */
   file?: string | null;
   /** a string of a JSON job file */
@@ -31,7 +31,7 @@ export interface Splice {
 /** The source text a splice writes. */
 export function written(s: Splice): string {
   if (s.json) return encodeJsonString(s.to);
-  return s.quote ? `"${encodeQuoted(s.to)}"` : encodeQuoted(s.to);
+  return s.heredoc ? s.to.replace(/([$%])\{/g, "$1$1{") : encodeQuoted(s.to);
 }
 
 export interface PinCheck {
@@ -80,7 +80,7 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   if (again.sites.length !== check.sites.length) {
     throw new PinVerificationError(`${check.sites.length} image sites before, ${again.sites.length} after`);
   }
-  // Only a heredoc turned into a quoted string removes lines; sites below it move up by exactly that.
+  // A splice that changed the number of lines would move the sites below it by exactly that much.
   const shifts = splices.map((s) => ({
     endLine: lineAt(before, s.end),
     delta: count(written(s), "\n") - count(before.slice(s.start, s.end), "\n"),
@@ -156,8 +156,13 @@ export function semanticDiff(a: unknown, b: unknown, splices: Splice[], before: 
 }
 
 /** A changed string is explained by a splice when only its end changed, from the old to the new literal. */
-function explains(s: Splice, a: unknown, b: unknown, before: string): boolean {
-  if (typeof a !== "string" || typeof b !== "string") return false;
+function explains(s: Splice, oldValue: unknown, newValue: unknown, before: string): boolean {
+  if (typeof oldValue !== "string" || typeof newValue !== "string") return false;
+  // A heredoc's value ends with the newline after its line: the same one on both sides.
+  const newline = s.heredoc ? (/\r?\n$/.exec(oldValue)?.[0] ?? "") : "";
+  if (newline && !newValue.endsWith(newline)) return false;
+  const a = oldValue.slice(0, oldValue.length - newline.length);
+  const b = newValue.slice(0, newValue.length - newline.length);
   // hcl2json renders a template by its source text, a plain string by its value: accept either form.
   const forms: Array<[string, string]> = [
     [s.from, s.to],

@@ -74,6 +74,47 @@ describe("pin", () => {
     expect(readdirSync(dir)).toEqual(["crlf-tabs.nomad.hcl"]);
   });
 
+  it("[fault:heredoc-image] pins a one-line heredoc image inside the heredoc, keeping its form", async () => {
+    const file = path.join(dir, "web.nomad.hcl");
+    const before = [
+      'job "web" {',
+      '  group "g" {',
+      '    task "t" {',
+      '      driver = "docker"',
+      "      config {",
+      "        image = <<-EOT",
+      "          ghcr.io/acme/web:1.0",
+      "        EOT",
+      "      }",
+      "    }",
+      "  }",
+      "}",
+      "",
+    ].join("\n");
+    writeFileSync(file, before);
+    const cap = captureIO();
+    expect(await main(["pin", "--style", "tag+digest", "--set", `ghcr.io/acme/web=${D1}`, file], cap.io)).toBe(0);
+    expect(readFileSync(file, "utf8")).toMatchInlineSnapshot(`
+      "job "web" {
+        group "g" {
+          task "t" {
+            driver = "docker"
+            config {
+              image = <<-EOT
+                ghcr.io/acme/web:1.0@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1
+              EOT
+            }
+          }
+        }
+      }
+      "
+    `);
+    expect(readFileSync(file, "utf8")).toBe(before.replace("web:1.0\n", `web:1.0@${D1}\n`));
+    expect(cap.stderr.replaceAll(file, "FILE")).toBe(
+      `FILE:6: ghcr.io/acme/web:1.0 -> ghcr.io/acme/web:1.0@${D1}\n`,
+    );
+  });
+
   it("sets a tag given as REPO:TAG, and still does the rest when a site cannot be pinned (exit 1)", async () => {
     // The cache image's map entry is also read by a local: it cannot be pinned.
     const vars = copy("collections.nomad.hcl");

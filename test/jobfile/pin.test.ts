@@ -86,7 +86,7 @@ describe("pinImages", () => {
     `);
   });
 
-  it("edits the map or list element an image comes from, and turns a one-line heredoc into a string", async () => {
+  it("edits the map or list element an image comes from, and the line of a one-line heredoc, which stays a heredoc", async () => {
     const before = fixture("collections.nomad.hcl");
     const out = await pinImages(before, [
       { repository: "ghcr.io/acme/api", digest: D1 },
@@ -103,10 +103,8 @@ describe("pinImages", () => {
       +    "jobs" = "ghcr.io/acme/jobs:5.0@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
       -  sidecars = ["envoyproxy/envoy:v1.29.0", "grafana/alloy:v1.4.0"]
       +  sidecars = ["envoyproxy/envoy:v1.29.0", "grafana/alloy:v1.4.0@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"]
-      -        image = <<-EOT
       -          redis:7
-      -        EOT
-      +        image = "redis:7@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
+      +          redis:7@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1
       skipped 44 registry.example.com/cache: var.mirrors.cache is also read outside image sites (1 other reference to it or to what holds it in this file); editing it would change them too"
     `);
   });
