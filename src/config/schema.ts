@@ -38,7 +38,28 @@ const tagTemplate = z
   })
   .describe("Image tag template: {sha}, {short_sha} (7 characters), {branch} (sanitised for tags).");
 
-const glob = z.string().min(1, "must not be empty");
+/**
+ * Why a repository-relative path or glob as written cannot name a file of the repository; null when it
+ * can. Files are listed from the repository, so such a glob would otherwise only "match no file".
+ */
+export function outsideRepository(value: string): string | null {
+  const parts = value.split("/");
+  if (value.startsWith("/") || parts[0] === "..")
+    return `${JSON.stringify(value)} is outside the repository: write it relative to the repository root (no leading "/", no "..")`;
+  if (parts.includes(".."))
+    return `${JSON.stringify(value)} has a ".." part, which is not resolved: write the path without it`;
+  return null;
+}
+
+/** A path or glob inside the repository. */
+const repoPath = z
+  .string()
+  .min(1, "must not be empty")
+  .superRefine((value, ctx) => {
+    const why = outsideRepository(value);
+    if (why !== null) ctx.addIssue({ code: "custom", message: why });
+  });
+const glob = repoPath;
 
 const service = z
   .strictObject({
@@ -140,7 +161,7 @@ export const configSchema = z
         "Globs of the Nomad job files to scan (HCL, or JSON as `nomad job run -json` takes it), and of Nomad Pack job templates (`<pack>/templates/*.nomad.tpl`, whose image values are pinned in the pack's variables.hcl).",
       ),
     vars: z
-      .record(glob, z.array(z.string().min(1, "must not be empty")).min(1, "must list at least one var file"))
+      .record(glob, z.array(repoPath).min(1, "must list at least one var file"))
       .default({})
       .describe(
         "Var files (`name = value`, as for `nomad job run -var-file`) per job glob, in -var-file order, e.g. " +
@@ -240,8 +261,15 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+// A key such as a glob (`vars`) is quoted so the dotted path stays readable.
+const pathPart = (part: PropertyKey) =>
+  typeof part === "number" || /^[\w-]+$/.test(String(part)) ? String(part) : JSON.stringify(String(part));
+
 function toConfigError(issue: z.core.$ZodIssue, raw: unknown): ConfigError {
-  const path = issue.path.map(String).join(".");
+  const path = issue.path.map(pathPart).join(".");
+  // A record key that failed its own schema: say why, not only "Invalid key in record".
+  if (issue.code === "invalid_key" && issue.issues[0] !== undefined)
+    return { path, message: issue.issues[0].message };
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => `"${k}"`).join(", ");
     return { path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}` };

@@ -128,13 +128,14 @@ export function owningImage(config: Config, file: string, site: ImageSite): stri
 }
 
 /**
- * @param listed every path the job globs matched (default: the scanned files), to tell a glob that
- *   matches nothing from one whose files could not be read.
+ * @param listed every path the job globs and the `vars` files matched (default: the scanned files, and
+ *   then a `vars` file is not checked for existence), to tell a glob that matches nothing from one
+ *   whose files could not be read.
  */
 export function discoverServices(
   config: Config,
   files: readonly ScannedJobFile[],
-  listed: readonly string[] = files.map((f) => f.path),
+  listed?: readonly string[],
 ): Discovery {
   const fileErrors: FileError[] = [];
   const unknownSites: UnknownSite[] = [];
@@ -183,7 +184,7 @@ export function discoverServices(
     services: services.map((s) => oneOwnerPerLiteral(s, services, sites, reads)),
     fileErrors,
     unknownSites,
-    configProblems: configProblems(config, listed, services, seen),
+    configProblems: configProblems(config, files, listed, services, seen),
   };
 }
 
@@ -256,20 +257,28 @@ function oneOwnerPerLiteral(
 
 /**
  * Keys that select nothing: every glob that matches no file (the top-level `jobs` only when some service
- * uses them), and with `registry` alone, a prefix no image in the job files is under (a typo, usually).
- * A configured service that no job file uses is its own error (plan.ts), named by its key too.
+ * uses them), a `vars` glob that matches no job file or names a var file that does not exist, and with
+ * `registry` alone, a prefix no image in the job files is under (a typo, usually). A configured service
+ * that no job file uses is its own error (plan.ts), named by its key too.
  */
 function configProblems(
   config: Config,
-  listed: readonly string[],
+  files: readonly ScannedJobFile[],
+  listing: readonly string[] | undefined,
   services: readonly DiscoveredService[],
   seen: readonly string[],
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const unmatched = (globs: readonly string[], key: (i: number) => string) =>
+  const listed = listing ?? files.map((f) => f.path);
+  const unmatched = (
+    globs: readonly string[],
+    key: (i: number) => string,
+    among: readonly string[] = listed,
+    what = "file",
+  ) =>
     globs.forEach((glob, i) => {
-      if (!listed.some((p) => matchesAny(p, [glob])))
-        problems.push({ key: key(i), message: `${JSON.stringify(glob)} matches no file` });
+      if (!among.some((p) => matchesAny(p, [glob])))
+        problems.push({ key: key(i), message: `${JSON.stringify(glob)} matches no ${what}` });
     });
   const usesJobs = config.services === undefined || config.services.some((s) => s.jobs === undefined);
   const isDefault =
@@ -279,6 +288,27 @@ function configProblems(
   else if (usesJobs && !listed.some((p) => matchesAny(p, config.jobs)))
     problems.push({ key: "jobs", message: `no file matches the default ${config.jobs.join(", ")}` });
   config.services?.forEach((s, i) => unmatched(s.jobs ?? [], (j) => `services[${i}].jobs[${j}]`));
+  // A `vars` glob is matched against the job files (what the job globs selected), as Nomad would be
+  // given -var-file for a job; its files must exist (a missing -var-file makes `nomad job run` fail).
+  const vars = Object.entries(config.vars);
+  const varsKey = (glob: string) => `vars[${JSON.stringify(glob)}]`;
+  unmatched(
+    vars.map(([glob]) => glob),
+    (i) => varsKey(vars[i]![0]),
+    files.map((f) => f.path),
+    "job file",
+  );
+  if (listing !== undefined) {
+    for (const [glob, names] of vars) {
+      names.forEach((name, j) => {
+        if (!listing.includes(name))
+          problems.push({
+            key: `${varsKey(glob)}[${j}]`,
+            message: `var file ${JSON.stringify(name)} does not exist`,
+          });
+      });
+    }
+  }
   if (config.services === undefined && services.length === 0) {
     const some = seen.slice(0, 5).join(", ");
     problems.push({

@@ -1,7 +1,7 @@
 // `.github/nomad-gitops.yml` through Probot's config plugin (so `_extends` and the org's `.github` repo
 // work), read at the commit being acted on, validated by the one zod schema.
 import type { Octokit, RepoCoords } from "../github/types.js";
-import { CONFIG_PATH, parseConfigObject } from "../config/load.js";
+import { CONFIG_PATH, aliasMessage, parseConfigObject } from "../config/load.js";
 import { type Config, type ConfigError, formatConfigErrors } from "../config/schema.js";
 
 export type RepoConfig =
@@ -25,7 +25,9 @@ export async function loadConfig(octokit: Octokit, coords: RepoCoords, ref?: str
         ? error.message.replace(/^\[@probot\/octokit-plugin-config\] /, "")
         : String(error);
     if (error instanceof Error && /could not be parsed|_extends|Recursion/.test(error.message)) {
-      return { status: "invalid", errors: [{ path: "", message }], raw: null };
+      // The plugin parses with yaml's alias bound; its error says only "invalid YAML", the cause why.
+      const cause = error.cause instanceof ReferenceError ? `: ${aliasMessage(error.cause)}` : "";
+      return { status: "invalid", errors: [{ path: "", message: `${message}${cause}` }], raw: null };
     }
     throw error;
   }

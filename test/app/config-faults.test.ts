@@ -1,0 +1,79 @@
+// Config faults through the App: a glob outside the repository and a YAML alias bomb are an invalid
+// config like any other, reported as a failed check run naming the file (and the key where it can be
+// known), and nothing else happens.
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nomadGitops } from "../../src/app.js";
+import { pushEvent } from "../fixtures/github/payloads.js";
+import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
+import { type TestProbot, createTestProbot, expectNoSecrets, mockInstallationToken } from "./harness.js";
+
+const SHA = "a".repeat(40);
+
+let t: TestProbot;
+beforeEach(async () => {
+  nock.disableNetConnect();
+  t = createTestProbot();
+  await t.probot.load(nomadGitops());
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+  expectNoSecrets(t.logs());
+});
+
+const invalid = (...lines: string[]) => ({
+  name: "nomad-gitops",
+  head_sha: SHA,
+  status: "completed",
+  conclusion: "failure",
+  output: {
+    title: "Invalid .github/nomad-gitops.yml",
+    summary: [
+      "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
+      "",
+      "```",
+      ...lines,
+      "```",
+    ].join("\n"),
+  },
+});
+
+describe("an invalid config through the App", () => {
+  it("[fault:config-glob-outside-repository] a `jobs` glob with `..` or an absolute path: a failed check run naming each key", async () => {
+    mockInstallationToken();
+    mockConfig(
+      "registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml }\njobs: ['../infra/*.nomad', '/srv/jobs/*.hcl']\n",
+      SHA,
+    );
+    mockCheckList(SHA, []);
+    mockCheckCreate(
+      invalid(
+        'jobs.0: "../infra/*.nomad" is outside the repository: write it relative to the repository root (no leading "/", no "..")',
+        'jobs.1: "/srv/jobs/*.hcl" is outside the repository: write it relative to the repository root (no leading "/", no "..")',
+      ),
+    );
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+
+  it("[fault:config-alias-bomb] a YAML alias bomb: a failed check run naming the file and why, nothing expanded", async () => {
+    mockInstallationToken();
+    const bomb = [
+      'lol0: &lol0 "lol"',
+      ...Array.from(
+        { length: 9 },
+        (_, i) => `lol${i + 1}: &lol${i + 1} [${Array(9).fill(`*lol${i}`).join(", ")}]`,
+      ),
+      "",
+    ].join("\n");
+    mockConfig(bomb, SHA);
+    mockCheckList(SHA, []);
+    mockCheckCreate(
+      invalid(
+        `Configuration could not be parsed from https://api.github.com${R}/contents/.github%2Fnomad-gitops.yml?ref=${SHA} (invalid YAML): YAML aliases expand too far (one anchor expanded more than 100 times, counting the aliases inside it, as in a "billion laughs" document): write the values out or use fewer nested aliases`,
+      ),
+    );
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
+});
