@@ -5,9 +5,14 @@ import { BUILD_TRAILER } from "../core/render.js";
 import type { DeployResult } from "../core/ports.js";
 import {
   BranchRaceError,
+  type CommitSigning,
   GitError,
+  SigningError,
   checkBranchName,
+  checkSigning,
   commitFiles,
+  commitHooks,
+  commitSigning,
   guardDeployBranch,
   repoRoot,
   revParse,
@@ -36,6 +41,8 @@ export const command: Command = {
     "                   uncommitted), BRANCH created or moved onto it only if nobody moved it meanwhile;",
     "                   a checked-out branch, or one with commits HEAD lacks that the bot did not make,",
     "                   is refused before anything is pushed. The index and HEAD are left as they are.",
+    "                   Signed when git signs commits (commit.gpgsign; signing is tried before anything",
+    "                   is pushed); commit hooks are not run, and said so (see docs/ci.md).",
     "  --force          with --commit: rewrite BRANCH even if it holds commits HEAD lacks",
     "  --quiet          print only problems",
     "  --json           print the result (plan, files, PR body, comment, check run, commit) as JSON",
@@ -70,10 +77,16 @@ interface CommitTarget {
   head: string;
   /** Where the branch pointed when the run started (null: absent): the compare-and-swap's expectation. */
   expected: string | null;
+  /** git signs commits here: so is the deploy commit */
+  signing: CommitSigning | null;
 }
 
 interface CommitOutcome {
   sha: string | null;
+  /** how the commit was signed (gpg.format); null: unsigned */
+  signed: string | null;
+  /** the repository's commit hooks, which the plumbing commit did not run */
+  hooksNotRun: string[];
   error: string | null;
 }
 
@@ -86,7 +99,9 @@ async function prepareCommit(args: DeployArgs): Promise<CommitTarget> {
       force: args.force,
       trailer: BUILD_TRAILER,
     });
-    return { head, expected };
+    const signing = await commitSigning(root);
+    if (signing) await checkSigning(root, signing);
+    return { head, expected, signing };
   } catch (error) {
     if (error instanceof GitError) throw new InputError(error.message);
     throw error;
@@ -99,7 +114,8 @@ async function commitResult(
   target: CommitTarget,
   result: DeployResult,
 ): Promise<CommitOutcome> {
-  if (result.files.length === 0) return { sha: null, error: null };
+  const none = { sha: null, signed: null, hooksNotRun: [] };
+  if (result.files.length === 0) return { ...none, error: null };
   try {
     const sha = await commitFiles(root, {
       branch,
@@ -107,10 +123,13 @@ async function commitResult(
       expected: target.expected,
       message: result.commitMessage,
       files: result.files.map((f) => ({ path: f.path, text: f.after })),
+      signing: target.signing,
     });
-    return { sha, error: null };
+    const signed = target.signing?.format ?? null;
+    return { sha, signed, hooksNotRun: await commitHooks(root), error: null };
   } catch (error) {
-    if (error instanceof BranchRaceError) return { sha: null, error: error.message };
+    if (error instanceof BranchRaceError || error instanceof SigningError)
+      return { ...none, error: error.message };
     throw error;
   }
 }
@@ -156,10 +175,17 @@ function report(
   code: number,
 ): void {
   if (commit?.error) io.err(`nomad-gitops-bot apply: not committed: ${commit.error}\n`);
+  if (commit?.sha && commit.hooksNotRun.length > 0) {
+    io.err(
+      `nomad-gitops-bot apply: hooks not run: ${commit.hooksNotRun.join(", ")}: the commit on ${args.commit} was built with git plumbing from HEAD's tree, not by \`git commit\`; run them on ${args.commit} if the repository relies on them\n`,
+    );
+  }
   if (args.json) {
     const extra = {
       registry: result.registry,
-      commit: commit?.sha ? { branch: args.commit, sha: commit.sha } : null,
+      commit: commit?.sha
+        ? { branch: args.commit, sha: commit.sha, signed: commit.signed, hooksNotRun: commit.hooksNotRun }
+        : null,
       ...(commit?.error ? { commitError: commit.error } : {}),
       prTitle: result.prTitle,
       prBody: result.prBody,
@@ -182,8 +208,10 @@ function report(
     );
   }
   for (const note of notes) out.push(`${note}\n`);
-  if (commit?.sha) out.push(`committed ${commit.sha.slice(0, 12)} on ${args.commit}\n`);
-  else if (commit && !commit.error) out.push(`nothing to commit on ${args.commit}\n`);
+  if (commit?.sha) {
+    const signed = commit.signed ? ` (signed, ${commit.signed})` : "";
+    out.push(`committed ${commit.sha.slice(0, 12)} on ${args.commit}${signed}\n`);
+  } else if (commit && !commit.error) out.push(`nothing to commit on ${args.commit}\n`);
   if (result.files.length > 0) {
     out.push(`\n--- PR: ${result.prTitle}\n\n${result.prBody}`, `\n--- image comment\n\n${result.comment}`);
   }

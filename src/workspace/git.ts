@@ -1,6 +1,7 @@
 // Local git through execa with argument arrays (never a shell). Read-only helpers plus one commit
 // written with plumbing, so the user's checkout, index and HEAD stay as they are.
-import { rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import type { Commit } from "../core/release-notes.js";
@@ -14,7 +15,7 @@ export async function git(
   cwd: string,
   args: string[],
   options: { input?: string; env?: Record<string, string>; allowFail?: boolean } = {},
-): Promise<{ stdout: string; exitCode: number }> {
+): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const result = await execa("git", args, {
     cwd,
     reject: false,
@@ -28,7 +29,7 @@ export async function git(
       .split("\n")[0];
     throw new GitError(`git ${args[0]}: ${reason}`);
   }
-  return { stdout: String(result.stdout), exitCode: result.exitCode ?? 1 };
+  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? 1 };
 }
 
 /** Full commit id of a revision; GitError when it does not name a commit. */
@@ -234,6 +235,8 @@ export async function commitFiles(
     expected: string | null;
     message: string;
     files: Array<{ path: string; text: string }>;
+    /** git is configured to sign commits (commitSigning): the commit is signed, or not made */
+    signing: CommitSigning | null;
   },
 ): Promise<string> {
   await checkBranchName(cwd, options.branch);
@@ -247,13 +250,7 @@ export async function commitFiles(
       await git(cwd, ["update-index", "--add", "--cacheinfo", `${mode},${blob},${file.path}`], { env });
     }
     const tree = (await git(cwd, ["write-tree"], { env })).stdout.trim();
-    const identity = await commitIdentity(cwd);
-    const commit = (
-      await git(cwd, ["commit-tree", tree, "-p", options.parent, "-F", "-"], {
-        input: options.message,
-        env: identity,
-      })
-    ).stdout.trim();
+    const commit = await commitTree(cwd, ["-p", options.parent, tree], options.message, options.signing);
     const ref = `refs/heads/${options.branch}`;
     const old = options.expected ?? "0".repeat(40);
     const moved = await git(cwd, ["update-ref", "-m", "nomad-gitops-bot apply", ref, commit, old], {
@@ -269,6 +266,86 @@ export async function commitFiles(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Signing could not be done as git is configured: nothing was committed. */
+export class SigningError extends GitError {}
+
+/** How git is configured to sign commits; null: it is not (`commit.gpgsign` unset or false). */
+export interface CommitSigning {
+  /** `gpg.format`: openpgp, ssh or x509 */
+  format: string;
+}
+
+/**
+ * The repository's own signing rule, as `git commit` follows it: `commit.gpgsign`, with the user's
+ * `gpg.format`, `gpg.program` / `gpg.<format>.program` and `user.signingkey` (git applies those itself
+ * when asked to sign). Plumbing (`commit-tree`) ignores `commit.gpgsign`, so it has to be read here.
+ */
+export async function commitSigning(cwd: string): Promise<CommitSigning | null> {
+  const on = await git(cwd, ["config", "--type=bool", "commit.gpgsign"], { allowFail: true });
+  // Exit 1: not set. Anything else is git refusing the value (`git commit` would refuse it too).
+  if (on.exitCode > 1) throw new GitError(`git config commit.gpgsign: ${firstLines(on.stderr)}`);
+  if (on.stdout.trim() !== "true") return null;
+  const format = (await git(cwd, ["config", "gpg.format"], { allowFail: true })).stdout.trim();
+  return { format: format || "openpgp" };
+}
+
+/**
+ * Signs a throwaway commit of the empty tree (an unreferenced object, pruned by git's gc) so a signing
+ * setup that does not work stops `apply --commit` before anything is pushed or written.
+ */
+export async function checkSigning(cwd: string, signing: CommitSigning): Promise<void> {
+  const empty = (await git(cwd, ["mktree"], { input: "" })).stdout.trim();
+  await commitTree(cwd, [empty], "nomad-gitops-bot signing check\n", signing);
+}
+
+/** `git commit-tree`, signed when the repository signs; the bot's identity when the user has none. */
+async function commitTree(
+  cwd: string,
+  args: string[],
+  message: string,
+  signing: CommitSigning | null,
+): Promise<string> {
+  const made = await git(cwd, ["commit-tree", ...(signing ? ["-S"] : []), "-F", "-", ...args], {
+    input: message,
+    env: await commitIdentity(cwd),
+    allowFail: true,
+  });
+  if (made.exitCode === 0) return made.stdout.trim();
+  if (signing) {
+    throw new SigningError(
+      `git could not sign the commit (commit.gpgsign is true, gpg.format ${signing.format}): ${firstLines(made.stderr)}. ` +
+        "Nothing was committed; fix the signing setup (user.signingkey, gpg.program, the agent) and run apply again",
+    );
+  }
+  throw new GitError(`git commit-tree: ${firstLines(made.stderr)}`);
+}
+
+/** The gist of a git error: its first few non-empty lines, joined. */
+const firstLines = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 4)
+    .join("; ") || "no message";
+
+/** The hooks `git commit` would run; `apply --commit` builds its commit with plumbing, which runs none. */
+export const COMMIT_HOOKS = ["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"] as const;
+
+/** Which of COMMIT_HOOKS the repository has (executable, in `core.hooksPath` or `.git/hooks`). */
+export async function commitHooks(cwd: string): Promise<string[]> {
+  const dir = path.resolve(cwd, (await git(cwd, ["rev-parse", "--git-path", "hooks"])).stdout.trim());
+  const found: string[] = [];
+  for (const hook of COMMIT_HOOKS) {
+    const file = path.join(dir, hook);
+    const runnable = await stat(file)
+      .then((s) => s.isFile() && access(file, constants.X_OK).then(() => true))
+      .catch(() => false);
+    if (runnable) found.push(hook);
+  }
+  return found;
 }
 
 async function fileMode(cwd: string, rev: string, file: string): Promise<string> {

@@ -74,7 +74,10 @@ describe("an invalid config", () => {
         (_, i) => `lol${i + 1}: &lol${i + 1} [${Array(9).fill(`*lol${i}`).join(", ")}]`,
       ),
     ];
-    await repo.write(".github/nomad-gitops.yml", `${config}x-defaults:\n${bomb.map((l) => `  ${l}\n`).join("")}`);
+    await repo.write(
+      ".github/nomad-gitops.yml",
+      `${config}x-defaults:\n${bomb.map((l) => `  ${l}\n`).join("")}`,
+    );
     await repo.commit("bomb");
     expect(await refusedEverywhere(repo)).toMatchInlineSnapshot(`
       "nomad-gitops-bot plan: invalid .github/nomad-gitops.yml:
@@ -141,10 +144,16 @@ describe("a `vars` entry that selects nothing", () => {
     ]);
     // The job that names the missing file is not read without it (Nomad would refuse the -var-file).
     expect(data.fileErrors).toEqual([
-      { file: "nomad/kiwi.nomad.hcl", line: null, error: "var file nomad/kiwi.prod.vars.hcl could not be read" },
+      {
+        file: "nomad/kiwi.nomad.hcl",
+        line: null,
+        error: "var file nomad/kiwi.prod.vars.hcl could not be read",
+      },
     ]);
     const text = await run(repo, "plan");
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain('config vars["deploy/*.nomad.hcl"]: "deploy/*.nomad.hcl" matches no job file\n');
+    expect(text.stdout).toContain(
+      'config vars["deploy/*.nomad.hcl"]: "deploy/*.nomad.hcl" matches no job file\n',
+    );
   });
 });

@@ -93,7 +93,9 @@ describe("pin", () => {
     ].join("\n");
     writeFileSync(file, before);
     const cap = captureIO();
-    expect(await main(["pin", "--style", "tag+digest", "--set", `ghcr.io/acme/web=${D1}`, file], cap.io)).toBe(0);
+    expect(
+      await main(["pin", "--style", "tag+digest", "--set", `ghcr.io/acme/web=${D1}`, file], cap.io),
+    ).toBe(0);
     expect(readFileSync(file, "utf8")).toMatchInlineSnapshot(`
       "job "web" {
         group "g" {

@@ -96,7 +96,7 @@ describe("a heredoc image", () => {
     const texts = [
       job("<<EOF\nghcr.io/acme/web:1.0\nghcr.io/acme/web:1.1\nEOF"),
       job("<<EOF\n  ghcr.io/acme/web:1.0\nEOF"),
-      job('<<EOF\nghcr.io/acme/web:${var.tag}\nEOF').replace("job", 'variable "tag" { default = "1" }\njob'),
+      job("<<EOF\nghcr.io/acme/web:${var.tag}\nEOF").replace("job", 'variable "tag" { default = "1" }\njob'),
     ];
     const results = [];
     for (const before of texts) {
