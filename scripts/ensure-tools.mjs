@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Makes sure the system tools the tests and the demo run for real are present: skopeo (pushes and
-// copies), Debian's docker-registry (a real OCI registry on loopback) and redis-server (replicas). As root on Debian it installs
-// them with apt-get; anywhere else it says exactly what to install and fails. With --chromium also a
-// headless browser for the screenshot test and `npm run screenshots` (CI asks for it; the demo and a
-// plain `npm test` do not: the screenshot test is skipped without one unless CI requires it).
+// copies), Debian's docker-registry (a real OCI registry on loopback), redis-server (replicas),
+// ssh-keygen and gpg (signed commits). As root on Debian it installs them with apt-get; anywhere else
+// it says exactly what to install and fails. With --chromium also a headless browser for the
+// screenshot test and `npm run screenshots` (CI asks for it; the demo and a plain `npm test` do not:
+// the screenshot test is skipped without one unless CI requires it).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -12,6 +13,9 @@ const tools = [
   { command: "docker-registry", pkg: "docker-registry", path: "/usr/bin/docker-registry" },
   // Replicas of the App share Redis: the replica tests run a real one (redis-cli comes with it).
   { command: "redis-server", pkg: "redis-server", path: "/usr/bin/redis-server" },
+  // `apply --commit` signs as git is configured: the tests make an ssh key and an openpgp key.
+  { command: "ssh-keygen", pkg: "openssh-client", path: "/usr/bin/ssh-keygen" },
+  { command: "gpg", pkg: "gnupg", path: "/usr/bin/gpg" },
 ];
 if (process.argv.includes("--chromium")) {
   // Ubuntu names it chromium-browser; GitHub's runners have Google's (scripts/screenshots/chromium.ts

@@ -248,6 +248,16 @@ write the PR and release notes. The App reads it at the commit it works on throu
   path, e.g. \`services.1.image: must be an image repository without tag or digest, …\`: the App shows
   them in a failed \`nomad-gitops\` check run (also on a PR that changes the file), the CLI prints them
   and exits 2.
+- Paths and globs (\`jobs\`, \`services[].jobs\`, \`services[].paths\`, \`vars\` globs and files) are
+  relative to the repository root: one with a leading \`/\` or a \`..\` part is such an error
+  (\`jobs.0: "../infra/*.nomad" is outside the repository: …\`). A glob that selects nothing (a \`jobs\`
+  glob matching no file, a \`vars\` glob matching no job file) or a \`vars\` file that does not exist is
+  reported by its key (\`config vars["deploy/*.nomad.hcl"]: … matches no job file\`) and makes the plan
+  incomplete: the CLI exits 1, the check run fails, an open deploy PR is not closed on it.
+- The file may be at most 1 MiB, and a YAML anchor may be expanded at most 100 times (counting the
+  aliases inside it): a "billion laughs" document of nested aliases is an invalid config naming the key
+  where it explodes (the App, whose loader bounds aliases the same way, names the file), never a run
+  that exhausts memory.
 - The committed JSON Schema (\`schema/nomad-gitops.schema.json\`) gives editors completion and checks;
   with the YAML language server, start the file with
   \`# yaml-language-server: $schema=<URL or path of that file>\`.
