@@ -254,10 +254,10 @@ write the PR and release notes. The App reads it at the commit it works on throu
   glob matching no file, a \`vars\` glob matching no job file) or a \`vars\` file that does not exist is
   reported by its key (\`config vars["deploy/*.nomad.hcl"]: … matches no job file\`) and makes the plan
   incomplete: the CLI exits 1, the check run fails, an open deploy PR is not closed on it.
-- The file may be at most 1 MiB, and a YAML anchor may be expanded at most 100 times (counting the
-  aliases inside it): a "billion laughs" document of nested aliases is an invalid config naming the key
-  where it explodes (the App, whose loader bounds aliases the same way, names the file), never a run
-  that exhausts memory.
+- A YAML anchor may be expanded at most 100 times (counting the aliases inside it): a "billion laughs"
+  document of nested aliases is an invalid config naming the key where it explodes (the App, whose
+  loader bounds aliases the same way, names the file and the reason), never a run that exhausts memory.
+  The CLI and the Action also refuse a file over 1 MiB; the App reads what Probot's loader fetched.
 - The committed JSON Schema (\`schema/nomad-gitops.schema.json\`) gives editors completion and checks;
   with the YAML language server, start the file with
   \`# yaml-language-server: $schema=<URL or path of that file>\`.
