@@ -1,0 +1,145 @@
+// Token auth as GHCR and Docker Hub do it, for real: docker-registry with `auth: token` checks the JWTs
+// a token server of ours issues (test/helpers/token-server.ts), scoped down to what each user may do.
+// The token endpoint shares the retry policy of every registry request, and a credential that is
+// accepted but may not push is told apart from one that is rejected.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RetagError, createRegistryClient } from "../../src/registry/index.js";
+import type { RegistryOptions } from "../../src/registry/client.js";
+import { buildImage, pushTestImage } from "../helpers/oci.js";
+import { type TokenServer, startTokenRegistry } from "../helpers/token-server.js";
+import type { TestRegistry } from "../helpers/registry.js";
+
+const READER = { user: "reader", password: "read-0nly-pw" };
+const WRITER = { user: "writer", password: "wr1te-pw" };
+const REPOS = Array.from({ length: 10 }, (_, i) => `acme/svc${i}`);
+const images = REPOS.map((repo) => buildImage({ layers: [{ "etc/name": repo }] }));
+
+let registry: TestRegistry;
+let tokens: TokenServer;
+let stop: () => Promise<void>;
+let tmp: string;
+let sleeps: number[];
+
+beforeAll(async () => {
+  const all = Object.fromEntries(REPOS.map((r) => [r, ["pull", "push"] as Array<"pull" | "push">]));
+  const readOnly = Object.fromEntries(REPOS.map((r) => [r, ["pull"] as Array<"pull" | "push">]));
+  ({ registry, tokens, stop } = await startTokenRegistry({
+    users: {
+      [READER.user]: { password: READER.password, grants: readOnly },
+      [WRITER.user]: { password: WRITER.password, grants: all },
+    },
+    anonymous: { "acme/svc0": ["pull"] },
+  }));
+  for (const [i, repo] of REPOS.entries()) {
+    await pushTestImage(registry.directHost, repo, "1.0", images[i]!, {
+      bearer: tokens.mint(repo, ["pull", "push"]),
+    });
+  }
+  tmp = await mkdtemp(path.join(os.tmpdir(), "ngb-token-auth-"));
+});
+afterEach(() => tokens.fail({ times: 0, status: 200 }));
+afterAll(async () => {
+  await stop?.();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function authFile(who: { user: string; password: string }): Promise<string> {
+  const file = path.join(tmp, `${who.user}.json`);
+  const auth = Buffer.from(`${who.user}:${who.password}`).toString("base64");
+  await writeFile(file, JSON.stringify({ auths: { [registry.host]: { auth } } }));
+  return file;
+}
+
+async function client(who: { user: string; password: string } | null, options: RegistryOptions = {}) {
+  sleeps = [];
+  const env = who ? { REGISTRY_AUTH_FILE: await authFile(who) } : { HOME: path.join(tmp, "nobody") };
+  return createRegistryClient({
+    env,
+    random: () => 0,
+    baseDelayMs: 100,
+    sleep: async (ms) => void sleeps.push(ms),
+    ...options,
+  });
+}
+const ref = (repo: string, tag = "1.0") => `${registry.host}/${repo}:${tag}`;
+
+describe("token auth against docker-registry", () => {
+  it("reads with a pull token the registry itself verified", async () => {
+    tokens.clearRequests();
+    const c = await client(READER);
+    expect(await c.digest(ref("acme/svc1"))).toBe(images[1]!.manifest.digest);
+    expect(tokens.requests()).toEqual([
+      { user: "reader", scopes: ["repository:acme/svc1:pull"], granted: ["repository:acme/svc1:pull"], status: 200 },
+    ]);
+  });
+
+  it("[fault:token-endpoint-5xx] retries the token endpoint's 500s like any registry request: ten services, all resolved", async () => {
+    tokens.clearRequests();
+    tokens.fail({ times: 2, status: 500, body: "upstream identity provider unavailable" });
+    const c = await client(WRITER);
+    const digests = await Promise.all(REPOS.map((repo) => c.digest(ref(repo))));
+    expect(digests).toEqual(images.map((i) => i.manifest.digest));
+    // The first request to the host goes alone and meets both 500s; backoff as for the registry.
+    expect(sleeps).toEqual([100, 200]);
+    expect(tokens.requests().map((r) => r.status)).toEqual([500, 500, ...REPOS.map(() => 200)]);
+  });
+
+  it("[fault:token-endpoint-5xx] waits as long as the token endpoint's 429 Retry-After says", async () => {
+    tokens.fail({ times: 1, status: 429, headers: { "retry-after": "2" }, body: "slow down" });
+    const c = await client(WRITER);
+    expect(await c.digest(ref("acme/svc2"))).toBe(images[2]!.manifest.digest);
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it("[fault:token-endpoint-5xx] a token endpoint that keeps failing: one clear error after the bounded attempts", async () => {
+    tokens.fail({ times: 100, status: 503, body: "maintenance" });
+    const c = await client(WRITER);
+    await expect(c.digest(ref("acme/svc3"))).rejects.toThrow(
+      `${ref("acme/svc3")}: authentication failed: token endpoint ${tokens.realm} answered HTTP 503: ` +
+        "maintenance, after 4 attempts",
+    );
+    expect(sleeps).toEqual([100, 200, 400]);
+  });
+
+  it("[fault:insufficient-scope] a read-only credential retagging: says it may not push that repository, not that it was rejected", async () => {
+    const c = await client(READER);
+    const error = await c.retag(ref("acme/svc4"), ["deployed"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetagError);
+    const message = (error as Error).message;
+    expect(message).toBe(
+      `${ref("acme/svc4")}: retag failed for deployed: PUT manifests/deployed → HTTP 401: ` +
+        `authentication required (UNAUTHORIZED); the credential for ${registry.host} was accepted, ` +
+        `but may not push ${registry.host}/acme/svc4: grant it push access to that repository`,
+    );
+    expect(message).not.toContain("rejected");
+    expect(message).not.toContain(READER.password);
+    // The same credential with write access retags.
+    const writer = await client(WRITER);
+    expect(await writer.retag(ref("acme/svc4"), ["deployed"])).toEqual([
+      { tag: "deployed", status: "created", digest: images[4]!.manifest.digest },
+    ]);
+  });
+
+  it("[fault:insufficient-scope] a credential that may not pull a repository, and anonymous access, say so too", async () => {
+    const outsider = await client({ user: "writer", password: WRITER.password });
+    const denied = await outsider.digest(ref("acme/private")).catch((e: unknown) => e as Error);
+    expect(denied.message).toContain(
+      `the credential for ${registry.host} was accepted, but may not pull ${registry.host}/acme/private`,
+    );
+    const anonymous = await client(null);
+    expect(await anonymous.digest(ref("acme/svc0"))).toBe(images[0]!.manifest.digest);
+    const hidden = await anonymous.digest(ref("acme/svc5")).catch((e: unknown) => e as Error);
+    expect(hidden.message).toContain(`anonymous access may not pull ${registry.host}/acme/svc5; no auth file found`);
+  });
+
+  it("a wrong password is still said to be rejected (by the token endpoint)", async () => {
+    const c = await client({ user: READER.user, password: "not-it" });
+    await expect(c.digest(ref("acme/svc1"))).rejects.toThrow(
+      `authentication failed: token endpoint ${tokens.realm} answered HTTP 401: ` +
+        '{"details":"incorrect username or password"}',
+    );
+  });
+});
