@@ -72,7 +72,12 @@ describe("token auth against docker-registry", () => {
     const c = await client(READER);
     expect(await c.digest(ref("acme/svc1"))).toBe(images[1]!.manifest.digest);
     expect(tokens.requests()).toEqual([
-      { user: "reader", scopes: ["repository:acme/svc1:pull"], granted: ["repository:acme/svc1:pull"], status: 200 },
+      {
+        user: "reader",
+        scopes: ["repository:acme/svc1:pull"],
+        granted: ["repository:acme/svc1:pull"],
+        status: 200,
+      },
     ]);
   });
 
@@ -132,7 +137,9 @@ describe("token auth against docker-registry", () => {
     const anonymous = await client(null);
     expect(await anonymous.digest(ref("acme/svc0"))).toBe(images[0]!.manifest.digest);
     const hidden = await anonymous.digest(ref("acme/svc5")).catch((e: unknown) => e as Error);
-    expect(hidden.message).toContain(`anonymous access may not pull ${registry.host}/acme/svc5; no auth file found`);
+    expect(hidden.message).toContain(
+      `anonymous access may not pull ${registry.host}/acme/svc5; no auth file found`,
+    );
   });
 
   it("a wrong password is still said to be rejected (by the token endpoint)", async () => {
