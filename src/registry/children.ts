@@ -23,8 +23,9 @@ export class Children {
     await Promise.all(
       listed.map(async ([platform, descriptor]) => {
         const child = { ...target, reference: descriptor.digest };
-        const found = await this.manifests.head(child, descriptor.digest);
-        if (found === null) this.missing(target, { index, platform, digest: descriptor.digest });
+        if (!(await this.manifests.exists(child, descriptor.digest))) {
+          this.missing(target, { index, platform, digest: descriptor.digest });
+        }
       }),
     );
   }

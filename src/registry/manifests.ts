@@ -140,6 +140,33 @@ export class Manifests {
     return { digest, mediaType: specificMediaType(res.headers.get("content-type")) };
   }
 
+  /**
+   * Whether the manifest with this digest is there: a HEAD's 200 says so (the address is the content,
+   * nothing is pinned from the answer); 404 says not; anything else is asked by GET as in `look`.
+   */
+  async exists(
+    target: Target,
+    digest: string,
+    actions: Actions = this.session.readActions,
+  ): Promise<boolean> {
+    if (!this.noHead.has(target.host)) {
+      const path = `manifests/${digest}`;
+      const res = await this.session.send(target, {
+        method: "HEAD",
+        path,
+        actions,
+        headers: { accept: ACCEPT },
+      });
+      if (res.status === 200) return true;
+      if (res.status === 404) return false;
+      if (res.status !== 405 && res.status !== 501) {
+        return (await this.lookByGet(target, digest, actions, res)) !== null;
+      }
+      this.noHead.add(target.host);
+    }
+    return (await this.lookByGet(target, digest, actions)) !== null;
+  }
+
   private async lookByGet(
     target: Target,
     reference: string,

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { MissingChildError, createRegistryClient } from "../../src/registry/index.js";
+import { MissingChildError, copyImage, createRegistryClient } from "../../src/registry/index.js";
 import { captureIO } from "../helpers/io.js";
 import { type BuiltIndex, buildImage, buildMultiArch, pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
@@ -136,5 +136,16 @@ describe("an index whose tag is there but a platform manifest is gone", () => {
         `linux/arm64, but ${registry.host}/acme/pinned has no such manifest (HTTP 404): it cannot be ` +
         "pulled on linux/arm64\n",
     );
+  });
+
+  it("[fault:index-child-missing] copyImage copies again to a destination whose index lost a platform", async () => {
+    const source = `${registry.host}/acme/rebuilt:${build}`;
+    const dest = `${registry.host}/mirror/rebuilt:v1`;
+    const digest = rebuiltNew.manifest.digest;
+    expect(await copyImage(source, dest, { env: {} })).toEqual({ digest, copied: true });
+    await deleteManifest("mirror/rebuilt", arm64(rebuiltNew).manifest.digest);
+    await expect(createRegistryClient({ env: {} }).digest(dest)).rejects.toThrow(MissingChildError);
+    expect(await copyImage(source, dest, { env: {} })).toEqual({ digest, copied: true });
+    expect(await createRegistryClient({ env: {} }).digest(dest)).toBe(digest);
   });
 });
