@@ -24,7 +24,10 @@ export { RetagError, type RetagOptions, type RetagResult } from "./retag.js";
 export { type Target, digestOf, isValidTag, resolveTarget } from "./target.js";
 
 export interface RegistryClient {
-  /** Manifest or index digest of a tag or digest reference. */
+  /**
+   * Manifest or index digest of a tag or digest reference (one HEAD). For an index, also that every
+   * platform manifest it lists is there (one GET, one HEAD each): else a MissingChildError.
+   */
   digest(ref: string): Promise<string>;
   /** Adds tags (same repository) to the manifest ref names, moving no blob. */
   retag(ref: string, tags: string[], options?: RetagOptions): Promise<RetagResult[]>;
@@ -35,7 +38,8 @@ export interface RegistryClient {
   /**
    * The digest proven by bytes: one GET of what `ref` names, its sha256 checked against the digest the
    * registry announced and against `claimed` (a HEAD's answer). A mismatch is a RegistryError naming
-   * the claim and the bytes' hash. With `configs`, also the config digest of each platform.
+   * the claim and the bytes' hash. With `configs`, also the config digest of each platform. An index
+   * that lost a platform manifest is a MissingChildError.
    */
   prove(ref: string, claimed?: string, options?: { configs?: boolean }): Promise<ImageIdentity>;
   /** Same digest, or same config digest(s) per platform (content re-encoded). */
