@@ -6,9 +6,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
 import { RetagError, createRegistryClient } from "../../src/registry/index.js";
 import type { RegistryOptions } from "../../src/registry/client.js";
+import { captureIO } from "../helpers/io.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";
+import { createServiceRepo } from "../helpers/service-repo.js";
 import { type TokenServer, startTokenRegistry } from "../helpers/token-server.js";
 import type { TestRegistry } from "../helpers/registry.js";
 
@@ -152,5 +155,36 @@ describe("token auth against docker-registry", () => {
       `authentication failed: token endpoint ${tokens.realm} answered HTTP 401: ` +
         '{"details":"incorrect username or password"}',
     );
+  });
+
+  it("[fault:insufficient-scope] apply with a read-only credential: the unchanged service is an error saying it may not push there", async () => {
+    const repo = path.join(tmp, "repo");
+    const git = await createServiceRepo(repo, registry.host, { svc6: `1.0@${images[6]!.manifest.digest}` });
+    const config = path.join(repo, ".github/nomad-gitops.yml");
+    await writeFile(
+      config,
+      `registry: ${registry.host}/acme\nservices:\n  - { name: svc6, image: ${registry.host}/acme/svc6 }\nretag: [deployed]\n`,
+    );
+    await git("commit", "-qam", "retag deployed");
+    const build = await git("rev-parse", "HEAD");
+    await pushTestImage(registry.directHost, "acme/svc6", build, images[6]!, {
+      bearer: tokens.mint("acme/svc6", ["pull", "push"]),
+    });
+    const apply = async (who: { user: string; password: string }) => {
+      const cap = captureIO({ cwd: repo, env: { REGISTRY_AUTH_FILE: await authFile(who) } });
+      const code = await main(["apply", "--json"], cap.io);
+      const out = JSON.parse(cap.stdout) as { services: Array<{ status: string; reason?: string }> };
+      return { code, service: out.services[0]! };
+    };
+    const denied = await apply(READER);
+    expect(denied.code).toBe(1);
+    expect(denied.service.status).toBe("error");
+    expect(denied.service.reason).toContain(
+      `retag deployed: ${registry.host}/acme/svc6@${images[6]!.manifest.digest}: retag failed for deployed: ` +
+        `PUT manifests/deployed → HTTP 401: authentication required (UNAUTHORIZED); the credential for ` +
+        `${registry.host} was accepted, but may not push ${registry.host}/acme/svc6`,
+    );
+    const granted = await apply(WRITER);
+    expect(granted).toEqual({ code: 0, service: expect.objectContaining({ status: "unchanged" }) });
   });
 });
