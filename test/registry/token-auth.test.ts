@@ -84,6 +84,44 @@ describe("token auth against docker-registry", () => {
     ]);
   });
 
+  it("shares one token request between concurrent calls, and one 401 per host", async () => {
+    tokens.clearRequests();
+    registry.clearRequests();
+    const c = await client(null);
+    const digests = await Promise.all(Array.from({ length: 10 }, () => c.digest(ref("acme/svc0"))));
+    expect(new Set(digests)).toEqual(new Set([images[0]!.manifest.digest]));
+    expect(tokens.requests()).toEqual([
+      {
+        user: null,
+        scopes: ["repository:acme/svc0:pull"],
+        granted: ["repository:acme/svc0:pull"],
+        status: 200,
+      },
+    ]);
+    expect(registry.requests().filter((r) => r.status === 401)).toHaveLength(1);
+    expect(registry.requests().filter((r) => r.status === 200)).toHaveLength(10);
+    expect(c.stats()).toEqual({ requests: 11, tokenRequests: 1 });
+  });
+
+  it("retags with one pull,push token that also serves later pulls, sending the credential to the realm", async () => {
+    tokens.clearRequests();
+    const c = await client(WRITER);
+    expect(await c.retag(ref("acme/svc7"), ["bearer"])).toEqual([
+      { tag: "bearer", status: "created", digest: images[7]!.manifest.digest },
+    ]);
+    expect(await c.digest(ref("acme/svc7", "bearer"))).toBe(images[7]!.manifest.digest);
+    const scope = "repository:acme/svc7:pull,push";
+    expect(tokens.requests()).toEqual([{ user: "writer", scopes: [scope], granted: [scope], status: 200 }]);
+  });
+
+  it("with pushAccess, a lookup and a retag share one pull,push token", async () => {
+    tokens.clearRequests();
+    const c = await client(WRITER, { pushAccess: true });
+    const digest = await c.digest(ref("acme/svc8"));
+    await c.retag(`${registry.host}/acme/svc8@${digest}`, ["shared-token"]);
+    expect(tokens.requests().map((r) => r.scopes)).toEqual([["repository:acme/svc8:pull,push"]]);
+  });
+
   it("[fault:token-endpoint-5xx] retries the token endpoint's 500s like any registry request: ten services, all resolved", async () => {
     tokens.clearRequests();
     tokens.fail({ times: 2, status: 500, body: "upstream identity provider unavailable" });
