@@ -3,7 +3,7 @@ import { parseImageRef } from "../image/reference.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 export const command: Command = {
-  summary: "Print the digest of the manifest or index an image reference names (one HEAD request).",
+  summary: "Print the digest of the manifest or index an image reference names, hashed from its bytes.",
   usage: [
     "usage: nomad-gitops-bot digest REF...",
     "",
@@ -11,6 +11,8 @@ export const command: Command = {
     "",
     "With one REF prints its digest; with several, one `REF DIGEST` line each.",
     "Credentials come from REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json.",
+    "An index must still have every platform manifest it lists; one that lost a platform is an error",
+    "naming the platform and the missing manifest's digest (the image cannot be pulled there).",
     "Exit 1 when a reference could not be resolved (the others are still printed).",
   ].join("\n"),
   async run(argv: string[], io: CliIO): Promise<number> {

@@ -4,6 +4,7 @@
 // config digest on every platform is a re-encoding (gzip header, compression level, manifest fields),
 // which keeps the pin. The common case (digest equals the pin) never comes here: 1 HEAD stays 1 HEAD.
 import { type ImageIdentity, sameImage } from "../image/manifest.js";
+import { MissingChildError } from "../registry/errors.js";
 
 /** The registry calls this step needs (src/registry's client has them). */
 export interface ProvingRegistry {
@@ -42,6 +43,16 @@ export async function proveMove(
   try {
     deployed = await registry.identity(`${image}@${pinned}`);
   } catch (error) {
+    if (error instanceof MissingChildError) {
+      // The pin is broken on a platform: the new build replaces it rather than being compared with it.
+      const { platform, digest } = error.missing;
+      return {
+        kind: "moved",
+        digest: proven.digest!,
+        pinGone: true,
+        note: `the pinned ${pinned} lists ${digest} for ${platform}, which the registry no longer has (the cluster cannot pull it there): pinned the new digest without comparing content`,
+      };
+    }
     if (!isNotFound(error)) throw error;
     // Nothing to retag and nothing to keep running from: pin the new digest.
     return {

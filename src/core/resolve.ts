@@ -9,6 +9,7 @@ import type { DiscoveredService, Discovery, FileError } from "./discovery.js";
 import { type ResolvedImage, pinnedState } from "./plan.js";
 import type { DeployOptions, ProgressEvent, RegistryAction } from "./ports.js";
 import type { TagLookups } from "./scan.js";
+import { MissingChildError } from "../registry/errors.js";
 import { redact } from "../secrets/redact.js";
 
 const isNotFound = (error: unknown) => (error as { status?: unknown }).status === 404;
@@ -64,14 +65,34 @@ export async function resolveService(
   // With an --images map, a service left out of it was not built by this build.
   if (Object.keys(sources).length > 0) return { status: "not-built", reason: "not in the --images map" };
   const ref = `${service.image}:${ctx.tag}`;
+  let claimed: string;
   try {
-    const claimed = await (ctx.lookups.get(ref) ?? ctx.options.registry.digest(ref));
-    return await provenImage(ctx, service, ref, claimed, { tag: ctx.tag, source: ref });
+    claimed = await (ctx.lookups.get(ref) ?? ctx.options.registry.digest(ref));
   } catch (error) {
+    // Only the build tag's own absence means "not built"; a 404 met after it was found (a platform
+    // manifest of its index, the pinned image) is a broken image, said as such.
+    if (error instanceof MissingChildError)
+      return { status: "error", reason: missingChild(ctx, service, error) };
     return isNotFound(error)
       ? { status: "not-built", reason: `${ref} is not in the registry` }
       : { status: "error", reason: errorMessage(error) };
   }
+  try {
+    return await provenImage(ctx, service, ref, claimed, { tag: ctx.tag, source: ref });
+  } catch (error) {
+    return { status: "error", reason: errorMessage(error) };
+  }
+}
+
+/** The build tag names an index one of whose platforms is gone; when that index is the pin, say so. */
+function missingChild(ctx: ResolveContext, service: DiscoveredService, error: MissingChildError): string {
+  const { index, platform, digest } = error.missing;
+  if (index !== pinnedState(ctx.options.config, service).digest) return errorMessage(error);
+  return redact(
+    `the pinned image ${service.image}@${index} (also the build tag ${error.ref}) lists ${digest} for ` +
+      `${platform}, which the registry no longer has: the cluster cannot pull it on ${platform}; ` +
+      `push that platform again or rebuild`,
+  );
 }
 
 async function resolveSource(

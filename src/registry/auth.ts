@@ -5,6 +5,7 @@ import { z } from "zod";
 import { parseJson } from "../image/manifest.js";
 import { redact, registerSecret } from "../secrets/redact.js";
 import type { Credential, CredentialLookup } from "./credentials.js";
+import { type RetryPolicy, nextRetry } from "./retry.js";
 
 /** A token endpoint's answer (Docker's `token`, OAuth's `access_token`; either will do). */
 const tokenAnswerSchema = z
@@ -43,6 +44,8 @@ export interface AuthDeps {
   fetch: typeof fetch;
   now: () => number;
   timeoutMs: number;
+  /** The one retry policy (retry.ts), for the token endpoint as for the registry. */
+  retry: RetryPolicy;
 }
 
 interface Token {
@@ -160,28 +163,19 @@ export class Authenticator {
     if (credential) {
       headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`;
     }
-    this.tokenRequests++;
-    const started = this.deps.now();
-    let res: Response;
-    try {
-      res = await this.deps.fetch(url, { headers, signal: AbortSignal.timeout(this.deps.timeoutMs) });
-    } catch (error) {
-      throw new AuthError(
-        `token request to ${url.origin}${url.pathname} failed: ${describeFetchError(error)}`,
-      );
-    }
-    const text = await res.text();
+    const where = `${url.origin}${url.pathname}`;
+    const { res, text, started } = await this.tokenAnswer(url, headers, where);
     if (!res.ok) {
       const detail = text.replace(/\s+/g, " ").trim().slice(0, 200);
       throw new AuthError(
-        `token endpoint ${url.origin}${url.pathname} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
+        `token endpoint ${where} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
         res.status,
       );
     }
     const body = parseJson(text, tokenAnswerSchema);
     if (!body.ok) {
       throw new AuthError(
-        `token endpoint ${url.origin}${url.pathname} ${body.json ? "answered without a token" : "did not answer JSON"}`,
+        `token endpoint ${where} ${body.json ? "answered without a token" : "did not answer JSON"}`,
       );
     }
     const value = body.value.token ?? body.value.access_token!;
@@ -190,6 +184,46 @@ export class Authenticator {
     // The distribution spec's default lifetime is 60 s. Renew with a margin of a quarter, at most 30 s.
     const lifetime = (body.value.expires_in ?? 60) * 1000;
     return { value, renewAt: started + lifetime - Math.min(30_000, lifetime / 4) };
+  }
+
+  /**
+   * The token endpoint's answer, under the same retry policy as every registry request: 429 and 5xx
+   * (Retry-After or backoff) and network failures are tried again, boundedly. The last answer is
+   * returned as it is; a failure to reach the endpoint at all is an AuthError.
+   */
+  private async tokenAnswer(
+    url: URL,
+    headers: Record<string, string>,
+    where: string,
+  ): Promise<{ res: Response; text: string; started: number }> {
+    const policy = this.deps.retry;
+    for (let attempt = 1; ; attempt++) {
+      this.tokenRequests++;
+      const started = this.deps.now();
+      let res: Response;
+      let text: string;
+      try {
+        res = await this.deps.fetch(url, { headers, signal: AbortSignal.timeout(this.deps.timeoutMs) });
+        text = await res.text();
+      } catch (error) {
+        const next = nextRetry(policy, attempt, null);
+        if (next.retry) {
+          await policy.sleep(next.delayMs);
+          continue;
+        }
+        throw new AuthError(`token request to ${where} failed: ${describeFetchError(error)}${next.gaveUp}`);
+      }
+      if (res.status !== 429 && res.status < 500) return { res, text, started };
+      const next = nextRetry(policy, attempt, res.headers.get("retry-after"));
+      if (!next.retry) {
+        const detail = text.replace(/\s+/g, " ").trim().slice(0, 200);
+        throw new AuthError(
+          `token endpoint ${where} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}${next.gaveUp}`,
+          res.status,
+        );
+      }
+      await policy.sleep(next.delayMs);
+    }
   }
 }
 

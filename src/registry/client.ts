@@ -9,6 +9,7 @@ import {
   sameImage as decideSameImage,
 } from "../image/manifest.js";
 import { type BlobStream, blob } from "./blobs.js";
+import { Children } from "./children.js";
 import { type Manifest, Manifests } from "./manifests.js";
 import { type RetagOptions, type RetagResult, retag } from "./retag.js";
 import { type SessionOptions, createSession } from "./session.js";
@@ -23,7 +24,10 @@ export { RetagError, type RetagOptions, type RetagResult } from "./retag.js";
 export { type Target, digestOf, isValidTag, resolveTarget } from "./target.js";
 
 export interface RegistryClient {
-  /** Manifest or index digest of a tag or digest reference. */
+  /**
+   * Manifest or index digest of a tag or digest reference (one HEAD). For an index, also that every
+   * platform manifest it lists is there (one GET, one HEAD each): else a MissingChildError.
+   */
   digest(ref: string): Promise<string>;
   /** Adds tags (same repository) to the manifest ref names, moving no blob. */
   retag(ref: string, tags: string[], options?: RetagOptions): Promise<RetagResult[]>;
@@ -34,7 +38,8 @@ export interface RegistryClient {
   /**
    * The digest proven by bytes: one GET of what `ref` names, its sha256 checked against the digest the
    * registry announced and against `claimed` (a HEAD's answer). A mismatch is a RegistryError naming
-   * the claim and the bytes' hash. With `configs`, also the config digest of each platform.
+   * the claim and the bytes' hash. With `configs`, also the config digest of each platform. An index
+   * that lost a platform manifest is a MissingChildError.
    */
   prove(ref: string, claimed?: string, options?: { configs?: boolean }): Promise<ImageIdentity>;
   /** Same digest, or same config digest(s) per platform (content re-encoded). */
@@ -58,12 +63,19 @@ export function isIndex(m: Pick<Manifest, "mediaType">): boolean {
 export function createRegistryClient(options: RegistryOptions = {}): CountingRegistryClient {
   const session = createSession(options);
   const manifests = new Manifests(session);
+  const children = new Children(manifests);
 
   async function digest(text: string): Promise<string> {
     const target = resolveTarget(text);
-    const found = await manifests.head(target, target.reference);
+    const found = await manifests.look(target, target.reference);
     // Not found: the GET fails with the registry's own message (or wins a race with a push).
-    return found ?? (await manifests.get(target, target.reference)).manifest.digest;
+    if (!found) return (await manifests.get(target, target.reference)).manifest.digest;
+    // An index is only as good as its platforms: each must still be there (one HEAD each). A single
+    // image (the HEAD says so) costs nothing more.
+    if (found.mediaType === null || isIndexMediaType(found.mediaType)) {
+      await children.present(target, (await manifests.get(target, found.digest)).parsed, found.digest);
+    }
+    return found.digest;
   }
 
   async function manifest(text: string): Promise<Manifest> {
@@ -74,11 +86,13 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
   }
 
   /** The top manifest, and with `children` the config digests (child manifests fetched by digest). */
-  async function identityOf(text: string, children = true): Promise<ImageIdentity> {
+  async function identityOf(text: string, withChildren = true): Promise<ImageIdentity> {
     const target = resolveTarget(text);
     const top = await manifests.get(target, target.reference);
-    const configs = children
-      ? await configDigests(top.parsed, async (child) => (await manifests.get(target, child)).parsed)
+    const configs = withChildren
+      ? await configDigests(top.parsed, (child, platform) =>
+          children.fetch(target, { index: top.manifest.digest, platform, digest: child }),
+        )
       : new Map<string, string>();
     return { digest: top.manifest.digest, kind: top.parsed.kind, configs };
   }
@@ -94,16 +108,16 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
       );
     }
     // Same cache: a child fetched by digest here is not fetched again.
-    return opts.configs
-      ? identityOf(`${repositoryOf(target.ref)}@${top.manifest.digest}`)
-      : {
-          digest: top.manifest.digest,
-          kind: top.parsed.kind,
-          configs:
-            top.parsed.kind === "image"
-              ? new Map([["", top.parsed.image.config.digest]])
-              : new Map<string, string>(),
-        };
+    if (opts.configs) return identityOf(`${repositoryOf(target.ref)}@${top.manifest.digest}`);
+    await children.present(target, top.parsed, top.manifest.digest);
+    return {
+      digest: top.manifest.digest,
+      kind: top.parsed.kind,
+      configs:
+        top.parsed.kind === "image"
+          ? new Map([["", top.parsed.image.config.digest]])
+          : new Map<string, string>(),
+    };
   }
 
   async function sameImage(a: string, b: string) {

@@ -50,3 +50,32 @@ export function registryMessage(body: Uint8Array): { message: string; code?: str
   const trimmed = text.replace(/\s+/g, " ").trim().slice(0, 200);
   return trimmed ? { message: trimmed } : null;
 }
+
+/** A child manifest an index lists for a platform, which the registry does not have. */
+export interface MissingChild {
+  /** The index's digest. */
+  index: string;
+  /** "linux/arm64" */
+  platform: string;
+  /** The child manifest's digest. */
+  digest: string;
+}
+
+/**
+ * An index whose tag (or digest) is there but one of whose platform manifests is gone: nobody can pull
+ * it on that platform. Not a 404 of the reference itself, so never "not built" or "no longer there".
+ */
+export class MissingChildError extends RegistryError {
+  constructor(
+    ref: string,
+    readonly missing: MissingChild,
+    repository: string,
+  ) {
+    super(
+      ref,
+      `index ${missing.index} lists ${missing.digest} for ${missing.platform}, but ${repository} has no ` +
+        `such manifest (HTTP 404): it cannot be pulled on ${missing.platform}`,
+    );
+    this.name = "MissingChildError";
+  }
+}

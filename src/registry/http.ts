@@ -2,7 +2,7 @@
 // listed hosts), auth from the challenge, retries of 429/5xx/network failures by the shared retry
 // policy (retry.ts: Retry-After or backoff with jitter, bounded), a per-host concurrency limit and a
 // timeout per attempt.
-import { type Actions, AuthError, Authenticator, describeFetchError } from "./auth.js";
+import { type Actions, AuthError, Authenticator, describeFetchError, parseChallenge } from "./auth.js";
 import { RegistryError, registryMessage } from "./errors.js";
 import { type RetryPolicy, nextRetry } from "./retry.js";
 
@@ -217,11 +217,29 @@ export class Transport {
     }
   }
 
-  /** Whether a 401/403 is about missing credentials, for a helpful message. */
-  explainAuth(host: string): string {
-    return this.options.authenticator.credential(host)
-      ? "the credential was rejected"
-      : this.options.authenticator.explainMissing(host);
+  /**
+   * Why a 401/403 came back, for a message that sends the user to the right fix: no credential (where
+   * it was looked for), a credential the registry refused, or one it accepted without the right to do
+   * this (`insufficient_scope`, or a 403): then which repository and which action.
+   */
+  explainAuth(
+    host: string,
+    denied: { repository: string; action: "pull" | "push"; status: number; challenge: string | null },
+  ): string {
+    const { authenticator } = this.options;
+    const credential = authenticator.credential(host);
+    const scoped = parseChallenge(denied.challenge)?.params.error === "insufficient_scope";
+    if (!credential) {
+      const anonymous = scoped ? `anonymous access may not ${denied.action} ${denied.repository}; ` : "";
+      return anonymous + authenticator.explainMissing(host);
+    }
+    if (scoped || denied.status === 403) {
+      return (
+        `the credential for ${host} was accepted, but may not ` +
+        `${denied.action} ${denied.repository}: grant it ${denied.action} access to that repository`
+      );
+    }
+    return "the credential was rejected";
   }
 }
 

@@ -14,5 +14,5 @@ export {
   createRegistryClient,
   isValidTag,
 } from "./client.js";
-export { RegistryError } from "./errors.js";
+export { type MissingChild, MissingChildError, RegistryError } from "./errors.js";
 export { type CopyResult, type PushOptions, type PushResult, copyImage, pushImage } from "./skopeo.js";

@@ -34,10 +34,8 @@ const MANIFEST_CACHE_SIZE = 1000;
 
 /** The media type a manifest declares: a specific Content-Type, else its own `mediaType` field. */
 function declaredMediaType(contentType: string | null, body: Uint8Array): string | undefined {
-  const fromHeader = contentType?.split(";")[0]!.trim() ?? "";
-  if (fromHeader && fromHeader !== "application/json" && fromHeader !== "application/octet-stream") {
-    return fromHeader;
-  }
+  const fromHeader = specificMediaType(contentType);
+  if (fromHeader) return fromHeader;
   const own = parseJson(body, z.object({ mediaType: z.string() }));
   return own.ok ? own.value.mediaType : undefined;
 }
@@ -45,6 +43,8 @@ function declaredMediaType(contentType: string | null, body: Uint8Array): string
 export class Manifests {
   // Content-addressed: bytes fetched (and verified) by digest once never change.
   private readonly cache = new Map<string, Fetched>();
+  /** Hosts that answered a HEAD with 405 or 501: asked by GET instead. */
+  private readonly noHead = new Set<string>();
 
   constructor(private readonly session: Session) {}
 
@@ -98,6 +98,20 @@ export class Manifests {
     reference: string,
     actions: Actions = this.session.readActions,
   ): Promise<string | null> {
+    return (await this.look(target, reference, actions))?.digest ?? null;
+  }
+
+  /**
+   * What a HEAD announces: the digest and the media type (null when the registry sends none or a
+   * generic one); null when the reference is absent. A registry that refuses HEAD (405, 501) is asked
+   * by GET from then on, and that GET's 404 means absent too.
+   */
+  async look(
+    target: Target,
+    reference: string,
+    actions: Actions = this.session.readActions,
+  ): Promise<{ digest: string; mediaType: string | null } | null> {
+    if (this.noHead.has(target.host)) return this.lookByGet(target, reference, actions);
     const path = `manifests/${reference}`;
     const res = await this.session.send(target, {
       method: "HEAD",
@@ -106,21 +120,73 @@ export class Manifests {
       headers: { accept: ACCEPT },
     });
     if (res.status === 404) return null;
+    if (res.status === 405 || res.status === 501) {
+      this.noHead.add(target.host);
+      return this.lookByGet(target, reference, actions);
+    }
     if (res.status !== 200) {
       // HEAD answers have no body: one GET brings the registry's own message (or, if the fault has
-      // passed meanwhile, the manifest itself).
-      return (await this.get(target, reference, actions, res)).manifest.digest;
+      // passed meanwhile, the manifest itself, or a 404: absent).
+      return this.lookByGet(target, reference, actions, res);
     }
     const digest = res.headers.get("docker-content-digest");
-    if (!validDigest(digest)) return (await this.get(target, reference, actions)).manifest.digest;
+    if (!validDigest(digest)) return this.lookByGet(target, reference, actions);
     if (isDigest(reference) && digest !== reference) {
       throw new RegistryError(
         target.text,
         `registry answered digest ${digest} for ${reference}: not trusted`,
       );
     }
-    return digest;
+    return { digest, mediaType: specificMediaType(res.headers.get("content-type")) };
   }
+
+  /**
+   * Whether the manifest with this digest is there: a HEAD's 200 says so (the address is the content,
+   * nothing is pinned from the answer); 404 says not; anything else is asked by GET as in `look`.
+   */
+  async exists(
+    target: Target,
+    digest: string,
+    actions: Actions = this.session.readActions,
+  ): Promise<boolean> {
+    if (!this.noHead.has(target.host)) {
+      const path = `manifests/${digest}`;
+      const res = await this.session.send(target, {
+        method: "HEAD",
+        path,
+        actions,
+        headers: { accept: ACCEPT },
+      });
+      if (res.status === 200) return true;
+      if (res.status === 404) return false;
+      if (res.status !== 405 && res.status !== 501) {
+        return (await this.lookByGet(target, digest, actions, res)) !== null;
+      }
+      this.noHead.add(target.host);
+    }
+    return (await this.lookByGet(target, digest, actions)) !== null;
+  }
+
+  private async lookByGet(
+    target: Target,
+    reference: string,
+    actions: Actions,
+    afterHead?: RegistryResponse,
+  ): Promise<{ digest: string; mediaType: string } | null> {
+    try {
+      const { manifest } = await this.get(target, reference, actions, afterHead);
+      return { digest: manifest.digest, mediaType: manifest.mediaType };
+    } catch (error) {
+      if (error instanceof RegistryError && error.status === 404) return null;
+      throw error;
+    }
+  }
+}
+
+/** A Content-Type that names a manifest type; null for none or a generic one. */
+function specificMediaType(contentType: string | null): string | null {
+  const type = contentType?.split(";")[0]!.trim() ?? "";
+  return type && type !== "application/json" && type !== "application/octet-stream" ? type : null;
 }
 
 /** The bytes' digest, when it agrees with the digest asked for and the one announced; else an error. */

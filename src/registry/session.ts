@@ -58,17 +58,19 @@ export function createSession(options: SessionOptions = {}): Session {
   let transport: Transport | null = null;
   const http = (): Transport => {
     if (transport) return transport;
+    const retry = retryPolicy({ ...options, now });
     authenticator = new Authenticator({
       credentials: loadCredentials(env),
       fetch: fetchImpl,
       now,
       timeoutMs,
+      retry,
     });
     transport = new Transport({
       fetch: fetchImpl,
       authenticator,
       insecureHosts: insecureHostsFromEnv(env),
-      ...retryPolicy({ ...options, now }),
+      ...retry,
       timeoutMs,
       concurrencyPerHost: options.concurrencyPerHost ?? 8,
       userAgent: options.userAgent ?? "nomad-gitops-bot",
@@ -95,7 +97,13 @@ export function createSession(options: SessionOptions = {}): Session {
     );
     const details = { status: res.status, ...(error.code ? { code: error.code } : {}) };
     if (res.status === 401 || res.status === 403) {
-      return new RegistryError(target.text, `${error.detail}; ${http().explainAuth(target.host)}`, details);
+      const why = http().explainAuth(target.host, {
+        repository: `${target.host}/${target.repository}`,
+        action: req.method === "PUT" ? "push" : "pull",
+        status: res.status,
+        challenge: res.headers.get("www-authenticate"),
+      });
+      return new RegistryError(target.text, `${error.detail}; ${why}`, details);
     }
     if (res.status === 404) {
       const what = isDigest(target.reference) ? "manifest" : `tag "${target.reference}"`;

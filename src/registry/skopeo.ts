@@ -7,7 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { type LocalImage, SourceError, readLocalImage } from "./archive.js";
 import { loadCredentials } from "./credentials.js";
-import { RegistryError } from "./errors.js";
+import { MissingChildError, RegistryError } from "./errors.js";
 import { type RegistryClient, type RegistryOptions, createRegistryClient, resolveTarget } from "./client.js";
 import { insecureHostsFromEnv, usesPlainHttp } from "./http.js";
 import { nextRetry, retryPolicy } from "./retry.js";
@@ -233,6 +233,8 @@ export async function copyImage(source: string, ref: string, options: PushOption
   const client = options.client ?? createRegistryClient(options);
   const digest = await client.digest(source);
   const existing = await client.digest(ref).catch((error: unknown) => {
+    // Absent, or an index that lost a platform there: copying (again) is what repairs it.
+    if (error instanceof MissingChildError) return null;
     if (error instanceof RegistryError && error.status === 404) return null;
     throw error;
   });

@@ -31,12 +31,17 @@ describe("digest", () => {
     ]);
   });
 
-  it("reads a two-platform index's own digest (not a child's) with one HEAD", async () => {
+  it("reads a two-platform index's own digest (not a child's) with one HEAD, and checks each platform is there", async () => {
     registry.clearRequests();
     const digest = await client().digest(`${registry.host}/acme/multi:1.0`);
     expect(digest).toBe(multi.manifest.digest);
     expect(multi.images.map((i) => i.manifest.digest)).not.toContain(digest);
-    expect(registry.requests()).toHaveLength(1);
+    // The HEAD's Content-Type says "index": its bytes (one GET) list the platforms, one HEAD each.
+    expect(registry.requests().map((r) => `${r.method} ${r.path}`)).toEqual([
+      "HEAD /v2/acme/multi/manifests/1.0",
+      `GET /v2/acme/multi/manifests/${multi.manifest.digest}`,
+      ...multi.images.map((i) => `HEAD /v2/acme/multi/manifests/${i.manifest.digest}`),
+    ]);
   });
 
   it("accepts a digest reference and a docker:// prefix", async () => {
@@ -57,7 +62,8 @@ describe("digest", () => {
     } finally {
       registry.intercept(null);
     }
-    expect(registry.requests().map((r) => r.method)).toEqual(["HEAD", "GET"]);
+    // The platforms' HEADs need no digest: a 200 for a digest address says it is there.
+    expect(registry.requests().map((r) => r.method)).toEqual(["HEAD", "GET", "HEAD", "HEAD"]);
   });
 
   it("says which tag is missing, with the registry's own message", async () => {

@@ -287,6 +287,8 @@ export async function writeDockerArchive(file: string, image: BuiltImage, repoTa
 export interface UploadOptions {
   /** "user:password" for registries with htpasswd. */
   basic?: string;
+  /** A token for registries with token auth (it must grant push on the repository). */
+  bearer?: string;
 }
 
 /**
@@ -303,7 +305,9 @@ export async function pushTestImage(
   const base = `http://${host}/v2/${repo}`;
   const headers: Record<string, string> = options.basic
     ? { authorization: `Basic ${Buffer.from(options.basic).toString("base64")}` }
-    : {};
+    : options.bearer
+      ? { authorization: `Bearer ${options.bearer}` }
+      : {};
   const check = async (res: Response, what: string) => {
     if (!res.ok) throw new Error(`pushTestImage ${what}: HTTP ${res.status} ${await res.text()}`);
   };

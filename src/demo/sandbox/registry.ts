@@ -63,6 +63,8 @@ export interface StartRegistryOptions {
   htpasswdFile?: string;
   /** The docker-registry binary (default: Debian's /usr/bin/docker-registry). */
   binary?: string;
+  /** Token auth: the registry accepts JWTs from `issuer` signed by the key certified in the bundle. */
+  tokenAuth?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
 
 export async function freePort(): Promise<number> {
@@ -117,6 +119,17 @@ export async function startLocalRegistry(options: StartRegistryOptions = {}): Pr
       "  htpasswd:",
       "    realm: local-registry",
       `    path: ${JSON.stringify(options.htpasswdFile)}`,
+    );
+  }
+  if (options.tokenAuth) {
+    const { realm, service, issuer, rootCertBundle } = options.tokenAuth;
+    config.push(
+      "auth:",
+      "  token:",
+      `    realm: ${JSON.stringify(realm)}`,
+      `    service: ${JSON.stringify(service)}`,
+      `    issuer: ${JSON.stringify(issuer)}`,
+      `    rootcertbundle: ${JSON.stringify(rootCertBundle)}`,
     );
   }
   await writeFile(path.join(dir, "config.yml"), `${config.join("\n")}\n`);
