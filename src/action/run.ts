@@ -138,7 +138,10 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
   // The input adds to what the step's env may already list: the registry client and skopeo read it there.
   const registryEnv: Env = {
     ...env,
-    NOMAD_GITOPS_INSECURE_REGISTRIES: [env.NOMAD_GITOPS_INSECURE_REGISTRIES ?? "", ...inputs.insecureRegistries]
+    NOMAD_GITOPS_INSECURE_REGISTRIES: [
+      env.NOMAD_GITOPS_INSECURE_REGISTRIES ?? "",
+      ...inputs.insecureRegistries,
+    ]
       .filter(Boolean)
       .join(","),
   };
