@@ -327,7 +327,7 @@ describe("a repository's deploys through the Action", () => {
     api.clearRequests();
     const again = await runAction(
       repoName,
-      api.repo(repoName).refs.get("refs/heads/main")!,
+      movedSha,
       {},
       {
         ...movedRun,
@@ -345,7 +345,7 @@ describe("a repository's deploys through the Action", () => {
     api.clearRequests();
     const retried = await runAction(
       repoName,
-      api.repo(repoName).refs.get("refs/heads/main")!,
+      movedSha,
       {},
       {
         ...movedRun,
@@ -384,7 +384,7 @@ describe("a repository's deploys through the Action", () => {
     expect(api.repo(repoName).refs.get("refs/heads/nomad-gitops/deploy")).toBe(branchBefore);
   });
 
-  it("two overlapping runs: the newer build wins, one PR, one comment", async () => {
+  it("two overlapping runs: the newer build wins, one PR, one comment [fault:action-overlapping-runs]", async () => {
     const older = api.repo(repoName).refs.get("refs/heads/main")!;
     versions.web = 3;
     const newer = await commitAndBuild({ "services/web/main.go": "package main // v3\n" }, "web v3");
@@ -445,7 +445,7 @@ describe("a repository's deploys through the Action", () => {
 describe("plain-HTTP registries", () => {
   // 0.0.0.0 reaches the registry on loopback (Linux connects it to 127.0.0.1), but it is not a loopback
   // name, so the bot speaks TLS to it unless told otherwise: a LAN registry without TLS, on one machine.
-  it("a registry not on loopback is reached over HTTP only when `insecure-registries` lists it", async () => {
+  it("a registry not on loopback is reached over HTTP only when `insecure-registries` lists it [fault:action-plain-http-registry]", async () => {
     const host = registry.host.replace("127.0.0.1", "0.0.0.0");
     const first = api.createRepo({ owner: "acme", name: "homelab", files: { "README.md": "lab\n" } });
     const v1 = await pushTestImage(registry.directHost, "homelab/web", first.sha, image("v1"));
@@ -464,7 +464,8 @@ describe("plain-HTTP registries", () => {
     const tls = await runAction("acme/homelab", build, { "dry-run": "true" });
     expect(tls.exitCode).toBe(1);
     expect(JSON.parse(tls.outputs["plan-json"]!).services[0]).toMatchObject({ name: "web", status: "error" });
-    expect(tls.summary).toContain(host);
+    // The service's error names the host and the TLS failure of speaking HTTPS to it.
+    expect(tls.summary).toMatch(new RegExp(`\\| web \\| error \\| .*https://${host}/v2/homelab/web/.*SSL`));
 
     const listed = await runAction("acme/homelab", build, {
       "dry-run": "true",

@@ -59,6 +59,8 @@ export interface RunOptions {
   inputs?: Record<string, string>;
   /** `env:` of the step. */
   env?: Record<string, string>;
+  /** Options for `node` before the entry (e.g. --cpu-prof, to see where a run's time goes). */
+  nodeArgs?: string[];
   /** Where the run's directory (workspace, temp, runner files) is made. */
   parent?: string;
 }
@@ -137,7 +139,7 @@ export async function runActionStep(o: RunOptions): Promise<ActionRun> {
     ...o.env,
   };
   const started = performance.now();
-  const result = await execa(process.execPath, [o.entry], {
+  const result = await execa(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
     cwd: workspace,
     extendEnv: false,
     env,
