@@ -3,7 +3,7 @@
 // real local registry: one deploy that moves 1 of N services (N = 1, 10, 100), the App's benchmark case
 // (bench/github.ts). Reported: GitHub requests and content-creating ones, and the step's wall time.
 // NGB_BENCH_ACTION_ENTRY=path/to/index.js measures another bundle (e.g. the committed dist-action/).
-import { rmSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type GitHubStandIn, startGitHubApi } from "../test/helpers/github-api/index.js";
@@ -22,8 +22,13 @@ interface Row {
   /** From starting the process to its first commit write (the tree): start-up, reads and planning. */
   planMs: number;
   wallMs: number;
+  /** CPU time (user + system) of the step's process: what the wall time is on an idle machine, at least. */
+  cpuMs: number;
   routes: string[];
 }
+
+// Preloaded with `node --require`: the process's own CPU time, printed as it exits (the bundle is untouched).
+const CPU_PROBE = `process.on("exit", () => { const u = process.cpuUsage(); process.stderr.write("cpu-ms " + Math.round((u.user + u.system) / 1000) + "\\n"); });\n`;
 
 async function deployOnce(
   api: GitHubStandIn,
@@ -45,6 +50,7 @@ async function deployOnce(
     sha,
     inputs: { "insecure-registries": registry.host },
     parent: work,
+    nodeArgs: ["--require", path.join(work, "cpu-probe.cjs")],
   });
   if (run.exitCode !== 0 || run.outputs.moved !== repo.services[0])
     throw new Error(`the Action on ${repo.fullName} exited ${run.exitCode}:\n${run.stdout}\n${run.stderr}`);
@@ -58,6 +64,7 @@ async function deployOnce(
     writes: requests.filter((r) => r.write).length,
     planMs: (requests.find((r) => r.route === "POST /repos/:owner/:repo/git/trees")?.time ?? NaN) - started,
     wallMs: Math.round(run.wallMs),
+    cpuMs: Number(/^cpu-ms (\d+)$/m.exec(run.stderr)?.[1] ?? NaN),
     routes: requests.map(
       (r) => `+${String(r.time - started).padStart(5)} ms  ${r.route}${r.write ? "  (write)" : ""}`,
     ),
@@ -71,6 +78,7 @@ export async function run(): Promise<BenchSection> {
     startGitHubApi({ tokens: { [TOKEN]: "github-actions[bot]" } }),
   ]);
   try {
+    writeFileSync(path.join(work, "cpu-probe.cjs"), CPU_PROBE);
     const given = process.env.NGB_BENCH_ACTION_ENTRY;
     const entry = given ? path.resolve(given) : await buildActionBundle(work);
     await deployOnce(api, registry, entry, work, 1, 0); // warm-up: the bundle and the registry in the page cache
@@ -85,12 +93,14 @@ export async function run(): Promise<BenchSection> {
         "replaced by the stand-in of test/helpers/github-api (no network latency), the real local registry.",
         "The same deploy as the App's section: one `workflow_run` that moves 1 of N services. `wall` is the",
         "step's, from starting `node` to its exit (module loading included); `to first commit write` runs",
-        "from the start to the tree write.",
+        "from the start to the tree write; `CPU` is the step process's own (user + system), the floor of its",
+        "wall time on an idle machine (the stand-in and the registry work in their own processes meanwhile).",
         "",
-        "| services | GitHub requests | of which GraphQL | content-creating | to first commit write ms | wall ms |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| services | GitHub requests | of which GraphQL | content-creating | to first commit write ms | wall ms | CPU ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
         ...rows.map(
-          (r) => `| ${r.services} | ${r.requests} | ${r.graphql} | ${r.writes} | ${r.planMs} | ${r.wallMs} |`,
+          (r) =>
+            `| ${r.services} | ${r.requests} | ${r.graphql} | ${r.writes} | ${r.planMs} | ${r.wallMs} | ${r.cpuMs} |`,
         ),
         "",
         "<details><summary>The requests at N = 100 (arrival at the stand-in, from starting the step)</summary>",
