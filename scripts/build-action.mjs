@@ -2,7 +2,8 @@
 // Bundles the GitHub Action (src/action/main.ts) into dist-action/, committed so a workflow runs it
 // without `npm ci`: one ESM file for Node 24 plus the two wasm files the HCL parser loads beside it.
 // Reproducible: the same sources and lockfile give the same bytes (CI rebuilds and compares:
-// `node scripts/build-action.mjs --check`).
+// `node scripts/build-action.mjs --check`). `--out DIR` builds into DIR instead (the Action's end-to-end
+// test and benchmark run the bundle of the current sources, as the runner would, without touching dist-action/).
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -29,7 +30,12 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
 const check = process.argv.includes("--check");
 const target = path.join(root, "dist-action");
-const out = check ? mkdtempSync(path.join(os.tmpdir(), "ngb-action-")) : target;
+const outArg = process.argv.indexOf("--out");
+const out = check
+  ? mkdtempSync(path.join(os.tmpdir(), "ngb-action-"))
+  : outArg > 0 && process.argv[outArg + 1]
+    ? path.resolve(process.argv[outArg + 1])
+    : target;
 
 if (!check) rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });

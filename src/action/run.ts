@@ -9,16 +9,15 @@ import { planJson } from "../cli/deploy.js";
 import { parseImagesFile } from "../cli/deploy.js";
 import { CONFIG_PATH, parseConfigText } from "../config/load.js";
 import { type Config, formatConfigErrors } from "../config/schema.js";
-import { runDeploy } from "../core/pipeline.js";
 import { changing } from "../core/plan.js";
 import { createExplainer } from "../explain/inspect.js";
-import { GitHubRepoPort } from "../github/ports.js";
+import { octokitForToken } from "../github/octokit.js";
 import { GitHubRepo } from "../github/repo.js";
-import { octokitForToken } from "../github/token.js";
 import type { RepoCoords } from "../github/types.js";
 import { type DeployReport, type DeployTarget, deployTo } from "../handlers/deploy.js";
 import { createRegistryClient } from "../registry/client.js";
 import { localImageSource } from "../workspace/images.js";
+import { BranchMissingError, type DryRunReport, dryRun, dryRunSentence } from "./dry-run.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -29,6 +28,8 @@ export interface ActionInputs {
   branch: string;
   images: string | undefined;
   dryRun: boolean;
+  /** Registry hosts (host[:port]) reached over plain HTTP, as NOMAD_GITOPS_INSECURE_REGISTRIES lists them. */
+  insecureRegistries: string[];
   /** The build commit's timestamp, from the event. */
   date?: Date;
 }
@@ -68,8 +69,23 @@ export async function readInputs(env: Env): Promise<ActionInputs> {
     branch,
     images: images ? path.resolve(env.GITHUB_WORKSPACE ?? process.cwd(), images) : undefined,
     dryRun: dryRun === "true",
+    insecureRegistries: hostList(input(env, "insecure-registries")),
     ...(date ? { date } : {}),
   };
+}
+
+/** `host[:port]` entries, separated by commas or lines (a YAML block), as the registry is named in images. */
+function hostList(text: string): string[] {
+  const hosts = text
+    .split(/[,\n]/)
+    .map((h) => h.trim())
+    .filter(Boolean);
+  for (const host of hosts)
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host))
+      throw new ActionInputError(
+        `input \`insecure-registries\`: ${JSON.stringify(host)} is not host[:port] (e.g. registry.lan:5000, no scheme or path)`,
+      );
+  return hosts;
 }
 
 async function readEvent(env: Env): Promise<Record<string, unknown>> {
@@ -113,16 +129,29 @@ export interface ActionOutcome {
 export async function runAction(env: Env, log: DeployTarget["log"]): Promise<ActionOutcome> {
   const inputs = await readInputs(env);
   const coords = coordsFrom(env);
-  const octokit = octokitForToken(inputs.token, env.GITHUB_API_URL || undefined);
+  const octokit = octokitForToken(inputs.token, {
+    ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
+    repository: `${coords.owner}/${coords.repo}`,
+  });
   const repo = new GitHubRepo(octokit, coords);
   const config = await readConfig(repo, inputs.sha, inputs.config);
-  const registry = createRegistryClient({ env: env as NodeJS.ProcessEnv });
+  // The input adds to what the step's env may already list: the registry client and skopeo read it there.
+  const registryEnv: Env = {
+    ...env,
+    NOMAD_GITOPS_INSECURE_REGISTRIES: [
+      env.NOMAD_GITOPS_INSECURE_REGISTRIES ?? "",
+      ...inputs.insecureRegistries,
+    ]
+      .filter(Boolean)
+      .join(","),
+  };
+  const registry = createRegistryClient({ env: registryEnv as NodeJS.ProcessEnv });
   const images = inputs.images
     ? {
         sources: parseImagesFile(await readImages(inputs.images), inputs.images),
         port: localImageSource(registry, {
           cwd: env.GITHUB_WORKSPACE ?? process.cwd(),
-          env: env as NodeJS.ProcessEnv,
+          env: registryEnv as NodeJS.ProcessEnv,
         }),
       }
     : undefined;
@@ -130,21 +159,22 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
 
   let report: DeployReport;
   if (inputs.dryRun) {
-    // Read-only: the plan against the deploy branch head; nothing is written to GitHub or the registry.
-    const state = await repo.branches(inputs.branch, config.pr.branch);
-    if (!state.base) throw new ActionInputError(`branch ${inputs.branch} does not exist`);
-    const result = await runDeploy({
+    const dry = await dryRun({
+      octokit,
+      coords,
+      repo,
       config,
-      build: { sha: inputs.sha, branch: inputs.branch },
-      repo: new GitHubRepoPort(repo, state.base.sha, state.base.tree),
+      sha: inputs.sha,
+      branch: inputs.branch,
       registry,
       explainer: createExplainer(registry),
-      mode: "plan",
       ...(images ? { images } : {}),
       repoUrl,
-      ...(inputs.date ? { clock: { now: () => inputs.date! } } : {}),
+      ...(inputs.date ? { date: inputs.date } : {}),
+    }).catch((error: unknown) => {
+      throw error instanceof BranchMissingError ? new ActionInputError(error.message) : error;
     });
-    report = { outcome: "no-change", result, pr: null };
+    return describeOutcome(dry, dryRunSentence(dry));
   } else {
     report = await deployTo(
       { octokit, coords, log, repoUrl },
@@ -165,7 +195,7 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
       },
     );
   }
-  return describeOutcome(report, inputs.dryRun);
+  return describeOutcome(report, null);
 }
 
 async function readImages(file: string): Promise<string> {
@@ -178,7 +208,8 @@ async function readImages(file: string): Promise<string> {
   }
 }
 
-function describeOutcome(report: DeployReport, dryRun: boolean): ActionOutcome {
+/** The outputs and summary; `dryRun` is the dry run's sentence on what a real run would have done. */
+function describeOutcome(report: DeployReport | DryRunReport, dryRun: string | null): ActionOutcome {
   const result = report.result;
   if (!result) {
     const why =
@@ -207,6 +238,7 @@ function describeOutcome(report: DeployReport, dryRun: boolean): ActionOutcome {
     "",
   ];
   if (report.pr) lines.push(`Deploy PR: [#${report.pr.number}](${report.pr.url})`, "");
+  if (dryRun) lines.push(dryRun, "");
   lines.push(result.check.summary.trimEnd(), "");
   const failed = plan.counts.error > 0 || plan.fileErrors.length > 0;
   return {
@@ -215,7 +247,9 @@ function describeOutcome(report: DeployReport, dryRun: boolean): ActionOutcome {
       unchanged: unchanged.join(","),
       "pr-number": report.pr ? String(report.pr.number) : "",
       "pr-url": report.pr?.url ?? "",
-      "plan-json": JSON.stringify(planJson(result, { outcome: report.outcome })),
+      "plan-json": JSON.stringify(
+        planJson(result, { outcome: report.outcome, ...(dryRun ? { dryRun: true } : {}) }),
+      ),
     },
     summary: lines.join("\n"),
     exitCode: failed ? 1 : 0,

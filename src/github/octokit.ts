@@ -1,6 +1,6 @@
-// The App's Octokit: Probot's, with throttling fitted to GitHub's documented limits instead of
-// @octokit/plugin-throttling's defaults, which space every POST 1 s apart (read-only GraphQL queries
-// included) and add 3 s between a PR and a comment.
+// The one GitHub client of the App and the Action: Probot's Octokit, with throttling fitted to GitHub's
+// documented limits instead of @octokit/plugin-throttling's defaults, which space every POST 1 s apart
+// (read-only GraphQL queries included) and add 3 s between a PR and a comment.
 //
 // - Reads (GET and GraphQL queries) only share the plugin's concurrency cap (10 at a time, GitHub allows 100).
 // - Content-creating requests (REST POST/PATCH/PUT/DELETE, GraphQL mutations) go one at a time per
@@ -14,6 +14,7 @@
 import type { Octokit as CoreOctokit } from "@octokit/core";
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
+import type { Octokit } from "./types.js";
 
 export interface WritePacing {
   /** Content-creating requests an installation may make at once before pacing starts. */
@@ -184,4 +185,23 @@ export function appOctokit(pacing: WritePacing = DEFAULT_PACING) {
       throttle: { ...throttle, ...throttleOptions(pacing, throttle) },
     };
   });
+}
+
+/**
+ * The Action's client: the App's class and pacing, authenticated with a plain token (the workflow's
+ * GITHUB_TOKEN) instead of an installation. GitHub's secondary limits (80 content-creating requests a
+ * minute, 500 an hour) hold for that token too; a deploy makes about 8, so the bucket never empties in one
+ * run and two overlapping runs (each its own process and bucket) stay far below the limit together.
+ */
+export function octokitForToken(
+  token: string,
+  options: { baseUrl?: string; repository?: string } = {},
+): Octokit {
+  const Client = appOctokit();
+  return new Client({
+    auth: { token },
+    baseUrl: options.baseUrl ?? "https://api.github.com",
+    // The bucket's key: what the token may write to (the Action's token is scoped to its repository).
+    throttle: { id: `token:${options.repository ?? "any"}` },
+  }) as Octokit;
 }
