@@ -19,6 +19,7 @@ import type { RepoCoords } from "../github/types.js";
 import { type DeployReport, type DeployTarget, deployTo } from "../handlers/deploy.js";
 import { createRegistryClient } from "../registry/client.js";
 import { localImageSource } from "../workspace/images.js";
+import { parseActionEvent } from "./event.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -75,7 +76,7 @@ export async function readInputs(env: Env): Promise<ActionInputs> {
 async function readEvent(env: Env): Promise<Record<string, unknown>> {
   if (!env.GITHUB_EVENT_PATH) return {};
   try {
-    return JSON.parse(await readFile(env.GITHUB_EVENT_PATH, "utf8")) as Record<string, unknown>;
+    return parseActionEvent(await readFile(env.GITHUB_EVENT_PATH, "utf8"));
   } catch {
     return {};
   }
