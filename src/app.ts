@@ -1,5 +1,6 @@
 // Probot wiring only: which event goes to which handler. Everything else lives in src/handlers.
 import type { Context, Probot } from "probot";
+import { appBotLogin } from "./github/identity.js";
 import { type Scheduler, realScheduler } from "./nomad/follow.js";
 import { type FollowClaims, localClaims } from "./nomad/follow-deployments.js";
 import { scheduleResume } from "./handlers/resume.js";
@@ -51,11 +52,7 @@ export function nomadGitops(deps: AppDeps = {}) {
     // The dashboard issue is looked up among the App's own issues: its login, asked once per process.
     let login: Promise<string | undefined> | undefined;
     deps = {
-      botLogin: () =>
-        (login ??= app
-          .auth()
-          .then((octokit) => octokit.rest.apps.getAuthenticated())
-          .then((r) => (r.data?.slug ? `${r.data.slug}[bot]` : undefined))),
+      botLogin: () => (login ??= app.auth().then(appBotLogin)),
       ...deps,
     };
     registerSecretsFromEnv(process.env);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { z } from "zod";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
+// The package's own manifest, read like any other JSON: through a schema, never cast.
+const Manifest = z.object({ version: z.string().min(1) });
+const pkg = Manifest.parse(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")));
 export const version: string = pkg.version;

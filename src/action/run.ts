@@ -18,6 +18,7 @@ import { type DeployReport, type DeployTarget, deployTo } from "../handlers/depl
 import { createRegistryClient } from "../registry/client.js";
 import { localImageSource } from "../workspace/images.js";
 import { BranchMissingError, type DryRunReport, dryRun, dryRunSentence } from "./dry-run.js";
+import { parseActionEvent } from "./event.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -91,7 +92,7 @@ function hostList(text: string): string[] {
 async function readEvent(env: Env): Promise<Record<string, unknown>> {
   if (!env.GITHUB_EVENT_PATH) return {};
   try {
-    return JSON.parse(await readFile(env.GITHUB_EVENT_PATH, "utf8")) as Record<string, unknown>;
+    return parseActionEvent(await readFile(env.GITHUB_EVENT_PATH, "utf8"));
   } catch {
     return {};
   }

@@ -87,9 +87,14 @@ export class PendingWork {
       sweeping = true;
       try {
         await this.ledger.renew([...this.#held.keys()]);
-        const { claimed, dropped } = await this.ledger.claimOrphans(25);
+        const { claimed, dropped, unreadable } = await this.ledger.claimOrphans(25);
         for (const id of dropped)
           log.error({ delivery: id }, "pending delivery dropped after repeated attempts");
+        for (const { id, problem } of unreadable)
+          log.error(
+            { delivery: id, problem },
+            "pending delivery dropped: its ledger entry cannot be read, so it cannot be run again (redeliver it from the App's settings if its work is missing)",
+          );
         for (const delivery of claimed) {
           if (this.#held.has(delivery.id)) continue;
           log.info({ delivery: delivery.id, event: delivery.name }, "resuming a pending delivery");

@@ -8,6 +8,7 @@
 //   renewing; once the lease runs out any replica claims the delivery and runs it again (the handlers are
 //   idempotent, so work done before the crash is found and not repeated).
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { DELETE_IF_HELD, RENEW_IF_HELD } from "./redis-lease.js";
 
 /** One accepted webhook delivery: enough to run it again (`app.receive`). */
@@ -29,9 +30,14 @@ export interface PendingLedger {
   /**
    * Pending deliveries that no live replica holds (their holder died and its lease ran out), now held by
    * this replica; at most `max`. Each claim counts as an attempt; one claimed more than `maxAttempts`
-   * times is dropped and returned under `dropped` (a poison delivery must not loop forever).
+   * times is dropped and returned under `dropped` (a poison delivery must not loop forever). An entry
+   * that cannot be read back (not JSON, or not the shape `record` writes) is dropped too, with why.
    */
-  claimOrphans(max: number): Promise<{ claimed: PendingDelivery[]; dropped: string[] }>;
+  claimOrphans(max: number): Promise<{
+    claimed: PendingDelivery[];
+    dropped: string[];
+    unreadable: Array<{ id: string; problem: string }>;
+  }>;
   /** Pending deliveries (any holder), for tests and logs. */
   size(): Promise<number>;
 }
@@ -48,7 +54,7 @@ export function memoryLedger(): PendingLedger {
     },
     async renew() {},
     async claimOrphans() {
-      return { claimed: [], dropped: [] };
+      return { claimed: [], dropped: [], unreadable: [] };
     },
     async size() {
       return pending.size;
@@ -67,10 +73,28 @@ export interface RedisLedgerOptions {
   prefix?: string;
 }
 
-interface Stored {
-  name: string;
-  payload: unknown;
-  attempts: number;
+// An entry as `record` writes it. Redis holds whatever any process wrote (another version of the App
+// during a rolling upgrade, a hand edit), so it is read back through this schema, never cast.
+const Stored = z.object({
+  name: z.string().min(1),
+  payload: z.unknown(),
+  attempts: z.number().int().min(0),
+});
+type Stored = z.infer<typeof Stored>;
+
+/** A ledger entry read back, or what is wrong with it (never its text: it holds a webhook payload). */
+function readStored(raw: string): { ok: true; entry: Stored } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, problem: `not JSON (${raw.length} characters)` };
+  }
+  const parsed = Stored.safeParse(json);
+  if (parsed.success) return { ok: true, entry: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  return { ok: false, problem: `not a pending delivery (${where}${issue?.message ?? "invalid"})` };
 }
 
 /** The ledger in Redis, shared by every replica. */
@@ -106,6 +130,7 @@ export function redisLedger(redis: Redis, options: RedisLedgerOptions): PendingL
     async claimOrphans(max) {
       const claimed: PendingDelivery[] = [];
       const dropped: string[] = [];
+      const unreadable: Array<{ id: string; problem: string }> = [];
       for (const id of await redis.hkeys(pendingKey)) {
         if (claimed.length >= max) break;
         // NX: only when no live replica holds it.
@@ -116,7 +141,15 @@ export function redisLedger(redis: Redis, options: RedisLedgerOptions): PendingL
           await redis.eval(DELETE_IF_HELD, 1, holdKey(id), owner);
           continue;
         }
-        const stored = JSON.parse(raw) as Stored;
+        const read = readStored(raw);
+        if (!read.ok) {
+          // It cannot be run again: dropped, with why, so the delivery can be redelivered by hand.
+          await redis.hdel(pendingKey, id);
+          await redis.eval(DELETE_IF_HELD, 1, holdKey(id), owner);
+          unreadable.push({ id, problem: read.problem });
+          continue;
+        }
+        const stored = read.entry;
         if (stored.attempts >= maxAttempts) {
           await redis.hdel(pendingKey, id);
           await redis.eval(DELETE_IF_HELD, 1, holdKey(id), owner);
@@ -126,7 +159,7 @@ export function redisLedger(redis: Redis, options: RedisLedgerOptions): PendingL
         await redis.hset(pendingKey, id, JSON.stringify({ ...stored, attempts: stored.attempts + 1 }));
         claimed.push({ id, name: stored.name, payload: stored.payload });
       }
-      return { claimed, dropped };
+      return { claimed, dropped, unreadable };
     },
     async size() {
       return redis.hlen(pendingKey);

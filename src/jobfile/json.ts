@@ -219,7 +219,8 @@ class JsonReader {
     while (i < this.src.length && this.src[i] !== '"') i += this.src[i] === "\\" ? 2 : 1;
     if (i >= this.src.length) throw new JsonSyntaxError("unterminated string", this.line);
     this.at = i + 1;
-    const value = JSON.parse(this.src.slice(start - 1, i + 1)) as string;
+    // One JSON string token, quotes included: parsing it decodes its escapes (a bad one throws).
+    const value = String(JSON.parse(this.src.slice(start - 1, i + 1)));
     return { kind: "string", start, end: i, value, line: this.line };
   }
 

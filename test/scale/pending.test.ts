@@ -76,6 +76,34 @@ describe("the ledger in Redis", () => {
     expect(await a.size()).toBe(0);
   });
 
+  it("[fault:app-ledger-entry-unreadable] drops an entry it cannot read back, saying why, and still resumes the others", async () => {
+    const prefix = `t3-${Date.now()}`;
+    const redis = client();
+    const a = redisLedger(redis, { owner: "a", leaseMs: 50, prefix });
+    await a.record(delivery("good"));
+    // Entries as another version of the App, or a hand edit, might have left them.
+    const garbled = '{"name":"push","payload":';
+    await redis.hset(`${prefix}:pending`, "garbled", garbled);
+    await redis.hset(
+      `${prefix}:pending`,
+      "old",
+      JSON.stringify({ name: "push", payload: {}, attempts: "1" }),
+    );
+    await sleep(80);
+    const { claimed, dropped, unreadable } = await a.claimOrphans(10);
+    expect(claimed).toEqual([delivery("good")]);
+    expect(dropped).toEqual([]);
+    expect(unreadable.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: "garbled", problem: `not JSON (${garbled.length} characters)` },
+      { id: "old", problem: expect.stringMatching(/^not a pending delivery \(attempts: .*number/) },
+    ]);
+    // The problem never quotes the entry, which holds a webhook payload.
+    for (const u of unreadable) expect(u.problem).not.toContain("push");
+    await a.finish("good");
+    expect(await a.size()).toBe(0);
+    expect(await redis.keys(`${prefix}:pending:hold:*`)).toEqual([]);
+  });
+
   it("lets one replica per period do the missed-delivery pass", async () => {
     const one = await runtimeFor({ REDIS_URL: redis.url });
     const two = await runtimeFor({ REDIS_URL: redis.url });
