@@ -6,9 +6,11 @@ import nock from "nock";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { APP_ID, INSTALLATION_ID } from "../fixtures/github/payloads.js";
+import { statelessToken } from "../helpers/tokens.js";
 
 export const API = "https://api.github.com";
-export const INSTALLATION_TOKEN = "ghs_InstallationTokenForTests0123456789";
+/** In GitHub's stateless format (~520 characters with dots), as installations get them since 2026. */
+export const INSTALLATION_TOKEN = statelessToken(APP_ID, INSTALLATION_ID);
 export const WEBHOOK_SECRET = "webhook-secret-for-tests";
 
 let privateKey: string | undefined;
