@@ -94,7 +94,14 @@ const seen: string[] = [];
 
 /** API scope whose every request must carry the installation token; each request is recorded for counting. */
 export function github(): nock.Scope {
-  const scope = nock(API, { reqheaders: { authorization: `token ${INSTALLATION_TOKEN}` } });
+  // Probot's installation auth sends `token …`; a plain token client (@octokit/auth-token) sends a stateless
+  // token, which has a JWT's three parts, as `bearer …`. GitHub takes both.
+  const scope = nock(API, {
+    reqheaders: {
+      authorization: (value: string) =>
+        value === `token ${INSTALLATION_TOKEN}` || value === `bearer ${INSTALLATION_TOKEN}`,
+    },
+  });
   scope.on("request", (req: { method: string; path: string }) => seen.push(`${req.method} ${req.path}`));
   return scope;
 }
