@@ -1,7 +1,10 @@
 // GitHub's merge queue: its trial merges (`gh-readonly-queue/<base>/…`) are never built or deployed, and
 // `merge_group.checks_requested` gets a completed `nomad-gitops` run on the group's head commit, so a
 // required `nomad-gitops` check does not stall the queue.
+import { readFileSync } from "node:fs";
 import nock from "nock";
+import { parse } from "yaml";
+import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nomadGitops } from "../../src/app.js";
 import { mergeGroupEvent, pushEvent, workflowRunEvent } from "../fixtures/github/payloads.js";
@@ -101,5 +104,17 @@ describe("merge queue", () => {
     await t.probot.receive(workflowRunEvent({ headSha: SHA, branch: QUEUE_BRANCH, conclusion: "success" }));
     expect(takeRequests()).toEqual([]);
     expect(unmatched).toEqual([]);
+  });
+
+  it("app.yml subscribes to merge_group with the permission GitHub asks for it (merge queues: read)", () => {
+    const manifest = z
+      .looseObject({
+        default_events: z.array(z.string()),
+        default_permissions: z.record(z.string(), z.string()),
+      })
+      .parse(parse(readFileSync(new URL("../../app.yml", import.meta.url), "utf8")));
+    expect(manifest.default_events).toContain("merge_group");
+    expect(manifest.default_permissions.merge_queues).toBe("read");
+    expect(manifest.default_permissions.checks).toBe("write");
   });
 });
