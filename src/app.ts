@@ -9,6 +9,7 @@ import { onDashboardEdited } from "./handlers/dashboard.js";
 import type { DeployDeps } from "./handlers/deploy.js";
 import { onPullRequestChanged, onPullRequestClosed } from "./handlers/pull-request.js";
 import { onPush } from "./handlers/push.js";
+import { onMergeGroupChecksRequested } from "./handlers/merge-group.js";
 import { type RepoSerializer, localSerializer } from "./handlers/serial.js";
 import { onWorkflowRunCompleted } from "./handlers/workflow-run.js";
 import { redacted } from "./handlers/redacted.js";
@@ -85,6 +86,10 @@ export function nomadGitops(deps: AppDeps = {}) {
     app.on(
       "issues.edited",
       redacted((context) => inRepo(context, () => onDashboardEdited(context, deps))),
+    );
+    app.on(
+      "merge_group.checks_requested",
+      redacted((context) => accept(context, () => onMergeGroupChecksRequested(context))),
     );
     app.on(
       ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"],

@@ -18,7 +18,7 @@ try {
   // Workflow commands take one line: the runner shows %0A as a line break.
   const text = error instanceof Error ? error.message : String(error);
   const message = (error instanceof ActionInputError ? text : `the deploy run failed: ${text}`)
-    .replace(/(gh[opsu]_|github_pat_)[A-Za-z0-9_]+/g, "$1***")
+    .replace(/(gh[opsu]_|github_pat_)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*/g, "$1***")
     .replace(/%/g, "%25")
     .replace(/\r?\n/g, "%0A");
   console.log(`::error title=nomad-gitops::${message}`);

@@ -19,6 +19,7 @@ import { createRegistryClient } from "../registry/client.js";
 import { localImageSource } from "../workspace/images.js";
 import { BranchMissingError, type DryRunReport, dryRun, dryRunSentence } from "./dry-run.js";
 import { parseActionEvent } from "./event.js";
+import { mergeQueueOutcome } from "./merge-queue.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -128,6 +129,8 @@ export interface ActionOutcome {
 }
 
 export async function runAction(env: Env, log: DeployTarget["log"]): Promise<ActionOutcome> {
+  const queue = await mergeQueueOutcome(env); // the merge queue's trial merge: never deployed
+  if (queue) return queue;
   const inputs = await readInputs(env);
   const coords = coordsFrom(env);
   const octokit = octokitForToken(inputs.token, {

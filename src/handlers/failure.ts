@@ -44,6 +44,11 @@ function targetOf(name: string, payload: Payload): Target | "default-branch" | n
       if (!pr) return null;
       return { sha: pr.merged && pr.merge_commit_sha ? pr.merge_commit_sha : pr.head.sha };
     }
+    // The queue's trial merge waits for its check: a failure there drops the PR with the reason, not a timeout.
+    case "merge_group": {
+      const group = p.merge_group as { head_sha?: string } | undefined;
+      return group?.head_sha ? { sha: group.head_sha } : null;
+    }
     // A dashboard request is about the default branch.
     case "issues":
       return "default-branch";

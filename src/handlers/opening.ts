@@ -7,6 +7,7 @@ import { CheckRuns } from "../github/checks.js";
 import type { RepoCoords } from "../github/types.js";
 import { configFailure, deployBranches, loadConfig } from "./config.js";
 import { coordsOf } from "./context.js";
+import { isMergeQueueBranch } from "./merge-group.js";
 
 export interface Opened {
   config: Config;
@@ -20,12 +21,15 @@ export interface Opened {
  *   it stays quiet;
  * - an invalid config: a failed check run on `sha` quoting every key and its problem, when `branch` is
  *   one the broken file could deploy ({@link claimsBranch}); nothing else happens;
- * - a valid config whose deploy branches do not include `branch`: ignored.
+ * - a valid config whose deploy branches do not include `branch`: ignored;
+ * - a merge queue branch (`gh-readonly-queue/…`): ignored before anything is read.
  */
 export async function openEvent(
   context: Context,
   at: { sha: string; branch: string; defaultBranch: string },
 ): Promise<Opened | null> {
+  // The merge queue's trial merges are never deployed, whatever `branches` lists (merge-group.ts checks them).
+  if (isMergeQueueBranch(at.branch)) return null;
   const coords = coordsOf(context);
   const loaded = await loadConfig(context.octokit, coords, at.sha);
   if (loaded.status === "absent") return null;

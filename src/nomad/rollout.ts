@@ -115,7 +115,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   // A file whose targets all have their deployment was submitted by that earlier delivery already.
   // Check-and-set: the plan names the job version the cluster holds, and the submit is refused if a
   // person (or another tool) changed the job in between; that is an error, never an overwrite.
-  const submitted = new Map<string, { index: number } | { error: string }>();
+  const submitted = new Map<string, Submitted>();
   if (config.nomad?.submit) {
     for (const file of input.files) {
       if (!pending.some((t) => t.file === file.path)) continue;
@@ -126,14 +126,13 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
         // The preview's index reaches back to what reviewers saw; without one, the merge-time plan's.
         const index = previewed ?? (await client.plan(job)).JobModifyIndex ?? 0;
         const out = await client.submit(job, { enforceIndex: index, source: file.text });
-        submitted.set(file.path, { index: out.JobModifyIndex });
+        // Nomad keeps a job whose spec did not change: no new version, no deployment, and the answer
+        // names the JobModifyIndex the submit enforced (nomad/job_endpoint.go, Register).
+        const unchanged = index > 0 && out.JobModifyIndex === index;
+        submitted.set(file.path, { index: out.JobModifyIndex, ...(unchanged ? { unchanged } : {}) });
       } catch (error) {
-        const detail = describeNomadError(error);
-        const when = previewed !== undefined ? "the PR's plan preview" : "the bot planned it";
         submitted.set(file.path, {
-          error: /conflicting job modify index|job already exists|job not found/i.test(detail)
-            ? `not submitted: the job changed in Nomad after ${when} (${detail})`
-            : `submit failed: ${detail}`,
+          error: refusedSubmit(describeNomadError(error), previewed !== undefined),
         });
       }
     }
@@ -146,7 +145,9 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
     const found =
       submit && "error" in submit
         ? { state: "error" as const, description: clip(submit.error) }
-        : await checkRollout(client, t, submit?.index);
+        : submit?.unchanged
+          ? await checkUnchanged(client, t, submit.index)
+          : await checkRollout(client, t, submit?.index);
     const earlier = made.get(targetKey(t));
     const result: RolloutResult = {
       service: t.service,
@@ -190,6 +191,24 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   }
   // In the order of the targets (the job files'), existing or not.
   return results.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
+}
+
+type Submitted = { index: number; unchanged?: true } | { error: string };
+
+/**
+ * Why a submit was refused, as what happened: Nomad's check-and-set errors (nomad/job_endpoint.go,
+ * Register: "Enforcing job modify index N: job exists with conflicting job modify index: M", "…: job
+ * already exists", "…: job does not exist") each say how the job moved since it was planned.
+ */
+export function refusedSubmit(detail: string, fromPreview: boolean): string {
+  const when = fromPreview ? "the PR's plan preview" : "the bot planned it";
+  if (/job does not exist/i.test(detail))
+    return `not submitted: the job was purged from Nomad after ${when}; nothing was recreated (${detail})`;
+  if (/job already exists/i.test(detail))
+    return `not submitted: the job was created in Nomad after ${when}; it was not overwritten (${detail})`;
+  if (/conflicting job modify index/i.test(detail))
+    return `not submitted: the job changed in Nomad after ${when} (${detail})`;
+  return `submit failed: ${detail}`;
 }
 
 /** Above this many moved services, a merge makes one GitHub deployment for all of them. */
@@ -281,6 +300,56 @@ export async function checkRollout(
     return { state: summary.state, description: rolloutDescription(summary), summary, ...seen };
   } catch (error) {
     return { state: "error", description: clip(describeNomadError(error)), ...seen };
+  }
+}
+
+/**
+ * A submit Nomad kept as it was: the cluster already runs this version (a person ran the file, or an
+ * earlier submit did), so there is no new deployment to wait for. The version's own deployment, when it
+ * has one, says how its rollout went; without one, the job running that version is the result.
+ */
+export async function checkUnchanged(
+  client: RolloutCheckPort,
+  target: RolloutTarget,
+  index: number,
+): Promise<RolloutCheck> {
+  try {
+    const [running, deployment] = await Promise.all([
+      client.job(target.job),
+      client.latestDeployment(target.job),
+    ]);
+    if (running === null) {
+      return { state: "error", description: clip("job gone from Nomad right after the submit"), running };
+    }
+    const version = running.Version ?? null;
+    const own = deployment !== null && (deployment.JobModifyIndex ?? 0) >= index;
+    if (own) {
+      const allocations =
+        deployment.Status === "failed" ? await client.deploymentAllocations(deployment.ID) : [];
+      const summary = summarizeRollout(deployment, allocations);
+      return {
+        state: summary.state,
+        description: clip(`unchanged, Nomad already had this version: ${rolloutDescription(summary)}`),
+        summary,
+        running,
+      };
+    }
+    const v = `v${version ?? "?"}`;
+    if (running.Status !== undefined && running.Status !== "running") {
+      // Kept, but not running: a success would be a claim nobody checked.
+      return {
+        state: "error",
+        description: clip(`Nomad kept ${v} unchanged, but the job is ${running.Status}; no new deployment`),
+        running,
+      };
+    }
+    return {
+      state: "success",
+      description: clip(`already running: Nomad kept ${v} unchanged; no new deployment`),
+      running,
+    };
+  } catch (error) {
+    return { state: "error", description: clip(describeNomadError(error)) };
   }
 }
 

@@ -78,8 +78,10 @@ const RULES: Array<[RegExp, Replacement]> = [
   // Nomad's token as an environment assignment or header.
   [/\b(NOMAD_TOKEN\s*[=:]\s*["']?)[^\s"']+/g, `$1${REDACTED}`],
   [/\b(X-Nomad-Token["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi, `$1${REDACTED}`],
-  // GitHub tokens: classic/app/OAuth prefixes and fine-grained PATs.
-  [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, REDACTED],
+  // GitHub tokens: classic/app/OAuth prefixes and fine-grained PATs. Installation tokens are stateless
+  // since 2026 (`ghs_<app id>_<JWT>`, ~520 characters): `_`, `-` and dots inside, no fixed length. A dot
+  // only continues the token when more token characters follow, so a sentence's full stop stays.
+  [/\bgh[pousr]_[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]+)*/g, REDACTED],
   [/\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, REDACTED],
   // Password in a URL's userinfo: https://user:secret@host.
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]+@/gi, `$1${REDACTED}@`],

@@ -6,9 +6,11 @@ import nock from "nock";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { APP_ID, INSTALLATION_ID } from "../fixtures/github/payloads.js";
+import { statelessToken } from "../helpers/tokens.js";
 
 export const API = "https://api.github.com";
-export const INSTALLATION_TOKEN = "ghs_InstallationTokenForTests0123456789";
+/** In GitHub's stateless format (~520 characters with dots), as installations get them since 2026. */
+export const INSTALLATION_TOKEN = statelessToken(APP_ID, INSTALLATION_ID);
 export const WEBHOOK_SECRET = "webhook-secret-for-tests";
 
 let privateKey: string | undefined;
@@ -92,7 +94,14 @@ const seen: string[] = [];
 
 /** API scope whose every request must carry the installation token; each request is recorded for counting. */
 export function github(): nock.Scope {
-  const scope = nock(API, { reqheaders: { authorization: `token ${INSTALLATION_TOKEN}` } });
+  // Probot's installation auth sends `token …`; a plain token client (@octokit/auth-token) sends a stateless
+  // token, which has a JWT's three parts, as `bearer …`. GitHub takes both.
+  const scope = nock(API, {
+    reqheaders: {
+      authorization: (value: string) =>
+        value === `token ${INSTALLATION_TOKEN}` || value === `bearer ${INSTALLATION_TOKEN}`,
+    },
+  });
   scope.on("request", (req: { method: string; path: string }) => seen.push(`${req.method} ${req.path}`));
   return scope;
 }

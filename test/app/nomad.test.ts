@@ -394,7 +394,8 @@ describe("rollout follow-up after the merge", () => {
   it("a redelivered merge event finds its deployment: nothing created, posted, submitted or followed", async () => {
     nomad = await startNomad({
       token: TOKEN,
-      running: { banana: pinned("banana") },
+      // An older image: the merge's submit changes the job (Nomad keeps an unchanged one as it is).
+      running: { banana: `${host}/acme/banana@sha256:${"b".repeat(64)}` },
       progress: { banana: ["running"] },
     });
     // submit: true, so a resubmission would show up in the stand-in's requests. Still running at the

@@ -1,7 +1,11 @@
 // A Nomad HTTP API stand-in on 127.0.0.1 (node:http), answering from the documented shapes in
 // test/fixtures/nomad-api/: parse, plan with diff, register, read job, latest deployment and its
 // allocations. It checks the X-Nomad-Token header, records every request, and can deny a capability
-// (403 "Permission denied", as Nomad does) or play a rollout that succeeds or fails.
+// (403 "Permission denied", as Nomad does) or play a rollout that succeeds or fails. Register behaves as
+// Nomad's `Job.Register` (nomad/job_endpoint.go): a job whose spec did not change keeps its version and
+// JobModifyIndex and gets no deployment, only a new evaluation (a larger `Index`); the check-and-set
+// errors use Nomad's wording.
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -53,10 +57,15 @@ export interface StandInOptions {
 export interface NomadStandIn {
   address: string;
   requests(): NomadRequest[];
-  /** A person runs the job again (`nomad job run`, same image): its JobModifyIndex moves on. */
+  /** A person changes the job by hand (`nomad job run` of an edited file): a new version, a new JobModifyIndex. */
   touch(id: string): void;
-  /** A reconciler (or a person) runs the job with this image: the cluster now holds it. */
-  run(id: string, image: string): void;
+  /**
+   * A reconciler (or a person) runs the job with this image: the cluster now holds it as a new version.
+   * With `deployment`, Nomad made that version a deployment in this state; without, it has none of its own.
+   */
+  run(id: string, image: string, options?: { deployment?: "running" | "successful" | "failed" }): void;
+  /** `nomad job stop -purge`: the job and its deployments are gone. */
+  purge(id: string): void;
   stop(): Promise<void>;
 }
 
@@ -73,6 +82,29 @@ export function jobWith(id: string, image: string, names: { group?: string; task
   return job;
 }
 
+/** What Nomad compares to decide whether a register changes the job (Job.SpecChanged): not its indexes. */
+const SERVER_SET = [
+  "Status",
+  "Version",
+  "JobModifyIndex",
+  "ModifyIndex",
+  "CreateIndex",
+  "SubmitTime",
+  "Stable",
+];
+const specOf = (job: Json): string =>
+  canonical(Object.fromEntries(Object.entries(job).filter(([k]) => !SERVER_SET.includes(k))));
+/** JSON with object keys sorted: a job read back through a schema may list its keys in another order. */
+const canonical = (value: unknown): string =>
+  Array.isArray(value)
+    ? `[${value.map(canonical).join(",")}]`
+    : value !== null && typeof value === "object"
+      ? `{${Object.keys(value)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((value as Json)[k])}`)
+          .join(",")}}`
+      : JSON.stringify(value);
+
 const imageOf = (job: Json): string =>
   ((((job.TaskGroups as Json[])[0]!.Tasks as Json[])[0]!.Config as Json).image as string) ?? "";
 
@@ -84,7 +116,13 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
   const deployments = new Map<string, Json>();
   const reads = new Map<string, number>();
   for (const [id, status] of Object.entries(options.rollout ?? {}))
-    if (jobs.has(id)) deployments.set(id, { ...fixture<Json>(`deployment.${status}.json`), JobID: id });
+    if (jobs.has(id))
+      // Made for the version the cluster runs: its index is that job's (Deployment.JobModifyIndex).
+      deployments.set(id, {
+        ...fixture<Json>(`deployment.${status}.json`),
+        JobID: id,
+        JobModifyIndex: Number(jobs.get(id)!.JobModifyIndex),
+      });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -158,29 +196,57 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
     if (req.method === "POST" && path === "/v1/jobs") {
       if (!route("submit")) return;
       const job = body?.Job as Json;
+      const id = String(job.ID);
+      const existing = jobs.get(id);
       if (body?.EnforceIndex) {
         const expected = Number(body.JobModifyIndex ?? 0);
-        const actual = Number(jobs.get(String(job.ID))?.JobModifyIndex ?? 0);
-        if (expected !== actual) {
-          // Nomad's own wording (nomad/job_endpoint.go), as a 500 with a plain-text body.
-          const reason =
-            expected === 0
-              ? `Enforcing job modify index 0: job already exists`
-              : `Enforcing job modify index ${expected}: job ${actual === 0 ? "not found" : `exists with conflicting job modify index: ${actual}`}`;
-          return send(500, reason);
-        }
+        const actual = Number(existing?.JobModifyIndex ?? 0);
+        // Nomad's own wording (nomad/job_endpoint.go, Register), as a 500 with a plain-text body.
+        const refused = existing
+          ? expected === 0
+            ? `Enforcing job modify index 0: job already exists`
+            : expected !== actual
+              ? `Enforcing job modify index ${expected}: job exists with conflicting job modify index: ${actual}`
+              : null
+          : expected !== 0
+            ? `Enforcing job modify index ${expected}: job does not exist`
+            : null;
+        if (refused) return send(500, refused);
+      }
+      // Every register of a service job gets an evaluation, committed after the job: its index is the
+      // answer's `Index`.
+      const evalId = randomUUID();
+      if (existing && specOf(existing) === specOf(job)) {
+        // Unchanged: no new version, no deployment; the answer names the version the cluster holds.
+        modifyIndex += 1;
+        return send(200, {
+          ...fixture<Json>("jobs-register.json"),
+          EvalID: evalId,
+          EvalCreateIndex: modifyIndex,
+          JobModifyIndex: Number(existing.JobModifyIndex),
+          Index: modifyIndex,
+        });
       }
       modifyIndex += 1;
-      jobs.set(String(job.ID), { ...job, JobModifyIndex: modifyIndex });
-      const status = options.rollout?.[String(job.ID)];
+      const version = existing ? Number(existing.Version ?? 0) + 1 : 0;
+      jobs.set(id, { ...job, Version: version, JobModifyIndex: modifyIndex });
+      const status = options.rollout?.[id];
       if (status) {
-        deployments.set(String(job.ID), {
+        deployments.set(id, {
           ...fixture<Json>(`deployment.${status}.json`),
           JobID: job.ID,
           JobModifyIndex: modifyIndex,
         });
       }
-      return send(200, { ...fixture<Json>("jobs-register.json"), JobModifyIndex: modifyIndex });
+      const registered = modifyIndex;
+      modifyIndex += 1;
+      return send(200, {
+        ...fixture<Json>("jobs-register.json"),
+        EvalID: evalId,
+        EvalCreateIndex: modifyIndex,
+        JobModifyIndex: registered,
+        Index: modifyIndex,
+      });
     }
     if (req.method === "GET" && (m = /^\/v1\/job\/([^/]+)\/deployment$/.exec(path))) {
       if (!route("read")) return;
@@ -227,15 +293,30 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
   return {
     address: `http://127.0.0.1:${port}`,
     requests: () => log.slice(),
-    run(id, image) {
+    run(id, image, runOptions = {}) {
       modifyIndex += 1;
-      jobs.set(id, { ...jobWith(id, image), JobModifyIndex: modifyIndex });
+      const version = Number(jobs.get(id)?.Version ?? -1) + 1;
+      jobs.set(id, { ...jobWith(id, image), Version: version, JobModifyIndex: modifyIndex });
+      if (runOptions.deployment) {
+        deployments.set(id, {
+          ...fixture<Json>(`deployment.${runOptions.deployment}.json`),
+          ID: randomUUID(),
+          JobID: id,
+          JobVersion: version,
+          JobModifyIndex: modifyIndex,
+          JobSpecModifyIndex: modifyIndex,
+        });
+      }
+    },
+    purge(id) {
+      jobs.delete(id);
+      deployments.delete(id);
     },
     touch(id) {
       const job = jobs.get(id);
       if (!job) throw new Error(`stand-in has no job ${id}`);
       modifyIndex += 1;
-      jobs.set(id, { ...job, JobModifyIndex: modifyIndex });
+      jobs.set(id, { ...job, Version: Number(job.Version ?? 0) + 1, JobModifyIndex: modifyIndex });
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

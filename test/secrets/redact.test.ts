@@ -1,3 +1,4 @@
+import { statelessToken } from "../helpers/tokens.js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   REDACTED,
@@ -58,6 +59,30 @@ describe("redact", () => {
       expect(redact(`push failed with ${token}.`)).toBe(`push failed with ${REDACTED}.`);
     // A word that merely starts like one is not a token.
     expect(redact("ghp_short")).toBe("ghp_short");
+  });
+
+  it("[fault:stateless-installation-token] removes installation tokens of the 2026 stateless format (ghs_<app>_<JWT>, ~520 characters, dots, - and _) whole, wherever they appear", () => {
+    const token = statelessToken(1717);
+    expect(token.length).toBeGreaterThan(500);
+    expect(token.split(".")).toHaveLength(3);
+    const places = [
+      [`push failed with ${token}.`, `push failed with ${REDACTED}.`],
+      [
+        `git clone https://x-access-token:${token}@github.com/acme/shop`,
+        `https://x-access-token:${REDACTED}@github.com`,
+      ],
+      [`{"token":"${token}","expires_at":"2026-12-07T04:00:00Z"}`, `{"token":"${REDACTED}"`],
+      [`authorization: bearer ${token}`, `authorization: bearer ${REDACTED}`],
+      [`token=${token}&x=1`, `token=${REDACTED}&x=1`],
+    ] as const;
+    for (const [text, kept] of places) {
+      const out = redact(text);
+      expect(out).toContain(kept);
+      // Not a piece of it left: no header, payload or signature part.
+      for (const part of token.split(/[._]/).filter((p) => p.length > 8)) expect(out).not.toContain(part);
+    }
+    // The old 40-character form is still caught.
+    expect(redact(`ghs_${"Ab9".repeat(12)}`)).toBe(REDACTED);
   });
 
   it("removes NOMAD_TOKEN values and the X-Nomad-Token header", () => {

@@ -5,6 +5,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { statelessToken } from "../tokens.js";
 import { GraphqlError, type Node, execute, parseOperation } from "./graphql.js";
 import {
   type Actor,
@@ -110,11 +111,14 @@ export class GitHubStandIn {
   readonly appId: number;
   readonly webhookSecret: string;
   webhookUrls: string[];
+  /** Installation tokens issued so far (`POST /app/installations/:id/access_tokens`). */
+  tokensIssued = 0;
   #server = createServer((req, res) => void this.#handle(req, res));
   #url = "";
   #log: ApiRequest[] = [];
   #rules: Array<Required<Omit<LimitRule, "retryAfter">> & { retryAfter: number | null }> = [];
-  #tokens = new Map<string, { actor: Actor; installation: number | null }>();
+  /** Accepted tokens; an installation token stops working at its `expires_at` (401 Bad credentials). */
+  #tokens = new Map<string, { actor: Actor; installation: number | null; expiresAt?: number }>();
   #installations = new Map<string, number>();
   #deliveries: Delivery[] = [];
   #holds: Array<{
@@ -543,6 +547,10 @@ export class GitHubStandIn {
     if (!header) return null;
     const [scheme, value] = header.split(" ");
     if (!value) return "invalid";
+    // An issued or listed token first: a stateless installation token (`ghs_<app>_<JWT>`) has three
+    // dot-separated parts too, and Octokit sends it as `bearer`.
+    const known = this.#tokens.get(value);
+    if (known) return known.expiresAt !== undefined && Date.now() >= known.expiresAt ? "invalid" : known;
     // The App's JWT (three base64url parts, iss = app id); its signature is not checked here.
     if (scheme!.toLowerCase() === "bearer" && value.split(".").length === 3) {
       try {
@@ -554,7 +562,7 @@ export class GitHubStandIn {
         return "invalid";
       }
     }
-    return this.#tokens.get(value) ?? "invalid";
+    return "invalid";
   }
 
   #writesInLastMinute(now: number): ApiRequest[] {
@@ -616,12 +624,15 @@ export class GitHubStandIn {
     this.#route("POST", "/app/installations/:id/access_tokens", ({ params }) => {
       const installation = Number(params.id);
       if (![...this.#installations.values()].includes(installation)) return notFound();
-      const token = `ghs_standin${installation}x${this.#tokens.size}${randomUUID().replace(/-/g, "")}`;
-      this.#tokens.set(token, { actor: this.bot, installation });
+      // GitHub's stateless format (ghs_<app>_<JWT>, ~520 characters), valid for one hour.
+      const token = statelessToken(this.appId, installation);
+      const expiresAt = Date.now() + 3_600_000;
+      this.#tokens.set(token, { actor: this.bot, installation, expiresAt });
+      this.tokensIssued += 1;
       return ok(
         {
           token,
-          expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+          expires_at: new Date(expiresAt).toISOString(),
           permissions: {
             contents: "write",
             pull_requests: "write",
