@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { CheckRuns } from "../github/checks.js";
-import { octokitForToken } from "../github/token.js";
+import { octokitForToken } from "../github/octokit.js";
 import { isMergeQueueBranch } from "../handlers/merge-group.js";
 import type { ActionOutcome, Env } from "./run.js";
 
@@ -51,7 +51,10 @@ export async function mergeQueueOutcome(env: Env): Promise<ActionOutcome | null>
   const text = `\`${queued.branch}\` is a merge queue's trial merge: nothing was planned, committed or deployed from it. The deploy runs on the push to the base branch once the group merges.`;
   let reported = "";
   if (/^[0-9a-f]{40}$/.test(queued.sha) && owner && repo && token) {
-    const octokit = octokitForToken(token, env.GITHUB_API_URL || undefined);
+    const octokit = octokitForToken(token, {
+      ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
+      repository: `${owner}/${repo}`,
+    });
     await new CheckRuns(octokit, { owner, repo }).completed(queued.sha, "success", {
       title: "Merge-queue commit: nothing deployed from it",
       summary: text,
