@@ -14,6 +14,7 @@ import { changing } from "../core/plan.js";
 import { createExplainer } from "../explain/inspect.js";
 import { GitHubRepoPort } from "../github/ports.js";
 import { GitHubRepo } from "../github/repo.js";
+import { probedPermissions } from "../github/permissions.js";
 import { octokitForToken } from "../github/token.js";
 import type { RepoCoords } from "../github/types.js";
 import { type DeployReport, type DeployTarget, deployTo } from "../handlers/deploy.js";
@@ -147,7 +148,8 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
     report = { outcome: "no-change", result, pr: null };
   } else {
     report = await deployTo(
-      { octokit, coords, log, repoUrl },
+      // The workflow token's permissions cannot be read: probed before the first write (github/permissions.ts).
+      { octokit, coords, log, repoUrl, permissions: probedPermissions(octokit, coords, inputs.branch) },
       { registry, explainer: createExplainer(registry), botLogin: async () => "github-actions[bot]" },
       {
         config,
