@@ -113,7 +113,11 @@ export function describeGitHubError(error: unknown): string {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // Octokit appends GitHub's documentation_url to the message: the route and status already say where.
+  return (error instanceof Error ? error.message : String(error)).replace(
+    / - https:\/\/docs\.github\.com\/\S*$/,
+    "",
+  );
 }
 
 function requestOf(error: unknown): string {

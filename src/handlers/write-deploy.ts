@@ -50,7 +50,8 @@ export interface DeployWrites {
   open: PullRequestInfo | null;
 }
 
-type Describes = "new" | "old" | "none" | "unknown";
+/** `untouched`: this run neither read nor wrote it (it says what it said before the run, if it exists). */
+type Describes = "new" | "old" | "none" | "unknown" | "untouched";
 
 /** Writes a deploy's commit, PR, comment, labels and release draft; on failure, leaves GitHub consistent. */
 export async function writeDeployInOrder(
@@ -137,7 +138,7 @@ async function putBack(
   move: BranchMove | null,
   pulls: PullRequests,
 ): Promise<void> {
-  const stale = (d: Describes) => d === "old" || d === "unknown";
+  const stale = (d: Describes) => d === "old" || d === "unknown" || d === "untouched";
   const lagging = facts.branch === "new" && (stale(facts.text) || stale(facts.comment));
   if (!lagging || !move || !w.open) return;
   if (facts.text === "new" && journal.holds("pr")) {
@@ -170,8 +171,11 @@ function verdict(
   const parts: string[] = [];
   const agree: string[] = [];
   (facts.text === facts.branch ? agree : parts).push(`PR #${number}'s title and body`);
-  if (facts.comment !== "none") (facts.comment === facts.branch ? agree : parts).push("its sticky comment");
+  if (facts.comment === "untouched") {
+    if (facts.branch !== "old") parts.push("its sticky comment (not updated)");
+  } else if (facts.comment !== "none")
+    (facts.comment === facts.branch ? agree : parts).push("its sticky comment");
   if (parts.length === 0)
-    return `GitHub is consistent: branch \`${branch}\` holds ${held}, and ${agree.join(" and ")} describe it${facts.comment === "none" ? " (no sticky comment yet)" : ""}.`;
+    return `GitHub is consistent: branch \`${branch}\` holds ${held}, and ${agree.join(" and ")} describe it${facts.comment === "none" ? " (no sticky comment yet)" : facts.comment === "untouched" ? " (its comment was not touched)" : ""}.`;
   return `GitHub is NOT consistent: branch \`${branch}\` holds ${held}, but ${parts.join(" and ")} ${facts.comment === "unknown" ? "may " : ""}describe another. Re-run this check (or the workflow job) to write them again.`;
 }

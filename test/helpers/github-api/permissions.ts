@@ -27,7 +27,8 @@ export function acceptedFor(route: string): Accepted | null {
   if (rest.includes("check-runs")) return one("checks", write);
   if (rest.startsWith("/pulls")) return one("pull_requests", write);
   // Labels and comments of a PR: either permission (a PR is an issue too).
-  if (/^\/issues\/(:number\/(labels|comments)|comments)/.test(rest)) return either("issues", "pull_requests", write);
+  if (/^\/issues\/(:number\/(labels|comments)|comments)/.test(rest))
+    return either("issues", "pull_requests", write);
   if (rest.startsWith("/issues")) return one("issues", write);
   if (rest.startsWith("/actions")) return one("actions", write);
   if (rest.startsWith("/deployments")) return one("deployments", write);

@@ -504,7 +504,11 @@ export class GitHubStandIn {
         ? ok({ data: null, errors: [{ type: "FORBIDDEN", message: NOT_ACCESSIBLE }] })
         : {
             status: 403,
-            body: { message: NOT_ACCESSIBLE, documentation_url: "https://docs.github.com/rest", status: "403" },
+            body: {
+              message: NOT_ACCESSIBLE,
+              documentation_url: "https://docs.github.com/rest",
+              status: "403",
+            },
             headers: { "x-accepted-github-permissions": refused },
           };
       return this.#send(res, req, url, routeName, answer, write, actor?.login ?? null, repoName);
