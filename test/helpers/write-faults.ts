@@ -99,13 +99,17 @@ const fail = (match: LimitRule["match"], times = 1): LimitRule => ({
   times,
   match,
 });
-const is = (method: string, path: RegExp) => (r: { method: string; path: string }) =>
-  r.method === method && path.test(r.path.split("?")[0]!);
+const is =
+  (method: string, path: RegExp, body: (b: Record<string, unknown>) => boolean = () => true) =>
+  (r: { method: string; path: string; body: Record<string, unknown> }) =>
+    r.method === method && path.test(r.path.split("?")[0]!) && body(r.body);
+// The Action's permission probes (a tree naming no blob, a PR from a branch into itself) are not the writes.
+const notProbe = (b: Record<string, unknown>) => !JSON.stringify(b).includes("permission-probe");
 
 export const WRITE_FAULTS: WriteFault[] = [
   {
     step: "tree",
-    rule: fail(is("POST", /\/git\/trees$/)),
+    rule: fail(is("POST", /\/git\/trees$/, notProbe)),
     open: true,
     ends: "before",
     report: [
@@ -136,7 +140,7 @@ export const WRITE_FAULTS: WriteFault[] = [
   },
   {
     step: "PR create",
-    rule: fail(is("POST", /\/pulls$/)),
+    rule: fail(is("POST", /\/pulls$/, (b) => b.head !== b.base)),
     open: false,
     ends: "branch-only",
     report: [

@@ -70,8 +70,8 @@ export interface LimitRule {
   retryAfter?: number | null;
   /** Primary: seconds until x-ratelimit-reset (default 1). */
   resetIn?: number;
-  /** Which requests (default: content-creating ones). */
-  match?: (request: { method: string; path: string; write: boolean }) => boolean;
+  /** Which requests (default: content-creating ones); `body` is the request's JSON. */
+  match?: (request: { method: string; path: string; write: boolean; body: Json }) => boolean;
 }
 
 export interface Delivery {
@@ -477,7 +477,7 @@ export class GitHubStandIn {
 
     const held = this.#holds.find((h) => h.match({ method, path: url.pathname + url.search, write }));
     if (held) await held.gate;
-    const limited = this.#limited({ method, path: url.pathname + url.search, write });
+    const limited = this.#limited({ method, path: url.pathname + url.search, write, body });
     if (limited) return this.#send(res, req, url, routeName, limited, write, login, repoName);
 
     if (!found) return this.#send(res, req, url, routeName, notFound(), write, login, repoName);
@@ -600,7 +600,7 @@ export class GitHubStandIn {
     return this.#log.filter((r) => r.write && r.status < 400 && r.time > now - 60_000);
   }
 
-  #limited(request: { method: string; path: string; write: boolean }): Answer | null {
+  #limited(request: { method: string; path: string; write: boolean; body: Json }): Answer | null {
     const rule = this.#rules.find((r) => r.times > 0 && r.match(request));
     const now = Date.now();
     if (rule) {
