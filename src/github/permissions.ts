@@ -80,6 +80,18 @@ function meets(granted: string | undefined, level: PermissionNeed["level"]): boo
   return (RANK[granted as keyof typeof RANK] ?? 0) >= RANK[level];
 }
 
+/** Throws {@link MissingPermissionError} when the token lacks what this deploy writes with. */
+export async function assertPermissions(
+  check: PermissionCheck,
+  config: Parameters<typeof deployNeeds>[0],
+  retagOnly = false,
+): Promise<void> {
+  // The dashboard's "retag unchanged now" writes the registry and the dashboard only.
+  const needs = deployNeeds(config).filter((n) => !retagOnly || n.permission === "issues");
+  const missing = await check.missing(needs);
+  if (missing.length > 0) throw new MissingPermissionError(missing, check.kind);
+}
+
 /** The App: the permissions GitHub returned with the installation token (no request). */
 export function installationPermissions(octokit: Octokit): PermissionCheck {
   return {

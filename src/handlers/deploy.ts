@@ -18,7 +18,7 @@ import { WriteJournal } from "../github/journal.js";
 import {
   MissingPermissionError,
   type PermissionCheck,
-  deployNeeds,
+  assertPermissions,
   installationPermissions,
 } from "../github/permissions.js";
 import { GitHubRepoPort } from "../github/ports.js";
@@ -153,7 +153,8 @@ export async function deployTo(
   const nomad = client ? readJobsOnce(client) : undefined;
   const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad, journal };
   try {
-    await checkPermissions(run);
+    // Before the first deploy write: a missing permission stops the run with the permission named.
+    if (target.permissions) await assertPermissions(target.permissions, request.config, request.retagOnly);
     try {
       return await deployOnce(run);
     } catch (error) {
@@ -177,17 +178,6 @@ export async function deployTo(
     });
     throw failure;
   }
-}
-
-/** Stops the run before its first deploy write when the token lacks a permission the deploy needs. */
-async function checkPermissions(run: Run): Promise<void> {
-  const check = run.target.permissions;
-  if (!check) return;
-  const needs = deployNeeds(run.request.config).filter(
-    (n) => !run.request.retagOnly || n.permission === "issues",
-  );
-  const missing = await check.missing(needs);
-  if (missing.length > 0) throw new MissingPermissionError(missing, check.kind);
 }
 
 /** One deploy's collaborators, fixed for its attempts. */
