@@ -65,7 +65,9 @@ export class MissingPermissionError extends Error {
 }
 
 function missingMessage(missing: DeployNeed[], kind: TokenKind): string {
-  const list = missing.map((n) => `\`${n.permission}: ${n.level}\` (${n.why})`).join(", ");
+  // Named as the reader will write it: `pull-requests` in a workflow, `pull_requests` for the App.
+  const name = (n: DeployNeed) => (kind === "workflow" ? workflowLine(n) : `${n.permission}: ${n.level}`);
+  const list = missing.map((n) => `\`${name(n)}\` (${n.why})`).join(", ");
   if (kind === "workflow") {
     const lines = missing.map((n) => `    ${workflowLine(n)}`).join("\n");
     return `the workflow's token lacks ${list}. Add to the job (or workflow):\n  permissions:\n${lines}\n(with a \`permissions:\` block, every permission not listed is none: keep \`contents: write\`, \`pull-requests: write\` and \`checks: write\`). Nothing was written: the permissions are checked before the first write.`;

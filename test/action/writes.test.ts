@@ -117,7 +117,7 @@ describe("the Action, when the workflow token lacks a permission", () => {
       const run = await runAction(setup.repo, sha, `ghs_${permission}_read`);
       expect(run.exitCode).toBe(1);
       expect(run.stdout).toContain(
-        "::error title=nomad-gitops::the deploy run failed: the workflow's token lacks",
+        `::error title=nomad-gitops::the deploy run failed: the workflow's token lacks \`${permission}: write\``,
       );
       expect(run.stdout).toContain(`%0A  permissions:%0A    ${permission}: write%0A`);
       expect(run.summary).toContain(`  permissions:\n    ${permission}: write\n`);
