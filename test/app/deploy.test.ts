@@ -824,7 +824,9 @@ describe("workflow_run completed", () => {
       "- the tree: **failed** (GitHub answered 502 to POST /repos/acme/platform/git/trees: Bad Gateway)\n" +
         "- not tried: the commit, branch `nomad-gitops/deploy`, the deploy PR, the sticky comment, the labels",
     );
-    expect(check.output.summary).toContain("GitHub is consistent: branch `nomad-gitops/deploy` holds what it held before this run");
+    expect(check.output.summary).toContain(
+      "GitHub is consistent: branch `nomad-gitops/deploy` holds what it held before this run",
+    );
     expect(check.output.summary).not.toContain("half-written");
     const writes = takeRequests().filter((r) => /^(POST|PATCH|DELETE) /.test(r) && r !== `POST ${GRAPHQL}`);
     expect(writes).toEqual([
