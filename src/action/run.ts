@@ -13,6 +13,7 @@ import { changing } from "../core/plan.js";
 import { createExplainer } from "../explain/inspect.js";
 import { octokitForToken } from "../github/octokit.js";
 import { GitHubRepo } from "../github/repo.js";
+import { probedPermissions } from "../github/permissions.js";
 import type { RepoCoords } from "../github/types.js";
 import { type DeployReport, type DeployTarget, deployTo } from "../handlers/deploy.js";
 import { createRegistryClient } from "../registry/client.js";
@@ -181,7 +182,8 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
     return describeOutcome(dry, dryRunSentence(dry));
   } else {
     report = await deployTo(
-      { octokit, coords, log, repoUrl },
+      // The workflow token's permissions cannot be read: probed before the first write (github/permissions.ts).
+      { octokit, coords, log, repoUrl, permissions: probedPermissions(octokit, coords, inputs.branch) },
       { registry, explainer: createExplainer(registry), botLogin: async () => "github-actions[bot]" },
       {
         config,

@@ -12,10 +12,19 @@ export class StickyComment {
 
   /** Writes `body` (the marker is added when missing); nothing is sent when the comment already says it. */
   async upsert(issueNumber: number, body: string): Promise<{ id: number; action: UpsertAction }> {
+    return this.write(issueNumber, await this.find(issueNumber), body);
+  }
+
+  /** {@link upsert} once the comment was looked for: the caller knows whether an older text exists. */
+  async write(
+    issueNumber: number,
+    found: { id: number; body: string } | null,
+    body: string,
+  ): Promise<{ id: number; action: UpsertAction }> {
     const text = fitText(body.includes(this.marker) ? body : `${this.marker}\n${body}`);
     const { action, result } = await upsert(
       {
-        find: () => this.find(issueNumber),
+        find: () => found,
         same: (found, want) => found.body === want,
         create: async (want) =>
           (

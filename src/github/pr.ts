@@ -78,6 +78,16 @@ export class PullRequests {
     return { ...result, action };
   }
 
+  /** Puts back the title and body `pr` had (after a later write failed). */
+  async restoreText(pr: PullRequestInfo): Promise<void> {
+    await this.octokit.rest.pulls.update({
+      ...this.coords,
+      pull_number: pr.number,
+      title: pr.title,
+      body: pr.body,
+    });
+  }
+
   /** Adds the labels the PR lacks, one request or none. */
   async addLabels(number: number, have: string[], want: string[]): Promise<void> {
     const missing = want.filter((l) => !have.includes(l));

@@ -1,7 +1,7 @@
 // Moving and deleting branches, each only from the head the bot expects (compare-and-swap), so two replicas
 // can never overwrite each other's work or a newer deploy PR's branch.
 import type { RepoApi } from "./types.js";
-import { RefRaceError, isGraphqlError, isUnknownMutation, statusOf } from "./errors.js";
+import { RefRaceError, isGraphqlError, isMissingPermission, isUnknownMutation, statusOf } from "./errors.js";
 
 const ZERO_OID = "0000000000000000000000000000000000000000";
 
@@ -24,7 +24,8 @@ export async function setBranch(
       after: sha,
     });
   } catch (error) {
-    if (!isGraphqlError(error)) throw error;
+    // A refused permission is not a race: planning again would be refused the same way.
+    if (!isGraphqlError(error) || isMissingPermission(error)) throw error;
     if (isUnknownMutation(error)) return setBranchRest(api, branch, sha, expected);
     throw new RefRaceError(
       branch,

@@ -13,11 +13,16 @@ import { nomadClientFor } from "../nomad/client.js";
 import { type RunNomadPort, clusterReport, readJobsOnce } from "../nomad/report.js";
 import { type Attempt, CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
-import { writeDeployBranch } from "../github/commit.js";
-import { RefRaceError } from "../github/errors.js";
+import { RefRaceError, describeGitHubError } from "../github/errors.js";
+import { WriteJournal } from "../github/journal.js";
+import {
+  MissingPermissionError,
+  type PermissionCheck,
+  assertPermissions,
+  installationPermissions,
+} from "../github/permissions.js";
 import { GitHubRepoPort } from "../github/ports.js";
 import { type PullRequestInfo, PullRequests } from "../github/pr.js";
-import { DraftReleases } from "../github/release.js";
 import { type BranchState, GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { coordsOf } from "./context.js";
@@ -32,6 +37,9 @@ import {
   releaseDraft,
   skippedCheck,
 } from "./decisions.js";
+import { DeployFailedError, writeDeployInOrder } from "./write-deploy.js";
+
+export { DeployFailedError } from "./write-deploy.js";
 
 export interface DeployDeps {
   /** Default: a registry client configured from the process environment (auth files, insecure hosts). */
@@ -53,6 +61,8 @@ export interface DeployTarget {
   log: DeployLog;
   /** https://github.com/owner/repo, for commit links. */
   repoUrl?: string;
+  /** What the token may write, asked before the first deploy write (github/permissions.ts). */
+  permissions?: PermissionCheck;
 }
 
 export interface DeployLog {
@@ -101,6 +111,7 @@ export async function deploy(
     coords: coordsOf(context),
     log: context.log,
     ...(repoUrl ? { repoUrl } : {}),
+    permissions: installationPermissions(context.octokit),
   };
   return (await deployTo(target, deps, request)).outcome;
 }
@@ -122,7 +133,14 @@ export async function deployTo(
 ): Promise<DeployReport> {
   const { coords, octokit } = target;
   const checks = new CheckRuns(octokit, coords);
-  const started = await checks.start(request.sha, request.attempt, "in_progress");
+  const journal = new WriteJournal();
+  let started: Awaited<ReturnType<CheckRuns["start"]>>;
+  try {
+    started = await checks.start(request.sha, request.attempt, "in_progress");
+  } catch (error) {
+    // The check run is the first write: refused (e.g. `checks: write` missing), nothing else was tried.
+    throw new DeployFailedError(error, journal);
+  }
   if ("skip" in started) {
     target.log.info(
       { sha: request.sha, check_run: started.skip.id, why: started.skip.kind },
@@ -133,8 +151,10 @@ export async function deployTo(
   const checkId = started.id;
   const client = nomadClientFor(request.config.nomad, deps.nomadEnv);
   const nomad = client ? readJobsOnce(client) : undefined;
-  const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad };
+  const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad, journal };
   try {
+    // Before the first deploy write: a missing permission stops the run with the permission named.
+    if (target.permissions) await assertPermissions(target.permissions, request.config, request.retagOnly);
     try {
       return await deployOnce(run);
     } catch (error) {
@@ -144,11 +164,19 @@ export async function deployTo(
       return await deployOnce(run);
     }
   } catch (error) {
-    await checks.complete(checkId, "failure", {
-      title: "The deploy run failed",
-      summary: `Nothing was left half-written (the branch moves only in one final step).\n\n\`\`\`\n${describeError(error)}\n\`\`\``,
+    const failure = new DeployFailedError(error, journal);
+    const output = {
+      title:
+        error instanceof MissingPermissionError
+          ? "The token lacks a permission: nothing was written"
+          : "The deploy run failed",
+      summary: `${failure.report ? `${failure.report}\n\n` : ""}\`\`\`\n${describeError(error)}\n\`\`\``,
+    };
+    // The report goes on the attempt's own run; if even that is refused, the error still carries it.
+    await checks.complete(checkId, "failure", output).catch((e: unknown) => {
+      target.log.warn({ error: describeError(e) }, "the failure could not be written to the check run");
     });
-    throw error;
+    throw failure;
   }
 }
 
@@ -163,6 +191,8 @@ interface Run {
   checkId: number;
   /** With `nomad.address`: the cluster, each job read once for the report and the dashboard. */
   nomad: RunNomadPort | undefined;
+  /** Every deploy write, as it happens: the failure report is made of it. */
+  journal: WriteJournal;
 }
 
 async function deployOnce(run: Run): Promise<DeployReport> {
@@ -281,8 +311,15 @@ async function closeIfDone(
   const { request } = run;
   if (toClose) {
     const pulls = new PullRequests(run.octokit, run.coords);
-    await pulls.close(toClose.number, closeComment(request.branch, state.base.sha, request.sha));
-    if (state.head?.ownedByBot) await repo.deleteBranch(request.config.pr.branch);
+    const prBranch = request.config.pr.branch;
+    run.journal.plan([
+      { key: "close", label: `PR #${toClose.number} closed with a comment` },
+      ...(state.head?.ownedByBot ? [{ key: "delete", label: `branch \`${prBranch}\` deleted` }] : []),
+    ]);
+    await run.journal.write("close", () =>
+      pulls.close(toClose.number, closeComment(request.branch, state.base.sha, request.sha)),
+    );
+    if (state.head?.ownedByBot) await run.journal.write("delete", () => repo.deleteBranch(prBranch));
   }
   await run.checks.complete(
     run.checkId,
@@ -299,7 +336,12 @@ async function reportHumanBranch(
 ): Promise<DeployOutcome> {
   const prBranch = run.request.config.pr.branch;
   const note = humanBranchNote(prBranch, run.request.sha, result);
-  if (open) await new StickyComment(run.octokit, run.coords).upsert(open.number, note);
+  if (open) {
+    run.journal.plan([{ key: "comment", label: `PR #${open.number}'s sticky comment` }]);
+    await run.journal.write("comment", () =>
+      new StickyComment(run.octokit, run.coords).upsert(open.number, note),
+    );
+  }
   await run.checks.complete(run.checkId, "neutral", humanBranchCheck(prBranch, note, result));
   return "human-branch";
 }
@@ -324,25 +366,24 @@ async function writeDeploy(
       mode: await input.port.modeOf(f.path),
     })),
   );
-  const committed = await writeDeployBranch(input.repo, input.state, {
-    branch: config.pr.branch,
-    changes,
-    message: result.commitMessage,
-  });
-  const pulls = new PullRequests(octokit, coords);
-  const pr = await pulls.upsert({
-    existing: open,
-    head: config.pr.branch,
-    base: branch,
-    title: result.prTitle,
-    body: result.prBody,
-  });
-  await pulls.addLabels(pr.number, open?.labels ?? [], config.pr.labels);
-  await new StickyComment(octokit, coords).upsert(pr.number, result.comment);
-  if (config.release_notes.github_release === "draft") {
-    const draft = releaseDraft({ sha, branch }, result);
-    await new DraftReleases(octokit, coords).upsert(sha, draft.name, draft.body);
-  }
+  const draft =
+    config.release_notes.github_release === "draft" ? releaseDraft({ sha, branch }, result) : null;
+  const { committed, pr } = await writeDeployInOrder(
+    {
+      octokit,
+      coords,
+      repo: input.repo,
+      state: input.state,
+      base: branch,
+      prBranch: config.pr.branch,
+      changes,
+      message: result.commitMessage,
+      pr: { title: result.prTitle, body: result.prBody, labels: config.pr.labels, comment: result.comment },
+      release: draft ? { sha, name: draft.name, body: draft.body } : null,
+      open,
+    },
+    run.journal,
+  );
   await run.checks.complete(run.checkId, result.check.conclusion, finalCheck(result, { written: pr.number }));
   run.target.log.info({ sha, pr: pr.number, pr_action: pr.action, committed }, "deploy PR written");
   return { outcome: committed ? "committed" : "unchanged", pr: { number: pr.number, url: pr.url } };
@@ -355,8 +396,11 @@ function hasBase(state: BranchState): state is PlannableState {
 }
 
 /** An error for the check run: its message only, redacted (a server may have echoed a credential). */
-export function describeError(error: unknown): string {
-  return redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 2000);
+export function describeError(failure: unknown): string {
+  // A failed deploy carries its report apart: the error here is what stopped it.
+  const error = failure instanceof DeployFailedError ? failure.cause : failure;
+  const text = error instanceof Error ? `${error.name}: ${describeGitHubError(error)}` : String(error);
+  return redact(text).slice(0, 2000);
 }
 
 /** A real registry client (not a digest-only stand-in) can also explain moves. */

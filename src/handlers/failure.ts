@@ -6,7 +6,7 @@ import type { Context } from "probot";
 import { type Attempt, CheckRuns } from "../github/checks.js";
 import { GitHubRepo } from "../github/repo.js";
 import { coordsOf } from "./context.js";
-import { describeError } from "./deploy.js";
+import { DeployFailedError, describeError } from "./deploy.js";
 
 /** The commit an event is about, and the attempt that owns its check run (when the event has one). */
 interface Target {
@@ -81,7 +81,9 @@ export async function reportFailure(context: Context, error: unknown): Promise<b
   const output = {
     title: "The App could not finish this event",
     summary: [
-      `The \`${context.name}\` delivery \`${context.id}\` was accepted, then its work failed. Nothing was left half-written (the branch moves only in one final step).`,
+      `The \`${context.name}\` delivery \`${context.id}\` was accepted, then its work failed.`,
+      // Only a deploy keeps a record of its writes; for other work nothing is claimed about them.
+      ...(error instanceof DeployFailedError && error.report ? ["", error.report] : []),
       "",
       "```",
       describeError(error),

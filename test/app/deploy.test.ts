@@ -819,7 +819,15 @@ describe("workflow_run completed", () => {
     const check = bodies[0] as { conclusion: string; output: { title: string; summary: string } };
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toBe("The deploy run failed");
-    expect(check.output.summary).toContain("HttpError: Bad Gateway");
+    // The report is the run's record of its writes: the tree failed, nothing after it was tried.
+    expect(check.output.summary).toContain(
+      "- the tree: **failed** (GitHub answered 502 to POST /repos/acme/platform/git/trees: Bad Gateway)\n" +
+        "- not tried: the commit, branch `nomad-gitops/deploy`, the deploy PR, the sticky comment, the labels",
+    );
+    expect(check.output.summary).toContain(
+      "GitHub is consistent: branch `nomad-gitops/deploy` holds what it held before this run",
+    );
+    expect(check.output.summary).not.toContain("half-written");
     const writes = takeRequests().filter((r) => /^(POST|PATCH|DELETE) /.test(r) && r !== `POST ${GRAPHQL}`);
     expect(writes).toEqual([
       `PATCH ${R}/check-runs/${CHECK_ID}`,

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitHubRepoPort, literalPrefix } from "../../src/github/ports.js";
 import { RefRaceError } from "../../src/github/errors.js";
 import { writeDeployBranch } from "../../src/github/commit.js";
+import { WriteJournal } from "../../src/github/journal.js";
 import { type FileChange, GitHubRepo } from "../../src/github/repo.js";
 import {
   R,
@@ -244,12 +245,17 @@ describe("writeDeployBranch compares before it writes", () => {
     const state = await planned({ parent: BASE });
     // Git's own blob sha for what the bot writes: the head was made by an earlier, identical run.
     mockTree(PR_TREE, wantedFiles, {}, { "nomad/banana.nomad.hcl": await gitBlobShaOf(bananaV2) });
-    const written = await writeDeployBranch(repo, state, {
-      branch: "deploy",
-      changes,
-      message: "Deploy banana",
-    });
-    expect(written).toBe(false);
+    const written = await writeDeployBranch(
+      repo,
+      state,
+      {
+        branch: "deploy",
+        changes,
+        message: "Deploy banana",
+      },
+      new WriteJournal(),
+    );
+    expect(written).toBeNull();
     expect(takeRequests()).toEqual([HEAD_LISTING]);
   });
 
@@ -274,12 +280,17 @@ describe("writeDeployBranch compares before it writes", () => {
     const [files, modes, shas] = head(await gitBlobShaOf(bananaV2));
     mockTree(PR_TREE, files, modes, shas);
     mockWrite(PR_HEAD);
-    const written = await writeDeployBranch(repo, state, {
-      branch: "deploy",
-      changes,
-      message: "Deploy banana",
-    });
-    expect(written).toBe(true);
+    const written = await writeDeployBranch(
+      repo,
+      state,
+      {
+        branch: "deploy",
+        changes,
+        message: "Deploy banana",
+      },
+      new WriteJournal(),
+    );
+    expect(written).toMatchObject({ branch: "deploy", commit: COMMIT_SHA });
     expect(takeRequests()).toEqual([HEAD_LISTING, ...WRITES]);
   });
 
@@ -289,12 +300,17 @@ describe("writeDeployBranch compares before it writes", () => {
   ])("%s: nothing to compare, so no listing; tree, commit and ref are written", async (_, prHead, before) => {
     const state = await planned(prHead);
     mockWrite(before);
-    const written = await writeDeployBranch(repo, state, {
-      branch: "deploy",
-      changes,
-      message: "Deploy banana",
-    });
-    expect(written).toBe(true);
+    const written = await writeDeployBranch(
+      repo,
+      state,
+      {
+        branch: "deploy",
+        changes,
+        message: "Deploy banana",
+      },
+      new WriteJournal(),
+    );
+    expect(written).toMatchObject({ branch: "deploy", commit: COMMIT_SHA });
     expect(takeRequests()).toEqual(WRITES);
   });
 });

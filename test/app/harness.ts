@@ -79,11 +79,14 @@ export function mockInstallationToken(): void {
     .reply(201, {
       token: INSTALLATION_TOKEN,
       expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      // What app.yml asks for: the deploy checks these before its first write (github/permissions.ts).
       permissions: {
         contents: "write",
         pull_requests: "write",
         checks: "write",
         actions: "write",
+        deployments: "write",
+        issues: "write",
         metadata: "read",
       },
       repository_selection: "all",

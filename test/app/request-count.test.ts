@@ -48,9 +48,9 @@ it("moves 1 of N services with the same GitHub requests for N = 1, 10, 100", asy
       "POST /repos/acme/platform/git/commits",
       "POST /graphql",
       "POST /repos/acme/platform/pulls",
-      "POST /repos/acme/platform/issues/12/labels",
       "GET /repos/acme/platform/issues/12/comments?per_page=100",
       "POST /repos/acme/platform/issues/12/comments",
+      "POST /repos/acme/platform/issues/12/labels",
       "PATCH /repos/acme/platform/check-runs/77",
     ]
   `);

@@ -93,6 +93,10 @@ it("[fault:app-work-fails-after-answer] reports work that fails after the answer
   expect(check.output.title).toBe("The App could not finish this event");
   expect(check.output.summary).toContain(`\`workflow_run\` delivery \`${delivery.guid}\``);
   expect(check.output.summary).toMatch(/secondary rate limit/);
+  // From the deploy's record of its writes (none yet), not a fixed sentence.
+  expect(check.output.summary).toContain(
+    "No write to the repository, the deploy PR or its comment was made before the failure.",
+  );
   // The push's waiting run became this failure (one run, not a second beside a queued one).
   expect(api.repo(repo.fullName).checkRuns.filter((r) => r.headSha === sha)).toHaveLength(1);
   expect(api.repo(repo.fullName).pulls).toHaveLength(0);

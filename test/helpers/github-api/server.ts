@@ -7,6 +7,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from "node:ht
 import type { AddressInfo } from "node:net";
 import { statelessToken } from "../tokens.js";
 import { GraphqlError, type Node, execute, parseOperation } from "./graphql.js";
+import { type Grants, acceptedFor, refusal } from "./permissions.js";
 import {
   type Actor,
   type CheckRun,
@@ -23,8 +24,11 @@ export interface StandInOptions {
   webhookSecret?: string;
   /** Where deliveries go, in turn (a load balancer in front of replicas); settable later. */
   webhookUrls?: string[];
-  /** Tokens accepted as they are, e.g. an Action's GITHUB_TOKEN: token → login of the bot it acts as. */
-  tokens?: Record<string, string>;
+  /**
+   * Tokens accepted as they are, e.g. an Action's GITHUB_TOKEN: token → login of the bot it acts as, or
+   * { login, permissions } for a token scoped like a workflow's `permissions:` (see permissions.ts).
+   */
+  tokens?: Record<string, string | { login: string; permissions: Grants }>;
   /** The App's slug: its commits, comments and check runs are by `<slug>[bot]`. */
   appSlug?: string;
   appId?: number;
@@ -55,17 +59,20 @@ export interface ApiRequest {
 
 /** Makes the next matching requests fail as GitHub does when a limit is hit. */
 export interface LimitRule {
-  kind: "secondary" | "primary";
-  /** 403 (default) or 429. */
-  status?: 403 | 429;
+  /** `error`: a plain failure with `status` and `message` (a write GitHub refuses or fails). */
+  kind: "secondary" | "primary" | "error";
+  /** 403 (default) or 429; any status for `error`. */
+  status?: number;
+  /** The message of an `error` answer (default "Validation Failed"). */
+  message?: string;
   /** How many requests to refuse (default 1). */
   times?: number;
   /** Secondary: the retry-after header in seconds (default 1); omitted when null. */
   retryAfter?: number | null;
   /** Primary: seconds until x-ratelimit-reset (default 1). */
   resetIn?: number;
-  /** Which requests (default: content-creating ones). */
-  match?: (request: { method: string; path: string; write: boolean }) => boolean;
+  /** Which requests (default: content-creating ones); `body` is the request's JSON. */
+  match?: (request: { method: string; path: string; write: boolean; body: Json }) => boolean;
 }
 
 export interface Delivery {
@@ -104,6 +111,7 @@ const fail = (status: number, message: string): Answer => ({
   body: { message, documentation_url: "https://docs.github.com/rest" },
 });
 const notFound = () => fail(404, "Not Found");
+const NOT_ACCESSIBLE = "Resource not accessible by integration";
 
 export class GitHubStandIn {
   readonly store = new Store();
@@ -118,7 +126,11 @@ export class GitHubStandIn {
   #log: ApiRequest[] = [];
   #rules: Array<Required<Omit<LimitRule, "retryAfter">> & { retryAfter: number | null }> = [];
   /** Accepted tokens; an installation token stops working at its `expires_at` (401 Bad credentials). */
-  #tokens = new Map<string, { actor: Actor; installation: number | null; expiresAt?: number }>();
+  #tokens = new Map<
+    string,
+    { actor: Actor; installation: number | null; grants: Grants | null; expiresAt?: number }
+  >();
+  #installationGrants = new Map<string, Grants>();
   #installations = new Map<string, number>();
   #deliveries: Delivery[] = [];
   #holds: Array<{
@@ -137,8 +149,13 @@ export class GitHubStandIn {
     this.appId = options.appId ?? 1717;
     this.webhookSecret = options.webhookSecret ?? "standin-webhook-secret";
     this.webhookUrls = options.webhookUrls ?? [];
-    for (const [token, login] of Object.entries(options.tokens ?? {}))
-      this.#tokens.set(token, { actor: actorOf(login), installation: null });
+    for (const [token, scope] of Object.entries(options.tokens ?? {}))
+      this.#tokens.set(
+        token,
+        typeof scope === "string"
+          ? { actor: actorOf(scope), installation: null, grants: null }
+          : { actor: actorOf(scope.login), installation: null, grants: scope.permissions },
+      );
     this.#defineRoutes();
   }
 
@@ -175,6 +192,7 @@ export class GitHubStandIn {
     this.#rules.push({
       kind: rule.kind,
       status: rule.status ?? 403,
+      message: rule.message ?? "Validation Failed",
       times: rule.times ?? 1,
       retryAfter: rule.retryAfter === undefined ? 1 : rule.retryAfter,
       resetIn: rule.resetIn ?? 1,
@@ -210,6 +228,14 @@ export class GitHubStandIn {
       },
       held: () => waiting,
     };
+  }
+
+  /**
+   * The permissions an owner's installation was granted (default: all the App asks for): tokens issued
+   * from now on carry them, and are refused what they do not cover, as GitHub refuses them.
+   */
+  setInstallationPermissions(owner: string, grants: Grants): void {
+    this.#installationGrants.set(owner.toLowerCase(), grants);
   }
 
   /** Drops the rules of failNext that have not fired yet. */
@@ -458,7 +484,7 @@ export class GitHubStandIn {
 
     const held = this.#holds.find((h) => h.match({ method, path: url.pathname + url.search, write }));
     if (held) await held.gate;
-    const limited = this.#limited({ method, path: url.pathname + url.search, write });
+    const limited = this.#limited({ method, path: url.pathname + url.search, write, body });
     if (limited) return this.#send(res, req, url, routeName, limited, write, login, repoName);
 
     if (!found) return this.#send(res, req, url, routeName, notFound(), write, login, repoName);
@@ -478,6 +504,22 @@ export class GitHubStandIn {
     const repo = repoName ? (this.store.repo(repoName) ?? null) : null;
     if (repoName && !repo)
       return this.#send(res, req, url, routeName, notFound(), write, actor?.login ?? null, repoName);
+    // Permissions are checked before the body is looked at, as GitHub does.
+    const refused = refusal(auth === "jwt" || auth === null ? null : auth.grants, acceptedFor(routeName));
+    if (refused !== null) {
+      const answer: Answer = isGraphql
+        ? ok({ data: null, errors: [{ type: "FORBIDDEN", message: NOT_ACCESSIBLE }] })
+        : {
+            status: 403,
+            body: {
+              message: NOT_ACCESSIBLE,
+              documentation_url: "https://docs.github.com/rest",
+              status: "403",
+            },
+            headers: { "x-accepted-github-permissions": refused },
+          };
+      return this.#send(res, req, url, routeName, answer, write, actor?.login ?? null, repoName);
+    }
     let answer: Answer;
     try {
       const installation = auth === "jwt" || auth === null ? null : auth.installation;
@@ -542,7 +584,7 @@ export class GitHubStandIn {
 
   #authenticate(
     req: IncomingMessage,
-  ): { actor: Actor; installation: number | null } | "jwt" | "invalid" | null {
+  ): { actor: Actor; installation: number | null; grants: Grants | null } | "jwt" | "invalid" | null {
     const header = req.headers.authorization;
     if (!header) return null;
     const [scheme, value] = header.split(" ");
@@ -569,11 +611,12 @@ export class GitHubStandIn {
     return this.#log.filter((r) => r.write && r.status < 400 && r.time > now - 60_000);
   }
 
-  #limited(request: { method: string; path: string; write: boolean }): Answer | null {
+  #limited(request: { method: string; path: string; write: boolean; body: Json }): Answer | null {
     const rule = this.#rules.find((r) => r.times > 0 && r.match(request));
     const now = Date.now();
     if (rule) {
       rule.times -= 1;
+      if (rule.kind === "error") return fail(rule.status, rule.message);
       if (rule.kind === "secondary") {
         return {
           status: rule.status,
@@ -627,21 +670,23 @@ export class GitHubStandIn {
       // GitHub's stateless format (ghs_<app>_<JWT>, ~520 characters), valid for one hour.
       const token = statelessToken(this.appId, installation);
       const expiresAt = Date.now() + 3_600_000;
-      this.#tokens.set(token, { actor: this.bot, installation, expiresAt });
+      const owner = [...this.#installations].find(([, id]) => id === installation)![0];
+      const grants: Grants = this.#installationGrants.get(owner) ?? {
+        contents: "write",
+        pull_requests: "write",
+        checks: "write",
+        actions: "write",
+        deployments: "write",
+        issues: "write",
+        metadata: "read",
+      };
+      this.#tokens.set(token, { actor: this.bot, installation, grants, expiresAt });
       this.tokensIssued += 1;
       return ok(
         {
           token,
           expires_at: new Date(expiresAt).toISOString(),
-          permissions: {
-            contents: "write",
-            pull_requests: "write",
-            checks: "write",
-            actions: "write",
-            deployments: "write",
-            issues: "write",
-            metadata: "read",
-          },
+          permissions: grants,
           repository_selection: "all",
         },
         201,
@@ -908,6 +953,7 @@ export class GitHubStandIn {
     this.#route("POST", `${R}/pulls`, ({ repo, body, actor }) => {
       const head = String(body.head).replace(/^[^:]+:/, "");
       const base = String(body.base);
+      if (head === base) return fail(422, `Validation Failed: No commits between ${base} and ${head}`);
       if (!repo!.refs.has(`refs/heads/${head}`))
         return fail(422, `Validation Failed: head ${head} does not exist`);
       if (repo!.pulls.some((p) => p.state === "open" && p.head === head && p.base === base))
@@ -998,6 +1044,7 @@ export class GitHubStandIn {
       );
     });
     this.#route("POST", `${R}/issues`, ({ repo, body, actor }) => {
+      if (!String(body.title ?? "").trim()) return fail(422, "Validation Failed: title wasn't supplied");
       const issue = {
         number: repo!.nextNumber++,
         title: String(body.title ?? ""),
