@@ -70,10 +70,10 @@ function missingMessage(missing: DeployNeed[], kind: TokenKind): string {
   const list = missing.map((n) => `\`${name(n)}\` (${n.why})`).join(", ");
   if (kind === "workflow") {
     const lines = missing.map((n) => `    ${workflowLine(n)}`).join("\n");
-    return `the workflow's token lacks ${list}. Add to the job (or workflow):\n  permissions:\n${lines}\n(with a \`permissions:\` block, every permission not listed is none: keep \`contents: write\`, \`pull-requests: write\` and \`checks: write\`). Nothing was written: the permissions are checked before the first write.`;
+    return `the workflow's token lacks ${list}. Add to the job (or workflow):\n  permissions:\n${lines}\n(with a \`permissions:\` block, every permission not listed is none: keep \`contents: write\`, \`pull-requests: write\` and \`checks: write\`). Nothing was written to the repository: the permissions are checked before its first write (branch, PR, comment).`;
   }
   const settings = missing.map((n) => `"${appSetting(n)}"`).join(", ");
-  return `the App's installation lacks ${list}. Grant ${settings} under Repository permissions in the App's settings, then accept the new permissions in the installation (Settings → Integrations → GitHub Apps → Configure). Nothing was written: the permissions are checked before the first write.`;
+  return `the App's installation lacks ${list}. Grant ${settings} under Repository permissions in the App's settings, then accept the new permissions in the installation (Settings → Integrations → GitHub Apps → Configure). Nothing was written to the repository: the permissions are checked before its first write (branch, PR, comment).`;
 }
 
 const RANK = { none: 0, read: 1, write: 2, admin: 3 } as const;

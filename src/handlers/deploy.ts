@@ -151,10 +151,15 @@ export async function deployTo(
   const checkId = started.id;
   const client = nomadClientFor(request.config.nomad, deps.nomadEnv);
   const nomad = client ? readJobsOnce(client) : undefined;
-  const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad, journal };
+  // Asked once, just before the first write after the check run: a missing permission stops the run
+  // with the permission named, and a run that writes nothing else (nothing moved) asks nothing.
+  let asked: Promise<void> | undefined;
+  const permitted = () =>
+    target.permissions
+      ? (asked ??= assertPermissions(target.permissions, request.config, request.retagOnly))
+      : Promise.resolve();
+  const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad, journal, permitted };
   try {
-    // Before the first deploy write: a missing permission stops the run with the permission named.
-    if (target.permissions) await assertPermissions(target.permissions, request.config, request.retagOnly);
     try {
       return await deployOnce(run);
     } catch (error) {
@@ -193,6 +198,8 @@ interface Run {
   nomad: RunNomadPort | undefined;
   /** Every deploy write, as it happens: the failure report is made of it. */
   journal: WriteJournal;
+  /** Resolves when the token may make the deploy's writes; call before the first one (asked once). */
+  permitted: () => Promise<void>;
 }
 
 async function deployOnce(run: Run): Promise<DeployReport> {
@@ -229,6 +236,7 @@ async function deployOnce(run: Run): Promise<DeployReport> {
         outcome = await reportHumanBranch(run, result, open);
         break;
       case "write": {
+        await run.permitted();
         const written = await writeDeploy(run, { repo, port, state, result, open });
         outcome = written.outcome;
         pr = written.pr;
@@ -236,7 +244,10 @@ async function deployOnce(run: Run): Promise<DeployReport> {
       }
     }
   }
-  if (request.config.dashboard) await writeDashboard(run, result, state.base.sha, pr);
+  if (request.config.dashboard) {
+    await run.permitted();
+    await writeDashboard(run, result, state.base.sha, pr);
+  }
   return { outcome, result, pr };
 }
 
@@ -310,6 +321,7 @@ async function closeIfDone(
 ): Promise<DeployOutcome> {
   const { request } = run;
   if (toClose) {
+    await run.permitted();
     const pulls = new PullRequests(run.octokit, run.coords);
     const prBranch = request.config.pr.branch;
     run.journal.plan([
@@ -337,6 +349,7 @@ async function reportHumanBranch(
   const prBranch = run.request.config.pr.branch;
   const note = humanBranchNote(prBranch, run.request.sha, result);
   if (open) {
+    await run.permitted();
     run.journal.plan([{ key: "comment", label: `PR #${open.number}'s sticky comment` }]);
     await run.journal.write("comment", () =>
       new StickyComment(run.octokit, run.coords).upsert(open.number, note),

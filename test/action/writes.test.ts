@@ -122,7 +122,7 @@ describe("the Action, when the workflow token lacks a permission", () => {
       expect(run.stdout).toContain(`%0A  permissions:%0A    ${permission}: write%0A`);
       expect(run.summary).toContain(`  permissions:\n    ${permission}: write\n`);
       expect(run.summary).toContain(
-        "Nothing was written: the permissions are checked before the first write.",
+        "Nothing was written to the repository: the permissions are checked before its first write (branch, PR, comment).",
       );
       // The check run (the run's own report) and nothing else: no tree, commit, branch, PR or comment.
       expect(writesTo(setup.repo)).toEqual([
