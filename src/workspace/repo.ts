@@ -44,6 +44,24 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
         .map(({ files: _files, ...commit }) => commit);
     },
     compare: (base, head) => git.compare(root, base, head),
+    // The deploy commit that wrote a digest-only pin: 100 commits per path, as the App's history query.
+    async deployCommits(paths) {
+      const { stdout } = await git.git(root, [
+        "log",
+        "--max-count=100",
+        "--format=%x1e%H%x1f%B",
+        at ?? "HEAD",
+        "--",
+        ...paths,
+      ]);
+      return stdout
+        .split("\x1e")
+        .filter((record) => record.includes("\x1f"))
+        .map((record) => {
+          const [sha, message] = record.split("\x1f") as [string, string];
+          return { sha, message };
+        });
+    },
   };
 }
 

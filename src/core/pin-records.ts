@@ -1,0 +1,84 @@
+// The build commit a digest-only pin was made from. A `repo:tag@sha256:…` pin records it in its tag;
+// `repo@sha256:…` (the default: Nomad's Docker driver pulls the tag of a tag+digest pin, not its
+// digest) records nothing in the job file. The bot's own deploy commit that wrote the pin does: its
+// message lists `- SERVICE: OLD → NEW (files)` with the new digest's first 12 hex digits, and its
+// `Nomad-Gitops-Build` trailer names the build. So that commit, found in the history of the files
+// the service is pinned in, is where the release notes start and what never-downgrade compares with.
+import type { Config } from "../config/schema.js";
+import { mapLimit } from "./concurrency.js";
+import type { DiscoveredService, Discovery } from "./discovery.js";
+import type { ResolvedImage } from "./plan.js";
+import type { RepoPort } from "./ports.js";
+import { BUILD_TRAILER } from "./render.js";
+import { commitFromTag, shortDigest } from "./templates.js";
+
+/** A commit's sha and whole message, as the repository port lists them. */
+export interface CommitMessage {
+  sha: string;
+  message: string;
+}
+
+/** By service name: the build commit each digest-only pin was made from, or why it is not known. */
+export type PinRecords = Readonly<Record<string, { build: string } | { unknown: string }>>;
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The build named by the newest deploy commit (newest first in `history`) that pinned `service` to
+ * `digest`, or null. A message edited so that its line or its trailer is gone counts as no record.
+ */
+export function buildOfPin(history: readonly CommitMessage[], service: string, digest: string): string | null {
+  const line = new RegExp(`^- ${escape(service)}: \\S+ → ${escape(shortDigest(digest))} \\(`, "m");
+  const trailer = new RegExp(`^${BUILD_TRAILER}: ([0-9a-f]{40})\\s*$`, "m");
+  for (const c of history) {
+    if (!line.test(c.message)) continue;
+    const build = trailer.exec(c.message)?.[1];
+    if (build) return build;
+  }
+  return null;
+}
+
+/** The digest most sites of the service pin, when none of those sites' tags records a commit. */
+function unrecordedDigest(config: Config, service: DiscoveredService): string | null {
+  const counts = new Map<string, number>();
+  for (const s of service.sites) if (s.digest) counts.set(s.digest, (counts.get(s.digest) ?? 0) + 1);
+  const digest = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (!digest) return null;
+  const tagged = service.sites.some((s) => s.digest === digest && commitFromTag(config.build.tag, s.tag));
+  return tagged ? null : digest;
+}
+
+/**
+ * For each service whose build produced another digest than its digest-only pin (only a move needs
+ * the old commit), the build its pin was made from, read from the repository's history, or why not.
+ */
+export async function pinRecords(
+  repo: RepoPort,
+  config: Config,
+  discovery: Discovery,
+  resolved: Readonly<Record<string, ResolvedImage>>,
+  limit: number,
+): Promise<PinRecords> {
+  const out: Record<string, { build: string } | { unknown: string }> = {};
+  if (!repo.deployCommits) return out;
+  const wanted = discovery.services.flatMap((service) => {
+    const digest = unrecordedDigest(config, service);
+    const next = resolved[service.name];
+    if (!digest || next?.status !== "built" || next.digest === digest) return [];
+    return [{ service, digest }];
+  });
+  await mapLimit(wanted, limit, async ({ service, digest }) => {
+    const files = [...new Set(service.sites.map((s) => s.file))].sort();
+    const where = files.join(", ");
+    try {
+      const build = buildOfPin(await repo.deployCommits!(files), service.name, digest);
+      out[service.name] = build
+        ? { build }
+        : { unknown: `no deploy commit in the history of ${where} pinned ${shortDigest(digest)}` };
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      out[service.name] = { unknown: `the history of ${where} could not be read: ${why}` };
+    }
+  });
+  return out;
+}
