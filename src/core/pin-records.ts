@@ -28,7 +28,7 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * `digest`, or null. A message edited so that its line or its trailer is gone counts as no record.
  */
 export function buildOfPin(history: readonly CommitMessage[], service: string, digest: string): string | null {
-  const line = new RegExp(`^- ${escape(service)}: \\S+ → ${escape(shortDigest(digest))} \\(`, "m");
+  const line = new RegExp(`^- ${escape(service)}: .+? → ${escape(shortDigest(digest))} \\(`, "m");
   const trailer = new RegExp(`^${BUILD_TRAILER}: ([0-9a-f]{40})\\s*$`, "m");
   for (const c of history) {
     if (!line.test(c.message)) continue;
