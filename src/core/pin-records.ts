@@ -8,15 +8,20 @@ import type { Config } from "../config/schema.js";
 import { mapLimit } from "./concurrency.js";
 import type { DiscoveredService, Discovery } from "./discovery.js";
 import type { ResolvedImage } from "./plan.js";
-import type { RepoPort } from "./ports.js";
+import type { RegistryPort, RepoPort } from "./ports.js";
 import { BUILD_TRAILER } from "./render.js";
-import { commitFromTag, shortDigest } from "./templates.js";
+import { type BuildInfo, commitFromTag, renderTag, shortDigest } from "./templates.js";
 
 /** A commit's sha and whole message, as the repository port lists them. */
 export interface CommitMessage {
   sha: string;
   message: string;
+  /** Its first parent, when the port knows it cheaply (local git). */
+  parent?: string;
 }
+
+/** Commits of the history whose build tag is asked of the registry when no message records the pin. */
+const PROBED = 5;
 
 /** By service name: the build commit each digest-only pin was made from, or why it is not known. */
 export type PinRecords = Readonly<Record<string, { build: string } | { unknown: string }>>;
@@ -49,16 +54,45 @@ function unrecordedDigest(config: Config, service: DiscoveredService): string | 
 }
 
 /**
+ * A commit of the newest few that touched the pin's files (or their first parents) whose build tag
+ * names the pinned digest in the registry: a pin committed under a message that records nothing (the
+ * CLI's edits committed by hand, a squash merge titled by the PR) is still traced to a build. Only a
+ * build tag holding the commit can be asked; 404s and other answers just mean "not this one".
+ */
+async function buildTaggedWith(
+  registry: RegistryPort,
+  config: Config,
+  build: BuildInfo,
+  image: string,
+  digest: string,
+  history: readonly CommitMessage[],
+): Promise<string | null> {
+  if (!/\{(sha|short_sha)\}/.test(config.build.tag)) return null;
+  const candidates = [
+    ...new Set(history.slice(0, PROBED).flatMap((c) => (c.parent ? [c.sha, c.parent] : [c.sha]))),
+  ];
+  for (const sha of candidates) {
+    const tag = renderTag(config.build.tag, { sha, branch: build.branch });
+    const named = await registry.digest(`${image}:${tag}`).catch(() => null);
+    if (named === digest) return sha;
+  }
+  return null;
+}
+
+/**
  * For each service whose build produced another digest than its digest-only pin (only a move needs
- * the old commit), the build its pin was made from, read from the repository's history, or why not.
+ * the old commit), the build its pin was made from, read from the repository's history (the deploy
+ * commit's record, else a build tag of a recent commit naming the digest), or why it is not known.
  */
 export async function pinRecords(
-  repo: RepoPort,
+  ports: { repo: RepoPort; registry: RegistryPort },
   config: Config,
+  build: BuildInfo,
   discovery: Discovery,
   resolved: Readonly<Record<string, ResolvedImage>>,
   limit: number,
 ): Promise<PinRecords> {
+  const { repo, registry } = ports;
   const out: Record<string, { build: string } | { unknown: string }> = {};
   if (!repo.deployCommits) return out;
   const wanted = discovery.services.flatMap((service) => {
@@ -71,10 +105,15 @@ export async function pinRecords(
     const files = [...new Set(service.sites.map((s) => s.file))].sort();
     const where = files.join(", ");
     try {
-      const build = buildOfPin(await repo.deployCommits!(files), service.name, digest);
-      out[service.name] = build
-        ? { build }
-        : { unknown: `no deploy commit in the history of ${where} pinned ${shortDigest(digest)}` };
+      const history = await repo.deployCommits!(files);
+      const found =
+        buildOfPin(history, service.name, digest) ??
+        (await buildTaggedWith(registry, config, build, service.image, digest, history));
+      out[service.name] = found
+        ? { build: found }
+        : {
+            unknown: `no deploy commit in the history of ${where} pinned ${shortDigest(digest)}, and no build tag of its last ${PROBED} commits names it`,
+          };
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       out[service.name] = { unknown: `the history of ${where} could not be read: ${why}` };

@@ -44,7 +44,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   // 3. Plan: the pure decision per service; a build older than what is deployed changes nothing.
   //    A digest-only pin's build is read from the deploy commit that wrote it.
-  const records = await pinRecords(repo, config, discovery, resolved, limit);
+  const records = await pinRecords(
+    { repo, registry: options.registry },
+    config,
+    build,
+    discovery,
+    resolved,
+    limit,
+  );
   const ancestry = await deployedAncestry(repo, config, discovery, build, limit, records);
   const older = await skipOlderBuild(
     repo,

@@ -49,7 +49,7 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
       const { stdout } = await git.git(root, [
         "log",
         "--max-count=100",
-        "--format=%x1e%H%x1f%B",
+        "--format=%x1e%H%x1f%P%x1f%B",
         at ?? "HEAD",
         "--",
         ...paths,
@@ -58,8 +58,9 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
         .split("\x1e")
         .filter((record) => record.includes("\x1f"))
         .map((record) => {
-          const [sha, message] = record.split("\x1f") as [string, string];
-          return { sha, message };
+          const [sha, parents, message] = record.split("\x1f") as [string, string, string];
+          const parent = parents.split(" ")[0];
+          return { sha, message, ...(parent ? { parent } : {}) };
         });
     },
   };

@@ -7,6 +7,7 @@ import { main } from "../../src/cli/main.js";
 import { buildOfPin } from "../../src/core/pin-records.js";
 import { GitFixture } from "./git-fixture.js";
 import { captureIO } from "../helpers/io.js";
+import { buildImage, pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 
 let registry: TestRegistry;
@@ -105,26 +106,41 @@ describe("digest-only pins", () => {
     );
   });
 
-  it("say why when no deploy commit records the pin (a pin committed under another message)", async () => {
+  it("trace a pin committed by hand (no record in its message) to the build whose tag names it", async () => {
     await repo.write("services/banana/main.txt", "banana v3\n");
     const third = await repo.commit("banana: v3");
     await repo.build(third);
-    // The bot's edit committed by hand: the message names no build.
+    // The bot's edit committed under the user's own message: the build is found by its tag instead.
     expect((await run("apply")).code).toBe(0);
     await repo.commit("Pin banana by hand");
     await repo.write("services/banana/main.txt", "banana v4\n");
     const fourth = await repo.commit("banana: v4");
-    const digests = await repo.build(fourth);
-    const out = json((await run("plan", "--json")).stdout);
-    const banana = service(out, "banana");
+    await repo.build(fourth);
+    const banana = service(json((await run("plan", "--json")).stdout), "banana");
+    expect(banana.status).toBe("moved");
+    expect(banana.old.commit).toBe(third);
+    expect(banana.commits).toEqual({ ok: true, commits: [{ sha: fourth, subject: "banana: v4" }] });
+  });
+
+  it("say why when neither a deploy commit nor a build tag records the pin", async () => {
+    // A digest pinned by hand, pushed under a tag that names no commit.
+    const manual = await pushTestImage(
+      registry.directHost,
+      "acme/banana",
+      "hand-made",
+      await buildImage({ layers: [{ "app/main.txt": "made by hand\n" }] }),
+    );
+    const file = await repo.read("nomad/banana.nomad.hcl");
+    await repo.write("nomad/banana.nomad.hcl", file.replace(/@sha256:[0-9a-f]{64}/, `@${manual}`));
+    const head = await repo.commit("Pin banana to an image made by hand");
+    await repo.build(head);
+    const banana = service(json((await run("plan", "--json")).stdout), "banana");
     expect(banana.status).toBe("moved");
     expect(banana.old.commit).toBeNull();
-    const pinned = (await repo.read("nomad/banana.nomad.hcl")).match(/@sha256:([0-9a-f]{12})/)![1];
     expect(banana.commits).toEqual({
       ok: false,
-      reason: `the old pin (tag none) records no commit: no deploy commit in the history of nomad/banana.nomad.hcl pinned ${pinned}`,
+      reason: `the old pin (tag none) records no commit: no deploy commit in the history of nomad/banana.nomad.hcl pinned ${manual.slice(7, 19)}, and no build tag of its last 5 commits names it`,
     });
-    expect(digests.banana).not.toContain(pinned);
   });
 
   it("keep reading the commit of an existing tag+digest pin from its tag", async () => {
