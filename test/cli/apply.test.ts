@@ -272,7 +272,7 @@ describe("apply", () => {
         .map((r) => `${r.method} ${r.path}`),
     ).toEqual([`PUT /v2/acme/kiwi/manifests/${fourth}`]);
     const banana = data.services[0]!.new!.digest;
-    expect(await repo.read("nomad/banana.nomad.hcl")).toContain(`banana:${fourth}@${banana}`);
+    expect(await repo.read("nomad/banana.nomad.hcl")).toContain(`banana@${banana}"`);
     await repo.commit("Deploy banana v3");
   });
 
