@@ -32,7 +32,11 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * The build named by the newest deploy commit (newest first in `history`) that pinned `service` to
  * `digest`, or null. A message edited so that its line or its trailer is gone counts as no record.
  */
-export function buildOfPin(history: readonly CommitMessage[], service: string, digest: string): string | null {
+export function buildOfPin(
+  history: readonly CommitMessage[],
+  service: string,
+  digest: string,
+): string | null {
   const line = new RegExp(`^- ${escape(service)}: .+? → ${escape(shortDigest(digest))} \\(`, "m");
   const trailer = new RegExp(`^${BUILD_TRAILER}: ([0-9a-f]{40})\\s*$`, "m");
   for (const c of history) {
@@ -80,9 +84,10 @@ async function buildTaggedWith(
 }
 
 /**
- * For each service whose build produced another digest than its digest-only pin (only a move needs
- * the old commit), the build its pin was made from, read from the repository's history (the deploy
- * commit's record, else a build tag of a recent commit naming the digest), or why it is not known.
+ * For each service with a digest-only pin, the build it was made from, read from the repository's
+ * history: the deploy commit's record, found for every such service in one listing of their files'
+ * history; for a service whose build moved (only a move needs the old commit for its release notes
+ * and the never-downgrade check), else a build tag of a recent commit naming the digest, or why not.
  */
 export async function pinRecords(
   ports: { repo: RepoPort; registry: RegistryPort },
@@ -95,29 +100,35 @@ export async function pinRecords(
   const { repo, registry } = ports;
   const out: Record<string, { build: string } | { unknown: string }> = {};
   if (!repo.deployCommits) return out;
-  const wanted = discovery.services.flatMap((service) => {
+  const pins = discovery.services.flatMap((service) => {
     const digest = unrecordedDigest(config, service);
     const next = resolved[service.name];
-    if (!digest || next?.status !== "built" || next.digest === digest) return [];
-    return [{ service, digest }];
-  });
-  await mapLimit(wanted, limit, async ({ service, digest }) => {
+    const moved = next?.status === "built" && next.digest !== digest;
     const files = [...new Set(service.sites.map((s) => s.file))].sort();
+    return digest ? [{ service, digest, moved, files }] : [];
+  });
+  if (pins.length === 0) return out;
+  let all: CommitMessage[] = [];
+  let failed: string | null = null;
+  try {
+    all = await repo.deployCommits([...new Set(pins.flatMap((p) => p.files))].sort());
+  } catch (error) {
+    failed = error instanceof Error ? error.message : String(error);
+  }
+  await mapLimit(pins, limit, async ({ service, digest, moved, files }) => {
+    const recorded = buildOfPin(all, service.name, digest);
+    if (recorded) return void (out[service.name] = { build: recorded });
+    if (!moved) return;
     const where = files.join(", ");
-    try {
-      const history = await repo.deployCommits!(files);
-      const found =
-        buildOfPin(history, service.name, digest) ??
-        (await buildTaggedWith(registry, config, build, service.image, digest, history));
-      out[service.name] = found
-        ? { build: found }
-        : {
-            unknown: `no deploy commit in the history of ${where} pinned ${shortDigest(digest)}, and no build tag of its last ${PROBED} commits names it`,
-          };
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      out[service.name] = { unknown: `the history of ${where} could not be read: ${why}` };
-    }
+    if (failed)
+      return void (out[service.name] = { unknown: `the history of ${where} could not be read: ${failed}` });
+    const history = await repo.deployCommits!(files).catch(() => []);
+    const tagged = await buildTaggedWith(registry, config, build, service.image, digest, history);
+    out[service.name] = tagged
+      ? { build: tagged }
+      : {
+          unknown: `no deploy commit in the history of ${where} pinned ${shortDigest(digest)}, and no build tag of its last ${PROBED} commits names it`,
+        };
   });
   return out;
 }

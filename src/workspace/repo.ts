@@ -48,7 +48,7 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
     async deployCommits(paths) {
       const { stdout } = await git.git(root, [
         "log",
-        "--max-count=100",
+        `--max-count=${100 * paths.length}`,
         "--format=%x1e%H%x1f%P%x1f%B",
         at ?? "HEAD",
         "--",
