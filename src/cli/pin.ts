@@ -14,7 +14,7 @@ import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.
 import { type VarFile, analyzeJobFile } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
-const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
+const usage = `usage: nomad-gitops-bot pin [--style digest|tag+digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
 
 Pins every image of REPO (any spelling of the same repository) in the job files to DIGEST, editing
 only those strings (or the variable default, var file value or local they come from). The default

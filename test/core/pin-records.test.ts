@@ -94,7 +94,7 @@ describe("digest-only pins", () => {
     ]);
   });
 
-  it("stop a build older than the one pinned (never downgrade), from the recorded build", async () => {
+  it("[fault:pin-record-older-build] stop a build older than the one pinned (never downgrade), from the recorded build", async () => {
     // The build of `first` finishing late: its image is the one pinned before `second`'s.
     const out = await run("plan", "--sha", first, "--json");
     expect(out.code).toBe(0);
@@ -106,7 +106,7 @@ describe("digest-only pins", () => {
     );
   });
 
-  it("trace a pin committed by hand (no record in its message) to the build whose tag names it", async () => {
+  it("[fault:pin-record-by-tag] trace a pin committed by hand (no record in its message) to the build whose tag names it", async () => {
     await repo.write("services/banana/main.txt", "banana v3\n");
     const third = await repo.commit("banana: v3");
     await repo.build(third);
@@ -122,7 +122,7 @@ describe("digest-only pins", () => {
     expect(banana.commits).toEqual({ ok: true, commits: [{ sha: fourth, subject: "banana: v4" }] });
   });
 
-  it("say why when neither a deploy commit nor a build tag records the pin", async () => {
+  it("[fault:pin-record-none] say why when neither a deploy commit nor a build tag records the pin", async () => {
     // A digest pinned by hand, pushed under a tag that names no commit.
     const manual = await pushTestImage(
       registry.directHost,
