@@ -4,6 +4,8 @@
 // message lists `- SERVICE: OLD → NEW (files)` with the new digest's first 12 hex digits, and its
 // `Nomad-Gitops-Build` trailer names the build. So that commit, found in the history of the files
 // the service is pinned in, is where the release notes start and what never-downgrade compares with.
+// A pin committed under another message is traced, for a move only, through the registry: the build
+// tag of a recent commit of those files (or of its parent) that names the pinned digest.
 import type { Config } from "../config/schema.js";
 import { mapLimit } from "./concurrency.js";
 import type { DiscoveredService, Discovery } from "./discovery.js";
