@@ -116,9 +116,12 @@ export const NOTES: Record<string, string> = {
     "built from: release notes start there, and a build older than it is not deployed. For a `digest` pin " +
     "the bot reads that from its own deploy commit that wrote the pin: the message lists " +
     "`- SERVICE: OLD → NEW (files)` (the first 12 hex digits of each digest) and ends with the " +
-    "`Nomad-Gitops-Build: <sha>` trailer. It is looked up in the history of the service's job files " +
-    "(100 commits per file), only for services whose digest moved. A pin written by hand, or whose deploy " +
-    "commit lost its message (a squash merge set to use the PR title and description), records no commit: " +
+    "`Nomad-Gitops-Build: <sha>` trailer, found in the history of the job files (100 commits per file, " +
+    "one listing for all services). A pin committed under another message (the CLI's `apply` committed " +
+    "by hand; a squash merge set to the PR title and description) is traced, when its service moves, " +
+    "through the registry: the build tag (`build.tag` with `{sha}` or `{short_sha}`) of one of the last 5 " +
+    "commits touching its job file, or of such a commit's parent, that names the pinned digest (at most " +
+    "10 HEADs). A pin neither records (written by hand to an image under another tag) records no commit: " +
     "the release notes say why, and only the open deploy PR's base still stops an older build. Existing " +
     "`tag+digest` pins keep working: their tag is still read, an unchanged service's line is never " +
     "touched, and a moved service's line, rewritten anyway, gets the configured style. `tag+digest` stays " +
