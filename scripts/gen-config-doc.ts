@@ -69,9 +69,10 @@ export const NOTES: Record<string, string> = {
     "check run with GitHub's reason.",
   "build.tag":
     `The tag the build pushes for every image; the bot reads \`<image>:<tag>\` to learn the new digest. ` +
-    `Placeholders: ${tags}. A tag holding \`{sha}\` or \`{short_sha}\` also tells the bot, later, which ` +
-    "commit a pinned image was built from: that is where release notes start and what the never-downgrade " +
-    "check compares with.",
+    `Placeholders: ${tags}. In a \`tag+digest\` pin, a tag holding \`{sha}\` or \`{short_sha}\` also ` +
+    "tells the bot, later, which commit the pinned image was built from: that is where release notes " +
+    "start and what the never-downgrade check compares with (a `digest` pin records it in the deploy " +
+    "commit that wrote it, see `pin`).",
   "services[].name": "Must be unique. The key of the service in an `--images` map.",
   "services[].image":
     "Repository without tag or digest (lowercase path). Matches the job files' images in any spelling " +
@@ -88,9 +89,43 @@ export const NOTES: Record<string, string> = {
     "(GET + PUT of the manifest, no blob moved); a tag that already points at the digest is left alone, " +
     "and the build tag just read at that digest is not written again.",
   pin:
-    "`tag+digest` writes `repo:tag@sha256:…`; `digest` writes `repo@sha256:…`. Tasks with the `podman` " +
-    "driver always get `digest`. With `digest` the file keeps no tag, so the bot cannot tell which commit " +
-    "an old pin came from: release notes then list no commits and older builds are not detected.",
+    "`digest` (default) writes `repo@sha256:…`; `tag+digest` writes `repo:tag@sha256:…`. Tasks with the " +
+    "`podman` driver always get `digest`: nomad-driver-podman parses the image with containers/image, whose " +
+    "`docker.NewReference` refuses a reference with both a tag and a digest. A site that reaches its image " +
+    "through `repo:${var.tag}` keeps its tag in either style (only the tag literal is editable there).\n\n" +
+    "**Why not `tag+digest`.** Nomad's Docker driver (the same code path since Nomad 0.8, before and " +
+    "after 1.9.0 moved it to Docker's SDK, hashicorp/nomad#23966, in the newest source read) does this with " +
+    "`repo:tag@sha256:…`: `createImage` (`drivers/docker/driver.go`) inspects the whole string locally " +
+    "and uses a hit; otherwise `parseDockerImage` (`drivers/docker/utils.go`) cuts everything from `@` " +
+    "and keeps the tag, and `pullImageImpl` (`drivers/docker/coordinator.go`) pulls `repo:tag`, by tag, " +
+    "then inspects the whole string again. Docker 24–28 answers that inspect by the digest alone: the " +
+    "classic store's reference `Get` (moby `reference/store.go`) trims the tag off with " +
+    "`reference.TrimNamed` and looks up `repo@sha256:…`, which a pull by tag recorded only for the digest " +
+    "the tag named at that moment (`distribution/pull_v2.go`, `addDigestReference`); the containerd image " +
+    "store's `resolveImage` (`daemon/containerd/image.go`) matches only an image whose target is the " +
+    "pinned digest. So on a node that does not hold the image yet, a tag+digest pin starts only while its " +
+    "tag still names the pinned digest. A tag pushed again (a re-run of a build that is not reproducible; " +
+    "a `{branch}` tag, on every build) makes the task fail with `No such image` after downloading an " +
+    "image it was not pinned to; a tag deleted (a registry retention policy pruning old build tags) makes " +
+    "the pull fail with `manifest unknown` although the pinned digest is still there. This is " +
+    "hashicorp/nomad#11821, open since Nomad 1.2.3 (a maintainer traced it to the inspect of the whole " +
+    "string in `coordinator.go`) and reported again on 1.5.9. `repo@sha256:…` is pulled by digest and " +
+    "inspected by digest (`parseDockerImage` keeps the whole string as the repository when there is no " +
+    "tag; hashicorp/nomad#4298, Nomad 0.8) and has neither failure.\n\n" +
+    "**Where the tag's information lives now.** A pin's tag told the bot which commit the pinned image was " +
+    "built from: release notes start there, and a build older than it is not deployed. For a `digest` pin " +
+    "the bot reads that from its own deploy commit that wrote the pin: the message lists " +
+    "`- SERVICE: OLD → NEW (files)` (the first 12 hex digits of each digest) and ends with the " +
+    "`Nomad-Gitops-Build: <sha>` trailer, found in the history of the job files (100 commits per file, " +
+    "one listing for all services). A pin committed under another message (the CLI's `apply` committed " +
+    "by hand; a squash merge set to the PR title and description) is traced, when its service moves, " +
+    "through the registry: the build tag (`build.tag` with `{sha}` or `{short_sha}`) of one of the last 5 " +
+    "commits touching its job file, or of such a commit's parent, that names the pinned digest (at most " +
+    "10 HEADs). A pin neither records (written by hand to an image under another tag) records no commit: " +
+    "the release notes say why, and only the open deploy PR's base still stops an older build. Existing " +
+    "`tag+digest` pins keep working: their tag is still read, an unchanged service's line is never " +
+    "touched, and a moved service's line, rewritten anyway, gets the configured style. `tag+digest` stays " +
+    "available for clusters whose build tags are never pushed again or deleted.",
   pr: "The one rolling deploy PR (App). The CLI's `apply` uses `title` for its commit message and prints it.",
   "pr.branch":
     "The bot's branch. It is rewritten (one commit on top of the deploy branch) on every deploy and " +

@@ -14,17 +14,18 @@ import { parseImageRef, repositoryOf, sameRepository } from "../image/reference.
 import { type VarFile, analyzeJobFile } from "../jobfile/jobfile.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
-const usage = `usage: nomad-gitops-bot pin [--style tag+digest|digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
+const usage = `usage: nomad-gitops-bot pin [--style digest|tag+digest] [--dry-run] [--var-file FILE]... --set REPO=DIGEST... FILE...
 
 Pins every image of REPO (any spelling of the same repository) in the job files to DIGEST, editing
-only those strings (or the variable default, var file value or local they come from). The file's tag
-is kept in tag+digest style (REPO:TAG=DIGEST sets a tag); an existing digest is replaced.
+only those strings (or the variable default, var file value or local they come from). The default
+digest style writes REPO@DIGEST; tag+digest keeps the file's tag (REPO:TAG=DIGEST sets a tag), which
+Nomad's Docker driver pulls by its tag (docs/config.md, pin). An existing digest is replaced.
 
   --set REPO=DIGEST   repeatable; DIGEST is sha256:<64 hex>
   --var-file FILE     values for variables, read after <job>.vars.hcl beside each job file; a value
                       an image comes from is pinned in the var file (for a Nomad Pack template:
                       values files over its pack's variables.hcl)
-  --style STYLE       tag+digest (default) or digest (default for the podman driver)
+  --style STYLE       digest (default) or tag+digest (never for the podman driver, which refuses it)
   --dry-run           print a unified diff, write nothing`;
 
 export const command: Command = {

@@ -112,8 +112,10 @@ export const configSchema = z
     pin: z
       // No tag-only style: the digest in the file is what "unchanged" is measured against.
       .enum(["tag+digest", "digest"])
-      .default("tag+digest")
-      .describe("How job files pin images: repo:tag@sha256:… or repo@sha256:… (podman always gets digest)."),
+      .default("digest")
+      .describe(
+        "How job files pin images: repo@sha256:… (default), or repo:tag@sha256:…, which Nomad's Docker driver pulls by its tag (see below); podman always gets digest.",
+      ),
     compare: z
       .enum(["content", "manifest"])
       .default("content")

@@ -51,13 +51,12 @@ export async function editJobFiles(
       tag: s.next!.tag,
     }));
     try {
-      // tag+digest is the engine's default, which also gives podman tasks the digest-only pin they need.
+      // The engine gives podman tasks the digest-only pin they need whatever the style.
       const varFiles = (varFilesOf.get(path) ?? []).map((p) => ({
         path: p,
         text: varTexts.get(p) ?? texts.get(p) ?? "",
       }));
-      const style = config.pin === "digest" ? { style: "digest" as const } : {};
-      const out = await pinFile(path, before, targets, { ...style, varFiles });
+      const out = await pinFile(path, before, targets, { style: config.pin, varFiles });
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
       for (const k of out.skipped) {
         for (const s of services) {

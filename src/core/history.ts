@@ -12,6 +12,7 @@ import {
   countStatuses,
   deployedCommits,
 } from "./plan.js";
+import type { PinRecords } from "./pin-records.js";
 import type { ExplainerPort, RepoPort } from "./ports.js";
 import type { CommitLog } from "./release-notes.js";
 import { errorMessage } from "./resolve.js";
@@ -24,10 +25,11 @@ export async function deployedAncestry(
   discovery: Discovery,
   build: BuildInfo,
   limit: number,
+  records: PinRecords = {},
 ): Promise<Record<string, Relation>> {
   const ancestry: Record<string, Relation> = {};
   if (!repo.compare) return ancestry;
-  await mapLimit(deployedCommits(config, discovery), limit, async (commit) => {
+  await mapLimit(deployedCommits(config, discovery, records), limit, async (commit) => {
     ancestry[commit] = await repo.compare!(commit, build.sha).catch(() => "unknown" as const);
   });
   return ancestry;
@@ -74,8 +76,10 @@ async function commitLog(
   ancestry: Readonly<Record<string, Relation>>,
 ): Promise<CommitLog> {
   if (s.status === "new") return { ok: false, reason: "first pin: no earlier build recorded" };
-  if (s.old.commit === null)
-    return { ok: false, reason: `the old pin (tag ${s.old.tag ?? "none"}) records no commit` };
+  if (s.old.commit === null) {
+    const why = s.old.unrecorded ? `: ${s.old.unrecorded}` : "";
+    return { ok: false, reason: `the old pin (tag ${s.old.tag ?? "none"}) records no commit${why}` };
+  }
   if (s.paths.length === 0) return { ok: false, reason: "no `paths` configured for this service" };
   const relation = ancestry[s.old.commit] ?? "unknown";
   if (relation === "identical") return { ok: true, commits: [] };

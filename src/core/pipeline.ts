@@ -9,6 +9,7 @@ import {
   flagUnexplainedMoves,
   skipOlderBuild,
 } from "./history.js";
+import { pinRecords } from "./pin-records.js";
 import { changing, plan as makePlan } from "./plan.js";
 import type { DeployOptions, DeployResult, RegistryAction } from "./ports.js";
 import { writeRegistry } from "./registry-writes.js";
@@ -42,10 +43,19 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const discovery = { ...scan.discovery, fileErrors: [...scan.discovery.fileErrors, ...unknownSources] };
 
   // 3. Plan: the pure decision per service; a build older than what is deployed changes nothing.
-  const ancestry = await deployedAncestry(repo, config, discovery, build, limit);
+  //    A digest-only pin's build is read from the deploy commit that wrote it.
+  const records = await pinRecords(
+    { repo, registry: options.registry },
+    config,
+    build,
+    discovery,
+    resolved,
+    limit,
+  );
+  const ancestry = await deployedAncestry(repo, config, discovery, build, limit, records);
   const older = await skipOlderBuild(
     repo,
-    makePlan({ config, build, discovery, resolved, ancestry }),
+    makePlan({ config, build, discovery, resolved, ancestry, records }),
     options.base,
   );
 

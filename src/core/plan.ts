@@ -10,6 +10,7 @@ import type {
   UnknownSite,
 } from "./discovery.js";
 import type { ExplainOutcome } from "../explain/types.js";
+import type { PinRecords } from "./pin-records.js";
 import { type BuildInfo, commitFromTag, renderTag, shortSha } from "./templates.js";
 
 export type ServiceStatus = "moved" | "unchanged" | "new" | "not-built" | "error" | "stale";
@@ -63,13 +64,20 @@ export interface PlanInput {
   resolved: Readonly<Record<string, ResolvedImage>>;
   /** By the commit an old pin records (see deployedCommits): the never-downgrade check. */
   ancestry?: Readonly<Record<string, Relation>>;
+  /** Builds that digest-only pins were made from, found in the history (see pin-records.ts). */
+  records?: PinRecords;
 }
 
 export interface PinnedState {
   digest: string | null;
   tag: string | null;
-  /** The commit the old tag records (tag template with {sha}/{short_sha}), else null. */
+  /**
+   * The commit the old pin records: its tag (tag template with {sha}/{short_sha}), or for a digest-only
+   * pin the build named by the deploy commit that wrote it; else null.
+   */
   commit: string | null;
+  /** Why a digest-only pin records no commit (its history was searched), when that is known. */
+  unrecorded?: string;
   /** True when the service's sites pin different digests. */
   mixed: boolean;
 }
@@ -110,7 +118,11 @@ export interface Plan {
 }
 
 /** The old pin of a service: the digest most sites agree on (first in file order on a tie). */
-export function pinnedState(config: Config, service: DiscoveredService): PinnedState {
+export function pinnedState(
+  config: Config,
+  service: DiscoveredService,
+  records: PinRecords = {},
+): PinnedState {
   const digests = new Map<string, number>();
   for (const s of service.sites) if (s.digest) digests.set(s.digest, (digests.get(s.digest) ?? 0) + 1);
   let digest: string | null = null;
@@ -119,14 +131,19 @@ export function pinnedState(config: Config, service: DiscoveredService): PinnedS
   const site = service.sites.find((s) => s.digest === digest) ?? service.sites[0];
   const tag = site?.tag ?? null;
   const mixed = digests.size > 1 || (digests.size === 1 && service.sites.some((s) => s.digest === null));
-  return { digest, tag, commit: commitFromTag(config.build.tag, tag), mixed };
+  const record = records[service.name];
+  const fromTag = commitFromTag(config.build.tag, tag);
+  if (fromTag || !record) return { digest, tag, commit: fromTag, mixed };
+  return "build" in record
+    ? { digest, tag, commit: record.build, mixed }
+    : { digest, tag, commit: null, mixed, unrecorded: record.unknown };
 }
 
 /** The distinct commits old pins record: the caller asks its repository how the build relates to each. */
-export function deployedCommits(config: Config, discovery: Discovery): string[] {
+export function deployedCommits(config: Config, discovery: Discovery, records: PinRecords = {}): string[] {
   const commits = new Set<string>();
   for (const s of discovery.services) {
-    const c = pinnedState(config, s).commit;
+    const c = pinnedState(config, s, records).commit;
     if (c) commits.add(c);
   }
   return [...commits].sort();
@@ -137,7 +154,7 @@ export function plan(input: PlanInput): Plan {
   const tag = renderTag(config.build.tag, build);
   const retagTags = [...new Set(config.retag.map((t) => renderTag(t, build)))];
   const services = discovery.services.map((service): ServicePlan => {
-    const old = pinnedState(config, service);
+    const old = pinnedState(config, service, input.records);
     const base: ServicePlan = {
       name: service.name,
       image: service.image,

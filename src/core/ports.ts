@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import type { Explanation } from "../explain/types.js";
 import type { FileChange } from "./edits.js";
 import type { Plan, Relation } from "./plan.js";
+import type { CommitMessage } from "./pin-records.js";
 import type { Commit, CommitLog } from "./release-notes.js";
 import type { CheckRunOutput } from "./render.js";
 import type { BuildInfo } from "./templates.js";
@@ -23,6 +24,12 @@ export interface RepoPort {
   commitsTouching(from: string, to: string, paths: string[]): Promise<Commit[]>;
   /** Where `head` stands relative to `base`; absent → "unknown" (no never-downgrade check). */
   compare?(base: string, head: string): Promise<Relation>;
+  /**
+   * The commits that touched any of `paths` (exact file paths), newest first, with their whole
+   * messages, at the revision read, up to 100 per path: where the deploy commit that wrote a
+   * digest-only pin is found (see pin-records.ts). Absent → such pins record no commit.
+   */
+  deployCommits?(paths: string[]): Promise<CommitMessage[]>;
 }
 
 export interface Unreadable {

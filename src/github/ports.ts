@@ -111,6 +111,19 @@ export class GitHubRepoPort implements RepoPort {
     return toCommits(range.commits.filter((c) => touched.has(c.sha)).reverse());
   }
 
+  /**
+   * Commits touching `paths` at the head read, newest first, with whole messages: one GraphQL query
+   * (100 commits per path), not batched with the release notes' queries, which are bounded by a date.
+   */
+  async deployCommits(paths: string[]): Promise<Array<{ sha: string; message: string }>> {
+    const byPath = await this.repo.history(this.commit, paths);
+    const seen = new Map<string, CommitSummary>();
+    for (const list of byPath.values()) for (const c of list) seen.set(c.sha, c);
+    return [...seen.values()]
+      .sort((a, b) => (b.date ?? "").localeCompare(a.date ?? ""))
+      .map((c) => ({ sha: c.sha, message: c.message }));
+  }
+
   #history(to: string, prefix: string, since: string | undefined): Promise<CommitSummary[]> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ to, prefix, since, resolve, reject });

@@ -37,7 +37,7 @@ export interface PinOutcome {
 }
 
 /**
- * Default style tag+digest; podman driver → digest. Throws JobFileError (invalid HCL2, has .line) or
+ * Default style digest (docs/config.md `pin` says why); tag+digest never for the podman driver. Throws JobFileError (invalid HCL2, has .line) or
  * PinVerificationError (an edit failed verification: nothing returned). Sites whose repository is in
  * no target are untouched.
  */
@@ -98,7 +98,8 @@ export function planPins(sites: readonly SiteDetail[], targets: PinTarget[], sty
       skipped.push({ line: site.line, repository, reason: site.reason ?? "not editable" });
       continue;
     }
-    const chosen = style ?? (site.driver === "podman" ? "digest" : "tag+digest");
+    // tag+digest only where asked and the driver can run it: podman refuses it (containers/image).
+    const chosen = style === "tag+digest" && site.driver !== "podman" ? "tag+digest" : "digest";
     const { prefix } = site.edit;
     const candidates = [pinned(site, target, chosen)];
     // Through `repo:${var.tag}` only the tag literal is editable, so the tag has to stay.

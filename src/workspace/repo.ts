@@ -44,6 +44,25 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
         .map(({ files: _files, ...commit }) => commit);
     },
     compare: (base, head) => git.compare(root, base, head),
+    // The deploy commit that wrote a digest-only pin: 100 commits per path, as the App's history query.
+    async deployCommits(paths) {
+      const { stdout } = await git.git(root, [
+        "log",
+        `--max-count=${100 * paths.length}`,
+        "--format=%x1e%H%x1f%P%x1f%B",
+        at ?? "HEAD",
+        "--",
+        ...paths,
+      ]);
+      return stdout
+        .split("\x1e")
+        .filter((record) => record.includes("\x1f"))
+        .map((record) => {
+          const [sha, parents, message] = record.split("\x1f") as [string, string, string];
+          const parent = parents.split(" ")[0];
+          return { sha, message, ...(parent ? { parent } : {}) };
+        });
+    },
   };
 }
 

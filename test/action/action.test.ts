@@ -101,7 +101,7 @@ describe("the GitHub Action, run from its bundle", () => {
     const pr = state.pulls.find((p) => p.number === Number(moved.outputs["pr-number"]))!;
     expect(pr).toMatchObject({ state: "open", head: "nomad-gitops/deploy", base: "main" });
     expect(api.file(repoName, "nomad-gitops/deploy", "nomad/web.nomad.hcl")).toBe(
-      jobFile(`${registry.host}/shop/web:${build}@${v2}`),
+      jobFile(`${registry.host}/shop/web@${v2}`),
     );
     expect(state.comments.filter((c) => c.issue === pr.number)).toHaveLength(1);
     const check = state.checkRuns.find((c) => c.headSha === build)!;

@@ -55,6 +55,8 @@ const push = (service: string, tag: string, version: string) =>
 const ref = (service: string, tag: string, digest: string) =>
   `${registry.host}/${NAME}/${service}:${tag}@${digest}`;
 const short = (sha: string) => sha.slice(0, 7);
+/** What the bot writes (`pin: digest`, the default); `ref` above is the older tag+digest form. */
+const pin = (service: string, digest: string) => `${registry.host}/${NAME}/${service}@${digest}`;
 
 function dashboards() {
   return api.repo(REPO).issues.filter((i) => i.body.includes(START));
@@ -242,7 +244,7 @@ describe("the deploy dashboard, driven by the App", () => {
     expect(checksOn(docs)).toBe(1);
     expect(writes().filter((w) => w === ISSUE_PATCH)).toHaveLength(2);
     expect(api.file(REPO, "nomad-gitops/deploy", "nomad/web.nomad.hcl")).toBe(
-      jobFile("web", ref("web", docs2, webV2), 256),
+      jobFile("web", pin("web", webV2), 256),
     );
     expect(
       api

@@ -228,7 +228,7 @@ describe("workflow_run completed", () => {
           task "server" {
             driver = "docker"
             config {
-              image = "REGISTRY/acme/banana:2222222222222222222222222222222222222222@sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928"
+              image = "REGISTRY/acme/banana@sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928"
             }
           }
         }
@@ -483,7 +483,7 @@ describe("workflow_run completed", () => {
       "nomad/cherry.nomad.hcl",
       "RELEASES.md",
     ]);
-    expect(entries[2]!.content).toContain(`image = "REGISTRY/acme/cherry:${S2}@${digests[`cherry:${S2}`]}"`);
+    expect(entries[2]!.content).toContain(`image = "REGISTRY/acme/cherry@${digests[`cherry:${S2}`]}"`);
     expect(pr.title).toBe("Deploy apple, banana, cherry");
     expect(check.output.title).toBe("3 new, 0 unchanged");
   });
@@ -958,7 +958,7 @@ describe("workflow_run completed", () => {
       { body: string },
     ];
     expect(tree.base_tree).toBe(MAIN_TREE);
-    expect(tree.tree[0]!.content).toContain(`image = "REGISTRY/acme/banana:${S3}@${newer[`banana:${S3}`]}"`);
+    expect(tree.tree[0]!.content).toContain(`image = "REGISTRY/acme/banana@${newer[`banana:${S3}`]}"`);
     expect(pr.title).toBe("Deploy banana");
     expect(pr.body).toContain(`<!-- nomad-gitops:build ${S3} -->`);
     expect(comment.body).toContain("### 1 image changed for");

@@ -161,7 +161,7 @@ describe("deploy run with nomad.address", () => {
 
       Changed fields:
 
-      - \`app/server\` \`Config.image\`: \`REGISTRY/acme/banana:1111111111111111111111111111111111111111@sha256:921d74d76d1583c7dcb6fded1f22d78ca8d1c517aa9533fac35a19a20b0ab26d\` → \`REGISTRY/acme/banana:2222222222222222222222222222222222222222@sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928\`
+      - \`app/server\` \`Config.image\`: \`REGISTRY/acme/banana:1111111111111111111111111111111111111111@sha256:921d74d76d1583c7dcb6fded1f22d78ca8d1c517aa9533fac35a19a20b0ab26d\` → \`REGISTRY/acme/banana@sha256:09528fbbc77fce8816d4871b9ac1c5ff14bd988cb0cf36f522b0344c2ce91928\`
 
       </details>
       "

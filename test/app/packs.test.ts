@@ -106,9 +106,10 @@ it("opens one deploy PR that pins the pack's values file and variables.hcl, not 
   expect(api.file("acme/orchard", head, "packs/orchard/templates/orchard.nomad.tpl")).toBe(TEMPLATE);
   // The values file wins over the default: apple is pinned there, its default is left as it was.
   expect(api.file("acme/orchard", head, "deploy/orchard.prod.hcl")).toBe(
-    values.replace(`apple:${first}@${deployed.apple}`, `apple:${sha}@${next.apple}`),
+    // The default `pin: digest` drops the tag the old pin had.
+    values.replace(`apple:${first}@${deployed.apple}`, `apple@${next.apple}`),
   );
-  // pear: only the tag variable holds tag and digest.
+  // pear: only the tag variable is editable, so it keeps a tag next to the digest in either style.
   expect(api.file("acme/orchard", head, "packs/orchard/variables.hcl")).toBe(
     variables.replace(`"${first}@${deployed.pear}"`, `"${sha}@${next.pear}"`),
   );

@@ -157,7 +157,7 @@ describe("apply --commit BRANCH", () => {
     const out = await run(repo, "apply", "--commit", "deploy");
     expect(out.code).toBe(0);
     const committed = await repo.git("show", "deploy:nomad/kiwi.nomad.hcl");
-    expect(committed).toMatch(/image = ".+\/acme\/kiwi:[0-9a-f]{40}@sha256:[0-9a-f]{64}"/);
+    expect(committed).toMatch(/image = ".+\/acme\/kiwi@sha256:[0-9a-f]{64}"/);
     expect(committed).not.toContain("WIP");
     expect(out.stdout).toContain(
       "left nomad/kiwi.nomad.hcl alone: it has uncommitted changes (the commit has the new text)",

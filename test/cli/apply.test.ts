@@ -46,8 +46,9 @@ describe("apply", () => {
     const digests = await repo.build(first);
     const out = await run("apply");
     expect(out.code).toBe(0);
+    // The default `pin: digest`: no tag next to the digest (Nomad's Docker driver would pull the tag).
     expect(await repo.read("nomad/banana.nomad.hcl")).toContain(
-      `image = "${registry.host}/acme/banana:${first}@${digests.banana}"`,
+      `image = "${registry.host}/acme/banana@${digests.banana}"`,
     );
     // podman cannot take tag and digest: digest only, prefix kept.
     expect(await repo.read("nomad/mango.nomad.hcl")).toContain(
@@ -271,7 +272,7 @@ describe("apply", () => {
         .map((r) => `${r.method} ${r.path}`),
     ).toEqual([`PUT /v2/acme/kiwi/manifests/${fourth}`]);
     const banana = data.services[0]!.new!.digest;
-    expect(await repo.read("nomad/banana.nomad.hcl")).toContain(`banana:${fourth}@${banana}`);
+    expect(await repo.read("nomad/banana.nomad.hcl")).toContain(`banana@${banana}"`);
     await repo.commit("Deploy banana v3");
   });
 

@@ -126,13 +126,13 @@ describe("plan and apply with a Nomad Pack", () => {
     expect(await repo.read("packs/fruit/templates/fruit.nomad.tpl")).toBe(before.template);
     // The values file wins over the default, so the pin is written there and the default stays.
     expect(await repo.read("deploy/fruit.prod.hcl")).toBe(
-      before.values.replace(`"${host}/acme/kiwi:stable"`, `"${host}/acme/kiwi:${sha}@${digests.kiwi}"`),
+      before.values.replace(`"${host}/acme/kiwi:stable"`, `"${host}/acme/kiwi@${digests.kiwi}"`),
     );
-    // Only the tag variable can hold tag and digest: the repository variable is left alone.
+    // Only the tag variable is editable, so it holds tag and digest: the repository variable is left alone.
     const pinned = before.variables.replace('default = "latest" #', `default = "${sha}@${digests.mango}" #`);
     expect(await repo.read("packs/fruit/variables.hcl")).toBe(pinned);
     expect(hcl2Object(pinned).ok).toBe(true);
-    expect(await repo.read("nomad/banana.nomad.hcl")).toContain(`acme/banana:${sha}@${digests.banana}`);
+    expect(await repo.read("nomad/banana.nomad.hcl")).toContain(`acme/banana@${digests.banana}"`);
 
     // The next build (same images): the pack now names their digests, so nothing moves.
     await repo.build(await repo.commit("Pin images"));

@@ -54,10 +54,10 @@ describe("var files on the command line", () => {
     expect(await main(["pin", "--set", `ghcr.io/acme/web=${D1}`, job], cap.io)).toBe(0);
     expect(readFileSync(job, "utf8")).toBe(before);
     expect(readFileSync(beside, "utf8")).toBe(
-      besideBefore.replace('"ghcr.io/acme/web:1.0.0"', `"ghcr.io/acme/web:1.0.0@${D1}"`),
+      besideBefore.replace('"ghcr.io/acme/web:1.0.0"', `"ghcr.io/acme/web@${D1}"`),
     );
     expect(cap.stderr.replaceAll(dir, "DIR")).toBe(
-      `DIR/varfiles/web.nomad.hcl:24: ghcr.io/acme/web:1.0.0 -> ghcr.io/acme/web:1.0.0@${D1} (in DIR/varfiles/web.vars.hcl)\n`,
+      `DIR/varfiles/web.nomad.hcl:24: ghcr.io/acme/web:1.0.0 -> ghcr.io/acme/web@${D1} (in DIR/varfiles/web.vars.hcl)\n`,
     );
   });
 
@@ -109,10 +109,10 @@ describe("pin on a Nomad Pack template", () => {
     const args = ["pin", "--set", `ghcr.io/acme/shop/web=${D1}`, "--set", `envoyproxy/envoy=${D1}`, template];
     expect(await main(args, cap.io)).toBe(0);
     expect(readFileSync(variables, "utf8")).toBe(
-      vBefore.replace('"ghcr.io/acme/shop/web:3.0.1"', `"ghcr.io/acme/shop/web:3.0.1@${D1}"`),
+      vBefore.replace('"ghcr.io/acme/shop/web:3.0.1"', `"ghcr.io/acme/shop/web@${D1}"`),
     );
     expect(readFileSync(template, "utf8")).toBe(
-      tBefore.replace('"envoyproxy/envoy:v1.30.1"', `"envoyproxy/envoy:v1.30.1@${D1}"`),
+      tBefore.replace('"envoyproxy/envoy:v1.30.1"', `"envoyproxy/envoy@${D1}"`),
     );
   });
 });

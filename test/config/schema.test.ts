@@ -27,7 +27,7 @@ describe("config schema", () => {
             "**/*.nomad.json",
             "**/templates/*.nomad.tpl",
           ],
-          "pin": "tag+digest",
+          "pin": "digest",
           "pr": {
             "branch": "nomad-gitops/deploy",
             "labels": [],

@@ -383,7 +383,7 @@ services:
 });
 
 describe("--images registry references", () => {
-  it("pins a digest-only reference under the build tag and creates that tag on apply", async () => {
+  it("pins a digest-only reference and creates its build tag on apply", async () => {
     const registry = new TableRegistry({
       [`ghcr.io/acme/platform/banana@${digest("e")}`]: digest("e"),
       [`ghcr.io/acme/platform/kiwi:v7`]: digest("f"),
@@ -419,12 +419,13 @@ describe("--images registry references", () => {
         "--images: ghcr.io/acme/staging/mango:v1 is not in ghcr.io/acme/platform/mango; push it there or give an archive",
       ],
     ]);
-    // Only banana's pin names a tag the registry lacks; kiwi's ref already is image:tag.
+    // Only banana's build tag is missing from the registry; kiwi's ref already is image:tag.
     expect(registry.calls.filter((c) => c.startsWith("retag"))).toEqual([
       `retag ghcr.io/acme/platform/banana@${digest("e")} ${NEW_SHA}`,
     ]);
+    // The pin itself names no tag (the default `pin: digest`); the tags above are in the registry.
     expect(result.files.find((f) => f.path === "nomad/kiwi.nomad.hcl")?.after).toContain(
-      `ghcr.io/acme/platform/kiwi:v7@${digest("f")}`,
+      `"ghcr.io/acme/platform/kiwi@${digest("f")}"`,
     );
   });
 });

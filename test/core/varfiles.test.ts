@@ -51,8 +51,9 @@ release_notes: { file: false }
 `);
     expect(result.plan.services.map((s) => `${s.name} ${s.status}`)).toEqual(["api new", "web new"]);
     expect(result.files.map((f) => [f.path, f.after])).toEqual([
+      // `repo:${var.api_tag}`: only the tag literal is editable, so it keeps its tag (docs/config.md, pin).
       ["deploy/prod.vars.hcl", `# production\napi_tag = "${NEW_SHA}@${digest("b")}"\n`],
-      ["deploy/web.vars.hcl", `web_image = "ghcr.io/acme/web:${NEW_SHA}@${digest("a")}"\n`],
+      ["deploy/web.vars.hcl", `web_image = "ghcr.io/acme/web@${digest("a")}"\n`],
     ]);
     expect(repo.calls.filter((c) => c.startsWith("list") || c.startsWith("read"))).toEqual([
       "list **/*.nomad,**/*.nomad.hcl,**/*.nomad.json,**/templates/*.nomad.tpl,**/*.vars.hcl,**/variables.hcl,deploy/prod.vars.hcl",

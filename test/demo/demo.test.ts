@@ -28,7 +28,7 @@ describe("npm run demo", () => {
     const diffFiles = [...out.matchAll(/^diff --git a\/(\S+)/gm)].map((m) => m[1]);
     expect(diffFiles).toEqual(["nomad/api.nomad.hcl"]);
     expect(
-      out.match(/^[-+] {2}default {5}= "127\.0\.0\.1:\d+\/demo\/api:[0-9a-f]{40}@sha256:[0-9a-f]{64}"$/gm),
+      out.match(/^[-+] {2}default {5}= "127\.0\.0\.1:\d+\/demo\/api@sha256:[0-9a-f]{64}"$/gm),
     ).toHaveLength(2);
     expect(out).toContain("<!-- nomad-gitops:images -->");
     expect(out).toMatch(/- `[0-9a-f]{7}` api: answer in French \(Demo Author\)/);

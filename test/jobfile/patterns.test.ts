@@ -60,9 +60,9 @@ describe("variables {} blocks, map defaults and shared values", () => {
         "-"worker" = "2.4.1"",
         "+"worker" = "2.4.1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"",
         "-db_image = "postgres:16.3"",
-        "+db_image = "postgres:16.3@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"",
+        "+db_image = "postgres@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"",
         "-proxy = "traefik:v3.1"",
-        "+proxy = "traefik:v3.1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"",
+        "+proxy = "traefik@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"",
         "-default = "1.9"",
         "+default = "1.9@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"",
         "-image = "ghcr.io/acme/app:\${var.versions.app}-alpine"",
@@ -133,13 +133,13 @@ describe("var files", () => {
     expect(out.text).toBe(job);
     expect([...out.varFiles.keys()]).toEqual(["varfiles/web.vars.hcl", "varfiles/prod.vars.hcl"]);
     expect(out.varFiles.get("varfiles/web.vars.hcl")).toBe(
-      beside.text.replace('"ghcr.io/acme/web:1.0.0"', `"ghcr.io/acme/web:1.0.0@${D1}"`),
+      beside.text.replace('"ghcr.io/acme/web:1.0.0"', `"ghcr.io/acme/web@${D1}"`),
     );
     expect(out.varFiles.get("varfiles/prod.vars.hcl")).toBe(
       prod.text.replace('api_tag = "3.2"', `api_tag = "3.3@${D2}"`),
     );
     expect(out.edits.map((e) => `${e.line} ${e.file} ${e.after}`)).toEqual([
-      `24 varfiles/web.vars.hcl ghcr.io/acme/web:1.0.0@${D1}`,
+      `24 varfiles/web.vars.hcl ghcr.io/acme/web@${D1}`,
       `31 varfiles/prod.vars.hcl ghcr.io/acme/api:3.3@${D2}`,
     ]);
   });
@@ -192,7 +192,7 @@ describe("JSON job files", () => {
     expect(changed(text, out.text)).toMatchInlineSnapshot(`
       [
         "-"Config": { "image": "ghcr.io/acme/shop/frontend:1.4.2", "ports": ["http"] },",
-        "+"Config": { "image": "ghcr.io/acme/shop/frontend:1.4.2@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1", "ports": ["http"] },",
+        "+"Config": { "image": "ghcr.io/acme/shop/frontend@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1", "ports": ["http"] },",
         "-"image": "docker://quay.io/acme/edge:2.0"",
         "+"image": "docker://quay.io/acme/edge@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"",
       ]
@@ -201,12 +201,14 @@ describe("JSON job files", () => {
       Job: { TaskGroups: Array<{ Tasks: Array<{ Config: { image: string } }> }> };
     };
     expect(parsed.Job.TaskGroups[0]!.Tasks.map((t) => t.Config.image)).toEqual([
-      `ghcr.io/acme/shop/frontend:1.4.2@${D1}`,
+      `ghcr.io/acme/shop/frontend@${D1}`,
       `docker://quay.io/acme/edge@${D2}`,
       "ghcr.io/acme/${NOMAD_META_flavour}:1",
     ]);
     const hcl = fixture("json/hcl.nomad.json");
-    const pinned = await pinImages(hcl, [{ repository: "ghcr.io/acme/docs-builder", digest: D1, tag: "6" }]);
+    const pinned = await pinImages(hcl, [{ repository: "ghcr.io/acme/docs-builder", digest: D1, tag: "6" }], {
+      style: "tag+digest",
+    });
     expect(pinned.text).toBe(
       hcl.replace('"ghcr.io/acme/docs-builder:5"', `"ghcr.io/acme/docs-builder:6@${D1}"`),
     );

@@ -22,12 +22,16 @@ function show(before: string, out: PinOutcome): string {
 describe("pinImages", () => {
   it("pins literals in place, matching any spelling of the repository and replacing an existing digest", async () => {
     const before = fixture("sites.nomad.hcl");
-    const out = await pinImages(before, [
-      { repository: "ghcr.io/acme/shop/frontend", digest: D1 },
-      { repository: "docker.io/envoyproxy/envoy", digest: D2 },
-      { repository: "index.docker.io/library/postgres", digest: D1 },
-      { repository: "localhost:5000/acme/worker", digest: D2, tag: "2024.02" },
-    ]);
+    const out = await pinImages(
+      before,
+      [
+        { repository: "ghcr.io/acme/shop/frontend", digest: D1 },
+        { repository: "docker.io/envoyproxy/envoy", digest: D2 },
+        { repository: "index.docker.io/library/postgres", digest: D1 },
+        { repository: "localhost:5000/acme/worker", digest: D2, tag: "2024.02" },
+      ],
+      { style: "tag+digest" },
+    );
     expect(show(before, out)).toMatchInlineSnapshot(`
       "-            image = "envoyproxy/envoy:v1.29.0"
       +            image = "envoyproxy/envoy:v1.29.0@sha256:e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
@@ -50,14 +54,18 @@ describe("pinImages", () => {
 
   it("edits the variable default or local a site resolves to, and leaves shared ones alone", async () => {
     const before = fixture("variables.nomad.hcl");
-    const out = await pinImages(before, [
-      { repository: "ghcr.io/acme/api", digest: D1 },
-      { repository: "docker://ghcr.io/acme/worker", digest: D2 },
-      { repository: "traefik", digest: D1 },
-      { repository: "registry.example.com:5000/cache", digest: D2 },
-      { repository: "redis", digest: D1 },
-      { repository: "alpine", digest: D2 },
-    ]);
+    const out = await pinImages(
+      before,
+      [
+        { repository: "ghcr.io/acme/api", digest: D1 },
+        { repository: "docker://ghcr.io/acme/worker", digest: D2 },
+        { repository: "traefik", digest: D1 },
+        { repository: "registry.example.com:5000/cache", digest: D2 },
+        { repository: "redis", digest: D1 },
+        { repository: "alpine", digest: D2 },
+      ],
+      { style: "tag+digest" },
+    );
     expect(show(before, out)).toMatchInlineSnapshot(`
       "-  default = "ghcr.io/acme/api:3f2a9c1"
       +  default = "ghcr.io/acme/api:3f2a9c1@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1"
@@ -88,14 +96,18 @@ describe("pinImages", () => {
 
   it("edits the map or list element an image comes from, and the line of a one-line heredoc, which stays a heredoc", async () => {
     const before = fixture("collections.nomad.hcl");
-    const out = await pinImages(before, [
-      { repository: "ghcr.io/acme/api", digest: D1 },
-      { repository: "ghcr.io/acme/jobs", digest: D2 },
-      { repository: "grafana/alloy", digest: D1 },
-      { repository: "registry.example.com/cache", digest: D2 },
-      { repository: "envoyproxy/envoy", digest: D2 },
-      { repository: "redis", digest: D1 },
-    ]);
+    const out = await pinImages(
+      before,
+      [
+        { repository: "ghcr.io/acme/api", digest: D1 },
+        { repository: "ghcr.io/acme/jobs", digest: D2 },
+        { repository: "grafana/alloy", digest: D1 },
+        { repository: "registry.example.com/cache", digest: D2 },
+        { repository: "envoyproxy/envoy", digest: D2 },
+        { repository: "redis", digest: D1 },
+      ],
+      { style: "tag+digest" },
+    );
     expect(show(before, out)).toMatchInlineSnapshot(`
       "-    api    = "ghcr.io/acme/api:5.0"
       -    "jobs" = "ghcr.io/acme/jobs:5.0"
@@ -119,12 +131,31 @@ describe("pinImages", () => {
     expect(Buffer.byteLength(out.text) - Buffer.byteLength(before)).toBe(D1.length + 1 - ":2.0".length);
   });
 
-  it("uses tag+digest for podman when asked explicitly", async () => {
+  it("never gives podman tag+digest, even when asked: containers/image refuses a reference with both", async () => {
     const before = fixture("crlf-tabs.nomad.hcl");
     const out = await pinImages(before, [{ repository: "quay.io/acme/edge", digest: D1 }], {
       style: "tag+digest",
     });
-    expect(out.edits.map((e) => e.after)).toEqual([`docker://quay.io/acme/edge:2.0@${D1}`]);
+    expect(out.edits.map((e) => e.after)).toEqual([`docker://quay.io/acme/edge@${D1}`]);
+  });
+
+  it("pins by digest by default: Nomad's Docker driver pulls a tag+digest pin by its tag", async () => {
+    const before = fixture("sites.nomad.hcl");
+    const targets = [
+      { repository: "ghcr.io/acme/shop/frontend", digest: D1 },
+      { repository: "localhost:5000/acme/worker", digest: D2, tag: "2024.02" },
+    ];
+    const out = await pinImages(before, targets);
+    expect(out.edits.map((e) => `${e.before} -> ${e.after}`)).toEqual([
+      `ghcr.io/acme/shop/frontend:1.4.2 -> ghcr.io/acme/shop/frontend@${D1}`,
+      `localhost:5000/acme/worker:2024.01 -> localhost:5000/acme/worker@${D2}`,
+    ]);
+    // The same targets asked in tag+digest style keep (or set) the tag: the default is not that style.
+    const tagged = await pinImages(before, targets, { style: "tag+digest" });
+    expect(tagged.edits.map((e) => e.after)).toEqual([
+      `ghcr.io/acme/shop/frontend:1.4.2@${D1}`,
+      `localhost:5000/acme/worker:2024.02@${D2}`,
+    ]);
   });
 
   it("pins by digest when asked, except where only the tag is editable (`repo:${var.tag}` keeps its tag)", async () => {

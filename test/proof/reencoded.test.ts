@@ -82,13 +82,19 @@ describe("a build that only re-encodes the pinned image", () => {
     );
     // 1 HEAD per service; each moved digest: 1 GET proving it, 1 GET of the pinned manifest to compare.
     // kiwi moved with no commit in its paths, so explain reads both configs (manifests come from cache).
+    // kiwi's digest-only pin was committed under a message that records no build: the build tags of
+    // the commit that pinned it (never built: a 404, whose message one GET reads) and of its parent
+    // (the pinned digest) are asked.
     expect(requests()).toEqual(
       [
         "HEAD /v2/acme/banana/manifests/<sha>",
         "HEAD /v2/acme/kiwi/manifests/<sha>",
+        "HEAD /v2/acme/kiwi/manifests/<sha>",
+        "HEAD /v2/acme/kiwi/manifests/<sha>",
         "HEAD /v2/acme/mango/manifests/<sha>",
         "GET /v2/acme/banana/manifests/<sha>",
         "GET /v2/acme/banana/manifests/<digest>",
+        "GET /v2/acme/kiwi/manifests/<sha>",
         "GET /v2/acme/kiwi/manifests/<sha>",
         "GET /v2/acme/kiwi/manifests/<digest>",
         "GET /v2/acme/kiwi/blobs/<digest>",
@@ -107,7 +113,7 @@ describe("a build that only re-encodes the pinned image", () => {
     const out = await run("apply", "--json");
     expect(out.code).toBe(0);
     expect(await repo.read("nomad/banana.nomad.hcl")).toBe(before);
-    expect(await repo.read("nomad/kiwi.nomad.hcl")).toContain(`kiwi:${sha}@${changed}`);
+    expect(await repo.read("nomad/kiwi.nomad.hcl")).toContain(`kiwi@${changed}"`);
     const result = JSON.parse(out.stdout) as {
       registry: Array<{ service: string; ref: string; tags?: string[] }>;
     };
@@ -141,9 +147,14 @@ describe("a build that only re-encodes the pinned image", () => {
       status: "moved",
       new: { digest },
     });
-    // No comparison with the pin: 1 HEAD + 1 GET proving the digest.
+    // No comparison with the pin: 1 HEAD + 1 GET proving the digest. Its digest-only pin records no
+    // build in a commit message: the build tags of the last commit touching its job file (never built:
+    // HEAD 404 + the GET reading its message) and of that commit's parent (the pinned digest) are asked.
     expect(requests().filter((r) => r.includes("/banana/"))).toEqual([
       "GET /v2/acme/banana/manifests/<sha>",
+      "GET /v2/acme/banana/manifests/<sha>",
+      "HEAD /v2/acme/banana/manifests/<sha>",
+      "HEAD /v2/acme/banana/manifests/<sha>",
       "HEAD /v2/acme/banana/manifests/<sha>",
     ]);
   });
