@@ -167,6 +167,7 @@ const STATUS_TEXT: Record<ServicePlan["status"], string> = {
   unchanged: "unchanged",
   "not-built": "not built",
   stale: "older build",
+  unverified: "unverified",
   error: "error",
 };
 
@@ -207,7 +208,7 @@ export function formatPlan(plan: Plan): string {
   const c = plan.counts;
   lines.push(
     // "skipped" is said of job files only: a service whose build is older is counted as such.
-    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.error} error${c.error === 1 ? "" : "s"}` +
+    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.unverified > 0 ? `${c.unverified} unverified, ` : ""}${c.error} error${c.error === 1 ? "" : "s"}` +
       (plan.fileErrors.length > 0
         ? `, ${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`
         : ""),
