@@ -12,6 +12,7 @@ import { type Config, formatConfigErrors } from "../config/schema.js";
 import { runDeploy } from "../core/pipeline.js";
 import { changing } from "../core/plan.js";
 import { createExplainer } from "../explain/inspect.js";
+import { githubProvenance } from "../github/attestations.js";
 import { GitHubRepoPort } from "../github/ports.js";
 import { GitHubRepo } from "../github/repo.js";
 import { octokitForToken } from "../github/token.js";
@@ -143,11 +144,20 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
       ...(images ? { images } : {}),
       repoUrl,
       ...(inputs.date ? { clock: { now: () => inputs.date! } } : {}),
+      ...(config.provenance?.require
+        ? { provenance: githubProvenance(octokit, coords, env.GITHUB_REPOSITORY_ID) }
+        : {}),
     });
     report = { outcome: "no-change", result, pr: null };
   } else {
     report = await deployTo(
-      { octokit, coords, log, repoUrl },
+      {
+        octokit,
+        coords,
+        log,
+        repoUrl,
+        ...(env.GITHUB_REPOSITORY_ID ? { repositoryId: env.GITHUB_REPOSITORY_ID } : {}),
+      },
       { registry, explainer: createExplainer(registry), botLogin: async () => "github-actions[bot]" },
       {
         config,
