@@ -143,6 +143,7 @@ export async function deploy(
   const repoUrl = await git.remoteWebUrl(root);
   const showProgress = !args.json && !args.quiet;
   const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
+  const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl) : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -155,6 +156,7 @@ export async function deploy(
     ...(repoUrl ? { repoUrl } : {}),
     // What the App adds with `nomad.address`: plan previews in the comment, drift in the check run.
     ...(cluster ? { cluster } : {}),
+    ...(provenance ? { provenance } : {}),
     ...(showProgress ? { onProgress: progressPrinter(io) } : {}),
   });
   if (showProgress && io.isTTY) io.err("\r\x1b[K");
@@ -233,6 +235,7 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
       files: s.files,
       ...(s.status === "unchanged" ? { retag: s.retag } : {}),
       ...(s.reencoded ? { reencoded: s.reencoded } : {}),
+      ...(s.provenance ? { provenance: s.provenance } : {}),
       ...(result.commits[s.name] ? { commits: result.commits[s.name] } : {}),
     })),
     configProblems: p.configProblems,
@@ -245,6 +248,22 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
 }
 
 export const exitCodeOf = (plan: Plan) =>
-  plan.counts.error > 0 || plan.fileErrors.length > 0 || plan.configProblems.length > 0
+  plan.counts.error > 0 ||
+  plan.counts.unverified > 0 ||
+  plan.fileErrors.length > 0 ||
+  plan.configProblems.length > 0
     ? EXIT.partial
     : EXIT.ok;
+
+/**
+ * With `provenance:` required, attestations come from GitHub's API when GITHUB_TOKEN is set and the
+ * checkout's remote is on github.com; otherwise none, and moved digests are reported unverified.
+ */
+async function provenanceFrom(env: NodeJS.ProcessEnv, repoUrl: string | null | undefined) {
+  const match = repoUrl?.match(/^https:\/\/github\.com\/([^/]+)\/([^/]+?)(?:\.git)?$/);
+  if (!env.GITHUB_TOKEN || !match) return undefined;
+  const { githubProvenance } = await import("../github/attestations.js");
+  const { octokitForToken } = await import("../github/token.js");
+  const coords = { owner: match[1]!, repo: match[2]! };
+  return githubProvenance(octokitForToken(env.GITHUB_TOKEN), coords, env.GITHUB_REPOSITORY_ID);
+}

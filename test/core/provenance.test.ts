@@ -55,7 +55,7 @@ const claims = (overrides: Record<string, string>) => ({
 });
 
 describe("runDeploy with provenance required", () => {
-  it("pins the attested move, refuses the unattested one, asks nothing about unchanged services", async () => {
+  it("[fault:provenance-untrusted-build] pins the attested move, refuses the unattested one, asks nothing about unchanged services", async () => {
     const files = fixtureFiles();
     files.set(".github/sigstore-root.json", instance.trustedRoot);
     const port = new Attestations({
@@ -101,7 +101,7 @@ describe("runDeploy with provenance required", () => {
     );
   });
 
-  it("says why when the trusted root is missing or the attestations cannot be read, and pins nothing", async () => {
+  it("[fault:attestations-forbidden] says why when the trusted root is missing or the attestations cannot be read, and pins nothing", async () => {
     const failing: AttestationsPort = {
       bundles: async () => {
         throw new Error("GitHub refused to list attestations (403): the token lacks `attestations: read`");

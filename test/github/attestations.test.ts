@@ -39,7 +39,7 @@ describe("listAttestations", () => {
     expect(await listAttestations(octokit, coords, DIGEST)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
-  it("reads GitHub's 404 as no attestation, and a 403 as the missing permission", async () => {
+  it("[fault:attestations-forbidden] reads GitHub's 404 as no attestation, and a 403 as the missing permission", async () => {
     nock("https://api.github.com").get(path).query(true).reply(404, { message: "Not Found" });
     expect(await listAttestations(octokit, coords, DIGEST)).toEqual([]);
     nock("https://api.github.com")

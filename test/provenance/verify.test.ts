@@ -152,7 +152,7 @@ describe("a bundle signed for real by a test Sigstore instance", () => {
     });
   });
 
-  it("is unverified when the payload was changed after signing", async () => {
+  it("[fault:provenance-tampered] is unverified when the payload was changed after signing", async () => {
     const bundle = await signBundle(instance, {
       statement: provenanceStatement(`sha256:${"cd".repeat(32)}`),
     });
@@ -163,7 +163,7 @@ describe("a bundle signed for real by a test Sigstore instance", () => {
     );
   });
 
-  it("is unverified when a CA the root does not hold issued the certificate", async () => {
+  it("[fault:provenance-tampered] is unverified when a CA the root does not hold issued the certificate", async () => {
     const stranger = await testInstance(); // same names, other keys: only the signatures tell them apart
     const bundle = await signBundle(stranger);
     expect(verifyAttestations([bundle], DIGEST, policy, roots)).toMatchObject({
