@@ -145,7 +145,7 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
       repoUrl,
       ...(inputs.date ? { clock: { now: () => inputs.date! } } : {}),
       ...(config.provenance?.require
-        ? { provenance: githubProvenance(octokit, coords, env.GITHUB_REPOSITORY_ID) }
+        ? { provenance: githubProvenance(octokit, coords, env.GITHUB_REPOSITORY_ID, registry) }
         : {}),
     });
     report = { outcome: "no-change", result, pr: null };

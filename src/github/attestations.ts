@@ -3,6 +3,8 @@
 // over GitHub's API.
 import { z } from "zod";
 import type { AttestationsPort, ProvenanceOptions } from "../core/provenance.js";
+import type { CountingRegistryClient } from "../registry/client.js";
+import { registryBundles } from "../registry/referrers.js";
 import { statusOf } from "./errors.js";
 import type { Octokit, RepoCoords } from "./types.js";
 
@@ -58,18 +60,34 @@ export async function listAttestations(
   return bundles;
 }
 
-export function githubAttestations(octokit: Octokit, coords: RepoCoords): AttestationsPort {
-  return { bundles: (_image, digest) => listAttestations(octokit, coords, digest) };
+/** A registry that can read manifests and blobs: attestations pushed beside the image are found there too. */
+type BundleRegistry = Pick<CountingRegistryClient, "manifest" | "blob">;
+
+export function githubAttestations(
+  octokit: Octokit,
+  coords: RepoCoords,
+  registry?: BundleRegistry,
+): AttestationsPort {
+  return {
+    bundles: async (image, digest) => {
+      const [stored, attached] = await Promise.all([
+        listAttestations(octokit, coords, digest),
+        registry ? registryBundles(registry, image, digest) : [],
+      ]);
+      return [...stored, ...attached];
+    },
+  };
 }
 
-/** What runDeploy needs to check provenance against this repository through GitHub's API. */
+/** What runDeploy needs to check provenance against this repository through GitHub's API (and the registry). */
 export function githubProvenance(
   octokit: Octokit,
   coords: RepoCoords,
   repositoryId: string | undefined,
+  registry?: BundleRegistry,
 ): ProvenanceOptions {
   return {
-    port: githubAttestations(octokit, coords),
+    port: githubAttestations(octokit, coords, registry),
     repository: `${coords.owner}/${coords.repo}`,
     ...(repositoryId ? { repositoryId } : {}),
   };

@@ -250,7 +250,12 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
   const cluster = run.nomad ? clusterReport(run.nomad) : undefined;
   // Only asked for moved or new digests, and only when the config requires provenance.
   const provenance = config.provenance?.require
-    ? githubProvenance(run.octokit, run.coords, target.repositoryId)
+    ? githubProvenance(
+        run.octokit,
+        run.coords,
+        target.repositoryId,
+        canReadBlobs(registry) ? registry : undefined,
+      )
     : undefined;
   const result = await runDeploy({
     config,
