@@ -2,13 +2,8 @@
 // `provenance`). Unchanged services cost nothing: their pin was verified when it moved. A digest that
 // fails is not pinned: the service becomes `unverified` with the failing check; the others proceed.
 import type { Config } from "../config/schema.js";
-import {
-  trustRoots,
-  verifyAttestations,
-  type ProvenancePolicy,
-  type TrustRoot,
-  type Verdict,
-} from "../provenance/index.js";
+// Types only: the engine (sigstore-js, ~0.5 s to load) is imported when a run requires provenance.
+import type { ProvenancePolicy, TrustRoot, Verdict } from "../provenance/index.js";
 import { mapLimit } from "./concurrency.js";
 import { countStatuses, type Plan, type ServicePlan } from "./plan.js";
 import type { RepoPort } from "./ports.js";
@@ -50,6 +45,7 @@ export function provenancePolicy(
 
 /** The trusted roots: the configured file from the repository, else the public-good root shipped with the bot. */
 async function roots(config: Config, repo: RepoPort): Promise<TrustRoot[]> {
+  const { trustRoots } = await import("../provenance/index.js");
   const file = config.provenance?.trusted_root;
   if (file === undefined) return trustRoots();
   const text = (await repo.readFiles([file])).get(file);
@@ -85,6 +81,7 @@ export async function checkProvenance(
   } catch (err) {
     trusted = message(err);
   }
+  const { verifyAttestations } = await import("../provenance/index.js");
   const checked = new Map<string, ServicePlan>();
   await mapLimit(due, limit, async (s) => {
     const digest = s.next?.digest ?? null;
