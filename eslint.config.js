@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 // reaches ("../github/repo.js"), which is what the patterns match.
 const SHELLS = ["handlers", "cli", "demo", "action", "app\\.js", "server\\.js"];
 const ADAPTERS = ["github", "nomad", "workspace"];
-const ENGINES = ["jobfile", "registry", "image", "explain", "secrets"];
+const ENGINES = ["jobfile", "registry", "image", "explain", "secrets", "provenance"];
 // A relative path that climbs into one of `names` ("../github/repo.js", "../../cli/io.js").
 const folders = (names) => `^(\\.\\./)+(${names.join("|")})(/|$)`;
 const forbid = (names, why) => ({ regex: folders(names), message: why });

@@ -146,6 +146,21 @@ export const NOTES: Record<string, string> = {
   "nomad.address": "Nomad API address.",
   "nomad.namespace": "Nomad namespace.",
   "nomad.region": "Nomad region.",
+  provenance:
+    "Off when left out (nothing is checked or requested). With it, each moved or new digest is pinned only " +
+    "when one of its attestations (GitHub's attestations API, or OCI referrers in the registry) verifies " +
+    "against a trusted root and its certificate names this repository (and its id), the workflow at the ref, " +
+    "the build commit, an allowed trigger and runner; otherwise the service is `unverified` with the failing " +
+    "check and keeps its old pin. Unchanged services are not checked again. See docs/supply-chain.md.",
+  "provenance.signer":
+    "`owner/repo/.github/workflows/file.yml@ref`: the certificate's SAN and Build Signer URI must be exactly " +
+    "this, and its Build Config URI this repository's `workflow` at `ref`.",
+  "provenance.ref":
+    "A full ref, `refs/heads/<branch>` or `refs/tags/<tag>`; compared exactly, never as a prefix.",
+  "provenance.trusted_root":
+    "Read from the deploy branch like the config. Without it, the public-good Sigstore root pinned in the " +
+    "bot's package is used (public repositories). For private repositories, put GitHub's root there: " +
+    "`gh attestation trusted-root > .github/sigstore-roots.jsonl`.",
 };
 
 export const EXAMPLES: Example[] = [

@@ -32,6 +32,8 @@ export interface DryRunInput {
   images?: DeployOptions["images"];
   repoUrl: string;
   date?: Date;
+  /** Where attestations are looked up when the config requires provenance (as a real run). */
+  provenance?: DeployOptions["provenance"];
 }
 
 export class BranchMissingError extends Error {}
@@ -53,6 +55,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunReport> {
       ...(state.head?.ownedByBot && state.head.parents[0] ? { base: state.head.parents[0] } : {}),
       repoUrl: input.repoUrl,
       ...(input.date ? { clock: { now: () => input.date! } } : {}),
+      ...(input.provenance ? { provenance: input.provenance } : {}),
     }),
     new PullRequests(input.octokit, input.coords).findOpen(config.pr.branch, branch),
   ]);

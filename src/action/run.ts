@@ -12,6 +12,7 @@ import { type Config, formatConfigErrors } from "../config/schema.js";
 import { changing } from "../core/plan.js";
 import { createExplainer } from "../explain/inspect.js";
 import { octokitForToken } from "../github/octokit.js";
+import { githubProvenance } from "../github/attestations.js";
 import { GitHubRepo } from "../github/repo.js";
 import { probedPermissions } from "../github/permissions.js";
 import type { RepoCoords } from "../github/types.js";
@@ -176,6 +177,9 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
       ...(images ? { images } : {}),
       repoUrl,
       ...(inputs.date ? { date: inputs.date } : {}),
+      ...(config.provenance?.require
+        ? { provenance: githubProvenance(octokit, coords, env.GITHUB_REPOSITORY_ID, registry) }
+        : {}),
     }).catch((error: unknown) => {
       throw error instanceof BranchMissingError ? new ActionInputError(error.message) : error;
     });
@@ -183,7 +187,14 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
   } else {
     report = await deployTo(
       // The workflow token's permissions cannot be read: probed before the first write (github/permissions.ts).
-      { octokit, coords, log, repoUrl, permissions: probedPermissions(octokit, coords, inputs.branch) },
+      {
+        octokit,
+        coords,
+        log,
+        repoUrl,
+        permissions: probedPermissions(octokit, coords, inputs.branch),
+        ...(env.GITHUB_REPOSITORY_ID ? { repositoryId: env.GITHUB_REPOSITORY_ID } : {}),
+      },
       { registry, explainer: createExplainer(registry), botLogin: async () => "github-actions[bot]" },
       {
         config,

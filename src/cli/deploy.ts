@@ -143,6 +143,7 @@ export async function deploy(
   const repoUrl = await git.remoteWebUrl(root);
   const showProgress = !args.json && !args.quiet;
   const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
+  const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl) : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -155,6 +156,7 @@ export async function deploy(
     ...(repoUrl ? { repoUrl } : {}),
     // What the App adds with `nomad.address`: plan previews in the comment, drift in the check run.
     ...(cluster ? { cluster } : {}),
+    ...(provenance ? { provenance } : {}),
     ...(showProgress ? { onProgress: progressPrinter(io) } : {}),
   });
   if (showProgress && io.isTTY) io.err("\r\x1b[K");
@@ -167,6 +169,7 @@ const STATUS_TEXT: Record<ServicePlan["status"], string> = {
   unchanged: "unchanged",
   "not-built": "not built",
   stale: "older build",
+  unverified: "unverified",
   error: "error",
 };
 
@@ -207,7 +210,7 @@ export function formatPlan(plan: Plan): string {
   const c = plan.counts;
   lines.push(
     // "skipped" is said of job files only: a service whose build is older is counted as such.
-    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.error} error${c.error === 1 ? "" : "s"}` +
+    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.unverified > 0 ? `${c.unverified} unverified, ` : ""}${c.error} error${c.error === 1 ? "" : "s"}` +
       (plan.fileErrors.length > 0
         ? `, ${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`
         : ""),
@@ -232,6 +235,7 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
       files: s.files,
       ...(s.status === "unchanged" ? { retag: s.retag } : {}),
       ...(s.reencoded ? { reencoded: s.reencoded } : {}),
+      ...(s.provenance ? { provenance: s.provenance } : {}),
       ...(result.commits[s.name] ? { commits: result.commits[s.name] } : {}),
     })),
     configProblems: p.configProblems,
@@ -244,6 +248,26 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
 }
 
 export const exitCodeOf = (plan: Plan) =>
-  plan.counts.error > 0 || plan.fileErrors.length > 0 || plan.configProblems.length > 0
+  plan.counts.error > 0 ||
+  plan.counts.unverified > 0 ||
+  plan.fileErrors.length > 0 ||
+  plan.configProblems.length > 0
     ? EXIT.partial
     : EXIT.ok;
+
+/**
+ * With `provenance:` required, attestations come from GitHub's API when GITHUB_TOKEN is set and the
+ * checkout's remote is on github.com; otherwise none, and moved digests are reported unverified.
+ */
+async function provenanceFrom(env: NodeJS.ProcessEnv, repoUrl: string | null | undefined) {
+  const match = repoUrl?.match(/^https:\/\/github\.com\/([^/]+)\/([^/]+?)(?:\.git)?$/);
+  if (!env.GITHUB_TOKEN || !match) return undefined;
+  const { githubProvenance } = await import("../github/attestations.js");
+  const { octokitForToken } = await import("../github/octokit.js");
+  const coords = { owner: match[1]!, repo: match[2]! };
+  return githubProvenance(
+    octokitForToken(env.GITHUB_TOKEN, { repository: `${coords.owner}/${coords.repo}` }),
+    coords,
+    env.GITHUB_REPOSITORY_ID,
+  );
+}

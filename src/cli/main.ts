@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   apply: () => import("./apply.js").then((m) => m.command),
   explain: () => import("./explain.js").then((m) => m.command),
   rollout: () => import("./rollout.js").then((m) => m.command),
+  verify: () => import("./verify.js").then((m) => m.command),
 };
 
 // Only help needs every command loaded, for its one-line summary.

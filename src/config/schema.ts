@@ -2,6 +2,7 @@
 // the messages, and (through scripts/gen-schema.ts) the committed JSON Schema for editors.
 import { z } from "zod";
 import { REPOSITORY_PATTERN, isRepositoryName } from "../image/reference.js";
+import { provenanceSchema } from "./provenance.js";
 
 /**
  * `jobs` when the config leaves it out: alternatives, so one of them matching no file is normal. The
@@ -212,6 +213,7 @@ export const configSchema = z
       })
       .optional()
       .describe("Optional Nomad API access for plans and rollout status."),
+    provenance: provenanceSchema.optional(),
   })
   .superRefine((config, ctx) => {
     if (config.services === undefined && config.registry === undefined) {
@@ -219,6 +221,17 @@ export const configSchema = z
         code: "custom",
         path: ["registry"],
         message: "set `registry` (the image prefix for zero-config discovery) or list `services`",
+      });
+    }
+    if (
+      config.provenance?.require &&
+      config.provenance.workflow === undefined &&
+      config.build.workflow === undefined
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["provenance", "workflow"],
+        message: "set `provenance.workflow` or `build.workflow`: the workflow whose attestations are trusted",
       });
     }
     const seen = new Map<string, number>();

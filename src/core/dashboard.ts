@@ -188,6 +188,8 @@ function pendingCell(s: ServicePlan): string {
       return `not built: ${escapeCell(s.reason ?? "")}`;
     case "stale":
       return `skipped: ${escapeCell(s.reason ?? "")}`;
+    case "unverified":
+      return `⚠️ unverified, not pinned: ${escapeCell(s.reason ?? "")}`;
     case "error":
       return `⚠️ ${escapeCell(s.reason ?? "error")}`;
   }

@@ -11,6 +11,7 @@ import {
 } from "./history.js";
 import { pinRecords } from "./pin-records.js";
 import { changing, plan as makePlan } from "./plan.js";
+import { checkProvenance } from "./provenance.js";
 import type { DeployOptions, DeployResult, RegistryAction } from "./ports.js";
 import { writeRegistry } from "./registry-writes.js";
 import { releaseNotesFiles, renderReleaseNotes } from "./release-notes.js";
@@ -59,8 +60,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     options.base,
   );
 
+  // 3b. Provenance (when required): a moved or new digest whose attestation fails is not pinned.
+  const attested = await checkProvenance(config, older.plan, repo, options.provenance, limit);
+
   // 4. Edit the job files of moving services; the engine proves every edit before it is kept.
-  const edited = await editJobFiles(config, older.plan, scan.texts, scan.varFiles);
+  const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles);
   let planned = edited.plan;
 
   // 5. Registry writes (apply): retag unchanged images, create build tags that pins name.

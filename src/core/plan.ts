@@ -12,14 +12,16 @@ import type {
 import type { ExplainOutcome } from "../explain/types.js";
 import type { PinRecords } from "./pin-records.js";
 import { type BuildInfo, commitFromTag, renderTag, shortSha } from "./templates.js";
+import type { Verdict } from "../provenance/index.js";
 
-export type ServiceStatus = "moved" | "unchanged" | "new" | "not-built" | "error" | "stale";
+export type ServiceStatus = "moved" | "unchanged" | "new" | "not-built" | "error" | "stale" | "unverified";
 export const STATUSES: readonly ServiceStatus[] = [
   "moved",
   "new",
   "unchanged",
   "not-built",
   "stale",
+  "unverified",
   "error",
 ];
 
@@ -103,6 +105,8 @@ export interface ServicePlan {
   pinGone?: true;
   /** A move no commit explains (non-reproducible build): how the two images differ (DeployOptions.explainer). */
   explanation?: ExplainOutcome;
+  /** Moved or new with `provenance` required: the attestation verdict (unverified: not pinned). */
+  provenance?: Verdict;
 }
 
 export interface Plan {
@@ -261,6 +265,7 @@ export function planComplete(plan: Plan): boolean {
     plan.counts.error === 0 &&
     plan.counts["not-built"] === 0 &&
     plan.counts.stale === 0 &&
+    plan.counts.unverified === 0 &&
     plan.fileErrors.length === 0 &&
     plan.configProblems.length === 0
   );

@@ -10,6 +10,7 @@ import type { CommitMessage } from "./pin-records.js";
 import type { Commit, CommitLog } from "./release-notes.js";
 import type { CheckRunOutput } from "./render.js";
 import type { BuildInfo } from "./templates.js";
+import type { ProvenanceOptions } from "./provenance.js";
 
 /** The repository at one revision (App: GitHub API at the branch head; CLI: working tree + git). */
 export interface RepoPort {
@@ -176,6 +177,8 @@ export interface DeployOptions {
   explainer?: ExplainerPort;
   /** Adds the cluster's view to the comment and check run; absent → nothing is asked. */
   cluster?: ClusterReportPort;
+  /** Where attestations are looked up when `provenance` is required; absent → moved digests are unverified. */
+  provenance?: ProvenanceOptions;
   /** Parallel registry calls (default 8). */
   concurrency?: number;
   onProgress?(event: ProgressEvent): void;

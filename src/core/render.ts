@@ -19,11 +19,21 @@ const LABELS: Record<ServiceStatus, string> = {
   unchanged: "unchanged",
   "not-built": "not built",
   stale: "skipped (older build)",
+  unverified: "unverified (not pinned)",
   error: "error",
 };
 
 /** The status as people read it: an unchanged service whose build was only re-encoded says so. */
 const label = (s: ServicePlan) => (s.reencoded ? "unchanged (re-encoded)" : LABELS[s.status]);
+
+/** A check-run note: the reason, or for a verified move the build run its attestation names. */
+function note(s: ServicePlan): string {
+  const text = cell(s.reason ?? reencodedNote(s));
+  const v = s.provenance;
+  if (v?.status !== "verified") return text;
+  const verified = v.link ? `provenance verified ([build run](${v.link}))` : "provenance verified";
+  return text ? `${text}; ${verified}` : verified;
+}
 
 /** Why a re-encoded service was not redeployed, in one line. */
 const reencodedNote = (s: ServicePlan) =>
@@ -77,7 +87,12 @@ function problems(plan: Plan): string {
   const lines: string[] = [];
   for (const p of plan.configProblems) lines.push(`- config ${code(p.key)}: ${cell(p.message)}`);
   for (const s of plan.services) {
-    if (s.status === "not-built" || s.status === "error" || s.status === "stale") {
+    if (
+      s.status === "not-built" ||
+      s.status === "error" ||
+      s.status === "stale" ||
+      s.status === "unverified"
+    ) {
       lines.push(`- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`);
     }
   }
@@ -155,7 +170,7 @@ export interface CheckRunOutput {
 
 export function renderCheckRun(plan: Plan): CheckRunOutput {
   const c = plan.counts;
-  const failed = c.error + plan.fileErrors.length + plan.configProblems.length;
+  const failed = c.error + c.unverified + plan.fileErrors.length + plan.configProblems.length;
   const parts = [
     plan.configProblems.length > 0 &&
       `config selects nothing: ${plan.configProblems.map((p) => p.key).join(", ")}`,
@@ -164,16 +179,17 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
     `${c.unchanged} unchanged${reencodedCount(plan)}`,
     c["not-built"] > 0 && `${c["not-built"]} not built`,
     c.stale > 0 && `${c.stale} skipped`,
+    c.unverified > 0 && `${c.unverified} unverified`,
     c.error > 0 && `${c.error} error${c.error === 1 ? "" : "s"}`,
     plan.fileErrors.length > 0 &&
       `${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`,
   ].filter(Boolean);
   const rows = plan.services.map((s) => {
     const digest =
-      s.status === "moved" || s.status === "new" || s.status === "stale"
-        ? `${s.status === "new" ? "—" : code(shortDigest(s.old.digest))} → ${code(shortDigest(s.next?.digest ?? null))}`
+      s.status === "moved" || s.status === "new" || s.status === "stale" || s.status === "unverified"
+        ? `${s.status === "new" || s.old.digest === null ? "—" : code(shortDigest(s.old.digest))} → ${code(shortDigest(s.next?.digest ?? null))}`
         : code(shortDigest(s.next?.digest ?? s.old.digest));
-    return `| ${cell(s.name)} | ${label(s)} | ${digest} | ${cell(s.reason ?? reencodedNote(s))} |`;
+    return `| ${cell(s.name)} | ${label(s)} | ${digest} | ${note(s)} |`;
   });
   const summary = [
     `Build ${code(shortSha(plan.build.sha))} on ${code(plan.build.branch)}, tag ${code(plan.tag)}.`,

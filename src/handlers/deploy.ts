@@ -25,6 +25,7 @@ import { GitHubRepoPort } from "../github/ports.js";
 import { type PullRequestInfo, PullRequests } from "../github/pr.js";
 import { type BranchState, GitHubRepo } from "../github/repo.js";
 import type { Octokit, RepoCoords } from "../github/types.js";
+import { githubProvenance } from "../github/attestations.js";
 import { coordsOf } from "./context.js";
 import { updateDashboard } from "./dashboard.js";
 import {
@@ -63,6 +64,8 @@ export interface DeployTarget {
   repoUrl?: string;
   /** What the token may write, asked before the first deploy write (github/permissions.ts). */
   permissions?: PermissionCheck;
+  /** The repository's numeric id (event payload, GITHUB_REPOSITORY_ID): provenance is bound to it. */
+  repositoryId?: string;
 }
 
 export interface DeployLog {
@@ -105,13 +108,15 @@ export async function deploy(
   deps: DeployDeps,
   request: DeployRequest,
 ): Promise<DeployOutcome> {
-  const repoUrl = (context.payload as { repository?: { html_url?: string } }).repository?.html_url;
+  const repository = (context.payload as { repository?: { html_url?: string; id?: number } }).repository;
+  const repoUrl = repository?.html_url;
   const target: DeployTarget = {
     octokit: context.octokit,
     coords: coordsOf(context),
     log: context.log,
     ...(repoUrl ? { repoUrl } : {}),
     permissions: installationPermissions(context.octokit),
+    ...(repository?.id ? { repositoryId: String(repository.id) } : {}),
   };
   return (await deployTo(target, deps, request)).outcome;
 }
@@ -284,6 +289,15 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
   const registry = deps.registry ?? (defaultRegistry ??= createRegistryClient());
   const explainer = deps.explainer ?? (canReadBlobs(registry) ? createExplainer(registry) : undefined);
   const cluster = run.nomad ? clusterReport(run.nomad) : undefined;
+  // Only asked for moved or new digests, and only when the config requires provenance.
+  const provenance = config.provenance?.require
+    ? githubProvenance(
+        run.octokit,
+        run.coords,
+        target.repositoryId,
+        canReadBlobs(registry) ? registry : undefined,
+      )
+    : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -298,6 +312,7 @@ async function plan(run: Run, port: GitHubRepoPort, state: PlannableState): Prom
     clock: deps.clock ?? { now: () => request.date ?? new Date() },
     // Optional Nomad access: plan previews in the comment, drift in the check run; never fails the run.
     ...(cluster ? { cluster } : {}),
+    ...(provenance ? { provenance } : {}),
   });
   target.log.info(
     {

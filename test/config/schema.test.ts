@@ -172,6 +172,7 @@ services:
         "nomad",
         "pin",
         "pr",
+        "provenance",
         "registry",
         "release_notes",
         "retag",

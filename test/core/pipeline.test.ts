@@ -72,6 +72,7 @@ describe("runDeploy", () => {
       unchanged: 1,
       "not-built": 0,
       stale: 0,
+      unverified: 0,
       error: 0,
     });
     expect(result.files.map((f) => f.path)).toEqual([

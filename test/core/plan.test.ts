@@ -157,6 +157,7 @@ describe("plan", () => {
         "not-built": 1,
         "stale": 0,
         "unchanged": 1,
+        "unverified": 0,
       }
     `);
     expect(

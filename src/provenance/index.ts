@@ -1,0 +1,11 @@
+// The provenance engine: is digest D attested by this repository's build of this commit?
+export { signerIdentity, FULCIO_OIDS, type SignerIdentity } from "./certificate.js";
+export {
+  checkPolicy,
+  workflowUri,
+  GITHUB_ACTIONS_ISSUER,
+  type ProvenancePolicy,
+  type RunnerEnvironment,
+} from "./policy.js";
+export { parseTrustedRoots, publicGoodRoot, trustRoots, TrustedRootError, type TrustRoot } from "./roots.js";
+export { verifyAttestations, describeVerdict, type Verdict } from "./verify.js";

@@ -1,0 +1,154 @@
+// Verify Sigstore bundles for one digest: cryptographically with sigstore-js against a trusted root,
+// then the policy on what the certificate says (policy.ts). One bundle that passes is enough; when
+// none does, the failure that got furthest is the one reported.
+import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
+import { X509Certificate } from "@sigstore/core";
+import { Verifier, toSignedEntity } from "@sigstore/verify";
+import { CertificateFieldError, signerIdentity } from "./certificate.js";
+import { checkPolicy, type ProvenancePolicy } from "./policy.js";
+import type { TrustRoot } from "./roots.js";
+import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from "./statement.js";
+
+export type Verdict =
+  | {
+      status: "verified";
+      digest: string;
+      /** The build run, from the certificate's Run Invocation URI: the link people follow. */
+      link: string | undefined;
+      /** The workflow that signed (the certificate's SAN). */
+      signer: string;
+      root: string;
+    }
+  | { status: "unverified"; digest: string; check: string; reason: string };
+
+type Failure = {
+  check: string;
+  reason: string;
+  /** How far the bundle got: a later stage is the better explanation. */ stage: number;
+};
+const STAGE = { bundle: 0, authority: 1, crypto: 2, certificate: 3, policy: 4 } as const;
+
+function leafCertificate(bundle: Bundle): X509Certificate | undefined {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === "certificate")
+    return X509Certificate.parse(Buffer.from(material.certificate.rawBytes));
+  if (material.$case === "x509CertificateChain") {
+    const first = material.x509CertificateChain.certificates[0];
+    return first ? X509Certificate.parse(Buffer.from(first.rawBytes)) : undefined;
+  }
+  return undefined;
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function verifyOne(
+  json: unknown,
+  digest: string,
+  policy: ProvenancePolicy,
+  roots: readonly TrustRoot[],
+): Failure | Omit<Extract<Verdict, { status: "verified" }>, "status" | "digest"> {
+  let bundle: Bundle;
+  let leaf: X509Certificate | undefined;
+  try {
+    bundle = bundleFromJSON(json);
+    leaf = leafCertificate(bundle);
+  } catch (err) {
+    return { check: "bundle", reason: `not a Sigstore bundle (${message(err)})`, stage: STAGE.bundle };
+  }
+  if (
+    bundle.content.$case !== "dsseEnvelope" ||
+    bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE
+  ) {
+    return { check: "bundle", reason: "not a DSSE envelope of an in-toto statement", stage: STAGE.bundle };
+  }
+  if (leaf === undefined) {
+    return {
+      check: "bundle",
+      reason: "signed with a key, not a Fulcio certificate: no workflow identity",
+      stage: STAGE.bundle,
+    };
+  }
+  const issuer = leaf.issuer;
+  const candidates = roots.filter((r) => r.issuers.some((s) => s.equals(issuer)));
+  if (candidates.length === 0) {
+    const names = roots.map((r) => r.name).join(", ");
+    return {
+      check: "certificate authority",
+      reason: `the certificate was not issued by a CA of any trusted root (${names})`,
+      stage: STAGE.authority,
+    };
+  }
+  let cryptoFailure: Failure | undefined;
+  let root: TrustRoot | undefined;
+  for (const candidate of candidates) {
+    const { tlog, ctlog, timestamps } = candidate.thresholds;
+    try {
+      // A log entry's integrated time counts as a timestamp too; a root without logs (GitHub's instance)
+      // therefore needs an RFC 3161 timestamp of its own, checked here rather than through the threshold.
+      const tsa = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+      if (tlog === 0 && tsa === 0)
+        throw new Error(
+          `no RFC 3161 timestamp, which ${candidate.name} requires (it keeps no transparency log)`,
+        );
+      new Verifier(candidate.material, {
+        tlogThreshold: tlog,
+        ctlogThreshold: ctlog,
+        timestampThreshold: timestamps,
+      }).verify(toSignedEntity(bundle));
+      root = candidate;
+      break;
+    } catch (err) {
+      cryptoFailure ??= {
+        check: "signature",
+        reason: `${message(err)} (against ${candidate.name})`,
+        stage: STAGE.crypto,
+      };
+    }
+  }
+  if (root === undefined) return cryptoFailure!;
+  let identity;
+  try {
+    identity = signerIdentity(leaf);
+  } catch (err) {
+    if (!(err instanceof CertificateFieldError)) throw err;
+    return { check: "certificate", reason: err.message, stage: STAGE.certificate };
+  }
+  const statement = parseStatement(Buffer.from(bundle.content.dsseEnvelope.payload));
+  if (typeof statement === "string")
+    return { check: "statement", reason: statement, stage: STAGE.certificate };
+  const failure = checkPolicy(policy, identity, statement, digest);
+  if (failure !== undefined) return { ...failure, stage: STAGE.policy };
+  return { link: identity.runInvocationUri, signer: identity.san ?? "", root: root.name };
+}
+
+/** The verdict on `digest` ("sha256:<hex>") from every attestation found for it. */
+export function verifyAttestations(
+  bundles: readonly unknown[],
+  digest: string,
+  policy: ProvenancePolicy,
+  roots: readonly TrustRoot[],
+): Verdict {
+  if (bundles.length === 0)
+    return {
+      status: "unverified",
+      digest,
+      check: "attestation",
+      reason: `no attestation found for ${digest}`,
+    };
+  let best: Failure | undefined;
+  for (const json of bundles) {
+    const result = verifyOne(json, digest, policy, roots);
+    if (!("stage" in result)) return { status: "verified", digest, ...result };
+    if (best === undefined || result.stage > best.stage) best = result;
+  }
+  const { check, reason } = best!;
+  const of = bundles.length === 1 ? "" : ` (best of ${bundles.length} attestations)`;
+  return { status: "unverified", digest, check, reason: reason + of };
+}
+
+/** One line for people: "verified (run …)" or "unverified: commit — source digest is …". */
+export function describeVerdict(v: Verdict): string {
+  return v.status === "verified"
+    ? `verified${v.link ? ` (${v.link})` : ""}`
+    : `unverified: ${v.check} — ${v.reason}`;
+}

@@ -1,0 +1,136 @@
+// The pipeline with `provenance` required: the attestations port stands in for GitHub's API and the
+// registry's referrers; the bundles in it are signed for real by the test Sigstore instance.
+import { beforeAll, describe, expect, it } from "vitest";
+import { runDeploy } from "../../src/core/pipeline.js";
+import type { AttestationsPort } from "../../src/core/provenance.js";
+import {
+  buildClaims,
+  provenanceStatement,
+  signBundle,
+  testInstance,
+  type TestInstance,
+} from "../helpers/sigstore.js";
+import { MemoryRepo, NEW_SHA, TableRegistry, config, digest, fixtureFiles } from "./fixture.js";
+
+const REPO = "acme/platform";
+const WORKFLOW = `https://github.com/${REPO}/.github/workflows/images.yml@refs/heads/main`;
+const cfg = config(`
+registry: ghcr.io/acme/platform
+build: { workflow: images.yml }
+services:
+  - { name: banana, image: ghcr.io/acme/platform/banana }
+  - { name: kiwi, image: ghcr.io/acme/platform/kiwi }
+  - { name: mango, image: ghcr.io/acme/platform/mango }
+provenance: { trusted_root: .github/sigstore-root.json }
+`);
+const table = {
+  [`ghcr.io/acme/platform/banana:${NEW_SHA}`]: digest("c"),
+  [`ghcr.io/acme/platform/kiwi:${NEW_SHA}`]: digest("b"),
+  [`ghcr.io/acme/platform/mango:${NEW_SHA}`]: digest("d"),
+};
+
+/** Bundles by digest; records every digest asked about. */
+class Attestations implements AttestationsPort {
+  asked: string[] = [];
+  constructor(private readonly byDigest: Record<string, unknown[]>) {}
+  async bundles(_image: string, d: string) {
+    this.asked.push(d);
+    return this.byDigest[d] ?? [];
+  }
+}
+
+let instance: TestInstance;
+beforeAll(async () => {
+  instance = await testInstance();
+});
+
+const claims = (overrides: Record<string, string>) => ({
+  ...buildClaims(),
+  san: WORKFLOW,
+  "9": WORKFLOW,
+  "12": `https://github.com/${REPO}`,
+  "13": NEW_SHA,
+  "21": `https://github.com/${REPO}/actions/runs/7/attempts/1`,
+  ...overrides,
+});
+
+describe("runDeploy with provenance required", () => {
+  it("[fault:provenance-untrusted-build] pins the attested move, refuses the unattested one, asks nothing about unchanged services", async () => {
+    const files = fixtureFiles();
+    files.set(".github/sigstore-root.json", instance.trustedRoot);
+    const port = new Attestations({
+      [digest("c")]: [
+        await signBundle(instance, { claims: claims({}), statement: provenanceStatement(digest("c")) }),
+      ],
+      // Pushed by a pull request's build: a real attestation, but of the wrong trigger.
+      [digest("d")]: [
+        await signBundle(instance, {
+          claims: claims({ "20": "pull_request" }),
+          statement: provenanceStatement(digest("d")),
+        }),
+      ],
+    });
+    const result = await runDeploy({
+      config: cfg,
+      build: { sha: NEW_SHA, branch: "main" },
+      repo: new MemoryRepo(files, []),
+      registry: new TableRegistry(table),
+      mode: "plan",
+      provenance: { port, repository: REPO, repositoryId: "123456789" },
+    });
+    const byName = Object.fromEntries(result.plan.services.map((s) => [s.name, s]));
+    const moving = result.plan.services.filter((s) => s.status === "moved" || s.status === "new");
+    expect(moving.map((s) => s.name)).toEqual(["banana"]);
+    expect(byName.banana!.provenance).toMatchObject({
+      status: "verified",
+      link: `https://github.com/${REPO}/actions/runs/7/attempts/1`,
+    });
+    expect(byName.mango).toMatchObject({
+      status: "unverified",
+      reason: 'trigger: the build was triggered by "pull_request", allowed: push, workflow_dispatch',
+    });
+    expect(byName.kiwi!.status).toBe("unchanged");
+    expect(port.asked.sort()).toEqual([digest("c"), digest("d")]);
+    expect(result.files.map((f) => f.path).join(" ")).not.toMatch(/mango/);
+    expect(result.files.some((f) => f.after.includes(digest("c")))).toBe(true);
+    expect(result.files.some((f) => f.after.includes(digest("d")))).toBe(false);
+    expect(result.check.conclusion).toBe("failure");
+    expect(result.check.title).toContain("1 unverified");
+    expect(result.check.summary).toContain(
+      "provenance verified ([build run](https://github.com/acme/platform/actions/runs/7/attempts/1))",
+    );
+  });
+
+  it("[fault:attestations-forbidden] says why when the trusted root is missing or the attestations cannot be read, and pins nothing", async () => {
+    const failing: AttestationsPort = {
+      bundles: async () => {
+        throw new Error("GitHub refused to list attestations (403): the token lacks `attestations: read`");
+      },
+    };
+    const run = (files: Map<string, string>) =>
+      runDeploy({
+        config: cfg,
+        build: { sha: NEW_SHA, branch: "main" },
+        repo: new MemoryRepo(files, []),
+        registry: new TableRegistry(table),
+        mode: "plan",
+        provenance: { port: failing, repository: REPO },
+      });
+    const noRoot = await run(fixtureFiles());
+    expect(noRoot.plan.services.filter((s) => s.status === "unverified").map((s) => s.reason)).toEqual([
+      "trusted root: provenance.trusted_root: .github/sigstore-root.json is not in the repository",
+      "trusted root: provenance.trusted_root: .github/sigstore-root.json is not in the repository",
+    ]);
+    const files = fixtureFiles();
+    files.set(".github/sigstore-root.json", instance.trustedRoot);
+    const denied = await run(files);
+    expect(
+      new Set(denied.plan.services.filter((s) => s.status === "unverified").map((s) => s.reason)),
+    ).toEqual(
+      new Set([
+        "attestations: GitHub refused to list attestations (403): the token lacks `attestations: read`",
+      ]),
+    );
+    expect(denied.files.filter((f) => !f.path.endsWith(".md"))).toEqual([]);
+  });
+});
