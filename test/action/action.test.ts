@@ -222,7 +222,7 @@ describe("a repository's deploys through the Action", () => {
   const fleetImage = (s: Service, v: number) => buildImage({ layers: [{ [`srv/${s}`]: `${s} v${v}\n` }] });
   const job = (s: Service, ref: string) =>
     `job "${s}" {\n  group "g" {\n    task "t" {\n      driver = "docker"\n      config {\n        image = "${ref}"\n      }\n    }\n  }\n}\n`;
-  const pin = (s: Service, sha: string) => `${registry.host}/fleet/${s}:${sha}@${digests[s]}`;
+  const pin = (s: Service, _sha: string) => `${registry.host}/fleet/${s}@${digests[s]}`;
   /** A person's commit (`files`), then its build: every image pushed under the commit, straight to the registry. */
   async function commitAndBuild(files: Record<string, string>, message: string): Promise<string> {
     const sha = api.pushCommit(repoName, "main", files, message);
@@ -302,6 +302,8 @@ describe("a repository's deploys through the Action", () => {
       "POST /repos/:owner/:repo/check-runs",
       "graphql query",
       "GET /repos/:owner/:repo/git/trees/:sha",
+      "graphql query",
+      // The job files' deploy commits: which build each digest-only pin came from (core/pin-records.ts).
       "graphql query",
       "GET /repos/:owner/:repo/compare/:basehead",
       "graphql query",

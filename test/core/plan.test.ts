@@ -316,28 +316,28 @@ describe("job file edits", () => {
         edits: f.edits.map((e) => `${e.line}: ${e.before} -> ${e.after}`),
       })),
     ).toMatchInlineSnapshot(`
-        [
-          {
-            "edits": [
-              "11: ghcr.io/acme/platform/banana:1111111111111111111111111111111111111111@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -> ghcr.io/acme/platform/banana:2222222222222222222222222222222222222222@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
-            ],
-            "path": "nomad/banana.nomad.hcl",
-          },
-          {
-            "edits": [
-              "9: docker://ghcr.io/acme/platform/mango:latest -> docker://ghcr.io/acme/platform/mango@sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd",
-            ],
-            "path": "nomad/mango.nomad.hcl",
-          },
-        ]
-      `);
+      [
+        {
+          "edits": [
+            "11: ghcr.io/acme/platform/banana:1111111111111111111111111111111111111111@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -> ghcr.io/acme/platform/banana@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+          ],
+          "path": "nomad/banana.nomad.hcl",
+        },
+        {
+          "edits": [
+            "9: docker://ghcr.io/acme/platform/mango:latest -> docker://ghcr.io/acme/platform/mango@sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd",
+          ],
+          "path": "nomad/mango.nomad.hcl",
+        },
+      ]
+    `);
     const banana = out.files.find((f) => f.path === "nomad/banana.nomad.hcl")!;
     expect(banana.after.split("\n").filter((l, i) => l !== banana.before.split("\n")[i]))
       .toMatchInlineSnapshot(`
-      [
-        "        image = "ghcr.io/acme/platform/banana:2222222222222222222222222222222222222222@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"",
-      ]
-    `);
+        [
+          "        image = "ghcr.io/acme/platform/banana@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"",
+        ]
+      `);
   });
 
   it("turns a service whose file the engine refuses into an error and drops its file changes", async () => {

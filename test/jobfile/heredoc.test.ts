@@ -33,7 +33,7 @@ describe("a heredoc image", () => {
             driver = "docker"
             config {
               image = <<EOF
-      ghcr.io/acme/web:1.0@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1
+      ghcr.io/acme/web@sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1
       EOF
         # after
             }

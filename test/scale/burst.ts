@@ -263,13 +263,20 @@ function wrongPr(r: Replicas, repo: Monorepo): string[] {
   const head = state.refs.get(`refs/heads/${open[0]!.head}`);
   if (!head) return [`${repo.fullName}: the deploy branch is gone`];
   const out: string[] = [];
-  if (api.store.commits.get(head)!.parents[0] !== main)
-    out.push(`${repo.fullName}: the deploy branch is not on main's head`);
+  const commit = api.store.commits.get(head)!;
+  if (commit.parents[0] !== main) out.push(`${repo.fullName}: the deploy branch is not on main's head`);
+  // The bot's commit names the build it pins (digest-only pins carry no tag).
+  if (!commit.message.includes(`Nomad-Gitops-Build: ${main}`))
+    out.push(`${repo.fullName}: the deploy commit does not record main's build`);
   repo.services.forEach((service, i) => {
-    const pin = `${repo.versions[i]! > 1 ? main : repo.deployed}@${repo.digests[i]}`;
+    // A moved service is pinned by digest (the default style); the others keep their seeded pin.
+    const moved = repo.versions[i]! > 1;
+    const expected = moved
+      ? jobFile(r.registry.host, service, "PIN").replace(":PIN", `@${repo.digests[i]}`)
+      : jobFile(r.registry.host, service, `${repo.deployed}@${repo.digests[i]}`);
     const text = api.file(repo.fullName, head, `nomad/${service}.nomad.hcl`);
-    if (text !== jobFile(r.registry.host, service, pin))
-      out.push(`${repo.fullName}: nomad/${service}.nomad.hcl does not pin ${pin.slice(0, 20)}…`);
+    if (text !== expected)
+      out.push(`${repo.fullName}: nomad/${service}.nomad.hcl does not pin ${repo.digests[i]!.slice(0, 20)}…`);
   });
   return out;
 }

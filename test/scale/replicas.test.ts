@@ -68,7 +68,10 @@ it("serialises each repository across replicas: every build ends in a completed 
     expect(duplicates(api, repo.fullName)).toEqual([]);
     expect(state.pulls).toHaveLength(1);
     // The deploy branch ends at the newest build, whichever replica wrote it.
-    const head = api.file(repo.fullName, "nomad-gitops/deploy", "nomad/svc001.nomad.hcl");
-    expect(head).toContain(builds.filter((b) => b.repo === repo.fullName)[1]!.sha);
+    // Its commit records the build it pins (digest-only pins carry no tag).
+    const head = api.store.commits.get(state.refs.get("refs/heads/nomad-gitops/deploy")!)!;
+    expect(head.message).toContain(
+      `Nomad-Gitops-Build: ${builds.filter((b) => b.repo === repo.fullName)[1]!.sha}`,
+    );
   }
 }, 240_000);
