@@ -42,9 +42,10 @@ describe("a heredoc image", () => {
       }
       "
     `);
-    expect(out.text).toBe(before.replace("web:1.0\n", `web:1.0@${D1}\n`));
+    // The default style is `digest` (docs/config.md#pin): the tag gives way to the digest, on the same line.
+    expect(out.text).toBe(before.replace("web:1.0\n", `web@${D1}\n`));
     expect(out.edits.map((e) => [e.line, e.before, e.after])).toEqual([
-      [6, "ghcr.io/acme/web:1.0", `ghcr.io/acme/web:1.0@${D1}`],
+      [6, "ghcr.io/acme/web:1.0", `ghcr.io/acme/web@${D1}`],
     ]);
     // Pinned again with the same digest: nothing to do.
     const again = await pinImages(out.text, [{ repository: "ghcr.io/acme/web", digest: D1 }]);
