@@ -25,7 +25,7 @@ Nomad's Docker driver pulls by its tag (docs/config.md, pin). An existing digest
   --var-file FILE     values for variables, read after <job>.vars.hcl beside each job file; a value
                       an image comes from is pinned in the var file (for a Nomad Pack template:
                       values files over its pack's variables.hcl)
-  --style STYLE       digest (default) or tag+digest (never for the podman driver, which refuses it)
+  --style STYLE       digest (default) or tag+digest (written as asked; podman refuses it, plan/apply never give it to podman tasks)
   --dry-run           print a unified diff, write nothing`;
 
 export const command: Command = {

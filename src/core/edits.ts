@@ -125,8 +125,9 @@ async function pinFile(
   targets: PinTarget[],
   options: { style?: PinStyle; varFiles: VarFile[] },
 ): Promise<PinOutcome> {
-  if (packVariablesFile(path) === null) return pinImages(text, targets, options);
-  const style = options.style === undefined ? {} : { style: options.style };
+  // The configured style, except for podman tasks, which always get the digest-only pin they can run.
+  if (packVariablesFile(path) === null) return pinImages(text, targets, { ...options, podmanDigest: true });
+  const style = { ...(options.style === undefined ? {} : { style: options.style }), podmanDigest: true };
   const out = await pinPackTemplate(packInput(path, text, options.varFiles), targets, style);
   const varFiles = new Map([...out.files].filter(([p]) => p !== path));
   return { text: out.files.get(path) ?? text, edits: out.edits, skipped: out.skipped, varFiles };

@@ -85,12 +85,17 @@ export interface PackPinOutcome {
 export async function pinPackTemplate(
   input: PackInput,
   targets: PinTarget[],
-  options: { style?: PinStyle } = {},
+  options: { style?: PinStyle; podmanDigest?: boolean } = {},
 ): Promise<PackPinOutcome> {
   for (const t of targets) validateTarget(t);
   const analysis = await analyzePackTemplate(input);
   if (!analysis.ok) throw new JobFileError(analysis.error, analysis.line);
-  const { edits, skipped, splices, expected } = planPins(analysis.sites, targets, options.style);
+  const { edits, skipped, splices, expected } = planPins(
+    analysis.sites,
+    targets,
+    options.style,
+    options.podmanDigest,
+  );
   const sources = [{ path: input.path, text: input.text }, ...packSources(input)];
   const files = new Map<string, string>();
   for (const f of sources) {

@@ -37,21 +37,26 @@ export interface PinOutcome {
 }
 
 /**
- * Default style digest (docs/config.md `pin` says why); tag+digest never for the podman driver. Throws JobFileError (invalid HCL2, has .line) or
+ * Default style digest (docs/config.md `pin` says why); tag+digest only when asked for. Throws JobFileError (invalid HCL2, has .line) or
  * PinVerificationError (an edit failed verification: nothing returned). Sites whose repository is in
  * no target are untouched.
  */
 export async function pinImages(
   text: string,
   targets: PinTarget[],
-  options: { style?: PinStyle; varFiles?: readonly VarFile[] } = {},
+  options: { style?: PinStyle; varFiles?: readonly VarFile[]; podmanDigest?: boolean } = {},
 ): Promise<PinOutcome> {
   for (const t of targets) validateTarget(t);
   const varFiles = options.varFiles ?? [];
   const analysis = await analyzeJobFile(text, { varFiles });
   if (!analysis.ok) throw new JobFileError(analysis.error, analysis.line);
 
-  const { edits, skipped, splices, expected } = planPins(analysis.sites, targets, options.style);
+  const { edits, skipped, splices, expected } = planPins(
+    analysis.sites,
+    targets,
+    options.style,
+    options.podmanDigest,
+  );
   if (splices.length === 0) return { text, edits, skipped, varFiles: new Map() };
 
   const out = applySplices(text, null, splices);
@@ -83,7 +88,16 @@ export interface PinPlan {
 }
 
 /** Which literal each targeted site needs and what it becomes; sites sharing one move together or not at all. */
-export function planPins(sites: readonly SiteDetail[], targets: PinTarget[], style?: PinStyle): PinPlan {
+/**
+ * `podmanDigest`: podman tasks get `digest` whatever the style (the config's pins: nomad-driver-podman
+ * refuses a reference with both); without it an explicit style is written as asked (`pin --style`).
+ */
+export function planPins(
+  sites: readonly SiteDetail[],
+  targets: PinTarget[],
+  style?: PinStyle,
+  podmanDigest = false,
+): PinPlan {
   const skipped: PinOutcome["skipped"] = [];
   const planned: Array<{ site: SiteDetail; repository: string; splice: Splice; edit: PinEdit }> = [];
   for (const site of sites) {
@@ -98,8 +112,7 @@ export function planPins(sites: readonly SiteDetail[], targets: PinTarget[], sty
       skipped.push({ line: site.line, repository, reason: site.reason ?? "not editable" });
       continue;
     }
-    // tag+digest only where asked and the driver can run it: podman refuses it (containers/image).
-    const chosen = style === "tag+digest" && site.driver !== "podman" ? "tag+digest" : "digest";
+    const chosen = podmanDigest && site.driver === "podman" ? "digest" : (style ?? "digest");
     const { prefix } = site.edit;
     const candidates = [pinned(site, target, chosen)];
     // Through `repo:${var.tag}` only the tag literal is editable, so the tag has to stay.

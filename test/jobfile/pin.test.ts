@@ -131,12 +131,13 @@ describe("pinImages", () => {
     expect(Buffer.byteLength(out.text) - Buffer.byteLength(before)).toBe(D1.length + 1 - ":2.0".length);
   });
 
-  it("never gives podman tag+digest, even when asked: containers/image refuses a reference with both", async () => {
+  it("the config's pins never give podman tag+digest (containers/image refuses both); `pin --style` writes what it is asked", async () => {
     const before = fixture("crlf-tabs.nomad.hcl");
-    const out = await pinImages(before, [{ repository: "quay.io/acme/edge", digest: D1 }], {
-      style: "tag+digest",
-    });
-    expect(out.edits.map((e) => e.after)).toEqual([`docker://quay.io/acme/edge@${D1}`]);
+    const target = [{ repository: "quay.io/acme/edge", digest: D1, tag: "1.0" }];
+    const configured = await pinImages(before, target, { style: "tag+digest", podmanDigest: true });
+    expect(configured.edits.map((e) => e.after)).toEqual([`docker://quay.io/acme/edge@${D1}`]);
+    const asked = await pinImages(before, target, { style: "tag+digest" });
+    expect(asked.edits.map((e) => e.after)).toEqual([`docker://quay.io/acme/edge:1.0@${D1}`]);
   });
 
   it("pins by digest by default: Nomad's Docker driver pulls a tag+digest pin by its tag", async () => {
