@@ -2,27 +2,15 @@
 // `gh-readonly-queue/<base>/…` branch, or a workflow_run of either): a trial merge is never planned,
 // committed or deployed. The queue's commit gets a completed `nomad-gitops` run, so a required
 // `nomad-gitops` check lets the group through; the deploy happens on the push to the base branch.
-import { readFile } from "node:fs/promises";
-import { z } from "zod";
 import { CheckRuns } from "../github/checks.js";
-import { octokitForToken } from "../github/octokit.js";
 import { isMergeQueueBranch } from "../handlers/merge-group.js";
+import { actionOctokit } from "./client.js";
+import { readActionEvent } from "./event.js";
 import type { ActionOutcome, Env } from "./run.js";
-
-const QueueEvent = z.looseObject({
-  merge_group: z.looseObject({ head_sha: z.string(), head_ref: z.string(), base_ref: z.string() }).optional(),
-  workflow_run: z
-    .looseObject({
-      event: z.string().optional(),
-      head_sha: z.string().optional(),
-      head_branch: z.string().nullish(),
-    })
-    .optional(),
-});
 
 /** The merge queue's commit this run is about, or null when the run is not the queue's. */
 export async function mergeQueueCommit(env: Env): Promise<{ sha: string; branch: string } | null> {
-  const event = await readEvent(env);
+  const event = await readActionEvent(env.GITHUB_EVENT_PATH);
   const group = event.merge_group;
   if (env.GITHUB_EVENT_NAME === "merge_group" || group) {
     return {
@@ -51,10 +39,7 @@ export async function mergeQueueOutcome(env: Env): Promise<ActionOutcome | null>
   const text = `\`${queued.branch}\` is a merge queue's trial merge: nothing was planned, committed or deployed from it. The deploy runs on the push to the base branch once the group merges.`;
   let reported = "";
   if (/^[0-9a-f]{40}$/.test(queued.sha) && owner && repo && token) {
-    const octokit = octokitForToken(token, {
-      ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
-      repository: `${owner}/${repo}`,
-    });
+    const octokit = actionOctokit(env, token, { owner, repo });
     await new CheckRuns(octokit, { owner, repo }).completed(queued.sha, "success", {
       title: "Merge-queue commit: nothing deployed from it",
       summary: text,
@@ -72,14 +57,4 @@ export async function mergeQueueOutcome(env: Env): Promise<ActionOutcome | null>
     summary: `### nomad-gitops\n\n${text}${reported}\n`,
     exitCode: 0,
   };
-}
-
-async function readEvent(env: Env): Promise<z.infer<typeof QueueEvent>> {
-  if (!env.GITHUB_EVENT_PATH) return {};
-  try {
-    const parsed = QueueEvent.safeParse(JSON.parse(await readFile(env.GITHUB_EVENT_PATH, "utf8")));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
 }

@@ -11,7 +11,6 @@ import { CONFIG_PATH, parseConfigText } from "../config/load.js";
 import { type Config, formatConfigErrors } from "../config/schema.js";
 import { changing } from "../core/plan.js";
 import { createExplainer } from "../explain/inspect.js";
-import { octokitForToken } from "../github/octokit.js";
 import { githubProvenance } from "../github/attestations.js";
 import { GitHubRepo } from "../github/repo.js";
 import { probedPermissions } from "../github/permissions.js";
@@ -20,7 +19,8 @@ import { type DeployReport, type DeployTarget, deployTo } from "../handlers/depl
 import { createRegistryClient } from "../registry/client.js";
 import { localImageSource } from "../workspace/images.js";
 import { BranchMissingError, type DryRunReport, dryRun, dryRunSentence } from "./dry-run.js";
-import { parseActionEvent } from "./event.js";
+import { actionOctokit } from "./client.js";
+import { readActionEvent } from "./event.js";
 import { mergeQueueOutcome } from "./merge-queue.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -50,12 +50,10 @@ export async function readInputs(env: Env): Promise<ActionInputs> {
   const token = input(env, "token");
   if (!token)
     throw new ActionInputError("input `token` is empty (the default is the workflow's github.token)");
-  const event = await readEvent(env);
-  const run = event.workflow_run as
-    { head_sha?: string; head_branch?: string; head_commit?: { timestamp?: string } } | undefined;
+  const event = await readActionEvent(env.GITHUB_EVENT_PATH);
+  const run = event.workflow_run;
   // The build commit's time dates the release notes and the dashboard, so a re-run writes the same text.
-  const stamp =
-    run?.head_commit?.timestamp ?? (event.head_commit as { timestamp?: string } | undefined)?.timestamp;
+  const stamp = run?.head_commit?.timestamp ?? event.head_commit?.timestamp;
   const date = stamp && !Number.isNaN(Date.parse(stamp)) ? new Date(stamp) : undefined;
   const sha = input(env, "sha") || run?.head_sha || env.GITHUB_SHA || "";
   const branch = input(env, "branch") || run?.head_branch || env.GITHUB_REF_NAME || "";
@@ -92,15 +90,6 @@ function hostList(text: string): string[] {
   return hosts;
 }
 
-async function readEvent(env: Env): Promise<Record<string, unknown>> {
-  if (!env.GITHUB_EVENT_PATH) return {};
-  try {
-    return parseActionEvent(await readFile(env.GITHUB_EVENT_PATH, "utf8"));
-  } catch {
-    return {};
-  }
-}
-
 export function coordsFrom(env: Env): RepoCoords {
   const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? "").split("/");
   if (!owner || !repo || rest.length > 0)
@@ -135,10 +124,7 @@ export async function runAction(env: Env, log: DeployTarget["log"]): Promise<Act
   if (queue) return queue;
   const inputs = await readInputs(env);
   const coords = coordsFrom(env);
-  const octokit = octokitForToken(inputs.token, {
-    ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
-    repository: `${coords.owner}/${coords.repo}`,
-  });
+  const octokit = actionOctokit(env, inputs.token, coords);
   const repo = new GitHubRepo(octokit, coords);
   const config = await readConfig(repo, inputs.sha, inputs.config);
   // The input adds to what the step's env may already list: the registry client and skopeo read it there.
