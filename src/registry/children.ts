@@ -20,7 +20,9 @@ export class Children {
   async present(target: Target, top: ParsedManifest, index: string): Promise<void> {
     if (top.kind !== "index") return;
     const listed = [...platformManifests(top.index)];
-    await Promise.all(
+    // Every HEAD is settled before an error is thrown: no request outlives the call that made it,
+    // and the error names the first platform in the index's order, whichever answered first.
+    const results = await Promise.allSettled(
       listed.map(async ([platform, descriptor]) => {
         const child = { ...target, reference: descriptor.digest };
         if (!(await this.manifests.exists(child, descriptor.digest))) {
@@ -28,6 +30,8 @@ export class Children {
         }
       }),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /** One platform manifest, fetched by digest and verified; missing → MissingChildError. */
