@@ -148,6 +148,16 @@ export class NomadClient {
     );
   }
 
+  /** GET /v1/job/:id/allocations: every allocation of the job, all versions (stubs). */
+  jobAllocations(jobId: string): Promise<NomadAllocation[]> {
+    return this.#call(
+      NomadAllocations.nullable(),
+      "GET",
+      `/v1/job/${encodeURIComponent(jobId)}/allocations`,
+      "namespace:read-job",
+    ).then((list) => list ?? []);
+  }
+
   /** GET /v1/deployment/:id */
   deployment(id: string): Promise<NomadDeployment> {
     return this.#call(

@@ -6,6 +6,7 @@ import { discoverServices } from "../core/discovery.js";
 import { findImages } from "../jobfile/jobfile.js";
 import type { DeploymentState, DeploymentTarget, DeploymentsPort } from "../core/ports.js";
 import { type NomadClient, describeNomadError } from "./client.js";
+import { rolledOutByAllocations, summarizeAllocations } from "./allocations.js";
 import { rolloutDescription } from "./render.js";
 import {
   type DriftEntry,
@@ -20,7 +21,14 @@ import type { NomadJob } from "./types.js";
 
 export type RolloutPort = Pick<
   NomadClient,
-  "namespace" | "parse" | "plan" | "submit" | "job" | "latestDeployment" | "deploymentAllocations"
+  | "namespace"
+  | "parse"
+  | "plan"
+  | "submit"
+  | "job"
+  | "latestDeployment"
+  | "deploymentAllocations"
+  | "jobAllocations"
 >;
 
 /** What one look at the cluster says about a job's rollout. */
@@ -255,7 +263,10 @@ export function combinedStatus(
 
 const targetKey = (t: { service: string; job: string }) => JSON.stringify([t.service, t.job]);
 
-export type RolloutCheckPort = Pick<NomadClient, "job" | "latestDeployment" | "deploymentAllocations">;
+export type RolloutCheckPort = Pick<
+  NomadClient,
+  "job" | "latestDeployment" | "deploymentAllocations" | "jobAllocations"
+>;
 
 /**
  * One look at a target's rollout. `submitIndex` (the bot submitted the job) tells that version's
@@ -291,6 +302,13 @@ export async function checkRollout(
         ? deployment.JobModifyIndex < submitIndex
         : false;
     if (deployment === null || stale) {
+      // Batch, sysbatch and (before Nomad 1.11) system jobs never get a deployment: their allocations are
+      // the rollout, read for the version the cluster holds.
+      const job = seen.running !== undefined ? seen.running : await client.job(target.job);
+      if (job !== null && rolledOutByAllocations(job)) {
+        const summary = summarizeAllocations(job, await client.jobAllocations(target.job));
+        return { state: summary.state, description: rolloutDescription(summary), summary, ...seen };
+      }
       const summary = summarizeRollout(null, []);
       return { state: summary.state, description: summary.description, summary, ...seen };
     }
@@ -327,6 +345,16 @@ export async function checkUnchanged(
       const allocations =
         deployment.Status === "failed" ? await client.deploymentAllocations(deployment.ID) : [];
       const summary = summarizeRollout(deployment, allocations);
+      return {
+        state: summary.state,
+        description: clip(`unchanged, Nomad already had this version: ${rolloutDescription(summary)}`),
+        summary,
+        running,
+      };
+    }
+    if (rolledOutByAllocations(running)) {
+      // A batch job that already ran this version is "dead" when it completed: its allocations say how.
+      const summary = summarizeAllocations(running, await client.jobAllocations(target.job));
       return {
         state: summary.state,
         description: clip(`unchanged, Nomad already had this version: ${rolloutDescription(summary)}`),

@@ -19,6 +19,8 @@ export const NomadTaskGroup = z.looseObject({
   Name: z.string(),
   Count: count,
   Tasks: list(NomadTask),
+  /** The group's update block; MaxParallel 0 turns deployments off for a service job. */
+  Update: z.looseObject({ MaxParallel: z.number().optional() }).nullish(),
 });
 export type NomadTaskGroup = z.infer<typeof NomadTaskGroup>;
 
@@ -34,6 +36,9 @@ export const NomadJob = z.looseObject({
   /** Raft index of the job's last change: what a check-and-set submit names. */
   JobModifyIndex: z.number().optional(),
   TaskGroups: list(NomadTaskGroup),
+  /** Set on a periodic or parameterized job: a template whose runs are child jobs. */
+  Periodic: z.unknown().optional(),
+  ParameterizedJob: z.unknown().optional(),
 });
 export type NomadJob = z.infer<typeof NomadJob>;
 
@@ -172,6 +177,10 @@ export const NomadAllocation = z.looseObject({
   DesiredStatus: z.string().optional(),
   TaskStates: map(TaskState),
   DeploymentStatus: z.looseObject({ Healthy: z.boolean().nullish() }).nullish(),
+  /** The job version the allocation runs (job allocation lists carry it). */
+  JobVersion: z.number().optional(),
+  /** Set when Nomad replaced this allocation (a reschedule): the replacement is the outcome. */
+  NextAllocation: z.string().nullish(),
 });
 export type NomadAllocation = z.infer<typeof NomadAllocation>;
 

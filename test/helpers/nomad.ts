@@ -50,9 +50,17 @@ export interface StandInOptions {
   progress?: Record<string, Array<"running" | "halfway" | "successful" | "failed">>;
   /** Jobs a person changes right after the bot's plan, before its submit (check-and-set tests). */
   changedAfterPlan?: string[];
+  /**
+   * Batch/system jobs (no deployment): the client statuses of the allocations of a job's current version,
+   * as GET /v1/job/:id/allocations lists them. An earlier version's allocations are listed too (complete,
+   * JobVersion one less), as Nomad keeps them until garbage collection.
+   */
+  allocations?: Record<string, AllocationStatus[]>;
   /** Endpoints answered with 403: "parse" | "plan" | "submit" | "read". */
   deny?: Array<"parse" | "plan" | "submit" | "read">;
 }
+
+export type AllocationStatus = "pending" | "running" | "complete" | "failed";
 
 export interface NomadStandIn {
   address: string;
@@ -158,7 +166,12 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
         group: /group\s+"([^"]+)"/.exec(hcl)?.[1] ?? "app",
         task: /task\s+"([^"]+)"/.exec(hcl)?.[1] ?? "server",
       };
-      return send(200, { ...jobWith(id, image, names), Status: "", Version: 0, JobModifyIndex: 0 });
+      const parsed: Json = { ...jobWith(id, image, names), Status: "", Version: 0, JobModifyIndex: 0 };
+      const type = /^\s*type\s*=\s*"([^"]+)"/m.exec(hcl)?.[1];
+      if (type) parsed.Type = type;
+      if (/^\s*periodic\s*\{/m.test(hcl))
+        parsed.Periodic = { Enabled: true, Spec: "0 3 * * *", SpecType: "cron" };
+      return send(200, parsed);
     }
     if (req.method === "POST" && (m = /^\/v1\/job\/([^/]+)\/plan$/.exec(path))) {
       if (!route("plan")) return;
@@ -273,6 +286,35 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
       if (!route("read")) return;
       const job = jobs.get(decodeURIComponent(m[1]!));
       return job ? send(200, job) : send(404, "job not found");
+    }
+    if (req.method === "GET" && (m = /^\/v1\/job\/([^/]+)\/allocations$/.exec(path))) {
+      if (!route("read")) return;
+      const id = decodeURIComponent(m[1]!);
+      const job = jobs.get(id);
+      if (!job) return send(404, "job not found");
+      const version = Number(job.Version ?? 0);
+      const stub = (status: string, n: number, jobVersion: number): Json => ({
+        ID: `${id}-${jobVersion}-${n}-0000-0000-0000-000000000000`,
+        Name: `${id}.app[${n}]`,
+        JobID: id,
+        JobVersion: jobVersion,
+        TaskGroup: "app",
+        DesiredStatus: "run",
+        ClientStatus: status,
+        TaskStates:
+          status === "failed"
+            ? {
+                server: {
+                  State: "dead",
+                  Failed: true,
+                  Events: [{ Type: "Terminated", ExitCode: 3, Time: 1 }],
+                },
+              }
+            : { server: { State: status === "complete" ? "dead" : status, Failed: false, Events: [] } },
+      });
+      const current = (options.allocations?.[id] ?? []).map((st, n) => stub(st, n, version));
+      const earlier = version > 0 ? [stub("complete", 0, version - 1)] : [];
+      return send(200, [...current, ...earlier]);
     }
     if (req.method === "GET" && (m = /^\/v1\/deployment\/allocations\/([^/]+)$/.exec(path))) {
       if (!route("read")) return;
