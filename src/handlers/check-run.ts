@@ -1,7 +1,9 @@
-// check_run rerequested ("Re-run" in the Checks tab): plan that commit again.
+// check_run rerequested ("Re-run" in the Checks tab): plan that commit again (a merge-queue commit gets
+// its merge-group check again).
 import type { Context } from "probot";
 import { GitHubRepo } from "../github/repo.js";
 import { CHECK_NAME } from "../github/types.js";
+import { checkMergeGroup, mergeQueueBase } from "./merge-group.js";
 import { openEvent } from "./opening.js";
 import { type DeployDeps, deploy } from "./deploy.js";
 
@@ -13,6 +15,17 @@ export async function onCheckRunRerequested(
   if (run.name !== CHECK_NAME) return;
   const branch = run.check_suite.head_branch;
   if (!branch) return;
+  const queuedInto = mergeQueueBase(branch);
+  if (queuedInto !== null) {
+    // A merge-queue commit's run is the merge-group check, recomputed; nothing is ever deployed from it.
+    await checkMergeGroup(context, {
+      sha: run.head_sha,
+      base: queuedInto,
+      queueBranch: branch,
+      defaultBranch: context.payload.repository.default_branch,
+    });
+    return;
+  }
   const opened = await openEvent(context, {
     sha: run.head_sha,
     branch,

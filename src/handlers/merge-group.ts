@@ -17,13 +17,44 @@ export function isMergeQueueBranch(branch: string): boolean {
   return branch.replace(/^refs\/heads\//, "").startsWith(MERGE_QUEUE_PREFIX);
 }
 
+/**
+ * The base branch a queue branch merges into: `gh-readonly-queue/<base>/pr-<n>-<sha>`, where the base may
+ * itself hold slashes. Null for a name that is not a queue branch.
+ */
+export function mergeQueueBase(branch: string): string | null {
+  const name = branch.replace(/^refs\/heads\//, "");
+  if (!name.startsWith(MERGE_QUEUE_PREFIX)) return null;
+  const m = /^(.+)\/pr-\d+-[0-9a-f]{40,64}$/.exec(name.slice(MERGE_QUEUE_PREFIX.length));
+  return m ? m[1]! : null;
+}
+
+export interface MergeGroupCommit {
+  sha: string;
+  /** The branch the group merges into. */
+  base: string;
+  /** The queue's temporary branch (`gh-readonly-queue/…`). */
+  queueBranch: string;
+  defaultBranch: string;
+}
+
 export async function onMergeGroupChecksRequested(
   context: Context<"merge_group.checks_requested">,
 ): Promise<void> {
   const group = context.payload.merge_group;
-  const sha = group.head_sha;
-  const base = group.base_ref.replace(/^refs\/heads\//, "");
-  const queueBranch = group.head_ref.replace(/^refs\/heads\//, "");
+  await checkMergeGroup(context, {
+    sha: group.head_sha,
+    base: group.base_ref.replace(/^refs\/heads\//, ""),
+    queueBranch: group.head_ref.replace(/^refs\/heads\//, ""),
+    defaultBranch: context.payload.repository?.default_branch ?? group.base_ref.replace(/^refs\/heads\//, ""),
+  });
+}
+
+/**
+ * The `nomad-gitops` run of a merge-queue commit: the config at it is valid (or the failure), and nothing
+ * is deployed from it. Asked by `merge_group.checks_requested` and by "Re-run" on that run.
+ */
+export async function checkMergeGroup(context: Context, commit: MergeGroupCommit): Promise<void> {
+  const { sha, base, queueBranch } = commit;
   const coords = coordsOf(context);
   const loaded = await loadConfig(context.octokit, coords, sha);
   // Not set up here: the App posts no check in this repository, so none can be required.
@@ -35,7 +66,7 @@ export async function onMergeGroupChecksRequested(
     context.log.info({ sha, base }, "merge group: invalid config reported");
     return;
   }
-  const branches = deployBranches(loaded.config, context.payload.repository?.default_branch ?? base);
+  const branches = deployBranches(loaded.config, commit.defaultBranch);
   const deploys = branches.includes(base);
   await checks.completed(sha, "success", {
     title: "Merge-queue commit: nothing deployed from it",

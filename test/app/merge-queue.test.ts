@@ -7,7 +7,13 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nomadGitops } from "../../src/app.js";
-import { mergeGroupEvent, pushEvent, workflowRunEvent } from "../fixtures/github/payloads.js";
+import { mergeQueueBase } from "../../src/handlers/merge-group.js";
+import {
+  checkRunRerequested,
+  mergeGroupEvent,
+  pushEvent,
+  workflowRunEvent,
+} from "../fixtures/github/payloads.js";
 import { R, mockCheckList, mockConfig } from "./github-mocks.js";
 import {
   type TestProbot,
@@ -104,6 +110,38 @@ describe("merge queue", () => {
     await t.probot.receive(workflowRunEvent({ headSha: SHA, branch: QUEUE_BRANCH, conclusion: "success" }));
     expect(takeRequests()).toEqual([]);
     expect(unmatched).toEqual([]);
+  });
+
+  it("[fault:app-merge-queue-rerun] Re-run on a queue commit's run recomputes the merge-group check (an earlier failure is replaced); nothing is built or deployed", async () => {
+    mockInstallationToken();
+    mockConfig(CONFIG, SHA);
+    // The first delivery failed on a GitHub outage: the run on the commit says so.
+    mockCheckList(SHA, [
+      {
+        id: 499,
+        status: "completed",
+        conclusion: "failure",
+        output: { title: "nomad-gitops could not finish", summary: "GitHub answered 502" },
+      },
+    ]);
+    github()
+      .post(`${R}/check-runs`, success("Once the group merges, the push to `main` is deployed as usual."))
+      .reply(201, { id: 504, status: "completed" });
+    await t.probot.receive(checkRunRerequested({ headSha: SHA, branch: QUEUE_BRANCH }));
+    expect(takeRequests()).toEqual([
+      `GET ${R}/contents/.github%2Fnomad-gitops.yml?ref=${SHA}`,
+      `GET ${R}/commits/${SHA}/check-runs?check_name=nomad-gitops&filter=all&per_page=100`,
+      `POST ${R}/check-runs`,
+    ]);
+  });
+
+  it("the base branch is read from the queue branch's name, slashes included", () => {
+    expect(mergeQueueBase(QUEUE_BRANCH)).toBe("main");
+    expect(mergeQueueBase(`refs/heads/gh-readonly-queue/release/2026.12/pr-7-${"a".repeat(40)}`)).toBe(
+      "release/2026.12",
+    );
+    expect(mergeQueueBase("gh-readonly-queue/main")).toBeNull();
+    expect(mergeQueueBase("main")).toBeNull();
   });
 
   it("app.yml subscribes to merge_group with the permission GitHub asks for it (merge queues: read)", () => {
