@@ -61,9 +61,8 @@ export const command: Command = {
     if (!values.bundle && !token)
       throw new UsageError("give --bundle FILE or set GITHUB_TOKEN to ask GitHub's attestations API");
 
-    const { trustRoots, verifyAttestations, describeVerdict, ghVerifyCommand, shellLine } = await import(
-      "../provenance/index.js"
-    );
+    const { trustRoots, verifyAttestations, describeVerdict, ghVerifyCommand, shellLine } =
+      await import("../provenance/index.js");
     const read = async (file: string) => {
       try {
         return await readFile(path.resolve(io.cwd, file), "utf8");

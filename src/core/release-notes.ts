@@ -75,7 +75,12 @@ function attestation(service: ServicePlan): string[] {
   const a = v.attester;
   const run = v.link ? ` ([${runName(v.link)}](${v.link}))` : "";
   const id = a.repositoryId ? ` (id ${a.repositoryId})` : "";
-  const lines = ["", `Built and attested by GitHub Actions${run}:`, "", `- repository ${code(a.repository)}${id}`];
+  const lines = [
+    "",
+    `Built and attested by GitHub Actions${run}:`,
+    "",
+    `- repository ${code(a.repository)}${id}`,
+  ];
   if (a.workflow !== undefined && a.workflow !== a.signer) {
     lines.push(`- workflow ${code(a.workflow)}, signed by the reusable workflow ${code(a.signer)}`);
   } else {

@@ -20,13 +20,16 @@ const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 /** The workflow that signed; a reusable one names the repository's workflow that called it. */
 function signedBy(a: Attester, md: boolean): string {
   const show = md ? code : (t: string) => t;
-  const called = a.workflow !== undefined && a.workflow !== a.signer ? ` (called by ${show(a.workflow)})` : "";
+  const called =
+    a.workflow !== undefined && a.workflow !== a.signer ? ` (called by ${show(a.workflow)})` : "";
   return `${show(a.signer)}${called}`;
 }
 
 function commitText(a: Attester, md: boolean): string {
   const short = a.commit.slice(0, 7);
-  return md && a.repository ? `[${code(short)}](https://github.com/${a.repository}/commit/${a.commit})` : short;
+  return md && a.repository
+    ? `[${code(short)}](https://github.com/${a.repository}/commit/${a.commit})`
+    : short;
 }
 
 /**
@@ -38,7 +41,8 @@ export function describeVerdict(v: Verdict, format: VerdictFormat = "text"): str
   const md = format === "markdown";
   const a = v.attester;
   const how = [a.trigger, a.runner && `${a.runner} runner`].filter(Boolean).join(", ");
-  const run = v.link === undefined ? "" : md ? `, [${runName(v.link)}](${v.link})` : `, ${runName(v.link)} ${v.link}`;
+  const run =
+    v.link === undefined ? "" : md ? `, [${runName(v.link)}](${v.link})` : `, ${runName(v.link)} ${v.link}`;
   return `verified: ${signedBy(a, md)} built ${commitText(a, md)}${how ? ` (${how})` : ""}${run}`;
 }
 
@@ -72,5 +76,7 @@ export function ghVerifyCommand(image: string, digest: string, policy: Provenanc
 
 /** An argument list as one line a POSIX shell reads back into the same arguments. */
 export function shellLine(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(" ");
+  return argv
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+    .join(" ");
 }

@@ -58,7 +58,8 @@ describe("describeVerdict", () => {
 
   it("gives the failing check and its reason, the same in both formats", () => {
     const v = verifyAttestations([pr], DIGEST, policy, roots);
-    const line = 'unverified: trigger — the build was triggered by "pull_request", allowed: push, workflow_dispatch';
+    const line =
+      'unverified: trigger — the build was triggered by "pull_request", allowed: push, workflow_dispatch';
     expect(describeVerdict(v)).toBe(line);
     expect(describeVerdict(v, "markdown")).toBe(line);
   });
