@@ -235,9 +235,11 @@ export function renderReleaseDraft(
   ctx: NotesContext,
 ): { tagName: string; name: string; body: string } {
   const rows = plan.services
-    .filter((s) => s.next?.digest || s.old.digest)
+    .filter((s) => (s.status === "unverified" ? s.old.digest : s.next?.digest || s.old.digest))
     .map((s) => {
-      const digest = s.status === "unchanged" || !s.next?.digest ? s.old.digest! : s.next.digest;
+      // A digest refused for its provenance is not this build's image: the pinned one stays.
+      const kept = s.status === "unchanged" || s.status === "unverified" || !s.next?.digest;
+      const digest = kept ? s.old.digest! : s.next!.digest!;
       return `| ${cell(s.name)} | ${code(s.image)} | ${code(digest)} | ${label(s)} |`;
     });
   const day = ctx.date.toISOString().slice(0, 10);
