@@ -101,7 +101,7 @@ function mockAttestations(digest: string, bundle: unknown): void {
     .reply(200, { attestations: [{ bundle, repository_id: 1296269 }] });
 }
 
-it("[fault:provenance-untrusted-build] pins the attested build, refuses the pull request's, and the comment, check run and draft release carry the attesters", async () => {
+it("[fault:provenance-untrusted-build] [fault:release-draft-refused-digest] pins the attested build, refuses the pull request's, and the comment, check run and draft release carry the attesters", async () => {
   const received = workflowRunEvent({ headSha: S2, conclusion: "success", branch: "main" });
   const repositoryId = String((received.payload.repository as { id: number }).id);
   const claims = { ...buildClaims(), "13": S2, "15": repositoryId };

@@ -78,7 +78,7 @@ describe("titles and the release draft", () => {
     `);
   });
 
-  it("never lists a digest refused for its provenance as the build's image", () => {
+  it("[fault:release-draft-refused-digest] never lists a digest refused for its provenance as the build's image", () => {
     const { p } = makePlan("registry: ghcr.io/acme/platform");
     const refuse = (s: (typeof p.services)[number]) =>
       s.name === "banana" || s.name === "mango"

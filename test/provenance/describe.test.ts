@@ -99,7 +99,7 @@ describe("ghVerifyCommand", () => {
     expect(argv).not.toContain("--deny-self-hosted-runners");
   });
 
-  it("is printed as one line a shell reads back into the same arguments", async () => {
+  it("[fault:gh-command-shell-metacharacters] is printed as one line a shell reads back into the same arguments", async () => {
     const argv = ghVerifyCommand("ghcr.io/acme/platform/api", DIGEST, {
       ...policy,
       ref: "refs/heads/it's-$HOME",
