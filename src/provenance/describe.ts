@@ -15,6 +15,7 @@ export function runName(link: string): string {
   return m[2] !== undefined && m[2] !== "1" ? `run ${m[1]}, attempt ${m[2]}` : `run ${m[1]}`;
 }
 
+const noHtml = (text: string) => text.replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;"));
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 /** The workflow that signed; a reusable one names the repository's workflow that called it. */
@@ -37,8 +38,9 @@ function commitText(a: Attester, md: boolean): string {
  * `unverified: <check> — <reason>`. Builders that must agree (k of n) append their count to this line.
  */
 export function describeVerdict(v: Verdict, format: VerdictFormat = "text"): string {
-  if (v.status === "unverified") return `unverified: ${v.check} — ${v.reason}`;
   const md = format === "markdown";
+  // A refused certificate's values (a pull request's branch name) are someone else's text: no HTML.
+  if (v.status === "unverified") return `unverified: ${v.check} — ${md ? noHtml(v.reason) : v.reason}`;
   const a = v.attester;
   const how = [a.trigger, a.runner && `${a.runner} runner`].filter(Boolean).join(", ");
   const run =

@@ -64,6 +64,21 @@ describe("describeVerdict", () => {
     expect(describeVerdict(v, "markdown")).toBe(line);
   });
 
+  it("keeps someone else's text from opening HTML in markdown", () => {
+    const v = {
+      status: "unverified" as const,
+      digest: DIGEST,
+      check: "ref",
+      reason: 'built from ref "refs/heads/<img src=x>", expected refs/heads/main',
+    };
+    expect(describeVerdict(v, "markdown")).toBe(
+      'unverified: ref — built from ref "refs/heads/&lt;img src=x&gt;", expected refs/heads/main',
+    );
+    expect(describeVerdict(v)).toBe(
+      'unverified: ref — built from ref "refs/heads/<img src=x>", expected refs/heads/main',
+    );
+  });
+
   it("names a run by its number, or says build run for a link it does not know", () => {
     expect(runName("https://github.com/a/b/actions/runs/7/attempts/1")).toBe("run 7");
     expect(runName("https://ci.example/builds/7")).toBe("build run");
