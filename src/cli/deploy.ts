@@ -11,6 +11,7 @@ import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
 import type { Plan, ServicePlan } from "../core/plan.js";
 import { shortDigest, shortSha } from "../core/templates.js";
+import { runName } from "../provenance/describe.js";
 import { createRegistryClient } from "../registry/client.js";
 import { createExplainer } from "../explain/inspect.js";
 import * as git from "../workspace/git.js";
@@ -179,13 +180,21 @@ function serviceLine(s: ServicePlan): [string, string, string, string] {
   if (s.status === "moved" || s.status === "stale") what = `${shortDigest(s.old.digest)} → ${next}`;
   else if (s.status === "new") what = `→ ${next}`;
   else if (s.status === "unchanged") what = shortDigest(s.old.digest);
-  const note = s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : "");
+  const note = [
+    s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : ""),
+    s.provenance?.status === "verified" ? verifiedNote(s.provenance.link) : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
   if (s.reencoded) {
     const why = `re-encoded: build's ${shortDigest(s.reencoded.digest)} has the same content (${s.reencoded.reason}); pin kept`;
     return [s.name, "unchanged (re-encoded)", what, why];
   }
   return [s.name, STATUS_TEXT[s.status], what, note];
 }
+
+/** A verified move in the text plan: compact; the run's link is in `--json` and the check run. */
+const verifiedNote = (link: string | undefined) => `provenance verified${link ? ` (${runName(link)})` : ""}`;
 
 function reencodedCount(plan: Plan): string {
   const n = plan.services.filter((s) => s.reencoded).length;

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseImageRef } from "../image/reference.js";
+import { parseImageRef, repositoryOf } from "../image/reference.js";
 import { errorText, parseArgsOrUsage } from "./digest.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
@@ -21,7 +21,9 @@ export const command: Command = {
     "  --trusted-root   a trusted root (JSON or `gh attestation trusted-root` lines); default: the",
     "                   public-good Sigstore root shipped with the bot",
     "",
-    "Prints `verified DIGEST (build run)` or `unverified DIGEST: CHECK — reason`; exit 1 when unverified.",
+    "Prints the verdict as the check run words it (`verified: WORKFLOW built COMMIT (…), run N URL` or",
+    "`unverified: CHECK — reason`), the digest, and the `gh attestation verify` command that checks the same;",
+    "--json prints the verdict with that command as an argument list. Exit 1 when unverified.",
   ].join("\n"),
   async run(argv: string[], io: CliIO): Promise<number> {
     const { positionals, values } = parseArgsOrUsage({
@@ -45,7 +47,8 @@ export const command: Command = {
     const [ref, ...extra] = positionals;
     if (ref === undefined) throw new UsageError("missing REF");
     if (extra.length > 0) throw new UsageError(`one REF at a time, got also: ${extra.join(" ")}`);
-    if (!parseImageRef(ref)) throw new UsageError(`not a valid image reference: ${ref}`);
+    const parsed = parseImageRef(ref);
+    if (!parsed) throw new UsageError(`not a valid image reference: ${ref}`);
     if (!values.repo || !/^[\w.-]+\/[\w.-]+$/.test(values.repo))
       throw new UsageError("--repo OWNER/NAME is required");
     if (!values.commit || !/^[0-9a-f]{40}$/i.test(values.commit))
@@ -58,7 +61,8 @@ export const command: Command = {
     if (!values.bundle && !token)
       throw new UsageError("give --bundle FILE or set GITHUB_TOKEN to ask GitHub's attestations API");
 
-    const { trustRoots, verifyAttestations, describeVerdict } = await import("../provenance/index.js");
+    const { trustRoots, verifyAttestations, describeVerdict, ghVerifyCommand, shellLine } =
+      await import("../provenance/index.js");
     const read = async (file: string) => {
       try {
         return await readFile(path.resolve(io.cwd, file), "utf8");
@@ -86,23 +90,20 @@ export const command: Command = {
         digest,
       );
     }
-    const verdict = verifyAttestations(
-      bundles,
-      digest,
-      {
-        repository: values.repo,
-        repositoryId: values["repository-id"],
-        workflow: values.workflow,
-        signer: values.signer,
-        ref: values.ref,
-        commit: values.commit,
-        triggers: values.trigger ?? ["push", "workflow_dispatch"],
-        runner,
-      },
-      roots,
-    );
+    const policy = {
+      repository: values.repo,
+      repositoryId: values["repository-id"],
+      workflow: values.workflow,
+      signer: values.signer,
+      ref: values.ref,
+      commit: values.commit,
+      triggers: values.trigger ?? ["push", "workflow_dispatch"],
+      runner,
+    } as const;
+    const command = ghVerifyCommand(repositoryOf(parsed), digest, policy);
+    const verdict = { ...verifyAttestations(bundles, digest, policy, roots), command };
     if (values.json) io.out(`${JSON.stringify(verdict, null, 2)}\n`);
-    else io.out(`${describeVerdict(verdict).replace(/^(verified|unverified)/, `$1 ${digest}`)}\n`);
+    else io.out(`${describeVerdict(verdict)}\ndigest: ${digest}\ncheck it yourself: ${shellLine(command)}\n`);
     return verdict.status === "verified" ? EXIT.ok : EXIT.partial;
   },
 };

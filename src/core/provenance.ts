@@ -4,6 +4,7 @@
 import type { Config } from "../config/schema.js";
 // Types only: the engine (sigstore-js, ~0.5 s to load) is imported when a run requires provenance.
 import type { ProvenancePolicy, TrustRoot, Verdict } from "../provenance/index.js";
+import { ghVerifyCommand } from "../provenance/describe.js";
 import { mapLimit } from "./concurrency.js";
 import { countStatuses, type Plan, type ServicePlan } from "./plan.js";
 import type { RepoPort } from "./ports.js";
@@ -73,8 +74,17 @@ export async function checkProvenance(
   );
   const policy = options && provenancePolicy(config, plan.build, options);
   if (due.length === 0 || !config.provenance?.require) return plan;
+  // The command that checks the same policy, for people to run themselves (release notes, `plan --json`).
+  const command = (s: ServicePlan, digest: string | null) =>
+    policy && digest ? { command: ghVerifyCommand(s.image, digest, policy) } : {};
   const refuse = (s: ServicePlan, check: string, reason: string) =>
-    unverified(s, { status: "unverified", digest: s.next?.digest ?? "", check, reason });
+    unverified(s, {
+      status: "unverified",
+      digest: s.next?.digest ?? "",
+      check,
+      reason,
+      ...command(s, s.next?.digest ?? null),
+    });
   let trusted: TrustRoot[] | string;
   try {
     trusted = await roots(config, repo);
@@ -102,12 +112,10 @@ export async function checkProvenance(
       );
     } else {
       try {
-        const verdict = verifyAttestations(
-          await options.port.bundles(s.image, digest),
-          digest,
-          policy,
-          trusted,
-        );
+        const verdict = {
+          ...verifyAttestations(await options.port.bundles(s.image, digest), digest, policy, trusted),
+          ...command(s, digest),
+        };
         result = verdict.status === "verified" ? { ...s, provenance: verdict } : unverified(s, verdict);
       } catch (err) {
         result = refuse(s, "attestations", message(err));

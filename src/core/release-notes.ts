@@ -5,6 +5,7 @@ import { type Plan, type ServicePlan, changing } from "./plan.js";
 import { shortDigest, shortSha } from "./templates.js";
 import type { FileChange } from "./edits.js";
 import type { RepoPort } from "./ports.js";
+import { runName, shellLine } from "../provenance/describe.js";
 
 export interface Commit {
   sha: string;
@@ -48,6 +49,7 @@ export function serviceNotes(service: ServicePlan, ctx: NotesContext): string {
     `${code(service.image)}: ${from} → ${to}${service.next ? ` (tag ${code(service.next.tag)})` : ""}`,
   );
   if (service.reason) lines.push("", `> ${inline(service.reason)}`);
+  lines.push(...attestation(service));
   const log = ctx.commits[service.name];
   lines.push("");
   if (log === undefined || !log.ok) {
@@ -61,6 +63,34 @@ export function serviceNotes(service: ServicePlan, ctx: NotesContext): string {
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * Who built and attested a pinned digest, from its verified certificate, and the command that checks it
+ * again without this bot. Nothing when provenance is not required (no verdict).
+ */
+function attestation(service: ServicePlan): string[] {
+  const v = service.provenance;
+  if (v?.status !== "verified") return [];
+  const a = v.attester;
+  const run = v.link ? ` ([${runName(v.link)}](${v.link}))` : "";
+  const id = a.repositoryId ? ` (id ${a.repositoryId})` : "";
+  const lines = [
+    "",
+    `Built and attested by GitHub Actions${run}:`,
+    "",
+    `- repository ${code(a.repository)}${id}`,
+  ];
+  if (a.workflow !== undefined && a.workflow !== a.signer) {
+    lines.push(`- workflow ${code(a.workflow)}, signed by the reusable workflow ${code(a.signer)}`);
+  } else {
+    lines.push(`- workflow ${code(a.signer)}`);
+  }
+  const commit = `[${code(shortSha(a.commit))}](https://github.com/${a.repository}/commit/${a.commit})`;
+  lines.push(`- commit ${commit} on ${code(a.ref)}, triggered by ${code(a.trigger)}`);
+  if (a.runner) lines.push(`- runner: ${a.runner}`);
+  if (v.command) lines.push("", "Verify it yourself:", "", "```sh", shellLine(v.command), "```");
+  return lines;
 }
 
 const sectionMarker = (sha: string) => `<!-- nomad-gitops:release ${sha} -->`;

@@ -4,6 +4,7 @@ import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "
 import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
 import { renderTag, shortDigest, shortSha } from "./templates.js";
 import { renderExplanationMarkdown, summarizeExplanation } from "../explain/render.js";
+import { describeVerdict } from "../provenance/describe.js";
 
 export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
 /** Hidden in the PR body: the build it describes, so a re-run can tell it already did this work. */
@@ -26,13 +27,15 @@ const LABELS: Record<ServiceStatus, string> = {
 /** The status as people read it: an unchanged service whose build was only re-encoded says so. */
 const label = (s: ServicePlan) => (s.reencoded ? "unchanged (re-encoded)" : LABELS[s.status]);
 
-/** A check-run note: the reason, or for a verified move the build run its attestation names. */
+/** The provenance verdict as the check run, the comment and `verify REF` word it (markdown: with links). */
+const verdictCell = (s: ServicePlan) => (s.provenance ? cell(describeVerdict(s.provenance, "markdown")) : "");
+
+/** A check-run note: the reason, and with provenance required the verdict (which then says why it failed). */
 function note(s: ServicePlan): string {
-  const text = cell(s.reason ?? reencodedNote(s));
   const v = s.provenance;
-  if (v?.status !== "verified") return text;
-  const verified = v.link ? `provenance verified ([build run](${v.link}))` : "provenance verified";
-  return text ? `${text}; ${verified}` : verified;
+  const text = v?.status === "unverified" ? "" : cell(s.reason ?? reencodedNote(s));
+  const verdict = verdictCell(s);
+  return text && verdict ? `${text}; ${verdict}` : text || verdict;
 }
 
 /** Why a re-encoded service was not redeployed, in one line. */
@@ -59,13 +62,20 @@ export function renderPrTitle(config: Config, plan: Plan): string {
   return renderTag(config.pr.title.replace(/\{services\}/g, list), plan.build).slice(0, 256);
 }
 
+/** Moved and new services; a provenance column only when the run checked provenance. */
 function changedTable(plan: Plan, ctx: Pick<NotesContext, "commits">): string {
-  const rows = changing(plan).map((s) => {
+  const services = changing(plan);
+  const attested = services.some((s) => s.provenance);
+  const rows = services.map((s) => {
     const from = s.status === "new" ? "_new_" : code(shortDigest(s.old.digest));
     const n = commitCount(ctx, s.name);
-    return `| ${cell(s.name)} | ${from} → ${code(shortDigest(s.next?.digest ?? null))} | ${code(s.next?.tag ?? "")} | ${files(s)} | ${n ?? "—"} |`;
+    const provenance = attested ? ` ${verdictCell(s) || "exempt"} |` : "";
+    return `| ${cell(s.name)} | ${from} → ${code(shortDigest(s.next?.digest ?? null))} | ${code(s.next?.tag ?? "")} | ${files(s)} | ${n ?? "—"} |${provenance}`;
   });
-  return ["| service | digest | tag | job files | commits |", "|---|---|---|---|---|", ...rows].join("\n");
+  const head = attested
+    ? ["| service | digest | tag | job files | commits | provenance |", "|---|---|---|---|---|---|"]
+    : ["| service | digest | tag | job files | commits |", "|---|---|---|---|---|"];
+  return [...head, ...rows].join("\n");
 }
 
 function unchangedDetails(plan: Plan): string {
@@ -93,7 +103,12 @@ function problems(plan: Plan): string {
       s.status === "stale" ||
       s.status === "unverified"
     ) {
-      lines.push(`- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`);
+      const v = s.provenance;
+      lines.push(
+        v?.status === "unverified"
+          ? `- **${cell(s.name)}** not pinned, ${cell(describeVerdict(v, "markdown"))}`
+          : `- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`,
+      );
     }
   }
   for (const f of plan.fileErrors) {
@@ -220,9 +235,11 @@ export function renderReleaseDraft(
   ctx: NotesContext,
 ): { tagName: string; name: string; body: string } {
   const rows = plan.services
-    .filter((s) => s.next?.digest || s.old.digest)
+    .filter((s) => (s.status === "unverified" ? s.old.digest : s.next?.digest || s.old.digest))
     .map((s) => {
-      const digest = s.status === "unchanged" || !s.next?.digest ? s.old.digest! : s.next.digest;
+      // A digest refused for its provenance is not this build's image: the pinned one stays.
+      const kept = s.status === "unchanged" || s.status === "unverified" || !s.next?.digest;
+      const digest = kept ? s.old.digest! : s.next!.digest!;
       return `| ${cell(s.name)} | ${code(s.image)} | ${code(digest)} | ${label(s)} |`;
     });
   const day = ctx.date.toISOString().slice(0, 10);

@@ -8,4 +8,5 @@ export {
   type RunnerEnvironment,
 } from "./policy.js";
 export { parseTrustedRoots, publicGoodRoot, trustRoots, TrustedRootError, type TrustRoot } from "./roots.js";
-export { verifyAttestations, describeVerdict, type Verdict } from "./verify.js";
+export { verifyAttestations, type Attester, type Verdict } from "./verify.js";
+export { describeVerdict, ghVerifyCommand, runName, shellLine, type VerdictFormat } from "./describe.js";

@@ -4,12 +4,35 @@
 import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
 import { X509Certificate } from "@sigstore/core";
 import { Verifier, toSignedEntity } from "@sigstore/verify";
-import { CertificateFieldError, signerIdentity } from "./certificate.js";
+import { CertificateFieldError, signerIdentity, type SignerIdentity } from "./certificate.js";
 import { checkPolicy, type ProvenancePolicy } from "./policy.js";
 import type { TrustRoot } from "./roots.js";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from "./statement.js";
 
-export type Verdict =
+/**
+ * Who built and attested a digest, as its certificate says (never its predicate). GitHub URLs are
+ * shortened to what people type: `owner/name`, `owner/name/.github/workflows/f.yml@ref`.
+ */
+export type Attester = {
+  /** Source Repository URI. */
+  repository: string;
+  /** Source Repository Identifier (numeric). */
+  repositoryId?: string;
+  /** The workflow that ran (Build Config URI), at its ref. */
+  workflow?: string;
+  /** The workflow that signed (SAN): `workflow` itself, or a reusable workflow it called. */
+  signer: string;
+  /** Source Repository Digest: the commit that was built. */
+  commit: string;
+  /** Source Repository Ref. */
+  ref: string;
+  /** Build Trigger: the event that started the run. */
+  trigger: string;
+  /** Runner Environment: `github-hosted` or `self-hosted`. */
+  runner?: string;
+};
+
+export type Verdict = (
   | {
       status: "verified";
       digest: string;
@@ -18,8 +41,13 @@ export type Verdict =
       /** The workflow that signed (the certificate's SAN). */
       signer: string;
       root: string;
+      attester: Attester;
     }
-  | { status: "unverified"; digest: string; check: string; reason: string };
+  | { status: "unverified"; digest: string; check: string; reason: string }
+) & {
+  /** `gh attestation verify …` as an argument list: anyone can check the digest against the same policy. */
+  command?: readonly string[];
+};
 
 type Failure = {
   check: string;
@@ -46,7 +74,7 @@ function verifyOne(
   digest: string,
   policy: ProvenancePolicy,
   roots: readonly TrustRoot[],
-): Failure | Omit<Extract<Verdict, { status: "verified" }>, "status" | "digest"> {
+): Failure | Omit<Extract<Verdict, { status: "verified" }>, "status" | "digest" | "command"> {
   let bundle: Bundle;
   let leaf: X509Certificate | undefined;
   try {
@@ -118,7 +146,31 @@ function verifyOne(
     return { check: "statement", reason: statement, stage: STAGE.certificate };
   const failure = checkPolicy(policy, identity, statement, digest);
   if (failure !== undefined) return { ...failure, stage: STAGE.policy };
-  return { link: identity.runInvocationUri, signer: identity.san ?? "", root: root.name };
+  return {
+    link: identity.runInvocationUri,
+    signer: identity.san ?? "",
+    root: root.name,
+    attester: attesterOf(identity),
+  };
+}
+
+const GITHUB = /^https:\/\/github\.com\//;
+const shorten = (uri: string) => uri.replace(GITHUB, "");
+
+/** What a certificate that passed the policy says about its build (the policy has made these present). */
+function attesterOf(id: SignerIdentity): Attester {
+  const optional = (key: "repositoryId" | "workflow" | "runner", value: string | undefined) =>
+    value === undefined ? {} : { [key]: value };
+  return {
+    repository: shorten(id.sourceRepositoryUri ?? ""),
+    ...optional("repositoryId", id.sourceRepositoryId),
+    ...optional("workflow", id.buildConfigUri && shorten(id.buildConfigUri)),
+    signer: shorten(id.san ?? ""),
+    commit: id.sourceRepositoryDigest ?? "",
+    ref: id.sourceRepositoryRef ?? "",
+    trigger: id.buildTrigger ?? "",
+    ...optional("runner", id.runnerEnvironment),
+  };
 }
 
 /** The verdict on `digest` ("sha256:<hex>") from every attestation found for it. */
@@ -144,11 +196,4 @@ export function verifyAttestations(
   const { check, reason } = best!;
   const of = bundles.length === 1 ? "" : ` (best of ${bundles.length} attestations)`;
   return { status: "unverified", digest, check, reason: reason + of };
-}
-
-/** One line for people: "verified (run …)" or "unverified: commit — source digest is …". */
-export function describeVerdict(v: Verdict): string {
-  return v.status === "verified"
-    ? `verified${v.link ? ` (${v.link})` : ""}`
-    : `unverified: ${v.check} — ${v.reason}`;
 }

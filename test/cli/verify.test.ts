@@ -58,16 +58,23 @@ describe("nomad-gitops-bot verify", () => {
     const cap = captureIO();
     expect(await main(args("good.jsonl"), cap.io)).toBe(0);
     expect(cap.stdout).toBe(
-      `verified ${image.manifest.digest} (https://github.com/${REPO}/actions/runs/42/attempts/1)\n`,
+      [
+        `verified: ${REPO}/.github/workflows/images.yml@refs/heads/main built 9f8e7d6 (push, github-hosted runner), run 42 https://github.com/${REPO}/actions/runs/42/attempts/1`,
+        `digest: ${image.manifest.digest}`,
+        `check it yourself: gh attestation verify oci://${registry.host}/acme/api@${image.manifest.digest} --repo ${REPO} --cert-identity https://github.com/${REPO}/.github/workflows/images.yml@refs/heads/main --source-ref refs/heads/main --source-digest ${COMMIT} --deny-self-hosted-runners`,
+        "",
+      ].join("\n"),
     );
   });
 
   it("prints the failing check and exits 1 otherwise; --json carries the verdict", async () => {
     const cap = captureIO();
     expect(await main(args("good.jsonl", "1a2b3c4d5e6f00112233445566778899aabbccdd"), cap.io)).toBe(1);
-    expect(cap.stdout).toBe(
-      `unverified ${image.manifest.digest}: commit — source digest is 9f8e7d6, the build commit is 1a2b3c4\n`,
-    );
+    expect(cap.stdout.split("\n").slice(0, 2)).toEqual([
+      "unverified: commit — source digest is 9f8e7d6, the build commit is 1a2b3c4",
+      `digest: ${image.manifest.digest}`,
+    ]);
+    expect(cap.stdout).toContain("--source-digest 1a2b3c4d5e6f00112233445566778899aabbccdd");
     const json = captureIO();
     expect(await main([...args("pr.json"), "--json"], json.io)).toBe(1);
     expect(JSON.parse(json.stdout)).toEqual({
@@ -75,6 +82,21 @@ describe("nomad-gitops-bot verify", () => {
       digest: image.manifest.digest,
       check: "trigger",
       reason: 'the build was triggered by "pull_request", allowed: push, workflow_dispatch',
+      command: [
+        "gh",
+        "attestation",
+        "verify",
+        `oci://${registry.host}/acme/api@${image.manifest.digest}`,
+        "--repo",
+        REPO,
+        "--cert-identity",
+        `https://github.com/${REPO}/.github/workflows/images.yml@refs/heads/main`,
+        "--source-ref",
+        "refs/heads/main",
+        "--source-digest",
+        COMMIT,
+        "--deny-self-hosted-runners",
+      ],
     });
   });
 

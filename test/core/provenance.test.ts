@@ -76,6 +76,8 @@ describe("runDeploy with provenance required", () => {
       repo: new MemoryRepo(files, []),
       registry: new TableRegistry(table),
       mode: "plan",
+      repoUrl: `https://github.com/${REPO}`,
+      clock: { now: () => new Date("2026-12-07T06:00:00Z") },
       provenance: { port, repository: REPO, repositoryId: "123456789" },
     });
     const byName = Object.fromEntries(result.plan.services.map((s) => [s.name, s]));
@@ -96,9 +98,67 @@ describe("runDeploy with provenance required", () => {
     expect(result.files.some((f) => f.after.includes(digest("d")))).toBe(false);
     expect(result.check.conclusion).toBe("failure");
     expect(result.check.title).toContain("1 unverified");
-    expect(result.check.summary).toContain(
-      "provenance verified ([build run](https://github.com/acme/platform/actions/runs/7/attempts/1))",
-    );
+    expect(result.check.summary).toMatchInlineSnapshot(`
+      "Build \`2222222\` on \`main\`, tag \`2222222222222222222222222222222222222222\`.
+
+      | service | status | digest | note |
+      |---|---|---|---|
+      | banana | moved | \`aaaaaaaaaaaa\` → \`cccccccccccc\` | verified: \`acme/platform/.github/workflows/images.yml@refs/heads/main\` built [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222) (push, github-hosted runner), [run 7](https://github.com/acme/platform/actions/runs/7/attempts/1) |
+      | kiwi | unchanged | \`bbbbbbbbbbbb\` |  |
+      | mango | unverified (not pinned) | — → \`dddddddddddd\` | unverified: trigger — the build was triggered by "pull_request", allowed: push, workflow_dispatch |
+
+      **Not deployed**
+
+      - **mango** not pinned, unverified: trigger — the build was triggered by "pull_request", allowed: push, workflow_dispatch
+      - \`nomad/broken.nomad.hcl:11\` skipped: not valid HCL2: syntax error: incomplete (expected "}")
+      "
+    `);
+    expect(result.comment).toMatchInlineSnapshot(`
+      "<!-- nomad-gitops:images -->
+      ### 1 image changed for [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      | service | digest | tag | job files | commits | provenance |
+      |---|---|---|---|---|---|
+      | banana | \`aaaaaaaaaaaa\` → \`cccccccccccc\` | \`2222222222222222222222222222222222222222\` | \`nomad/banana.nomad.hcl\` | — | verified: \`acme/platform/.github/workflows/images.yml@refs/heads/main\` built [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222) (push, github-hosted runner), [run 7](https://github.com/acme/platform/actions/runs/7/attempts/1) |
+
+      <details><summary>1 unchanged</summary>
+
+      | service | digest | job files |
+      |---|---|---|
+      | kiwi | \`bbbbbbbbbbbb\` | \`nomad/kiwi.nomad.hcl\` |
+
+      </details>
+
+      **Not deployed**
+
+      - **mango** not pinned, unverified: trigger — the build was triggered by "pull_request", allowed: push, workflow_dispatch
+      - \`nomad/broken.nomad.hcl:11\` skipped: not valid HCL2: syntax error: incomplete (expected "}")
+      "
+    `);
+    expect(result.releaseNotes).toMatchInlineSnapshot(`
+      "<!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
+      ## 2026-12-07 · main @ [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
+
+      ### banana
+
+      \`ghcr.io/acme/platform/banana\`: \`aaaaaaaaaaaa\` → \`cccccccccccc\` (tag \`2222222222222222222222222222222222222222\`)
+
+      Built and attested by GitHub Actions ([run 7](https://github.com/acme/platform/actions/runs/7/attempts/1)):
+
+      - repository \`acme/platform\` (id 123456789)
+      - workflow \`acme/platform/.github/workflows/images.yml@refs/heads/main\`
+      - commit [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222) on \`refs/heads/main\`, triggered by \`push\`
+      - runner: github-hosted
+
+      Verify it yourself:
+
+      \`\`\`sh
+      gh attestation verify oci://ghcr.io/acme/platform/banana@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc --repo acme/platform --cert-identity https://github.com/acme/platform/.github/workflows/images.yml@refs/heads/main --source-ref refs/heads/main --source-digest 2222222222222222222222222222222222222222 --deny-self-hosted-runners
+      \`\`\`
+
+      _no \`paths\` configured for this service_
+      "
+    `);
   });
 
   it("[fault:attestations-forbidden] says why when the trusted root is missing or the attestations cannot be read, and pins nothing", async () => {

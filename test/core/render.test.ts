@@ -77,4 +77,30 @@ describe("titles and the release draft", () => {
       "
     `);
   });
+
+  it("[fault:release-draft-refused-digest] never lists a digest refused for its provenance as the build's image", () => {
+    const { p } = makePlan("registry: ghcr.io/acme/platform");
+    const refuse = (s: (typeof p.services)[number]) =>
+      s.name === "banana" || s.name === "mango"
+        ? {
+            ...s,
+            status: "unverified" as const,
+            provenance: {
+              status: "unverified" as const,
+              digest: s.next!.digest!,
+              check: "trigger",
+              reason: 'the build was triggered by "pull_request", allowed: push',
+            },
+          }
+        : s;
+    const refused = { ...p, services: p.services.map(refuse) };
+    const body = renderReleaseDraft(refused, { commits: {}, date: new Date("2026-11-26T00:00:00Z") }).body;
+    expect(body).not.toContain(digest("c"));
+    expect(body).not.toContain(digest("d"));
+    // banana keeps its pinned digest; mango had none, so it has no row.
+    expect(body).toContain(
+      `| banana | \`ghcr.io/acme/platform/banana\` | \`${digest("a")}\` | unverified (not pinned) |`,
+    );
+    expect(body).not.toContain("| mango |");
+  });
 });

@@ -62,6 +62,17 @@ describe("sigstore-js 2.1.0's GitHub Actions attestation", () => {
       digest: DIGEST,
       link: "https://github.com/sigstore/sigstore-js/actions/runs/6014488666/attempts/1",
       signer: "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+      // Who built it, as the release notes list it: every value from GitHub's certificate.
+      attester: {
+        repository: "sigstore/sigstore-js",
+        repositoryId: "495574555",
+        workflow: "sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+        signer: "sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+        commit: COMMIT,
+        ref: "refs/heads/main",
+        trigger: "push",
+        runner: "github-hosted",
+      },
     };
     expect(verifyAttestations([bundle], DIGEST, policy, roots)).toEqual({
       ...expected,

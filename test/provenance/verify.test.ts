@@ -56,6 +56,16 @@ describe("a bundle signed for real by a test Sigstore instance", () => {
       link: RUN,
       signer: WORKFLOW_URI,
       root: "test root",
+      attester: {
+        repository: REPO,
+        repositoryId: REPO_ID,
+        workflow: `${REPO}/.github/workflows/images.yml@refs/heads/main`,
+        signer: `${REPO}/.github/workflows/images.yml@refs/heads/main`,
+        commit: COMMIT,
+        ref: "refs/heads/main",
+        trigger: "push",
+        runner: "github-hosted",
+      },
     });
   });
 
@@ -209,6 +219,10 @@ describe("a bundle signed for real by a test Sigstore instance", () => {
     expect(verifyAttestations([called], DIGEST, reusable, roots)).toMatchObject({
       status: "verified",
       signer: shared,
+      attester: {
+        workflow: `${REPO}/.github/workflows/images.yml@refs/heads/main`,
+        signer: "acme/ci/.github/workflows/build.yml@refs/tags/v1",
+      },
     });
     expect(verifyAttestations([called], DIGEST, policy, roots)).toMatchObject({ check: "workflow" });
     const elsewhere = await signBundle(instance, {
