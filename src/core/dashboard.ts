@@ -190,6 +190,8 @@ function pendingCell(s: ServicePlan): string {
       return `skipped: ${escapeCell(s.reason ?? "")}`;
     case "unverified":
       return `⚠️ unverified, not pinned: ${escapeCell(s.reason ?? "")}`;
+    case "awaiting":
+      return `⏳ ${escapeCell(s.reason ?? "awaiting builders")}`;
     case "error":
       return `⚠️ ${escapeCell(s.reason ?? "error")}`;
   }

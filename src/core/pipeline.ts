@@ -11,6 +11,7 @@ import {
 } from "./history.js";
 import { pinRecords } from "./pin-records.js";
 import { changing, plan as makePlan } from "./plan.js";
+import { checkBuilders } from "./builders.js";
 import { checkProvenance } from "./provenance.js";
 import type { DeployOptions, DeployResult, RegistryAction } from "./ports.js";
 import { writeRegistry } from "./registry-writes.js";
@@ -61,7 +62,17 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   );
 
   // 3b. Provenance (when required): a moved or new digest whose attestation fails is not pinned.
-  const attested = await checkProvenance(config, older.plan, repo, options.provenance, limit);
+  const verified = await checkProvenance(config, older.plan, repo, options.provenance, limit);
+
+  // 3c. Independent builders (when configured): pinned only when k of them built and attested the digest.
+  const attested = await checkBuilders(verified, {
+    config,
+    repo,
+    registry: options.registry,
+    provenance: options.provenance,
+    explainer: options.explainer,
+    limit,
+  });
 
   // 4. Edit the job files of moving services; the engine proves every edit before it is kept.
   const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles);

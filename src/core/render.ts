@@ -4,6 +4,7 @@ import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "
 import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
 import { renderTag, shortDigest, shortSha } from "./templates.js";
 import { renderExplanationMarkdown, summarizeExplanation } from "../explain/render.js";
+import { describeAgreement } from "./builders.js";
 
 export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
 /** Hidden in the PR body: the build it describes, so a re-run can tell it already did this work. */
@@ -20,6 +21,7 @@ const LABELS: Record<ServiceStatus, string> = {
   "not-built": "not built",
   stale: "skipped (older build)",
   unverified: "unverified (not pinned)",
+  awaiting: "awaiting builders",
   error: "error",
 };
 
@@ -29,10 +31,13 @@ const label = (s: ServicePlan) => (s.reencoded ? "unchanged (re-encoded)" : LABE
 /** A check-run note: the reason, or for a verified move the build run its attestation names. */
 function note(s: ServicePlan): string {
   const text = cell(s.reason ?? reencodedNote(s));
+  if (s.status === "awaiting") return text;
+  const agreed =
+    s.agreement && !s.agreement.notReproducible ? `; builders agree ${describeAgreement(s.agreement)}` : "";
   const v = s.provenance;
-  if (v?.status !== "verified") return text;
+  if (v?.status !== "verified") return agreed ? `${text}${agreed}` : text;
   const verified = v.link ? `provenance verified ([build run](${v.link}))` : "provenance verified";
-  return text ? `${text}; ${verified}` : verified;
+  return `${text ? `${text}; ${verified}` : verified}${agreed}`;
 }
 
 /** Why a re-encoded service was not redeployed, in one line. */
@@ -91,7 +96,8 @@ function problems(plan: Plan): string {
       s.status === "not-built" ||
       s.status === "error" ||
       s.status === "stale" ||
-      s.status === "unverified"
+      s.status === "unverified" ||
+      s.status === "awaiting"
     ) {
       lines.push(`- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`);
     }
@@ -180,13 +186,18 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
     c["not-built"] > 0 && `${c["not-built"]} not built`,
     c.stale > 0 && `${c.stale} skipped`,
     c.unverified > 0 && `${c.unverified} unverified`,
+    c.awaiting > 0 && `${c.awaiting} awaiting builders`,
     c.error > 0 && `${c.error} error${c.error === 1 ? "" : "s"}`,
     plan.fileErrors.length > 0 &&
       `${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`,
   ].filter(Boolean);
   const rows = plan.services.map((s) => {
     const digest =
-      s.status === "moved" || s.status === "new" || s.status === "stale" || s.status === "unverified"
+      s.status === "moved" ||
+      s.status === "new" ||
+      s.status === "stale" ||
+      s.status === "unverified" ||
+      s.status === "awaiting"
         ? `${s.status === "new" || s.old.digest === null ? "—" : code(shortDigest(s.old.digest))} → ${code(shortDigest(s.next?.digest ?? null))}`
         : code(shortDigest(s.next?.digest ?? s.old.digest));
     return `| ${cell(s.name)} | ${label(s)} | ${digest} | ${note(s)} |`;
@@ -205,7 +216,13 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
   let text = `${summary.join("\n")}\n`;
   if (text.length > 65000) text = `${text.slice(0, 65000)}\n\n_(truncated)_\n`;
   return {
-    conclusion: failed > 0 ? "failure" : changing(plan).length > 0 || c.unchanged > 0 ? "success" : "neutral",
+    // A service awaiting a late builder is neither done nor failed: the run is neutral until it arrives.
+    conclusion:
+      failed > 0
+        ? "failure"
+        : c.awaiting === 0 && (changing(plan).length > 0 || c.unchanged > 0)
+          ? "success"
+          : "neutral",
     title: parts.join(", "),
     summary: text,
   };

@@ -9,3 +9,4 @@ export {
 } from "./policy.js";
 export { parseTrustedRoots, publicGoodRoot, trustRoots, TrustedRootError, type TrustRoot } from "./roots.js";
 export { verifyAttestations, describeVerdict, type Verdict } from "./verify.js";
+export { verifyKeySigned, type KeyPolicy } from "./key.js";
