@@ -31,7 +31,7 @@ const builderSchema = z
     name: z
       .string()
       .regex(/^[\w.-]+$/, "must be a short name (letters, digits, '_', '.', '-')")
-      .describe("Shown in plans and comments (`2/2: images, rebuild`)."),
+      .describe("Shown in plans and comments (`2/2 (rebuild, nix)`)."),
     workflow: workflowFile
       .optional()
       .describe(
@@ -125,6 +125,7 @@ export const provenanceSchema = z
     agree: z
       .int("must be a whole number")
       .min(1, "must be at least 1")
+      .max(20, "must be at most 20")
       .optional()
       .describe(
         "How many builders must have verified the same digest before it is pinned; default: all of them.",
