@@ -4,7 +4,7 @@
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { GitFixture } from "../core/git-fixture.js";
+import { GitFixture, type ServiceName } from "../core/git-fixture.js";
 import { captureIO } from "../helpers/io.js";
 import { pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
@@ -24,7 +24,7 @@ let registry: TestRegistry;
 let instance: TestInstance;
 let repo: GitFixture;
 let sha: string;
-let built: Record<string, string>;
+let built: Record<ServiceName, string>;
 
 beforeAll(async () => {
   [registry, instance] = await Promise.all([startRegistry(), testInstance()]);
