@@ -44,6 +44,8 @@ export interface BuildersInput {
   provenance: ProvenanceOptions | undefined;
   explainer: ExplainerPort | undefined;
   limit: number;
+  /** The run's trusted roots (read once, shared with step 3b), or why there are none. */
+  trusted: () => Promise<TrustRoot[] | string>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -61,14 +63,9 @@ function builderPolicy(base: ProvenancePolicy, b: BuilderConfig, config: Config)
   };
 }
 
-/** The files builders need from the repository (trusted root, public keys), read in one go. */
-async function trustFiles(config: Config, repo: RepoPort): Promise<Map<string, string | Error>> {
-  const p = config.provenance!;
-  const keyless = p.builders.some((b) => b.workflow !== undefined);
-  const paths = [
-    ...(keyless && p.trusted_root ? [p.trusted_root] : []),
-    ...p.builders.flatMap((b) => (b.key ? [b.key] : [])),
-  ];
+/** The public keys of key builders, read from the repository in one go. */
+async function publicKeys(config: Config, repo: RepoPort): Promise<Map<string, string | Error>> {
+  const paths = config.provenance!.builders.flatMap((b) => (b.key ? [b.key] : []));
   const texts = paths.length > 0 ? await repo.readFiles(paths) : new Map();
   return new Map(
     paths.map((path) => {
@@ -94,16 +91,9 @@ export async function checkBuilders(plan: Plan, input: BuildersInput): Promise<P
   const needed = p.agree ?? p.builders.length;
   const notReproducible = new Set(p.not_reproducible);
 
-  const files = await trustFiles(config, input.repo);
-  const { trustRoots, verifyAttestations, verifyKeySigned } = await import("../provenance/index.js");
-  let roots: TrustRoot[] | Error;
-  try {
-    const custom = p.trusted_root ? files.get(p.trusted_root) : undefined;
-    if (custom instanceof Error) throw custom;
-    roots = trustRoots(custom === undefined ? undefined : { text: custom, where: p.trusted_root! });
-  } catch (err) {
-    roots = err instanceof Error ? err : new Error(message(err));
-  }
+  const keys = await publicKeys(config, input.repo);
+  const roots = p.builders.some((b) => b.workflow !== undefined) ? await input.trusted() : [];
+  const { verifyAttestations, verifyKeySigned } = await import("../provenance/index.js");
 
   const verify = (b: BuilderConfig, bundles: unknown[], digest: string): Verdict => {
     const fail = (check: string, reason: string): Verdict => ({
@@ -113,11 +103,11 @@ export async function checkBuilders(plan: Plan, input: BuildersInput): Promise<P
       reason,
     });
     if (b.key !== undefined) {
-      const pem = files.get(b.key);
+      const pem = keys.get(b.key);
       if (pem instanceof Error || pem === undefined) return fail("key", message(pem));
       return verifyKeySigned(bundles, digest, { pem, where: b.key, hint: b.hint ?? b.name });
     }
-    if (roots instanceof Error) return fail("trusted root", roots.message);
+    if (typeof roots === "string") return fail("trusted root", roots);
     return verifyAttestations(bundles, digest, builderPolicy(base, b, config), roots);
   };
 

@@ -170,13 +170,11 @@ describe("workflow_run of a configured builder", () => {
         external_id: buildKey(1, REBUILD_RUN),
       })
       .reply(201, { id: CHECK_ID, status: "in_progress" });
-    // §1 verifies the build's digest, then the builders step reads its trust files and looks D up once.
-    mockReadTexts(S2, [[ROOT, instance.trustedRoot]]);
+    // One read of the trusted root and one attestations lookup of D serve the build's check and the builder's.
     mockReadTexts(S2, [[ROOT, instance.trustedRoot]]);
     github()
       .get(`${R}/attestations/${encodeURIComponent(d)}`)
       .query({ per_page: 100 })
-      .times(2)
       .reply(200, attestations);
     mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
