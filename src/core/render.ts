@@ -26,7 +26,12 @@ const LABELS: Record<ServiceStatus, string> = {
 };
 
 /** The status as people read it: an unchanged service whose build was only re-encoded says so. */
-const label = (s: ServicePlan) => (s.reencoded ? "unchanged (re-encoded)" : LABELS[s.status]);
+const label = (s: ServicePlan) =>
+  s.reencoded
+    ? "unchanged (re-encoded)"
+    : s.status === "awaiting" && s.agreement
+      ? `awaiting builders (${s.agreement.agreed}/${s.agreement.of})`
+      : LABELS[s.status];
 
 /** A check-run note: the reason, or for a verified move the build run its attestation names. */
 function note(s: ServicePlan): string {
@@ -99,7 +104,9 @@ function problems(plan: Plan): string {
       s.status === "unverified" ||
       s.status === "awaiting"
     ) {
-      lines.push(`- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`);
+      // An awaiting service's reason already starts with "awaiting builders (1/2 …)".
+      const what = s.status === "awaiting" ? "" : `${LABELS[s.status]}: `;
+      lines.push(`- **${cell(s.name)}** ${what}${cell(s.reason ?? "")}`);
     }
   }
   for (const f of plan.fileErrors) {

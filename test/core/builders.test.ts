@@ -3,6 +3,7 @@
 // builder's own key; the attestations port stands in for GitHub's API. A disagreement is explained by
 // the real explainer on the two images.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatPlan } from "../../src/cli/deploy.js";
 import { runDeploy } from "../../src/core/pipeline.js";
 import type { AttestationsPort } from "../../src/core/provenance.js";
 import { createExplainer } from "../../src/explain/index.js";
@@ -144,6 +145,9 @@ describe("independent builders (provenance.builders)", () => {
     expect(byName.fig!.status).toBe("unchanged");
     expect(result.files.some((f) => f.after.includes(d))).toBe(true);
     expect(result.check.summary).toContain("builders agree 2/2 (rebuild, nix)");
+    expect(formatPlan(result.plan)).toMatch(
+      / apple +moved +\S+ → \S+ +nomad\/apple\.nomad\.hcl; builders 2\/2 \(rebuild, nix\)\n/,
+    );
     // One HEAD per builder for the moved service; none for the unchanged one; one attestation lookup.
     expect(requests.filter((r) => r.startsWith("HEAD") && /-(rebuild|nix)$/.test(r)).sort()).toEqual([
       `HEAD /v2/acme/apple/manifests/${NEW_SHA}-nix`,
@@ -191,6 +195,10 @@ describe("independent builders (provenance.builders)", () => {
     expect(first.result.files.filter((f) => f.path.endsWith(".hcl"))).toEqual([]);
     expect(first.result.check.conclusion).toBe("neutral");
     expect(first.result.check.title).toContain("1 awaiting builders");
+    expect(first.result.check.summary).toContain("| pear | awaiting builders (1/2) |");
+    expect(first.result.comment).toContain(
+      `- **pear** awaiting builders (1/2, 2 needed): nix has not pushed ${NEW_SHA}-nix`,
+    );
 
     await pushTestImage(registry.directHost, "acme/pear", `${NEW_SHA}-nix`, next);
     attestations.add(d, signWithKey(nix.privateKey, "nix", provenanceStatement(d)));
