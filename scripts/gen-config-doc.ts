@@ -157,6 +157,19 @@ export const NOTES: Record<string, string> = {
     "this, and its Build Config URI this repository's `workflow` at `ref`.",
   "provenance.ref":
     "A full ref, `refs/heads/<branch>` or `refs/tags/<tag>`; compared exactly, never as a prefix.",
+  "provenance.builders":
+    "Each moved or new digest D (not `exempt`, not `not_reproducible`) is looked up under each builder's tag " +
+    "(one HEAD each) and that builder's attestation of D is verified for its own identity: a keyless " +
+    "builder's certificate as for the build (this repository, the commit, its `workflow` at `ref`, " +
+    "`triggers`, `runner`), a key builder's signature with its `key`. D is pinned when `agree` builders " +
+    "verified it and none pushed another digest. A builder that has not pushed yet leaves the service at its " +
+    "old pin, `awaiting builders (1/2)`; a builder that pushed another digest stops the pin, and how the two " +
+    "images differ (timestamps, file order, …) is the reason. Nothing is asked for unchanged services. The " +
+    "App plans again when a builder's workflow run completes; the Action and the CLI on their next run. See " +
+    "docs/supply-chain.md.",
+  "provenance.builders[].tag":
+    "Must name the commit (`{sha}` or `{short_sha}`). A builder whose tag is the build's own tag costs no " +
+    "request: its digest is the build's.",
   "provenance.trusted_root":
     "Read from the deploy branch like the config. Without it, the public-good Sigstore root pinned in the " +
     "bot's package is used (public repositories). For private repositories, put GitHub's root there: " +

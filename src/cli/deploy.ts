@@ -11,6 +11,7 @@ import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
 import type { Plan, ServicePlan } from "../core/plan.js";
 import { shortDigest, shortSha } from "../core/templates.js";
+import { describeAgreement } from "../core/builders.js";
 import { runName } from "../provenance/describe.js";
 import { createRegistryClient } from "../registry/client.js";
 import { createExplainer } from "../explain/inspect.js";
@@ -171,6 +172,7 @@ const STATUS_TEXT: Record<ServicePlan["status"], string> = {
   "not-built": "not built",
   stale: "older build",
   unverified: "unverified",
+  awaiting: "awaiting builders",
   error: "error",
 };
 
@@ -180,9 +182,14 @@ function serviceLine(s: ServicePlan): [string, string, string, string] {
   if (s.status === "moved" || s.status === "stale") what = `${shortDigest(s.old.digest)} → ${next}`;
   else if (s.status === "new") what = `→ ${next}`;
   else if (s.status === "unchanged") what = shortDigest(s.old.digest);
+  const agreed =
+    s.agreement && !s.agreement.notReproducible && s.status !== "awaiting"
+      ? `builders ${describeAgreement(s.agreement)}`
+      : "";
   const note = [
     s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : ""),
     s.provenance?.status === "verified" ? verifiedNote(s.provenance.link) : "",
+    agreed,
   ]
     .filter(Boolean)
     .join("; ");
@@ -219,7 +226,7 @@ export function formatPlan(plan: Plan): string {
   const c = plan.counts;
   lines.push(
     // "skipped" is said of job files only: a service whose build is older is counted as such.
-    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.unverified > 0 ? `${c.unverified} unverified, ` : ""}${c.error} error${c.error === 1 ? "" : "s"}` +
+    `${c.moved} moved, ${c.new} new, ${c.unchanged} unchanged${reencodedCount(plan)}, ${c["not-built"]} not built, ${c.stale} older build${c.stale === 1 ? "" : "s"}, ${c.unverified > 0 ? `${c.unverified} unverified, ` : ""}${c.awaiting > 0 ? `${c.awaiting} awaiting builders, ` : ""}${c.error} error${c.error === 1 ? "" : "s"}` +
       (plan.fileErrors.length > 0
         ? `, ${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`
         : ""),
@@ -245,6 +252,7 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
       ...(s.status === "unchanged" ? { retag: s.retag } : {}),
       ...(s.reencoded ? { reencoded: s.reencoded } : {}),
       ...(s.provenance ? { provenance: s.provenance } : {}),
+      ...(s.agreement ? { agreement: { ...s.agreement, text: describeAgreement(s.agreement) } } : {}),
       ...(result.commits[s.name] ? { commits: result.commits[s.name] } : {}),
     })),
     configProblems: p.configProblems,
@@ -259,6 +267,7 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
 export const exitCodeOf = (plan: Plan) =>
   plan.counts.error > 0 ||
   plan.counts.unverified > 0 ||
+  plan.counts.awaiting > 0 ||
   plan.fileErrors.length > 0 ||
   plan.configProblems.length > 0
     ? EXIT.partial

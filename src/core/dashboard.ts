@@ -83,6 +83,16 @@ export function renderDashboard(input: DashboardInput): string {
     lines.push(`| ${cells.join(" | ")} |`);
   }
   if (plan.services.length === 0) lines.push(`| (no services found) | | | | |${cluster ? " |" : ""}`);
+  const awaiting = plan.services.filter((s) => s.status === "awaiting");
+  if (awaiting.length > 0) {
+    const names = awaiting.map(
+      (s) => `**${s.name}**${s.agreement ? ` (${s.agreement.agreed}/${s.agreement.of})` : ""}`,
+    );
+    lines.push(
+      "",
+      `⏳ Awaiting builders: ${names.join(", ")}; pinned once the late builders push and agree.`,
+    );
+  }
   if (cluster) {
     lines.push("", `Cluster: \`${cluster.address}\`.${cluster.note ? ` ${cluster.note}` : ""}`);
   }
@@ -190,6 +200,8 @@ function pendingCell(s: ServicePlan): string {
       return `skipped: ${escapeCell(s.reason ?? "")}`;
     case "unverified":
       return `⚠️ unverified, not pinned: ${escapeCell(s.reason ?? "")}`;
+    case "awaiting":
+      return `⏳ ${escapeCell(s.reason ?? "awaiting builders")}`;
     case "error":
       return `⚠️ ${escapeCell(s.reason ?? "error")}`;
   }

@@ -11,7 +11,8 @@ import {
 } from "./history.js";
 import { pinRecords } from "./pin-records.js";
 import { changing, plan as makePlan } from "./plan.js";
-import { checkProvenance } from "./provenance.js";
+import { checkBuilders } from "./builders.js";
+import { askingOnce, checkProvenance, trustedRoots } from "./provenance.js";
 import type { DeployOptions, DeployResult, RegistryAction } from "./ports.js";
 import { writeRegistry } from "./registry-writes.js";
 import { releaseNotesFiles, renderReleaseNotes } from "./release-notes.js";
@@ -61,7 +62,25 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   );
 
   // 3b. Provenance (when required): a moved or new digest whose attestation fails is not pinned.
-  const attested = await checkProvenance(config, older.plan, repo, options.provenance, limit);
+  //     Steps 3b and 3c share one lookup per digest and one read of the trusted root.
+  const provenance = options.provenance && {
+    ...options.provenance,
+    port: askingOnce(options.provenance.port),
+  };
+  let roots: ReturnType<typeof trustedRoots> | undefined;
+  const trusted = () => (roots ??= trustedRoots(config, repo));
+  const verified = await checkProvenance(config, older.plan, repo, provenance, limit, trusted);
+
+  // 3c. Independent builders (when configured): pinned only when k of them built and attested the digest.
+  const attested = await checkBuilders(verified, {
+    config,
+    repo,
+    registry: options.registry,
+    provenance,
+    trusted,
+    explainer: options.explainer,
+    limit,
+  });
 
   // 4. Edit the job files of moving services; the engine proves every edit before it is kept.
   const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles);

@@ -13,8 +13,10 @@ import type { ExplainOutcome } from "../explain/types.js";
 import type { PinRecords } from "./pin-records.js";
 import { type BuildInfo, commitFromTag, renderTag, shortSha } from "./templates.js";
 import type { Verdict } from "../provenance/index.js";
+import type { Agreement } from "./builders.js";
 
-export type ServiceStatus = "moved" | "unchanged" | "new" | "not-built" | "error" | "stale" | "unverified";
+export type ServiceStatus =
+  "moved" | "unchanged" | "new" | "not-built" | "error" | "stale" | "unverified" | "awaiting";
 export const STATUSES: readonly ServiceStatus[] = [
   "moved",
   "new",
@@ -22,6 +24,7 @@ export const STATUSES: readonly ServiceStatus[] = [
   "not-built",
   "stale",
   "unverified",
+  "awaiting",
   "error",
 ];
 
@@ -107,6 +110,8 @@ export interface ServicePlan {
   explanation?: ExplainOutcome;
   /** Moved or new with `provenance` required: the attestation verdict (unverified: not pinned). */
   provenance?: Verdict;
+  /** Moved or new with `provenance.builders`: how many independent builders agree on the digest. */
+  agreement?: Agreement;
 }
 
 export interface Plan {
@@ -266,6 +271,7 @@ export function planComplete(plan: Plan): boolean {
     plan.counts["not-built"] === 0 &&
     plan.counts.stale === 0 &&
     plan.counts.unverified === 0 &&
+    plan.counts.awaiting === 0 &&
     plan.fileErrors.length === 0 &&
     plan.configProblems.length === 0
   );

@@ -57,6 +57,26 @@ async function roots(config: Config, repo: RepoPort): Promise<TrustRoot[]> {
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** The trusted roots, or why there are none (a message for every service that needed them). */
+export const trustedRoots = (config: Config, repo: RepoPort): Promise<TrustRoot[] | string> =>
+  roots(config, repo).catch(message);
+
+/**
+ * The port, asking once per digest however many steps want its bundles: the build's check (3b) and
+ * the builders' (3c) look up the same digest when the builders agree.
+ */
+export function askingOnce(port: AttestationsPort): AttestationsPort {
+  const asked = new Map<string, Promise<unknown[]>>();
+  return {
+    bundles: (image, digest) => {
+      const key = `${image}@${digest}`;
+      let found = asked.get(key);
+      if (found === undefined) asked.set(key, (found = port.bundles(image, digest)));
+      return found;
+    },
+  };
+}
+
 function unverified(s: ServicePlan, verdict: Extract<Verdict, { status: "unverified" }>): ServicePlan {
   return { ...s, status: "unverified", reason: `${verdict.check}: ${verdict.reason}`, provenance: verdict };
 }
@@ -67,6 +87,7 @@ export async function checkProvenance(
   repo: RepoPort,
   options: ProvenanceOptions | undefined,
   limit: number,
+  trusted: () => Promise<TrustRoot[] | string> = () => trustedRoots(config, repo),
 ): Promise<Plan> {
   const exempt = new Set(config.provenance?.exempt ?? []);
   const due = plan.services.filter(
@@ -85,12 +106,7 @@ export async function checkProvenance(
       reason,
       ...command(s, s.next?.digest ?? null),
     });
-  let trusted: TrustRoot[] | string;
-  try {
-    trusted = await roots(config, repo);
-  } catch (err) {
-    trusted = message(err);
-  }
+  const roots = await trusted();
   const { verifyAttestations } = await import("../provenance/index.js");
   const checked = new Map<string, ServicePlan>();
   await mapLimit(due, limit, async (s) => {
@@ -102,8 +118,8 @@ export async function checkProvenance(
         "attestations",
         "provenance is required but this run has no way to look attestations up",
       );
-    } else if (typeof trusted === "string") {
-      result = refuse(s, "trusted root", trusted);
+    } else if (typeof roots === "string") {
+      result = refuse(s, "trusted root", roots);
     } else if (digest === null) {
       result = refuse(
         s,
@@ -113,7 +129,7 @@ export async function checkProvenance(
     } else {
       try {
         const verdict = {
-          ...verifyAttestations(await options.port.bundles(s.image, digest), digest, policy, trusted),
+          ...verifyAttestations(await options.port.bundles(s.image, digest), digest, policy, roots),
           ...command(s, digest),
         };
         result = verdict.status === "verified" ? { ...s, provenance: verdict } : unverified(s, verdict);

@@ -73,6 +73,7 @@ function attestation(service: ServicePlan): string[] {
   const v = service.provenance;
   if (v?.status !== "verified") return [];
   const a = v.attester;
+  if (a === undefined) return ["", `Signed with ${code(v.signer)} (${code(v.root)}).`];
   const run = v.link ? ` ([${runName(v.link)}](${v.link}))` : "";
   const id = a.repositoryId ? ` (id ${a.repositoryId})` : "";
   const lines = [

@@ -5,6 +5,7 @@ import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./pla
 import { renderTag, shortDigest, shortSha } from "./templates.js";
 import { renderExplanationMarkdown, summarizeExplanation } from "../explain/render.js";
 import { describeVerdict } from "../provenance/describe.js";
+import { describeAgreement } from "./builders.js";
 
 export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
 /** Hidden in the PR body: the build it describes, so a re-run can tell it already did this work. */
@@ -21,11 +22,17 @@ const LABELS: Record<ServiceStatus, string> = {
   "not-built": "not built",
   stale: "skipped (older build)",
   unverified: "unverified (not pinned)",
+  awaiting: "awaiting builders",
   error: "error",
 };
 
 /** The status as people read it: an unchanged service whose build was only re-encoded says so. */
-const label = (s: ServicePlan) => (s.reencoded ? "unchanged (re-encoded)" : LABELS[s.status]);
+const label = (s: ServicePlan) =>
+  s.reencoded
+    ? "unchanged (re-encoded)"
+    : s.status === "awaiting" && s.agreement
+      ? `awaiting builders (${s.agreement.agreed}/${s.agreement.of})`
+      : LABELS[s.status];
 
 /** The provenance verdict as the check run, the comment and `verify REF` word it (markdown: with links). */
 const verdictCell = (s: ServicePlan) => (s.provenance ? cell(describeVerdict(s.provenance, "markdown")) : "");
@@ -34,8 +41,11 @@ const verdictCell = (s: ServicePlan) => (s.provenance ? cell(describeVerdict(s.p
 function note(s: ServicePlan): string {
   const v = s.provenance;
   const text = v?.status === "unverified" ? "" : cell(s.reason ?? reencodedNote(s));
-  const verdict = verdictCell(s);
-  return text && verdict ? `${text}; ${verdict}` : text || verdict;
+  // An awaiting service's reason already says which builders are missing.
+  if (s.status === "awaiting") return text;
+  const agreed =
+    s.agreement && !s.agreement.notReproducible ? `builders agree ${describeAgreement(s.agreement)}` : "";
+  return [text, verdictCell(s), agreed].filter(Boolean).join("; ");
 }
 
 /** Why a re-encoded service was not redeployed, in one line. */
@@ -101,13 +111,16 @@ function problems(plan: Plan): string {
       s.status === "not-built" ||
       s.status === "error" ||
       s.status === "stale" ||
-      s.status === "unverified"
+      s.status === "unverified" ||
+      s.status === "awaiting"
     ) {
       const v = s.provenance;
+      // An awaiting service's reason already starts with "awaiting builders (1/2 …)".
+      const what = s.status === "awaiting" ? "" : `${LABELS[s.status]}: `;
       lines.push(
         v?.status === "unverified"
           ? `- **${cell(s.name)}** not pinned, ${cell(describeVerdict(v, "markdown"))}`
-          : `- **${cell(s.name)}** ${LABELS[s.status]}: ${cell(s.reason ?? "")}`,
+          : `- **${cell(s.name)}** ${what}${cell(s.reason ?? "")}`,
       );
     }
   }
@@ -195,13 +208,18 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
     c["not-built"] > 0 && `${c["not-built"]} not built`,
     c.stale > 0 && `${c.stale} skipped`,
     c.unverified > 0 && `${c.unverified} unverified`,
+    c.awaiting > 0 && `${c.awaiting} awaiting builders`,
     c.error > 0 && `${c.error} error${c.error === 1 ? "" : "s"}`,
     plan.fileErrors.length > 0 &&
       `${plan.fileErrors.length} job file${plan.fileErrors.length === 1 ? "" : "s"} skipped`,
   ].filter(Boolean);
   const rows = plan.services.map((s) => {
     const digest =
-      s.status === "moved" || s.status === "new" || s.status === "stale" || s.status === "unverified"
+      s.status === "moved" ||
+      s.status === "new" ||
+      s.status === "stale" ||
+      s.status === "unverified" ||
+      s.status === "awaiting"
         ? `${s.status === "new" || s.old.digest === null ? "—" : code(shortDigest(s.old.digest))} → ${code(shortDigest(s.next?.digest ?? null))}`
         : code(shortDigest(s.next?.digest ?? s.old.digest));
     return `| ${cell(s.name)} | ${label(s)} | ${digest} | ${note(s)} |`;
@@ -220,7 +238,13 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
   let text = `${summary.join("\n")}\n`;
   if (text.length > 65000) text = `${text.slice(0, 65000)}\n\n_(truncated)_\n`;
   return {
-    conclusion: failed > 0 ? "failure" : changing(plan).length > 0 || c.unchanged > 0 ? "success" : "neutral",
+    // A service awaiting a late builder is neither done nor failed: the run is neutral until it arrives.
+    conclusion:
+      failed > 0
+        ? "failure"
+        : c.awaiting === 0 && (changing(plan).length > 0 || c.unchanged > 0)
+          ? "success"
+          : "neutral",
     title: parts.join(", "),
     summary: text,
   };

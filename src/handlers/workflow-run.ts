@@ -1,7 +1,8 @@
 // workflow_run completed for the configured build workflow on a deploy branch: a failed build turns the
 // check red and touches nothing else; a successful one runs the deploy for that commit. Each attempt of a
 // run has its own check run (see github/checks.ts): a redelivery, or an attempt older than one already
-// reported, changes nothing.
+// reported, changes nothing. A configured builder's workflow (`provenance.builders`) completing re-plans
+// the commit it rebuilt: a service awaiting that builder is pinned once its result is there.
 import type { Context } from "probot";
 import type { Attempt } from "../github/checks.js";
 import { openEvent } from "./opening.js";
@@ -13,7 +14,9 @@ export async function onWorkflowRunCompleted(
 ): Promise<void> {
   const run = context.payload.workflow_run;
   const branch = run.head_branch;
-  if (!branch || (run.event !== "push" && run.event !== "workflow_dispatch")) return;
+  // A rebuild is typically started by the build's own completion (event workflow_run).
+  const events = ["push", "workflow_dispatch", "workflow_run"];
+  if (!branch || !events.includes(run.event)) return;
   const opened = await openEvent(context, {
     sha: run.head_sha,
     branch,
@@ -22,8 +25,16 @@ export async function onWorkflowRunCompleted(
   if (!opened) return;
   const { config, checks } = opened;
   const file = (context.payload.workflow?.path ?? run.path).split("/").pop();
-  if (!config.build.workflow || file !== config.build.workflow) return;
   const attempt: Attempt = { kind: "build", runId: run.id, attempt: run.run_attempt ?? 1 };
+  const p = config.provenance;
+  const rebuilt = file !== config.build.workflow && p?.builders.some((b) => b.workflow === file);
+  if (p?.require && rebuilt) {
+    // A failed rebuild leaves its services awaiting; the build's own check run already says so.
+    if (run.conclusion !== "success") return;
+    await deploy(context, deps, { config, branch, sha: run.head_sha, attempt });
+    return;
+  }
+  if (run.event === "workflow_run" || !config.build.workflow || file !== config.build.workflow) return;
 
   if (run.conclusion !== "success") {
     const finished = await checks.finish(

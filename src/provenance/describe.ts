@@ -42,6 +42,8 @@ export function describeVerdict(v: Verdict, format: VerdictFormat = "text"): str
   // A refused certificate's values (a pull request's branch name) are someone else's text: no HTML.
   if (v.status === "unverified") return `unverified: ${v.check} — ${md ? noHtml(v.reason) : v.reason}`;
   const a = v.attester;
+  // A bundle signed with a builder's key names no build, only the key.
+  if (a === undefined) return `verified: signed with ${v.signer} (${v.root})`;
   const how = [a.trigger, a.runner && `${a.runner} runner`].filter(Boolean).join(", ");
   const run =
     v.link === undefined ? "" : md ? `, [${runName(v.link)}](${v.link})` : `, ${runName(v.link)} ${v.link}`;

@@ -10,3 +10,4 @@ export {
 export { parseTrustedRoots, publicGoodRoot, trustRoots, TrustedRootError, type TrustRoot } from "./roots.js";
 export { verifyAttestations, type Attester, type Verdict } from "./verify.js";
 export { describeVerdict, ghVerifyCommand, runName, shellLine, type VerdictFormat } from "./describe.js";
+export { verifyKeySigned, type KeyPolicy } from "./key.js";

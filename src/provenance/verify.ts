@@ -41,7 +41,8 @@ export type Verdict = (
       /** The workflow that signed (the certificate's SAN). */
       signer: string;
       root: string;
-      attester: Attester;
+      /** Who built and attested it, from the certificate; absent for a bundle signed with a builder's key. */
+      attester?: Attester;
     }
   | { status: "unverified"; digest: string; check: string; reason: string }
 ) & {

@@ -68,7 +68,7 @@ describe("decide", () => {
     expect(decide(result({}), null, true)).toEqual({ kind: "nothing-moved", closePr: true });
     expect(decide(result({}), botHead, false)).toEqual({ kind: "nothing-moved", closePr: false });
     expect(decide(result({}), humanHead, true)).toEqual({ kind: "nothing-moved", closePr: false });
-    for (const status of ["error", "not-built", "stale"] as const)
+    for (const status of ["error", "not-built", "stale", "unverified", "awaiting"] as const)
       expect(decide(result({ counts: { [status]: 1 } }), botHead, true)).toEqual({
         kind: "nothing-moved",
         closePr: false,

@@ -16,6 +16,8 @@ describe("provenance config", () => {
       triggers: ["push", "workflow_dispatch"],
       runner: "github-hosted",
       exempt: [],
+      builders: [],
+      not_reproducible: [],
     });
   });
 
@@ -46,6 +48,62 @@ describe("provenance config", () => {
       {
         path: "provenance.signer",
         message: 'must be a reusable workflow such as "acme/ci/.github/workflows/build.yml@refs/tags/v1"',
+      },
+    ]);
+  });
+
+  it("[fault:builders-config] reads builders and says what is wrong with one, by its key", () => {
+    const errors = (provenance: unknown) => {
+      const parsed = parseConfig({ ...base, provenance });
+      return parsed.ok ? [] : parsed.errors;
+    };
+    const rebuild = { name: "rebuild", workflow: "rebuild.yml", tag: "{sha}-rebuild" };
+    const parsed = parseConfig({
+      ...base,
+      provenance: {
+        builders: [rebuild, { name: "nix", key: ".github/keys/nix.pem", tag: "{sha}-nix" }],
+        agree: 1,
+      },
+    });
+    expect(parsed.ok && parsed.config.provenance?.builders).toEqual([
+      { ...rebuild, triggers: ["push", "workflow_dispatch", "workflow_run"], runner: "any" },
+      {
+        name: "nix",
+        key: ".github/keys/nix.pem",
+        tag: "{sha}-nix",
+        triggers: ["push", "workflow_dispatch", "workflow_run"],
+        runner: "any",
+      },
+    ]);
+    expect(errors({ builders: [{ name: "x", tag: "{sha}-x" }] })).toEqual([
+      {
+        path: "provenance.builders.0.workflow",
+        message: "set exactly one of `workflow` (keyless, GitHub Actions) or `key` (a PEM public key file)",
+      },
+    ]);
+    expect(errors({ builders: [{ ...rebuild, tag: "latest-rebuild" }] })).toEqual([
+      {
+        path: "provenance.builders.0.tag",
+        message: 'must name the commit with {sha} or {short_sha}, e.g. "{sha}-rebuild"',
+      },
+    ]);
+    expect(errors({ builders: [rebuild, { ...rebuild, tag: "{sha}-again" }] })).toEqual([
+      {
+        path: "provenance.builders.1.name",
+        message: 'duplicate builder name "rebuild" (also builders.0.name)',
+      },
+    ]);
+    expect(errors({ builders: [rebuild], agree: 2 })).toEqual([
+      { path: "provenance.agree", message: "2 builders cannot agree: 1 is configured" },
+    ]);
+    expect(errors({ builders: [{ ...rebuild, key: "/etc/key.pem" }] })).toEqual([
+      {
+        path: "provenance.builders.0.key",
+        message: "must be a path inside the repository (no leading / or ..)",
+      },
+      {
+        path: "provenance.builders.0.workflow",
+        message: "set exactly one of `workflow` (keyless, GitHub Actions) or `key` (a PEM public key file)",
       },
     ]);
   });

@@ -46,6 +46,31 @@ describe("the deploy dashboard", () => {
     expect(section).toContain("| **kiwi** | `bbbbbbbbbbbb` | — | — | up to date |");
   });
 
+  it("[fault:builders-awaiting] lists the services awaiting builders, with their agreement so far", () => {
+    const agreement = {
+      agreed: 1,
+      needed: 2,
+      of: 2,
+      builders: [
+        { builder: "rebuild", ref: `x:${NEW_SHA}-rebuild`, outcome: "agrees" as const },
+        { builder: "nix", ref: `x:${NEW_SHA}-nix`, outcome: "missing" as const },
+      ],
+    };
+    const reason = `awaiting builders (1/2, 2 needed): nix has not pushed ${NEW_SHA}-nix`;
+    const waiting = {
+      ...fixturePlan,
+      services: fixturePlan.services.map((s) =>
+        s.name === "banana" ? { ...s, status: "awaiting" as const, reason, agreement } : s,
+      ),
+    };
+    const section = renderDashboard({ plan: waiting, base: BASE, pr: null, now: day1 });
+    expect(section).toContain(`| ⏳ ${reason} |`);
+    expect(section).toContain(
+      "⏳ Awaiting builders: **banana** (1/2); pinned once the late builders push and agree.",
+    );
+    expect(renderDashboard({ plan: fixturePlan, base: BASE, pr: null, now: day1 })).not.toContain("Awaiting");
+  });
+
   it("renders every service's pin, build commit, last move, what the PR has pending and the cluster", () => {
     const section = renderDashboard({
       plan: fixturePlan,

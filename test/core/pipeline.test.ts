@@ -73,6 +73,7 @@ describe("runDeploy", () => {
       "not-built": 0,
       stale: 0,
       unverified: 0,
+      awaiting: 0,
       error: 0,
     });
     expect(result.files.map((f) => f.path)).toEqual([

@@ -151,6 +151,7 @@ describe("plan", () => {
     });
     expect(p.counts).toMatchInlineSnapshot(`
       {
+        "awaiting": 0,
         "error": 2,
         "moved": 1,
         "new": 1,

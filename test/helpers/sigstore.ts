@@ -126,3 +126,35 @@ export async function signBundle(
     dsseEnvelope: { payload: b64(payload), payloadType, signatures: [{ sig: b64(sig), keyid: "" }] },
   };
 }
+
+/** A key pair of a builder that signs with a key (a homelab Nix builder): the public key as PEM. */
+export function builderKey(): { pem: string; privateKey: crypto.KeyObject } {
+  const keys = ecKeys();
+  return {
+    pem: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    privateKey: keys.privateKey,
+  };
+}
+
+/** A v0.3 bundle signed with `privateKey` and naming its key by `hint`: no certificate, no log, no timestamp. */
+export function signWithKey(
+  privateKey: crypto.KeyObject,
+  hint: string,
+  statement: Record<string, unknown>,
+): Record<string, unknown> {
+  const payloadType = "application/vnd.in-toto+json";
+  const payload = Buffer.from(JSON.stringify(statement));
+  const pae = Buffer.concat([
+    Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+  return {
+    mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+    verificationMaterial: { publicKey: { hint }, tlogEntries: [] },
+    dsseEnvelope: {
+      payload: b64(payload),
+      payloadType,
+      signatures: [{ sig: b64(crypto.sign("sha256", pae, privateKey)), keyid: hint }],
+    },
+  };
+}

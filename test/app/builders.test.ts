@@ -1,0 +1,233 @@
+// A late builder: the App receives workflow_run completed of a configured builder's workflow (rebuild.yml,
+// started by the build's own completion) and re-plans the build commit; the service it was awaiting is
+// pinned with the agreement shown. Real registry, real bundles signed by the test Sigstore instance;
+// GitHub's API (attestations included) replaced by nock with exact bodies, nothing left pending.
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { nomadGitops } from "../../src/app.js";
+import { createRegistryClient } from "../../src/registry/index.js";
+import { workflowRunEvent } from "../fixtures/github/payloads.js";
+import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import {
+  provenanceStatement,
+  buildClaims,
+  signBundle,
+  testInstance,
+  type TestInstance,
+} from "../helpers/sigstore.js";
+import {
+  R,
+  GRAPHQL,
+  buildKey,
+  capture,
+  mockComments,
+  mockConfig,
+  mockFindPr,
+  mockGraphql,
+  mockHistory,
+  mockReadTexts,
+} from "./github-mocks.js";
+import {
+  type TestProbot,
+  createTestProbot,
+  expectNoSecrets,
+  github,
+  mockInstallationToken,
+  takeRequests,
+} from "./harness.js";
+import {
+  C1,
+  CHECK_ID,
+  NEW_COMMIT,
+  NEW_TREE,
+  S1,
+  S2,
+  configText,
+  image,
+  jobFile,
+  mockPlanningReads,
+  pushImages,
+} from "./scenario.js";
+
+const SERVICES = ["apple", "banana", "cherry"];
+const REBUILD_RUN = 9100;
+const uri = (file: string) => `https://github.com/acme/platform/.github/workflows/${file}@refs/heads/main`;
+let registry: TestRegistry;
+let instance: TestInstance;
+let digests: Record<string, string>;
+let t: TestProbot;
+
+beforeAll(async () => {
+  [registry, instance] = await Promise.all([startRegistry(), testInstance()]);
+  digests = await pushImages(registry, [
+    ["apple", S1, image("apple", 1)],
+    ["apple", S2, image("apple", 1)],
+    ["banana", S1, image("banana", 1)],
+    ["banana", S2, image("banana", 2)],
+    ["banana", `${S2}-rebuild`, image("banana", 2)],
+    ["cherry", S1, image("cherry", 1)],
+    ["cherry", S2, image("cherry", 1)],
+  ]);
+});
+afterAll(() => registry?.stop());
+
+beforeEach(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+  takeRequests();
+  t = createTestProbot();
+  const client = createRegistryClient({
+    env: { NOMAD_GITOPS_INSECURE_REGISTRIES: registry.host },
+    maxAttempts: 1,
+  });
+  await t.probot.load(nomadGitops({ registry: client }));
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+  expectNoSecrets(t.logs());
+});
+
+const ROOT = ".github/sigstore-root.json";
+const config = () =>
+  configText(
+    registry.host,
+    SERVICES,
+    [
+      "provenance:",
+      `  trusted_root: ${ROOT}`,
+      "  builders:",
+      '    - { name: rebuild, workflow: rebuild.yml, runner: self-hosted, tag: "{sha}-rebuild" }',
+      "",
+    ].join("\n"),
+  );
+
+function files(): Record<string, string> {
+  const out: Record<string, string> = { "RELEASES.md": "# Releases\n" };
+  for (const s of SERVICES)
+    out[`nomad/${s}.nomad.hcl`] = jobFile(registry.host, s, `${S1}@${digests[`${s}:${S1}`]}`);
+  return out;
+}
+
+/** The rebuild's run, started by the build's completion (event workflow_run), for build commit S2. */
+function rebuildCompleted() {
+  const e = workflowRunEvent({
+    headSha: S2,
+    conclusion: "success",
+    workflowPath: ".github/workflows/rebuild.yml",
+    runId: REBUILD_RUN,
+  });
+  (e.payload.workflow_run as { event: string }).event = "workflow_run";
+  return e;
+}
+
+async function bundle(file: string, repositoryId: string, overrides: Record<string, string> = {}) {
+  return signBundle(instance, {
+    claims: {
+      ...buildClaims(),
+      san: uri(file),
+      "9": uri(file),
+      "18": uri(file),
+      "13": S2,
+      "15": repositoryId,
+      "21": `https://github.com/acme/platform/actions/runs/${file === "rebuild.yml" ? REBUILD_RUN : 9001}/attempts/1`,
+      ...overrides,
+    },
+    statement: provenanceStatement(digests[`banana:${S2}`]),
+  });
+}
+
+describe("workflow_run of a configured builder", () => {
+  it("[fault:builders-late-app] re-plans the build commit when the late builder completes, and pins the service it awaited", async () => {
+    const event = rebuildCompleted();
+    const repositoryId = String((event.payload.repository as { id: number }).id);
+    const d = digests[`banana:${S2}`]!;
+    const attestations = {
+      attestations: [
+        { bundle: await bundle("images.yml", repositoryId) },
+        { bundle: await bundle("rebuild.yml", repositoryId, { "11": "self-hosted", "20": "workflow_run" }) },
+      ],
+    };
+    mockInstallationToken();
+    mockPlanningReads({
+      config: config(),
+      files: { ...files(), [ROOT]: instance.trustedRoot },
+      check: "none",
+    });
+    // The rebuild's attempt owns its check run: the planning reads created it under the build key of run 9001.
+    nock.removeInterceptor({
+      hostname: "api.github.com",
+      proto: "https",
+      method: "POST",
+      path: `${R}/check-runs`,
+    });
+    github()
+      .post(`${R}/check-runs`, {
+        name: "nomad-gitops",
+        head_sha: S2,
+        status: "in_progress",
+        external_id: buildKey(1, REBUILD_RUN),
+      })
+      .reply(201, { id: CHECK_ID, status: "in_progress" });
+    // One read of the trusted root and one attestations lookup of D serve the build's check and the builder's.
+    mockReadTexts(S2, [[ROOT, instance.trustedRoot]]);
+    github()
+      .get(`${R}/attestations/${encodeURIComponent(d)}`)
+      .query({ per_page: 100 })
+      .reply(200, attestations);
+    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+    mockFindPr("nomad-gitops/deploy", "main", null);
+    const bodies: unknown[] = [];
+    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
+    capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
+    mockGraphql(
+      "updateRefs(",
+      {
+        repositoryId: "R_kgDOtest",
+        name: "refs/heads/nomad-gitops/deploy",
+        before: "0000000000000000000000000000000000000000",
+        after: NEW_COMMIT,
+      },
+      { updateRefs: { clientMutationId: null } },
+    );
+    capture("post", `${R}/pulls`, bodies, {
+      status: 201,
+      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
+    });
+    github()
+      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
+      .reply(200, []);
+    mockComments(12, []);
+    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    registry.clearRequests();
+
+    await t.probot.receive(event);
+
+    const [tree, , , , check] = bodies as Array<Record<string, unknown>>;
+    expect(JSON.stringify(tree)).toContain(d);
+    expect(check).toMatchObject({ conclusion: "success" });
+    expect((check as { output: { summary: string } }).output.summary).toContain(
+      "builders agree 1/1 (rebuild)",
+    );
+    // One HEAD of the builder's tag, for the one service that moved.
+    const heads = registry.requests().filter((r) => r.method === "HEAD" && r.path.endsWith("-rebuild"));
+    expect(heads.map((r) => r.path)).toEqual([`/v2/acme/banana/manifests/${S2}-rebuild`]);
+    expect(takeRequests().filter((r) => r.startsWith("POST") && r !== `POST ${GRAPHQL}`)).toContain(
+      `POST ${R}/git/commits`,
+    );
+  });
+
+  it("[fault:builders-late-app] a workflow started by workflow_run that is no configured builder changes nothing", async () => {
+    const event = rebuildCompleted();
+    Object.assign(event.payload.workflow_run, { path: ".github/workflows/lint.yml" });
+    Object.assign(event.payload.workflow as object, { path: ".github/workflows/lint.yml" });
+    mockInstallationToken();
+    mockConfig(config(), S2);
+    await t.probot.receive(event);
+    // The config is read to learn the builders; nothing else is asked or written.
+    expect(takeRequests()).toEqual([`GET ${R}/contents/.github%2Fnomad-gitops.yml?ref=${S2}`]);
+  });
+});
