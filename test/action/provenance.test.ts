@@ -86,7 +86,14 @@ describe("the Action with provenance required", () => {
 
   it("[fault:attestations-forbidden] says the workflow token lacks attestations: read, and pins nothing", async () => {
     const b = await attestedBuild(api, registry, instance, { name: "lacking" });
-    const run = await runActionStep({ entry, api, token: LACKING, repo: b.fullName, sha: b.sha, parent: work });
+    const run = await runActionStep({
+      entry,
+      api,
+      token: LACKING,
+      repo: b.fullName,
+      sha: b.sha,
+      parent: work,
+    });
     expect(run.exitCode).not.toBe(0);
     expect(run.outputs.moved).toBe("");
     const reasons = new Set(planOf(run.outputs).services.map((s) => `${s.status}: ${s.reason}`));

@@ -100,9 +100,7 @@ describe("the App with provenance required", () => {
       "GitHub refused to list attestations (403): the App or token needs the `attestations: read` permission on lacking/shop",
     );
     expect(summary).not.toContain("no attestation");
-    const refused = api
-      .requests()
-      .filter((r) => r.repo === b.fullName && r.route.includes("/attestations/"));
+    const refused = api.requests().filter((r) => r.repo === b.fullName && r.route.includes("/attestations/"));
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((r) => r.status === 403)).toBe(true);
     // Nothing verified, so nothing to pin: no deploy PR.
