@@ -55,6 +55,12 @@ function nextPage(link: string | null, host: string, repository: string, digest:
 /** The referrers API of a client's registries, remembering the hosts that have none. */
 export class Referrers {
   private readonly noApi = new Map<string, number>();
+  /**
+   * The first lookup on a host not known yet, which learns whether it has the API: lookups that start
+   * meanwhile (a plan asks for 8 at a time) wait for it instead of each paying the 404.
+   */
+  private readonly probing = new Map<string, Promise<unknown>>();
+  private readonly probed = new Set<string>();
 
   constructor(
     private readonly session: Session,
@@ -65,8 +71,25 @@ export class Referrers {
   async list(text: string, digest: string, artifactType: string): Promise<Referrer[] | null> {
     const target = resolveTarget(text);
     if (!validDigest(digest)) throw new RegistryError(text, `"${digest}" is not a valid digest`);
-    const since = this.noApi.get(target.host);
+    const host = target.host;
+    // No await unless a probe is on its way: the first caller must claim the probe before anyone yields.
+    const probe = this.probing.get(host);
+    if (probe) await probe.catch(() => undefined);
+    const since = this.noApi.get(host);
     if (since !== undefined && this.now() - since < NO_API_MEMORY_MS) return null;
+    if (this.probed.has(host)) return this.fetch(text, digest, artifactType);
+    const first = this.fetch(text, digest, artifactType);
+    this.probing.set(host, first);
+    try {
+      return await first;
+    } finally {
+      this.probing.delete(host);
+      this.probed.add(host);
+    }
+  }
+
+  private async fetch(text: string, digest: string, artifactType: string): Promise<Referrer[] | null> {
+    const target = resolveTarget(text);
     const found: Referrer[] = [];
     let path: string | undefined = `referrers/${digest}?artifactType=${encodeURIComponent(artifactType)}`;
     for (let page = 0; path !== undefined && page < MAX_PAGES; page++) {

@@ -59,6 +59,18 @@ describe("registryBundles without a referrers API (docker-registry 2.8)", () => 
     expect(await registryBundles(client, repo, bare.manifest.digest)).toEqual([]);
     expect(paths()).toEqual([`GET /v2/acme/api/manifests/${bare.manifest.digest.replace(":", "-")} 404`]);
   });
+
+  it("[fault:referrers-api-missing] lookups that start together on a new host pay the API's 404 once", async () => {
+    const client = createRegistryClient();
+    const repo = `${registry.host}/acme/api`;
+    registry.clearRequests();
+    const found = await Promise.all(
+      [app, bare, api, other, app].map((i) => registryBundles(client, repo, i.manifest.digest)),
+    );
+    expect(found.map((b) => b.length)).toEqual([2, 0, 0, 0, 2]);
+    expect(paths().filter((p) => p.includes("/referrers/"))).toHaveLength(1);
+    expect(paths().filter((p) => p.includes("/manifests/sha256-"))).toHaveLength(5);
+  });
 });
 
 describe("registryBundles through the referrers API", () => {
