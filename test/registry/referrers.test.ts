@@ -71,6 +71,21 @@ describe("registryBundles without a referrers API (docker-registry 2.8)", () => 
     expect(paths().filter((p) => p.includes("/referrers/"))).toHaveLength(1);
     expect(paths().filter((p) => p.includes("/manifests/sha256-"))).toHaveLength(5);
   });
+
+  it("[fault:referrers-api-missing] asks a host's referrers API again an hour after its 404 (registries get upgraded)", async () => {
+    let now = 1_000_000;
+    const client = createRegistryClient({ now: () => now });
+    const repo = `${registry.host}/acme/api`;
+    const asks = () => paths().filter((p) => p.includes("/referrers/")).length;
+    registry.clearRequests();
+    await registryBundles(client, repo, bare.manifest.digest);
+    now += 3_599_000;
+    await registryBundles(client, repo, bare.manifest.digest);
+    expect(asks()).toBe(1);
+    now += 2_000;
+    await registryBundles(client, repo, bare.manifest.digest);
+    expect(asks()).toBe(2);
+  });
 });
 
 describe("registryBundles through the referrers API", () => {
