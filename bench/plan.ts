@@ -14,20 +14,20 @@ import { buildImage, pushTestImage } from "../test/helpers/oci.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import type { BenchSection } from "./types.js";
 
-const SERVICES = 500;
-const MOVED = 10;
+export const SERVICES = 500;
+export const MOVED = 10;
 /** skopeo is slow: a sample is timed and extrapolated to all services (said so in the output). */
 const SKOPEO_SAMPLE = 25;
 
-const name = (i: number) => `svc-${String(i).padStart(3, "0")}`;
+export const name = (i: number) => `svc-${String(i).padStart(3, "0")}`;
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
-const image = (content: string) => buildImage({ layers: [{ "app/main.txt": content }] });
+export const image = (content: string) => buildImage({ layers: [{ "app/main.txt": content }] });
 
 /**
  * A git repository of SERVICES job files naming `host`: commit A built and pinned, then commit C that
  * changes 10 services, built too (images pushed through `pushHost`, tagged with the commits).
  */
-async function makeRepo(host: string, pushHost: string) {
+export async function makeRepo(host: string, pushHost: string) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "ngb-bench-plan-"));
   const git = async (...args: string[]) => (await execa("git", args, { cwd: dir })).stdout;
   const write = async (file: string, text: string) => {

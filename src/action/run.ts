@@ -243,7 +243,8 @@ function describeOutcome(report: DeployReport | DryRunReport, dryRun: string | n
   if (report.pr) lines.push(`Deploy PR: [#${report.pr.number}](${report.pr.url})`, "");
   if (dryRun) lines.push(dryRun, "");
   lines.push(result.check.summary.trimEnd(), "");
-  const failed = plan.counts.error > 0 || plan.fileErrors.length > 0;
+  // As the CLI's exit code and the check run: a refused digest (unverified provenance) fails the step too.
+  const failed = plan.counts.error + plan.counts.unverified > 0 || plan.fileErrors.length > 0;
   return {
     outputs: {
       moved: moved.join(","),

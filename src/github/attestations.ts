@@ -3,8 +3,7 @@
 // over GitHub's API.
 import { z } from "zod";
 import type { AttestationsPort, ProvenanceOptions } from "../core/provenance.js";
-import type { CountingRegistryClient } from "../registry/client.js";
-import { registryBundles } from "../registry/referrers.js";
+import { type BundleRegistry, registryBundles } from "../registry/referrers.js";
 import { statusOf } from "./errors.js";
 import type { Octokit, RepoCoords } from "./types.js";
 
@@ -59,9 +58,6 @@ export async function listAttestations(
   }
   return bundles;
 }
-
-/** A registry that can read manifests and blobs: attestations pushed beside the image are found there too. */
-type BundleRegistry = Pick<CountingRegistryClient, "manifest" | "blob">;
 
 export function githubAttestations(
   octokit: Octokit,

@@ -6,7 +6,7 @@
 import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toTrustMaterial, type TrustMaterial } from "@sigstore/verify";
 import { z } from "zod";
-import { PUBLIC_GOOD_PINNED, PUBLIC_GOOD_TRUSTED_ROOT } from "./roots/public-good.js";
+import { PUBLIC_GOOD_AS_OF, PUBLIC_GOOD_TRUSTED_ROOT } from "./roots/public-good.js";
 
 const certificateAuthority = z.looseObject({
   uri: z.string().optional(),
@@ -78,10 +78,13 @@ export function parseTrustedRoots(text: string, where: string): TrustRoot[] {
   });
 }
 
-/** The public-good Sigstore root shipped with this version, and the day it was pinned. */
+/**
+ * The public-good Sigstore root shipped with this version, named with the last day TUF vouched for it:
+ * a signature from a key Sigstore added after that day fails against it, and the name says why.
+ */
 export function publicGoodRoot(): TrustRoot {
   return toRoot(
-    `public-good Sigstore (pinned ${PUBLIC_GOOD_PINNED})`,
+    `public-good Sigstore (root as of ${PUBLIC_GOOD_AS_OF})`,
     trustedRootSchema.parse(PUBLIC_GOOD_TRUSTED_ROOT),
   );
 }

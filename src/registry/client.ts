@@ -11,6 +11,7 @@ import {
 import { type BlobStream, blob } from "./blobs.js";
 import { Children } from "./children.js";
 import { type Manifest, Manifests } from "./manifests.js";
+import { type Referrer, Referrers } from "./referrers.js";
 import { type RetagOptions, type RetagResult, retag } from "./retag.js";
 import { type SessionOptions, createSession } from "./session.js";
 import { resolveTarget } from "./target.js";
@@ -52,6 +53,12 @@ export interface CountingRegistryClient extends RegistryClient {
   stats(): { requests: number; tokenRequests: number };
   /** Streams a blob (config, layer) of the ref's repository; `timeoutMs` bounds the whole read (default 10 min). */
   blob(ref: string, digest: string, options?: { timeoutMs?: number }): Promise<BlobStream>;
+  /**
+   * The artifacts of `artifactType` whose subject is `digest` in the ref's repository, through the OCI 1.1
+   * referrers API (every page); null when the registry has none (it answered 404), so the caller reads the
+   * fallback tag instead. A host without the API is not asked again for an hour.
+   */
+  referrers(ref: string, digest: string, artifactType: string): Promise<Referrer[] | null>;
 }
 
 export type RegistryOptions = SessionOptions;
@@ -64,6 +71,7 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
   const session = createSession(options);
   const manifests = new Manifests(session);
   const children = new Children(manifests);
+  const referrers = new Referrers(session, options.now);
 
   async function digest(text: string): Promise<string> {
     const target = resolveTarget(text);
@@ -137,6 +145,7 @@ export function createRegistryClient(options: RegistryOptions = {}): CountingReg
     prove,
     sameImage,
     blob: (ref, d, opts) => blob(session, ref, d, opts),
+    referrers: (ref, d, type) => referrers.list(ref, d, type),
     stats: () => session.stats(),
   };
 }

@@ -114,6 +114,7 @@ export async function runActionStep(o: RunOptions): Promise<ActionRun> {
     GITHUB_RUN_ATTEMPT: String(run.attempt),
     GITHUB_REPOSITORY: o.repo,
     GITHUB_REPOSITORY_OWNER: o.repo.split("/")[0]!,
+    GITHUB_REPOSITORY_ID: String(o.api.repo(o.repo).id),
     // A workflow_run workflow runs on the default branch's head; the build is in the event.
     GITHUB_REF: `refs/heads/${branch}`,
     GITHUB_REF_NAME: branch,

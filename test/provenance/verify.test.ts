@@ -185,7 +185,7 @@ describe("a bundle signed for real by a test Sigstore instance", () => {
       status: "unverified",
       check: "certificate authority",
       reason: expect.stringMatching(
-        /^the certificate was not issued by a CA of any trusted root \(public-good Sigstore \(pinned \d{4}-\d\d-\d\d\)\)$/,
+        /^the certificate was not issued by a CA of any trusted root \(public-good Sigstore \(root as of \d{4}-\d\d-\d\d\)\)$/,
       ),
     });
   });

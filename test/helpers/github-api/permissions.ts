@@ -32,6 +32,7 @@ export function acceptedFor(route: string): Accepted | null {
   if (rest.startsWith("/issues")) return one("issues", write);
   if (rest.startsWith("/actions")) return one("actions", write);
   if (rest.startsWith("/deployments")) return one("deployments", write);
+  if (rest.startsWith("/attestations")) return one("attestations", write);
   return null;
 }
 

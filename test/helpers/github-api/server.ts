@@ -238,6 +238,12 @@ export class GitHubStandIn {
     this.#installationGrants.set(owner.toLowerCase(), grants);
   }
 
+  /** Stores a Sigstore bundle for `digest`, as `actions/attest-build-provenance` does after a build. */
+  addAttestation(fullName: string, digest: string, bundle: unknown): void {
+    const repo = this.repo(fullName);
+    repo.attestations.set(digest, [...(repo.attestations.get(digest) ?? []), bundle]);
+  }
+
   /** Drops the rules of failNext that have not fired yet. */
   clearLimits(): void {
     this.#rules = [];
@@ -678,6 +684,7 @@ export class GitHubStandIn {
         actions: "write",
         deployments: "write",
         issues: "write",
+        attestations: "read",
         metadata: "read",
       };
       this.#tokens.set(token, { actor: this.bot, installation, grants, expiresAt });
@@ -1164,6 +1171,24 @@ export class GitHubStandIn {
       if (typeof body.body === "string") r.body = body.body;
       if (typeof body.draft === "boolean") r.draft = body.draft;
       return ok(releaseJson(r));
+    });
+
+    // --- attestations (GitHub's artifact attestations API) ---
+    this.#route("GET", `${R}/attestations/:digest`, ({ repo, params, url }) => {
+      const digest = params.digest!;
+      const all = repo!.attestations.get(digest) ?? [];
+      // GitHub answers 404 when no attestation names the digest.
+      if (all.length === 0) return notFound();
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 30), 100);
+      const offset = Number(url.searchParams.get("after") ?? 0);
+      const page = all.slice(offset, offset + perPage);
+      const more = offset + perPage < all.length;
+      const next = `${this.#url}/repos/${repo!.owner}/${repo!.name}/attestations/${digest}?per_page=${perPage}&after=${offset + perPage}`;
+      return {
+        status: 200,
+        body: { attestations: page.map((bundle) => ({ bundle, repository_id: repo!.id })) },
+        headers: more ? { link: `<${next}>; rel="next"` } : ({} as Record<string, string>),
+      };
     });
 
     // --- GraphQL ---

@@ -12,16 +12,27 @@ import { GitHubDeployments } from "../../../src/github/deployments.js";
 import { PullRequests } from "../../../src/github/pr.js";
 import { RefRaceError } from "../../../src/github/errors.js";
 import { GitHubRepo } from "../../../src/github/repo.js";
+import { AttestationsAccessError, listAttestations } from "../../../src/github/attestations.js";
 import { BUILD_TRAILER } from "../../../src/core/render.js";
 import { type GitHubStandIn, sendPush, startGitHubApi } from "./index.js";
+import { workflowGrants } from "./permissions.js";
 
 const TOKEN = "ghs_ActionTokenForStandInTests";
+const NO_ATTESTATIONS = "ghs_ActionTokenWithoutAttestationsRead";
 let api: GitHubStandIn;
 let octokit: InstanceType<typeof ProbotOctokit>;
 const coords = { owner: "acme", repo: "shop" };
 
 beforeAll(async () => {
-  api = await startGitHubApi({ tokens: { [TOKEN]: "github-actions[bot]" } });
+  api = await startGitHubApi({
+    tokens: {
+      [TOKEN]: "github-actions[bot]",
+      [NO_ATTESTATIONS]: {
+        login: "github-actions[bot]",
+        permissions: workflowGrants({ contents: "write", "pull-requests": "write" }),
+      },
+    },
+  });
   octokit = new ProbotOctokit({
     auth: { token: TOKEN },
     baseUrl: api.url,
@@ -162,6 +173,33 @@ describe("the App's GitHub layer against the stand-in", () => {
       { id, service: "web", job: "web" },
     ]);
     expect(api.repo("acme/shop").deployments[0]!.statuses.map((s) => s.state)).toEqual(["in_progress"]);
+  });
+});
+
+describe("attestations", () => {
+  it("lists a digest's bundles 100 a page by cursor, answers 404 for an unattested digest, and refuses a token without attestations: read", async () => {
+    const digest = `sha256:${"5a".repeat(32)}`;
+    const bundles = Array.from({ length: 130 }, (_, i) => ({ n: i }));
+    for (const b of bundles) api.addAttestation("acme/shop", digest, b);
+    api.clearRequests();
+    expect(await listAttestations(octokit, coords, digest)).toEqual(bundles);
+    const asked = api.requests().map((r) => r.path);
+    // Octokit sends the digest's colon encoded, as it does to GitHub.
+    const path = `/repos/acme/shop/attestations/${encodeURIComponent(digest)}`;
+    expect(asked).toEqual([`${path}?per_page=100`, `${path}?per_page=100&after=100`]);
+    expect(await listAttestations(octokit, coords, `sha256:${"00".repeat(32)}`)).toEqual([]);
+    expect(api.requests().at(-1)?.status).toBe(404);
+
+    const scoped = new ProbotOctokit({
+      auth: { token: NO_ATTESTATIONS },
+      baseUrl: api.url,
+      throttle: { enabled: false },
+      retry: { enabled: false },
+    });
+    const refused = listAttestations(scoped, coords, digest);
+    await expect(refused).rejects.toBeInstanceOf(AttestationsAccessError);
+    await expect(refused).rejects.toThrow("needs the `attestations: read` permission on acme/shop");
+    expect(api.requests().at(-1)?.status).toBe(403);
   });
 });
 

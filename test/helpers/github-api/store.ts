@@ -111,6 +111,8 @@ export interface Repo {
   deployments: Deployment[];
   releases: Release[];
   dispatches: Array<{ workflow: string; ref: string; inputs: Record<string, unknown> }>;
+  /** Sigstore bundles stored by `actions/attest-build-provenance`, by subject digest (`sha256:…`), oldest first. */
+  attestations: Map<string, unknown[]>;
   /** Commits made through the API in this repository, in order. */
   createdCommits: string[];
   /** Numbers shared by issues and pulls, as on GitHub. */
@@ -156,6 +158,7 @@ export class Store {
       deployments: [],
       releases: [],
       dispatches: [],
+      attestations: new Map(),
       createdCommits: [],
       nextNumber: 1,
     };
