@@ -49,15 +49,13 @@ describe("the App with provenance required", () => {
     // The refused services, each with the check that failed.
     const row = (service: string) => summary.split("\n").find((l) => l.startsWith(`| ${service} |`)) ?? "";
     expect(row("worker")).toContain("unverified (not pinned)");
-    expect(row("worker")).toContain(`attestation: no attestation found for ${b.tagged.worker}`);
+    expect(row("worker")).toContain(`unverified: attestation — no attestation found for ${b.tagged.worker}`);
     expect(row("cache")).toContain("unverified (not pinned)");
     expect(row("cache")).toContain(
-      `workflow: signed by "https://github.com/${b.fullName}/.github/workflows/images.yml@refs/pull/7/merge", expected https://github.com/${b.fullName}/.github/workflows/images.yml@refs/heads/main`,
+      `unverified: workflow — signed by "https://github.com/${b.fullName}/.github/workflows/images.yml@refs/pull/7/merge", expected https://github.com/${b.fullName}/.github/workflows/images.yml@refs/heads/main`,
     );
     for (const s of ["api", "web"])
-      expect(row(s)).toContain(
-        `provenance verified ([build run](https://github.com/${b.fullName}/actions/runs/42/attempts/1))`,
-      );
+      expect(row(s)).toContain(`, [run 42](https://github.com/${b.fullName}/actions/runs/42/attempts/1)`);
 
     // One deploy PR, pinning the two attested digests and nothing else.
     const pulls = api.repo(b.fullName).pulls;

@@ -146,7 +146,7 @@ describe("independent builders (provenance.builders)", () => {
     expect(result.files.some((f) => f.after.includes(d))).toBe(true);
     expect(result.check.summary).toContain("builders agree 2/2 (rebuild, nix)");
     expect(formatPlan(result.plan)).toMatch(
-      / apple +moved +\S+ → \S+ +nomad\/apple\.nomad\.hcl; builders 2\/2 \(rebuild, nix\)\n/,
+      / apple +moved +\S+ → \S+ +nomad\/apple\.nomad\.hcl; provenance verified \(run \d+\); builders 2\/2 \(rebuild, nix\)\n/,
     );
     // One HEAD per builder for the moved service; none for the unchanged one; one attestation lookup.
     expect(requests.filter((r) => r.startsWith("HEAD") && /-(rebuild|nix)$/.test(r)).sort()).toEqual([
