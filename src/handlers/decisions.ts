@@ -17,10 +17,17 @@ export type Decision =
   /** Commit, then PR, labels, comment, release draft. */
   | { kind: "write" };
 
-export function decide(result: DeployResult, head: BranchState["head"], hasOpenPr: boolean): Decision {
+export function decide(
+  result: DeployResult,
+  head: BranchState["head"],
+  hasOpenPr: boolean,
+  baseSha?: string,
+): Decision {
   if (result.files.length === 0)
     return { kind: "nothing-moved", closePr: hasOpenPr && shouldClosePr(result.plan, head) };
-  if (head && !head.ownedByBot) return { kind: "human-branch" };
+  // A PR branch at the deploy branch head itself holds no one's commits (a branch the bot created for its
+  // commit and could not delete again): writing over it loses nothing.
+  if (head && !head.ownedByBot && head.sha !== baseSha) return { kind: "human-branch" };
   return { kind: "write" };
 }
 

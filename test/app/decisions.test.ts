@@ -82,6 +82,13 @@ describe("decide", () => {
     expect(decide(result({ files: 1 }), humanHead, true)).toEqual({ kind: "human-branch" });
     expect(decide(result({ files: 1 }), botHead, true)).toEqual({ kind: "write" });
     expect(decide(result({ files: 1 }), null, false)).toEqual({ kind: "write" });
+    expect(decide(result({ files: 1 }), humanHead, false, "h0")).toEqual({ kind: "human-branch" });
+  });
+
+  it("writes over a branch that is the deploy branch head itself (created for a commit that never came)", () => {
+    const atBase = { ...humanHead, sha: BASE, parents: [] };
+    expect(decide(result({ files: 1 }), atBase, false, BASE)).toEqual({ kind: "write" });
+    expect(decide(result({ files: 1 }), atBase, false, "another base")).toEqual({ kind: "human-branch" });
   });
 });
 
