@@ -17,17 +17,12 @@ export type Decision =
   /** Commit, then PR, labels, comment, release draft. */
   | { kind: "write" };
 
-export function decide(
-  result: DeployResult,
-  head: BranchState["head"],
-  hasOpenPr: boolean,
-  baseSha?: string,
-): Decision {
+export function decide(result: DeployResult, head: BranchState["head"], hasOpenPr: boolean): Decision {
   if (result.files.length === 0)
     return { kind: "nothing-moved", closePr: hasOpenPr && shouldClosePr(result.plan, head) };
-  // A PR branch at the deploy branch head itself holds no one's commits (a branch the bot created for its
-  // commit and could not delete again): writing over it loses nothing.
-  if (head && !head.ownedByBot && head.sha !== baseSha) return { kind: "human-branch" };
+  // A branch with no commits of its own (e.g. one the bot created for a commit that never came) loses
+  // nothing when written over.
+  if (head && !head.ownedByBot && !head.addsNothing) return { kind: "human-branch" };
   return { kind: "write" };
 }
 

@@ -232,7 +232,7 @@ async function deployOnce(run: Run): Promise<DeployReport> {
     await checks.complete(check, result.check.conclusion, finalCheck(result, null));
     outcome = "retagged";
   } else {
-    const decision = decide(result, state.head, open !== null, state.base.sha);
+    const decision = decide(result, state.head, open !== null);
     switch (decision.kind) {
       case "nothing-moved":
         outcome = await closeIfDone(run, repo, state, result, decision.closePr ? open : null);

@@ -59,7 +59,14 @@ function result(input: {
   } as unknown as DeployResult;
 }
 
-const botHead: BranchState["head"] = { sha: "h", tree: "t", parents: [BASE], build: SHA, ownedByBot: true };
+const botHead: BranchState["head"] = {
+  sha: "h",
+  tree: "t",
+  parents: [BASE],
+  build: SHA,
+  ownedByBot: true,
+  addsNothing: false,
+};
 const humanHead: BranchState["head"] = { ...botHead, build: null, ownedByBot: false };
 
 describe("decide", () => {
@@ -82,13 +89,15 @@ describe("decide", () => {
     expect(decide(result({ files: 1 }), humanHead, true)).toEqual({ kind: "human-branch" });
     expect(decide(result({ files: 1 }), botHead, true)).toEqual({ kind: "write" });
     expect(decide(result({ files: 1 }), null, false)).toEqual({ kind: "write" });
-    expect(decide(result({ files: 1 }), humanHead, false, "h0")).toEqual({ kind: "human-branch" });
   });
 
-  it("writes over a branch that is the deploy branch head itself (created for a commit that never came)", () => {
-    const atBase = { ...humanHead, sha: BASE, parents: [] };
-    expect(decide(result({ files: 1 }), atBase, false, BASE)).toEqual({ kind: "write" });
-    expect(decide(result({ files: 1 }), atBase, false, "another base")).toEqual({ kind: "human-branch" });
+  it("writes over a branch with no commits of its own (created for a commit that never came)", () => {
+    expect(decide(result({ files: 1 }), { ...humanHead, addsNothing: true }, false)).toEqual({
+      kind: "write",
+    });
+    expect(decide(result({ files: 1 }), { ...humanHead, addsNothing: false }, false)).toEqual({
+      kind: "human-branch",
+    });
   });
 });
 

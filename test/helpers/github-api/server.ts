@@ -1235,6 +1235,18 @@ export class GitHubStandIn {
       name: name.replace(/^refs\/(heads|tags)\//, ""),
       prefix: name.replace(/[^/]+$/, ""),
       target: this.#objectNode(repo, sha),
+      // This ref as the base of a comparison: aheadBy counts headRef's commits it lacks, behindBy its own.
+      compare: ({ headRef }: { headRef: string }) => {
+        const head = repo.refs.get(headRef.startsWith("refs/") ? headRef : `refs/heads/${headRef}`);
+        if (!head) return null;
+        const ofBase = this.store.ancestors(sha);
+        const ofHead = this.store.ancestors(head);
+        const aheadBy = [...ofHead].filter((c) => !ofBase.has(c)).length;
+        const behindBy = [...ofBase].filter((c) => !ofHead.has(c)).length;
+        const status =
+          aheadBy === 0 ? (behindBy === 0 ? "IDENTICAL" : "BEHIND") : behindBy === 0 ? "AHEAD" : "DIVERGED";
+        return { __typename: "Comparison", aheadBy, behindBy, status };
+      },
     };
   }
 
