@@ -18,7 +18,8 @@ export async function createBranch(api: RepoApi, branch: string, sha: string): P
   try {
     await api.octokit.rest.git.createRef({ ...api.coords, ref: `refs/heads/${branch}`, sha });
   } catch (error) {
-    if (statusOf(error) === 422)
+    // GitHub's 422 says "Reference already exists" for the race; any other 422 is a refusal to report.
+    if (statusOf(error) === 422 && /already exists/i.test(error instanceof Error ? error.message : ""))
       throw new RefRaceError(branch, `branch ${branch} was created by someone else meanwhile`);
     throw error;
   }

@@ -139,6 +139,9 @@ export async function deployTo(
   const { coords, octokit } = target;
   const checks = new CheckRuns(octokit, coords);
   const journal = new WriteJournal();
+  // The branch heads and the open PR do not depend on the check run: read all three at once, so that on
+  // GitHub's latency they cost one round trip (wasted reads when the attempt turns out to be done).
+  const reads = firstReads(octokit, coords, request);
   let started: Awaited<ReturnType<CheckRuns["claim"]>>;
   try {
     started = await checks.claim(request.sha, request.attempt);
@@ -166,12 +169,12 @@ export async function deployTo(
   const run: Run = { target, deps, request, coords, octokit, checks, check, nomad, journal, permitted };
   try {
     try {
-      return await deployOnce(run);
+      return await deployOnce(run, reads);
     } catch (error) {
       // Another replica (or a human) moved the branch between our read and our write: plan again, once.
       if (!(error instanceof RefRaceError)) throw error;
       target.log.warn({ branch: error.ref }, "branch moved during the update; planning again");
-      return await deployOnce(run);
+      return await deployOnce(run, firstReads(octokit, coords, request));
     }
   } catch (error) {
     const failure = new DeployFailedError(error, journal);
@@ -208,10 +211,32 @@ interface Run {
   permitted: () => Promise<void>;
 }
 
-async function deployOnce(run: Run): Promise<DeployReport> {
+/** What a deploy reads before planning, started together (see {@link deployTo}). */
+interface FirstReads {
+  repo: GitHubRepo;
+  state: Promise<BranchState>;
+  open: Promise<PullRequestInfo | null>;
+}
+
+function firstReads(octokit: Octokit, coords: RepoCoords, request: DeployRequest): FirstReads {
+  const repo = new GitHubRepo(octokit, coords);
+  const prBranch = request.config.pr.branch;
+  const reads = {
+    repo,
+    state: repo.branches(request.branch, prBranch),
+    open: new PullRequests(octokit, coords).findOpen(prBranch, request.branch),
+  };
+  // Awaited when needed; a run that stops before (attempt done, check run refused) must not leave them
+  // as unhandled rejections.
+  reads.state.catch(() => undefined);
+  reads.open.catch(() => undefined);
+  return reads;
+}
+
+async function deployOnce(run: Run, reads: FirstReads): Promise<DeployReport> {
   const { request, checks, check } = run;
-  const repo = new GitHubRepo(run.octokit, run.coords);
-  const state = await repo.branches(request.branch, request.config.pr.branch);
+  const { repo } = reads;
+  const state = await reads.state;
   if (!hasBase(state)) {
     await checks.complete(check, "neutral", branchMissingCheck(request.branch, request.sha));
     return { outcome: "branch-missing", pr: null };
@@ -223,8 +248,7 @@ async function deployOnce(run: Run): Promise<DeployReport> {
     await checks.complete(check, "neutral", skippedCheck(result));
     return { outcome: "skipped", result, pr: null };
   }
-  const pulls = new PullRequests(run.octokit, run.coords);
-  const open = await pulls.findOpen(request.config.pr.branch, request.branch);
+  const open = await reads.open;
   let outcome: DeployOutcome;
   let pr = open ? { number: open.number, url: open.url } : null;
   if (request.retagOnly) {

@@ -76,6 +76,9 @@ export async function writeDeployInOrder(
   let move: BranchMove | null = null;
   const pulls = new PullRequests(w.octokit, w.coords);
   const sticky = new StickyComment(w.octokit, w.coords);
+  // Read while the commit is written (it does not depend on it); a PR this run opens has no comment yet.
+  const existing = open ? sticky.find(open.number) : Promise.resolve(null);
+  existing.catch(() => undefined); // awaited below; a failure there is the run's, not an unhandled one
   let pr: { number: number; url: string; action: string } | undefined;
   try {
     move = await writeDeployBranch(
@@ -96,7 +99,7 @@ export async function writeDeployInOrder(
     );
     facts.text = "new";
     facts.comment = open ? "unknown" : "none";
-    const found = await sticky.find(pr.number);
+    const found = await existing;
     facts.comment = found ? "old" : "none";
     const number = pr.number;
     await journal.write(
