@@ -12,6 +12,9 @@ import {
   R,
   buildKey,
   capture,
+  type CommitOnBranchInput,
+  committed,
+  mockNewBranchCommit,
   mockCheckCreate,
   mockCheckList,
   mockConfig,
@@ -113,8 +116,7 @@ const event = (conclusion: "success" | "failure" = "success", sha = S2) =>
 /** The writes of a run that moves banana, in order; bodies captured for the snapshots. */
 function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
   // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
-  capture("post", `${R}/git/refs`, bodies, { status: 201, body: { ref: "refs/heads/nomad-gitops/deploy" } });
-  captureCommitOnBranch(bodies, NEW_COMMIT);
+  mockNewBranchCommit(bodies, NEW_COMMIT);
   if (!options.existingPr) {
     capture("post", `${R}/pulls`, bodies, {
       status: 201,
@@ -127,31 +129,6 @@ function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
     capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
   }
   capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
-}
-
-/** The createCommitOnBranch mutation's input, captured; the commit it answers with is `oid`. */
-function captureCommitOnBranch(bodies: unknown[], oid: string): void {
-  github()
-    .post(GRAPHQL, (b: { query: string; variables: { input: unknown } }) => {
-      if (!b.query.includes("createCommitOnBranch(")) return false;
-      bodies.push(b.variables.input);
-      return true;
-    })
-    .reply(200, { data: { createCommitOnBranch: { commit: { oid } } } });
-}
-
-interface CommitOnBranchInput {
-  expectedHeadOid: string;
-  message: { headline: string; body?: string };
-  fileChanges: { additions: Array<{ path: string; contents: string }>; deletions: Array<{ path: string }> };
-}
-
-/** The files a captured createCommitOnBranch input writes, decoded. */
-function committed(input: unknown): Array<{ path: string; content: string }> {
-  return (input as CommitOnBranchInput).fileChanges.additions.map((a) => ({
-    path: a.path,
-    content: Buffer.from(a.contents, "base64").toString("utf8"),
-  }));
 }
 
 /**
@@ -856,8 +833,7 @@ describe("workflow_run completed", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    capture("post", `${R}/git/refs`, bodies, { status: 201, body: {} });
-    captureCommitOnBranch(bodies, NEW_COMMIT);
+    mockNewBranchCommit(bodies, NEW_COMMIT);
     capture("post", `${R}/pulls`, bodies, {
       status: 201,
       body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },

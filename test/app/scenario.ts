@@ -8,7 +8,6 @@ import {
   mockBranches,
   mockCheckCreate,
   mockCheckList,
-  mockCheckUpdate,
   mockCompare,
   mockConfig,
   mockReadTexts,
