@@ -274,7 +274,7 @@ describe("a repository's deploys through the Action", () => {
     api.mergePull(repoName, pr);
   });
 
-  it("one moved service: the App's requests, 7 writes (and 2 refused permission probes), the unchanged images retagged without a blob", async () => {
+  it("one moved service: the App's requests, 8 writes (and 2 refused permission probes), the unchanged images retagged without a blob", async () => {
     versions.web = 2;
     const before = { api: digests.api, worker: digests.worker };
     const sha = await commitAndBuild({ "services/web/main.go": "package main // v2\n" }, "web v2");
@@ -316,8 +316,10 @@ describe("a repository's deploys through the Action", () => {
       "graphql query",
       "POST /repos/:owner/:repo/git/trees",
       "POST /repos/:owner/:repo/pulls",
-      // The new PR branch: created at the deploy branch head, then createCommitOnBranch.
-      "POST /repos/:owner/:repo/git/refs",
+      // The PR branch of the earlier, merged PR is still there: rewritten by tree, commit and updateRefs
+      // (createCommitOnBranch only fits a branch created for it).
+      "POST /repos/:owner/:repo/git/trees",
+      "POST /repos/:owner/:repo/git/commits",
       "graphql mutation",
       "POST /repos/:owner/:repo/pulls",
       "POST /repos/:owner/:repo/issues/:number/comments",
