@@ -14,6 +14,11 @@ export interface DeployBranchHead extends BranchHead {
   build: string | null;
   /** True only for a commit this bot made: its trailer, a bot author, and GitHub's signature or a bot committer. */
   ownedByBot: boolean;
+  /**
+   * Every commit of the branch is on the deploy branch too (it adds none of its own): writing over it loses
+   * nothing, whoever made the head. A branch the bot created for a commit that never came is such a branch.
+   */
+  addsNothing: boolean;
 }
 
 export interface BranchState {
@@ -30,6 +35,8 @@ export async function readBranches(api: RepoApi, base: string, head: string): Pr
       id: string;
       base: { target: { oid: string; tree?: { oid: string } } } | null;
       head: {
+        /** The PR branch as the base of a comparison with the deploy branch: behindBy counts its own commits. */
+        compare?: { behindBy: number } | null;
         target: {
           oid: string;
           tree?: { oid: string };
@@ -61,6 +68,7 @@ export async function readBranches(api: RepoApi, base: string, head: string): Pr
       parents: (t.parents?.nodes ?? []).map((p) => p.oid),
       build,
       ownedByBot: build !== null && botAuthor && (signedByGitHub || botCommitter),
+      addsNothing: repo.head?.compare?.behindBy === 0,
     };
   }
   return { repositoryId: repo.id, base: baseHead, head: prHead };
@@ -71,6 +79,7 @@ const BRANCHES_QUERY = `query($owner: String!, $repo: String!, $base: String!, $
     id
     base: ref(qualifiedName: $base) { target { oid ... on Commit { tree { oid } } } }
     head: ref(qualifiedName: $head) {
+      compare(headRef: $base) { behindBy }
       target {
         oid
         ... on Commit {

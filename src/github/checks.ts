@@ -45,6 +45,12 @@ function buildOfKey(key: string): { runId: number; attempt: number } | null {
   return m ? { runId: Number(m[1]), attempt: Number(m[2]) } : null;
 }
 
+/** The run an attempt works in; `claim`: the `external_id` its completing write still has to set. */
+export interface AttemptRun {
+  id: number;
+  claim: string | null;
+}
+
 export type Skip = Extract<Claim, { kind: "done" | "superseded" }>;
 
 export type Claim =
@@ -136,6 +142,22 @@ export class CheckRuns {
     };
   }
 
+  /**
+   * The run this attempt works in, written only when there is none to take: the push's waiting run is taken
+   * over by the completing write (it carries the attempt's `external_id`), so a deploy that finishes makes one
+   * check-run write, not an `in_progress` that is completed a moment later. Runs of one repository are
+   * serialised (handlers/serial.ts), so nothing else claims the waiting run meanwhile; a run that dies before
+   * completing leaves it waiting, and the redelivery takes it again.
+   */
+  async claim(sha: string, attempt: Attempt): Promise<{ run: AttemptRun } | { skip: Skip }> {
+    const claim = claimCheckRun(await this.list(sha), attempt);
+    if (claim.kind === "done" || claim.kind === "superseded") return { skip: claim };
+    if (claim.kind === "resume") return { run: { id: claim.id, claim: null } };
+    if (claim.kind === "take") return { run: { id: claim.id, claim: attemptKey(attempt) } };
+    const fields = { status: "in_progress" as const, external_id: attemptKey(attempt) };
+    return { run: { id: await this.#write(sha, claim, fields), claim: null } };
+  }
+
   /** The attempt's run completed in one write (a build that failed); a skip as for {@link start}. */
   async finish(
     sha: string,
@@ -225,12 +247,15 @@ export class CheckRuns {
     return result;
   }
 
-  async complete(id: number, conclusion: CheckConclusion, output: CheckOutput): Promise<void> {
+  /** Completes a run; an {@link AttemptRun} still to be claimed gets its attempt's `external_id` in the same write. */
+  async complete(run: number | AttemptRun, conclusion: CheckConclusion, output: CheckOutput): Promise<void> {
+    const { id, claim } = typeof run === "number" ? { id: run, claim: null } : run;
     await this.octokit.rest.checks.update({
       ...this.coords,
       check_run_id: id,
       status: "completed",
       conclusion,
+      ...(claim ? { external_id: claim } : {}),
       output: limit(output),
     });
   }

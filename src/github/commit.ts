@@ -1,5 +1,10 @@
-// The deploy branch written as one commit on top of the deploy branch head, moved by compare-and-swap.
+// The deploy branch written as one commit on top of the deploy branch head, moved by compare-and-swap. A
+// branch that does not exist yet is created at that head and gets its commit from GraphQL
+// `createCommitOnBranch` (two writes); an existing one is rewritten through the Git Data API (tree, commit,
+// ref: three), because the mutation cannot put a commit on any parent but the branch's own head.
 import { createHash } from "node:crypto";
+import { fitsCommitOnBranch } from "./branch-commit.js";
+import { isGraphqlError, isUnknownMutation } from "./errors.js";
 import type { WriteJournal } from "./journal.js";
 import type { BranchState, FileChange, GitHubRepo, TreeFile } from "./repo.js";
 
@@ -24,6 +29,7 @@ export async function writeDeployBranch(
   journal: WriteJournal,
 ): Promise<BranchMove | null> {
   const base = state.base;
+  if (createsBranch(state, input.changes)) return writeNewBranch(repo, state, input, journal);
   if (await holdsAlready(repo, state, input.changes)) return null;
   const tree = await journal.write(
     "tree",
@@ -45,6 +51,80 @@ export async function writeDeployBranch(
     }),
   );
   return { branch: input.branch, previous, commit };
+}
+
+/** The writes {@link writeDeployBranch} makes, in order, for the journal's plan. */
+export function branchSteps(
+  state: BranchState,
+  changes: readonly FileChange[],
+  branch: string,
+): Array<{ key: string; label: string }> {
+  return createsBranch(state, changes)
+    ? [
+        { key: "branch", label: `branch \`${branch}\` (created)` },
+        { key: "commit", label: "the commit" },
+      ]
+    : [
+        { key: "tree", label: "the tree" },
+        { key: "commit", label: "the commit" },
+        { key: "branch", label: `branch \`${branch}\`` },
+      ];
+}
+
+const createsBranch = (state: BranchState, changes: readonly FileChange[]) =>
+  state.head === null && fitsCommitOnBranch(changes);
+
+/**
+ * The branch created at the deploy branch head, then the commit on it. When the commit cannot be made, the
+ * branch (which holds nothing of this deploy) is deleted again while it is still at that head: left, the
+ * next run would find a branch the bot did not commit to.
+ */
+async function writeNewBranch(
+  repo: GitHubRepo,
+  state: WritableState,
+  input: { branch: string; changes: FileChange[]; message: string },
+  journal: WriteJournal,
+): Promise<BranchMove> {
+  const base = state.base;
+  await journal.write(
+    "branch",
+    () => repo.createBranch(input.branch, base.sha),
+    () => ({ label: `branch \`${input.branch}\` created at the deploy branch head \`${short(base.sha)}\`` }),
+  );
+  try {
+    const commit = await journal.write(
+      "commit",
+      () => commitOnNewBranch(repo, state, input),
+      (sha) => ({ label: `commit \`${short(sha)}\` on branch \`${input.branch}\`` }),
+    );
+    return { branch: input.branch, previous: null, commit };
+  } catch (error) {
+    await revertDeployBranch(
+      repo,
+      state.repositoryId,
+      { ...input, previous: null, commit: base.sha },
+      journal,
+    );
+    throw error;
+  }
+}
+
+/** createCommitOnBranch; on a server without it, the same commit through the Git Data API. */
+async function commitOnNewBranch(
+  repo: GitHubRepo,
+  state: WritableState,
+  input: { branch: string; changes: FileChange[]; message: string },
+): Promise<string> {
+  const base = state.base;
+  try {
+    return await repo.commitOnBranch({ ...input, expectedHead: base.sha });
+  } catch (error) {
+    if (!isGraphqlError(error) || !isUnknownMutation(error)) throw error;
+    const tree = await repo.createTree(base.tree, input.changes);
+    const commit = await repo.createCommit({ tree, parent: base.sha, message: input.message });
+    await repo.setBranch(state.repositoryId, input.branch, commit, base.sha);
+    return commit;
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Unreadable } from "../core/ports.js";
 import { type BranchState, readBranches } from "./branches.js";
 import { type TreeFile, listFiles, readBlobs, readTexts } from "./files.js";
 import { type CommitSummary, type CompareStatus, commitDate, compareRange, history } from "./history.js";
+import { commitOnBranch, createBranch } from "./branch-commit.js";
 import { type FileChange, createCommit, createTree } from "./objects.js";
 import { deleteBranch, deleteBranchAt, setBranch } from "./refs.js";
 import type { Octokit, RepoApi, RepoCoords } from "./types.js";
@@ -56,6 +57,21 @@ export class GitHubRepo implements RepoApi {
   /** A commit with one parent, attributed to the App and signed by GitHub. */
   createCommit(input: { tree: string; parent: string; message: string }): Promise<string> {
     return createCommit(this, input);
+  }
+
+  /** Creates a branch at `sha`; one that exists already is a race. */
+  createBranch(branch: string, sha: string): Promise<void> {
+    return createBranch(this, branch, sha);
+  }
+
+  /** One commit with `changes` on `branch` while it is at `expectedHead` (GraphQL createCommitOnBranch). */
+  commitOnBranch(input: {
+    branch: string;
+    expectedHead: string;
+    changes: FileChange[];
+    message: string;
+  }): Promise<string> {
+    return commitOnBranch(this, input);
   }
 
   /** Points a branch at `sha` only if it still points at `expected` (null: must not exist yet). */

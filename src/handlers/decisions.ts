@@ -21,7 +21,9 @@ export type Decision =
 export function decide(result: DeployResult, head: BranchState["head"], hasOpenPr: boolean): Decision {
   if (result.files.length === 0)
     return { kind: "nothing-moved", closePr: hasOpenPr && shouldClosePr(result.plan, head) };
-  if (head && !head.ownedByBot) return { kind: "human-branch" };
+  // A branch with no commits of its own (e.g. one the bot created for a commit that never came) loses
+  // nothing when written over.
+  if (head && !head.ownedByBot && !head.addsNothing) return { kind: "human-branch" };
   return { kind: "write" };
 }
 

@@ -11,7 +11,7 @@ import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { createRegistryClient } from "../registry/index.js";
 import { nomadClientFor } from "../nomad/client.js";
 import { type RunNomadPort, clusterReport, readJobsOnce } from "../nomad/report.js";
-import { type Attempt, CheckRuns } from "../github/checks.js";
+import { type Attempt, type AttemptRun, CheckRuns } from "../github/checks.js";
 import { StickyComment } from "../github/comment.js";
 import { RefRaceError, describeGitHubError } from "../github/errors.js";
 import { WriteJournal } from "../github/journal.js";
@@ -139,11 +139,14 @@ export async function deployTo(
   const { coords, octokit } = target;
   const checks = new CheckRuns(octokit, coords);
   const journal = new WriteJournal();
-  let started: Awaited<ReturnType<CheckRuns["start"]>>;
+  // The branch heads and the open PR do not depend on the check run: read all three at once, so that on
+  // GitHub's latency they cost one round trip (wasted reads when the attempt turns out to be done).
+  const reads = firstReads(octokit, coords, request);
+  let started: Awaited<ReturnType<CheckRuns["claim"]>>;
   try {
-    started = await checks.start(request.sha, request.attempt, "in_progress");
+    started = await checks.claim(request.sha, request.attempt);
   } catch (error) {
-    // The check run is the first write: refused (e.g. `checks: write` missing), nothing else was tried.
+    // Reading (or creating) the check run is refused, e.g. `checks` not granted: nothing else was tried.
     throw new DeployFailedError(error, journal);
   }
   if ("skip" in started) {
@@ -153,7 +156,7 @@ export async function deployTo(
     );
     return { outcome: "already-done", pr: null };
   }
-  const checkId = started.id;
+  const check = started.run;
   const client = nomadClientFor(request.config.nomad, deps.nomadEnv);
   const nomad = client ? readJobsOnce(client) : undefined;
   // Asked once, just before the first write after the check run: a missing permission stops the run
@@ -163,15 +166,15 @@ export async function deployTo(
     target.permissions
       ? (asked ??= assertPermissions(target.permissions, request.config, request.retagOnly))
       : Promise.resolve();
-  const run: Run = { target, deps, request, coords, octokit, checks, checkId, nomad, journal, permitted };
+  const run: Run = { target, deps, request, coords, octokit, checks, check, nomad, journal, permitted };
   try {
     try {
-      return await deployOnce(run);
+      return await deployOnce(run, reads);
     } catch (error) {
       // Another replica (or a human) moved the branch between our read and our write: plan again, once.
       if (!(error instanceof RefRaceError)) throw error;
       target.log.warn({ branch: error.ref }, "branch moved during the update; planning again");
-      return await deployOnce(run);
+      return await deployOnce(run, firstReads(octokit, coords, request));
     }
   } catch (error) {
     const failure = new DeployFailedError(error, journal);
@@ -183,7 +186,7 @@ export async function deployTo(
       summary: `${failure.report ? `${failure.report}\n\n` : ""}\`\`\`\n${describeError(error)}\n\`\`\``,
     };
     // The report goes on the attempt's own run; if even that is refused, the error still carries it.
-    await checks.complete(checkId, "failure", output).catch((e: unknown) => {
+    await checks.complete(check, "failure", output).catch((e: unknown) => {
       target.log.warn({ error: describeError(e) }, "the failure could not be written to the check run");
     });
     throw failure;
@@ -198,7 +201,8 @@ interface Run {
   coords: RepoCoords;
   octokit: Octokit;
   checks: CheckRuns;
-  checkId: number;
+  /** The attempt's check run: completing it is the run's last write (and claims it when taken over). */
+  check: AttemptRun;
   /** With `nomad.address`: the cluster, each job read once for the report and the dashboard. */
   nomad: RunNomadPort | undefined;
   /** Every deploy write, as it happens: the failure report is made of it. */
@@ -207,28 +211,49 @@ interface Run {
   permitted: () => Promise<void>;
 }
 
-async function deployOnce(run: Run): Promise<DeployReport> {
-  const { request, checks, checkId } = run;
-  const repo = new GitHubRepo(run.octokit, run.coords);
-  const state = await repo.branches(request.branch, request.config.pr.branch);
+/** What a deploy reads before planning, started together (see {@link deployTo}). */
+interface FirstReads {
+  repo: GitHubRepo;
+  state: Promise<BranchState>;
+  open: Promise<PullRequestInfo | null>;
+}
+
+function firstReads(octokit: Octokit, coords: RepoCoords, request: DeployRequest): FirstReads {
+  const repo = new GitHubRepo(octokit, coords);
+  const prBranch = request.config.pr.branch;
+  const reads = {
+    repo,
+    state: repo.branches(request.branch, prBranch),
+    open: new PullRequests(octokit, coords).findOpen(prBranch, request.branch),
+  };
+  // Awaited when needed; a run that stops before (attempt done, check run refused) must not leave them
+  // as unhandled rejections.
+  reads.state.catch(() => undefined);
+  reads.open.catch(() => undefined);
+  return reads;
+}
+
+async function deployOnce(run: Run, reads: FirstReads): Promise<DeployReport> {
+  const { request, checks, check } = run;
+  const { repo } = reads;
+  const state = await reads.state;
   if (!hasBase(state)) {
-    await checks.complete(checkId, "neutral", branchMissingCheck(request.branch, request.sha));
+    await checks.complete(check, "neutral", branchMissingCheck(request.branch, request.sha));
     return { outcome: "branch-missing", pr: null };
   }
   const port = new GitHubRepoPort(repo, state.base.sha, state.base.tree);
   const result = await plan(run, port, state);
   // The build is older than what the PR already carries: report, change nothing.
   if (result.skipped) {
-    await checks.complete(checkId, "neutral", skippedCheck(result));
+    await checks.complete(check, "neutral", skippedCheck(result));
     return { outcome: "skipped", result, pr: null };
   }
-  const pulls = new PullRequests(run.octokit, run.coords);
-  const open = await pulls.findOpen(request.config.pr.branch, request.branch);
+  const open = await reads.open;
   let outcome: DeployOutcome;
   let pr = open ? { number: open.number, url: open.url } : null;
   if (request.retagOnly) {
     // The registry writes happened in the plan (apply mode); the PR is left as it is.
-    await checks.complete(checkId, result.check.conclusion, finalCheck(result, null));
+    await checks.complete(check, result.check.conclusion, finalCheck(result, null));
     outcome = "retagged";
   } else {
     const decision = decide(result, state.head, open !== null);
@@ -349,7 +374,7 @@ async function closeIfDone(
     if (state.head?.ownedByBot) await run.journal.write("delete", () => repo.deleteBranch(prBranch));
   }
   await run.checks.complete(
-    run.checkId,
+    run.check,
     result.check.conclusion,
     finalCheck(result, toClose ? { closed: toClose.number } : null),
   );
@@ -370,7 +395,7 @@ async function reportHumanBranch(
       new StickyComment(run.octokit, run.coords).upsert(open.number, note),
     );
   }
-  await run.checks.complete(run.checkId, "neutral", humanBranchCheck(prBranch, note, result));
+  await run.checks.complete(run.check, "neutral", humanBranchCheck(prBranch, note, result));
   return "human-branch";
 }
 
@@ -412,7 +437,7 @@ async function writeDeploy(
     },
     run.journal,
   );
-  await run.checks.complete(run.checkId, result.check.conclusion, finalCheck(result, { written: pr.number }));
+  await run.checks.complete(run.check, result.check.conclusion, finalCheck(result, { written: pr.number }));
   run.target.log.info({ sha, pr: pr.number, pr_action: pr.action, committed }, "deploy PR written");
   return { outcome: committed ? "committed" : "unchanged", pr: { number: pr.number, url: pr.url } };
 }

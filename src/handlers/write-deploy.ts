@@ -1,5 +1,6 @@
-// A deploy's writes, in the order that keeps GitHub consistent when one of them fails: the tree and the
-// commit (on no branch by themselves), the branch by compare-and-swap, the PR's title and body, the sticky
+// A deploy's writes, in the order that keeps GitHub consistent when one of them fails: the commit and the
+// branch (github/commit.ts: a new branch is created, then committed on, and deleted again if that fails; an
+// existing one gets a tree and a commit on no branch, then moves by compare-and-swap), the PR's title and body, the sticky
 // comment; then the labels and the release draft, which say nothing about what the branch holds. The open
 // PR's text and comment must always describe what its branch merges: when the PR text or an existing
 // comment cannot be updated after the branch moved, the PR text and the branch are put back (the branch by
@@ -8,7 +9,7 @@
 import { describeGitHubError } from "../github/errors.js";
 import type { WriteJournal } from "../github/journal.js";
 import { MissingPermissionError } from "../github/permissions.js";
-import { type BranchMove, revertDeployBranch, writeDeployBranch } from "../github/commit.js";
+import { type BranchMove, branchSteps, revertDeployBranch, writeDeployBranch } from "../github/commit.js";
 import { StickyComment } from "../github/comment.js";
 import { type PullRequestInfo, PullRequests } from "../github/pr.js";
 import { DraftReleases } from "../github/release.js";
@@ -60,9 +61,7 @@ export async function writeDeployInOrder(
 ): Promise<{ committed: boolean; pr: { number: number; url: string; action: string } }> {
   const { open } = w;
   journal.plan([
-    { key: "tree", label: "the tree" },
-    { key: "commit", label: "the commit" },
-    { key: "branch", label: `branch \`${w.prBranch}\`` },
+    ...branchSteps(w.state, w.changes, w.prBranch),
     { key: "pr", label: open ? `PR #${open.number}'s title and body` : "the deploy PR" },
     { key: "comment", label: "the sticky comment" },
     { key: "labels", label: "the labels" },
@@ -77,6 +76,9 @@ export async function writeDeployInOrder(
   let move: BranchMove | null = null;
   const pulls = new PullRequests(w.octokit, w.coords);
   const sticky = new StickyComment(w.octokit, w.coords);
+  // Read while the commit is written (it does not depend on it); a PR this run opens has no comment yet.
+  const existing = open ? sticky.find(open.number) : Promise.resolve(null);
+  existing.catch(() => undefined); // awaited below; a failure there is the run's, not an unhandled one
   let pr: { number: number; url: string; action: string } | undefined;
   try {
     move = await writeDeployBranch(
@@ -97,7 +99,7 @@ export async function writeDeployInOrder(
     );
     facts.text = "new";
     facts.comment = open ? "unknown" : "none";
-    const found = await sticky.find(pr.number);
+    const found = await existing;
     facts.comment = found ? "old" : "none";
     const number = pr.number;
     await journal.write(

@@ -59,7 +59,14 @@ function result(input: {
   } as unknown as DeployResult;
 }
 
-const botHead: BranchState["head"] = { sha: "h", tree: "t", parents: [BASE], build: SHA, ownedByBot: true };
+const botHead: BranchState["head"] = {
+  sha: "h",
+  tree: "t",
+  parents: [BASE],
+  build: SHA,
+  ownedByBot: true,
+  addsNothing: false,
+};
 const humanHead: BranchState["head"] = { ...botHead, build: null, ownedByBot: false };
 
 describe("decide", () => {
@@ -82,6 +89,15 @@ describe("decide", () => {
     expect(decide(result({ files: 1 }), humanHead, true)).toEqual({ kind: "human-branch" });
     expect(decide(result({ files: 1 }), botHead, true)).toEqual({ kind: "write" });
     expect(decide(result({ files: 1 }), null, false)).toEqual({ kind: "write" });
+  });
+
+  it("writes over a branch with no commits of its own (created for a commit that never came)", () => {
+    expect(decide(result({ files: 1 }), { ...humanHead, addsNothing: true }, false)).toEqual({
+      kind: "write",
+    });
+    expect(decide(result({ files: 1 }), { ...humanHead, addsNothing: false }, false)).toEqual({
+      kind: "human-branch",
+    });
   });
 });
 

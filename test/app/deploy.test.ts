@@ -12,6 +12,9 @@ import {
   R,
   buildKey,
   capture,
+  type CommitOnBranchInput,
+  committed,
+  mockNewBranchCommit,
   mockCheckCreate,
   mockCheckList,
   mockConfig,
@@ -112,18 +115,8 @@ const event = (conclusion: "success" | "failure" = "success", sha = S2) =>
 
 /** The writes of a run that moves banana, in order; bodies captured for the snapshots. */
 function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
-  capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
-  capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
-  mockGraphql(
-    "updateRefs(",
-    {
-      repositoryId: "R_kgDOtest",
-      name: "refs/heads/nomad-gitops/deploy",
-      before: "0000000000000000000000000000000000000000",
-      after: NEW_COMMIT,
-    },
-    { updateRefs: { clientMutationId: null } },
-  );
+  // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
+  mockNewBranchCommit(bodies, NEW_COMMIT);
   if (!options.existingPr) {
     capture("post", `${R}/pulls`, bodies, {
       status: 201,
@@ -132,18 +125,18 @@ function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
     github()
       .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
       .reply(200, []);
-    mockComments(12, []);
+    // A PR this run opens has no sticky comment to look for.
     capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
   }
   capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
 }
 
 /**
- * The listing of NEW_TREE: the base's files with the texts of a captured tree POST, by git's own blob shas,
+ * The listing of NEW_TREE: the base's files with the texts of a captured commit, by git's own blob shas,
  * as GitHub lists a tree that an earlier run of this deploy wrote.
  */
-async function mockWrittenTree(posted: Record<string, unknown>): Promise<void> {
-  const written = (posted as { tree: Array<{ path: string; content: string }> }).tree;
+async function mockWrittenTree(posted: unknown): Promise<void> {
+  const written = committed(posted);
   const files = repoFiles();
   const shas: Record<string, string> = {};
   for (const { path, content } of written) {
@@ -164,9 +157,9 @@ async function runAgainOnWrittenBranch(
   received: Parameters<TestProbot["probot"]["receive"]>[0],
   writes: string[],
 ): Promise<void> {
-  const [tree, , pr, comment] = firstRun as [
-    Record<string, unknown>,
+  const [, commit, pr, comment] = firstRun as [
     unknown,
+    Record<string, unknown>,
     { title: string; body: string },
     { body: string },
   ];
@@ -187,7 +180,7 @@ async function runAgainOnWrittenBranch(
     labels: ["deploy"],
     headSha: NEW_COMMIT,
   });
-  await mockWrittenTree(tree);
+  await mockWrittenTree(commit);
   mockComments(12, [
     { id: 400, body: "LGTM <!-- nomad-gitops:images -->", bot: false },
     { id: 501, body: comment.body, bot: true },
@@ -217,13 +210,13 @@ describe("workflow_run completed", () => {
     await t.probot.receive(event());
     firstRun = structuredClone(bodies) as Array<Record<string, unknown>>;
 
-    const [tree, commit, pr, comment, check] = normalize(bodies, host) as Array<Record<string, unknown>>;
-    expect(tree).toMatchInlineSnapshot(`
-      {
-        "base_tree": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
-        "tree": [
-          {
-            "content": "job "banana" {
+    const [ref, commit, pr, comment, check] = normalize(bodies, host) as Array<Record<string, unknown>>;
+    // The branch is created at the deploy branch head, then the commit is made on it (contents base64).
+    expect(ref).toEqual({ ref: "refs/heads/nomad-gitops/deploy", sha: S2 });
+    expect(normalize(committed(bodies[1]), host)).toMatchInlineSnapshot(`
+      [
+        {
+          "content": "job "banana" {
         group "app" {
           task "server" {
             driver = "docker"
@@ -234,12 +227,10 @@ describe("workflow_run completed", () => {
         }
       }
       ",
-            "mode": "100644",
-            "path": "nomad/banana.nomad.hcl",
-            "type": "blob",
-          },
-          {
-            "content": "# Releases
+          "path": "nomad/banana.nomad.hcl",
+        },
+        {
+          "content": "# Releases
 
       <!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
       ## 2026-11-25 · main @ [\`2222222\`](https://github.com/acme/platform/commit/2222222222222222222222222222222222222222)
@@ -250,25 +241,26 @@ describe("workflow_run completed", () => {
 
       - [\`a1a1a1a\`](https://github.com/acme/platform/commit/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1) banana: faster peeling (dev)
       ",
-            "mode": "100644",
-            "path": "RELEASES.md",
-            "type": "blob",
-          },
-        ],
-      }
+          "path": "RELEASES.md",
+        },
+      ]
     `);
-    expect(commit).toMatchInlineSnapshot(`
+    const { fileChanges, ...made } = commit as unknown as CommitOnBranchInput & Record<string, unknown>;
+    expect(fileChanges.deletions).toEqual([]);
+    expect(made).toMatchInlineSnapshot(`
       {
-        "message": "Deploy banana
-
-      - banana: 921d74d76d15 → 09528fbbc77f (nomad/banana.nomad.hcl)
+        "branch": {
+          "branchName": "nomad-gitops/deploy",
+          "repositoryNameWithOwner": "acme/platform",
+        },
+        "expectedHeadOid": "2222222222222222222222222222222222222222",
+        "message": {
+          "body": "- banana: 921d74d76d15 → 09528fbbc77f (nomad/banana.nomad.hcl)
 
       Nomad-Gitops-Build: 2222222222222222222222222222222222222222
       ",
-        "parents": [
-          "2222222222222222222222222222222222222222",
-        ],
-        "tree": "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0",
+          "headline": "Deploy banana",
+        },
       }
     `);
     expect(pr).toMatchInlineSnapshot(`
@@ -328,6 +320,7 @@ describe("workflow_run completed", () => {
     expect(check).toMatchInlineSnapshot(`
       {
         "conclusion": "success",
+        "external_id": "nomad-gitops:build:9001:1",
         "output": {
           "summary": "Build \`2222222\` on \`main\`, tag \`2222222222222222222222222222222222222222\`.
 
@@ -423,6 +416,7 @@ describe("workflow_run completed", () => {
     expect(normalize(bodies[0], host)).toMatchInlineSnapshot(`
       {
         "conclusion": "success",
+        "external_id": "nomad-gitops:build:9001:1",
         "output": {
           "summary": "Build \`2222222\` on \`main\`, tag \`2222222222222222222222222222222222222222\`.
 
@@ -469,14 +463,14 @@ describe("workflow_run completed", () => {
     const bodies: unknown[] = [];
     mockWrites(bodies);
     await t.probot.receive(event());
-    const [tree, , pr, , check] = normalize(bodies, host) as [
-      { tree: Array<{ path: string; content: string }> },
+    const [, , pr, , check] = normalize(bodies, host) as [
+      unknown,
       unknown,
       { title: string },
       unknown,
       { output: { title: string } },
     ];
-    const entries = tree.tree;
+    const entries = normalize(committed(bodies[1]), host) as Array<{ path: string; content: string }>;
     expect(entries.map((e) => e.path)).toEqual([
       "nomad/apple.nomad.hcl",
       "nomad/banana.nomad.hcl",
@@ -664,14 +658,14 @@ describe("workflow_run completed", () => {
     const bodies: unknown[] = [];
     mockWrites(bodies);
     await t.probot.receive(event());
-    const [tree, , , , check] = normalize(bodies, host) as [
-      { tree: Array<{ path: string }> },
+    const [, , , , check] = normalize(bodies, host) as [
+      unknown,
       unknown,
       unknown,
       unknown,
       { conclusion: string; output: { title: string; summary: string } },
     ];
-    expect(tree.tree.map((e) => e.path)).toEqual(["nomad/banana.nomad.hcl", "RELEASES.md"]);
+    expect(committed(bodies[1]).map((e) => e.path)).toEqual(["nomad/banana.nomad.hcl", "RELEASES.md"]);
     // The wording is the core's; what matters here: the run goes on and the check says a file was skipped.
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toMatch(/^1 moved, 2 unchanged, 1 /);
@@ -694,17 +688,15 @@ describe("workflow_run completed", () => {
     const bodies: unknown[] = [];
     mockWrites(bodies);
     await t.probot.receive(event());
-    const [tree, , pr, , check] = normalize(bodies, host) as [
-      { tree: Array<{ path: string; mode: string }> },
+    const [, , pr, , check] = normalize(bodies, host) as [
+      unknown,
       unknown,
       { body: string },
       unknown,
       { output: { summary: string } },
     ];
-    expect(tree.tree.map((e) => [e.path, e.mode])).toEqual([
-      ["nomad/banana.nomad.hcl", "100644"],
-      ["RELEASES.md", "100644"],
-    ]);
+    // Regular files only: the mutation keeps an existing file's mode (and could not write a link).
+    expect(committed(bodies[1]).map((e) => e.path)).toEqual(["nomad/banana.nomad.hcl", "RELEASES.md"]);
     expect(check.output.summary).toContain(
       "`nomad/zz-link.nomad.hcl` skipped: a symbolic link (git mode 120000)",
     );
@@ -752,7 +744,7 @@ describe("workflow_run completed", () => {
     mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
-    github().post(`${R}/git/trees`).reply(500, { message: "Server Error" });
+    github().post(`${R}/git/refs`).reply(500, { message: "Server Error" });
     const bodies: unknown[] = [];
     mockWrites(bodies);
     await t.probot.receive(event());
@@ -810,7 +802,7 @@ describe("workflow_run completed", () => {
     mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
-    github().post(`${R}/git/trees`).reply(502, { message: "Bad Gateway" });
+    github().post(`${R}/git/refs`).reply(502, { message: "Bad Gateway" });
     const bodies: unknown[] = [];
     capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
     await expect(t.probot.receive(event())).rejects.toThrow();
@@ -819,21 +811,18 @@ describe("workflow_run completed", () => {
     const check = bodies[0] as { conclusion: string; output: { title: string; summary: string } };
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toBe("The deploy run failed");
-    // The report is the run's record of its writes: the tree failed, nothing after it was tried.
+    // The report is the run's record of its writes: creating the branch failed, nothing after it was tried.
     expect(check.output.summary).toContain(
-      "- the tree: **failed** (GitHub answered 502 to POST /repos/acme/platform/git/trees: Bad Gateway)\n" +
-        "- not tried: the commit, branch `nomad-gitops/deploy`, the deploy PR, the sticky comment, the labels",
+      "- branch `nomad-gitops/deploy` (created): **failed** (GitHub answered 502 to POST /repos/acme/platform/git/refs: Bad Gateway)\n" +
+        "- not tried: the commit, the deploy PR, the sticky comment, the labels",
     );
     expect(check.output.summary).toContain(
       "GitHub is consistent: branch `nomad-gitops/deploy` holds what it held before this run",
     );
     expect(check.output.summary).not.toContain("half-written");
     const writes = takeRequests().filter((r) => /^(POST|PATCH|DELETE) /.test(r) && r !== `POST ${GRAPHQL}`);
-    expect(writes).toEqual([
-      `PATCH ${R}/check-runs/${CHECK_ID}`,
-      `POST ${R}/git/trees`,
-      `PATCH ${R}/check-runs/${CHECK_ID}`,
-    ]);
+    // No in_progress write: the failure's completion is the check run's only write (it claims the run).
+    expect(writes).toEqual([`POST ${R}/git/refs`, `PATCH ${R}/check-runs/${CHECK_ID}`]);
   });
 
   it("with github_release: draft, a draft release lists every service's digest", async () => {
@@ -844,18 +833,7 @@ describe("workflow_run completed", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
-    capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
-    mockGraphql(
-      "updateRefs(",
-      {
-        repositoryId: "R_kgDOtest",
-        name: "refs/heads/nomad-gitops/deploy",
-        before: "0".repeat(40),
-        after: NEW_COMMIT,
-      },
-      {},
-    );
+    mockNewBranchCommit(bodies, NEW_COMMIT);
     capture("post", `${R}/pulls`, bodies, {
       status: 201,
       body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
@@ -863,7 +841,6 @@ describe("workflow_run completed", () => {
     github()
       .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
       .reply(200, []);
-    mockComments(12, []);
     capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
     github()
       .get(`${R}/releases`)
@@ -965,9 +942,9 @@ describe("workflow_run completed", () => {
   });
 
   it("two replicas race on the branch: the loser's compare-and-swap fails, it plans again and finds the work done", async () => {
-    const [tree, , pr, comment, check] = firstRun as [
-      Record<string, unknown>,
+    const [, commit, pr, comment, check] = firstRun as [
       unknown,
+      Record<string, unknown>,
       { title: string; body: string },
       { body: string },
       { output: unknown },
@@ -978,14 +955,10 @@ describe("workflow_run completed", () => {
     mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
+    // ...but another replica created it first: GitHub refuses to create it again.
     github()
-      .post(`${R}/git/trees`, tree as nock.RequestBodyMatcher)
-      .reply(201, { sha: NEW_TREE });
-    github().post(`${R}/git/commits`).reply(201, { sha: NEW_COMMIT });
-    // ...but another replica created it first: updateRefs refuses (the ref is no longer absent).
-    github()
-      .post(GRAPHQL, (b: { query: string }) => b.query.includes("updateRefs("))
-      .reply(200, { data: null, errors: [{ type: "STALE_DATA", message: "Reference already exists" }] });
+      .post(`${R}/git/refs`, { ref: "refs/heads/nomad-gitops/deploy", sha: S2 })
+      .reply(422, { message: "Reference already exists" });
     // Second attempt, from scratch: the branch and PR hold exactly this build's result.
     mockBranches({
       base: "main",
@@ -1014,9 +987,15 @@ describe("workflow_run completed", () => {
       labels: ["deploy"],
       headSha: "ab".repeat(20),
     });
-    await mockWrittenTree(tree);
+    await mockWrittenTree(commit);
     mockComments(12, [{ id: 501, body: comment.body, bot: true }]);
-    mockCheckUpdate(CHECK_ID, { status: "completed", conclusion: "success", output: check.output });
+    // The push's waiting run is claimed by the completing write itself.
+    mockCheckUpdate(CHECK_ID, {
+      status: "completed",
+      conclusion: "success",
+      external_id: buildKey(),
+      output: check.output,
+    });
     await t.probot.receive(event());
     expect(t.logs()).toContain("branch moved during the update; planning again");
   });

@@ -221,7 +221,14 @@ describe("writeDeployBranch compares before it writes", () => {
       repositoryId: "R_1",
       base: { sha: BASE, tree: BASE_TREE },
       head: prHead
-        ? { sha: PR_HEAD, tree: PR_TREE, parents: [prHead.parent], build: BASE, ownedByBot: true }
+        ? {
+            sha: PR_HEAD,
+            tree: PR_TREE,
+            parents: [prHead.parent],
+            build: BASE,
+            ownedByBot: true,
+            addsNothing: false,
+          }
         : null,
     };
     return state;
@@ -295,23 +302,134 @@ describe("writeDeployBranch compares before it writes", () => {
   });
 
   it.each([
-    ["the PR branch is based on an older deploy head", { parent: OTHER_BASE }, PR_HEAD],
-    ["there is no PR branch yet", null, null],
-  ])("%s: nothing to compare, so no listing; tree, commit and ref are written", async (_, prHead, before) => {
-    const state = await planned(prHead);
-    mockWrite(before);
+    ["the PR branch is based on an older deploy head", { parent: OTHER_BASE }, PR_HEAD, changes],
+    [
+      "there is no PR branch yet, and a file is executable (createCommitOnBranch cannot set a mode)",
+      null,
+      null,
+      [{ ...changes[0]!, mode: "100755" }, changes[1]!],
+    ],
+  ])(
+    "%s: nothing to compare, so no listing; tree, commit and ref are written",
+    async (_, prHead, before, changes) => {
+      const state = await planned(prHead);
+      mockWrite(before);
+      const written = await writeDeployBranch(
+        repo,
+        state,
+        {
+          branch: "deploy",
+          changes,
+          message: "Deploy banana",
+        },
+        new WriteJournal(),
+      );
+      expect(written).toMatchObject({ branch: "deploy", commit: COMMIT_SHA });
+      expect(takeRequests()).toEqual(WRITES);
+    },
+  );
+});
+
+describe("writeDeployBranch on a branch that does not exist yet", () => {
+  const BASE = "1".repeat(40);
+  const BASE_TREE = "a".repeat(40);
+  const COMMIT_SHA = "d".repeat(40);
+  const state = { repositoryId: "R_1", base: { sha: BASE, tree: BASE_TREE }, head: null };
+  const bananaV2 = 'job "banana" { image = "b@sha256:…" } // ünïcode\n';
+  const changes: FileChange[] = [
+    { path: "nomad/banana.nomad.hcl", content: bananaV2, mode: "100644" },
+    { path: "old.hcl", content: null },
+  ];
+  const message = "Deploy banana\n\nNomad-Gitops-Build: " + "9".repeat(40) + "\n";
+  const mutation = {
+    input: {
+      branch: { repositoryNameWithOwner: "acme/platform", branchName: "deploy" },
+      expectedHeadOid: BASE,
+      message: { headline: "Deploy banana", body: "Nomad-Gitops-Build: " + "9".repeat(40) + "\n" },
+      fileChanges: {
+        additions: [{ path: "nomad/banana.nomad.hcl", contents: Buffer.from(bananaV2).toString("base64") }],
+        deletions: [{ path: "old.hcl" }],
+      },
+    },
+  };
+
+  it("creates it at the deploy branch head, then commits on it with createCommitOnBranch: two writes", async () => {
+    github().post(`${R}/git/refs`, { ref: "refs/heads/deploy", sha: BASE }).reply(201, {});
+    mockGraphql("createCommitOnBranch(", mutation, { createCommitOnBranch: { commit: { oid: COMMIT_SHA } } });
+    const journal = new WriteJournal();
+    const written = await writeDeployBranch(repo, state, { branch: "deploy", changes, message }, journal);
+    expect(written).toEqual({ branch: "deploy", previous: null, commit: COMMIT_SHA });
+    expect(takeRequests()).toEqual([`POST ${R}/git/refs`, "POST /graphql"]);
+    expect(journal.entries.map((e) => `${e.label}: ${e.state}`)).toEqual([
+      "branch `deploy` created at the deploy branch head `1111111`: written",
+      "commit `ddddddd` on branch `deploy`: written",
+    ]);
+  });
+
+  it("[fault:app-commit-on-branch-stale] the branch moved before the commit: a race (plan again), and the branch is left to whoever moved it", async () => {
+    github().post(`${R}/git/refs`, { ref: "refs/heads/deploy", sha: BASE }).reply(201, {});
+    // GitHub's answer to a stale expectedHeadOid: no data, a STALE_DATA error.
+    github()
+      .post(
+        "/graphql",
+        (b: { variables: unknown }) => JSON.stringify(b.variables) === JSON.stringify(mutation),
+      )
+      .reply(200, {
+        data: null,
+        errors: [
+          {
+            type: "STALE_DATA",
+            message: `Expected branch to point to "${BASE}" but it did not. Pull and try again.`,
+          },
+        ],
+      });
+    github()
+      .get(`${R}/git/ref/heads%2Fdeploy`)
+      .reply(200, { object: { sha: "6".repeat(40) } });
+    const journal = new WriteJournal();
+    const error = await writeDeployBranch(repo, state, { branch: "deploy", changes, message }, journal).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RefRaceError);
+    // Not deleted: it is at someone else's commit now.
+    expect(journal.entries.at(-1)).toMatchObject({
+      label: "branch `deploy` deleted again",
+      state: "revert-failed",
+      detail: "it moved on since",
+    });
+  });
+
+  it("on a server without createCommitOnBranch: the same commit through tree, commit and ref from the created branch", async () => {
+    github().post(`${R}/git/refs`, { ref: "refs/heads/deploy", sha: BASE }).reply(201, {});
+    github()
+      .post("/graphql", (b: { query: string }) => b.query.includes("createCommitOnBranch("))
+      .reply(200, {
+        data: null,
+        errors: [
+          {
+            message: "Field 'createCommitOnBranch' doesn't exist on type 'Mutation'",
+            extensions: { code: "undefinedField", typeName: "Mutation", fieldName: "createCommitOnBranch" },
+          },
+        ],
+      });
+    github()
+      .post(`${R}/git/trees`)
+      .reply(201, { sha: "c".repeat(40) });
+    github()
+      .post(`${R}/git/commits`, { message, tree: "c".repeat(40), parents: [BASE] })
+      .reply(201, { sha: COMMIT_SHA });
+    mockGraphql(
+      "updateRefs(",
+      { repositoryId: "R_1", name: "refs/heads/deploy", before: BASE, after: COMMIT_SHA },
+      { updateRefs: { clientMutationId: null } },
+    );
     const written = await writeDeployBranch(
       repo,
       state,
-      {
-        branch: "deploy",
-        changes,
-        message: "Deploy banana",
-      },
+      { branch: "deploy", changes, message },
       new WriteJournal(),
     );
-    expect(written).toMatchObject({ branch: "deploy", commit: COMMIT_SHA });
-    expect(takeRequests()).toEqual(WRITES);
+    expect(written).toEqual({ branch: "deploy", previous: null, commit: COMMIT_SHA });
   });
 });
 

@@ -318,3 +318,37 @@ export async function gitBlobShaOf(text: string): Promise<string> {
 export function mockCommitDate(sha: string, date: string): void {
   github().get(`${R}/git/commits/${sha}`).reply(200, { sha, author: { date }, committer: { date } });
 }
+
+/** The createCommitOnBranch mutation's input, captured into `bodies`; GitHub answers with commit `oid`. */
+export function captureCommitOnBranch(bodies: unknown[], oid: string): void {
+  github()
+    .post(GRAPHQL, (b: { query: string; variables: { input: unknown } }) => {
+      if (!b.query.includes("createCommitOnBranch(")) return false;
+      bodies.push(b.variables.input);
+      return true;
+    })
+    .reply(200, { data: { createCommitOnBranch: { commit: { oid } } } });
+}
+
+/**
+ * A PR branch that does not exist yet, written: created at the deploy branch head (its body captured), then
+ * one createCommitOnBranch on it (its input captured).
+ */
+export function mockNewBranchCommit(bodies: unknown[], oid: string): void {
+  capture("post", `${R}/git/refs`, bodies, { status: 201, body: { ref: "refs/heads/nomad-gitops/deploy" } });
+  captureCommitOnBranch(bodies, oid);
+}
+
+export interface CommitOnBranchInput {
+  expectedHeadOid: string;
+  message: { headline: string; body?: string };
+  fileChanges: { additions: Array<{ path: string; contents: string }>; deletions: Array<{ path: string }> };
+}
+
+/** The files a captured createCommitOnBranch input writes, decoded. */
+export function committed(input: unknown): Array<{ path: string; content: string }> {
+  return (input as CommitOnBranchInput).fileChanges.additions.map((a) => ({
+    path: a.path,
+    content: Buffer.from(a.contents, "base64").toString("utf8"),
+  }));
+}

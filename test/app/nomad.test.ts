@@ -11,10 +11,9 @@ import { type FakeScheduler, fakeScheduler } from "../helpers/scheduler.js";
 import {
   R,
   capture,
-  mockComments,
+  mockNewBranchCommit,
   mockConfig,
   mockFindPr,
-  mockGraphql,
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
@@ -30,7 +29,6 @@ import {
   C1,
   CHECK_ID,
   NEW_COMMIT,
-  NEW_TREE,
   S1,
   S2,
   configText,
@@ -123,23 +121,11 @@ describe("deploy run with nomad.address", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
-    capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
-    mockGraphql(
-      "updateRefs(",
-      {
-        repositoryId: "R_kgDOtest",
-        name: "refs/heads/nomad-gitops/deploy",
-        before: "0000000000000000000000000000000000000000",
-        after: NEW_COMMIT,
-      },
-      { updateRefs: { clientMutationId: null } },
-    );
+    mockNewBranchCommit(bodies, NEW_COMMIT);
     capture("post", `${R}/pulls`, bodies, { status: 201, body: { number: 12 } });
     github()
       .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
       .reply(200, []);
-    mockComments(12, []);
     capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
     capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
 

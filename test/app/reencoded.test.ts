@@ -14,9 +14,9 @@ import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
   R,
   capture,
-  mockComments,
+  committed,
+  mockNewBranchCommit,
   mockFindPr,
-  mockGraphql,
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
@@ -31,7 +31,6 @@ import {
   C1,
   CHECK_ID,
   NEW_COMMIT,
-  NEW_TREE,
   S1,
   S2,
   configText,
@@ -104,18 +103,7 @@ const registryRequests = (repo: string) =>
 
 /** A deploy commit, a new PR with its label and comment, the check run: bodies captured in order. */
 function mockDeployWrites(bodies: unknown[]) {
-  capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
-  capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
-  mockGraphql(
-    "updateRefs(",
-    {
-      repositoryId: "R_kgDOtest",
-      name: "refs/heads/nomad-gitops/deploy",
-      before: "0000000000000000000000000000000000000000",
-      after: NEW_COMMIT,
-    },
-    { updateRefs: { clientMutationId: null } },
-  );
+  mockNewBranchCommit(bodies, NEW_COMMIT);
   capture("post", `${R}/pulls`, bodies, {
     status: 201,
     body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
@@ -123,7 +111,6 @@ function mockDeployWrites(bodies: unknown[]) {
   github()
     .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
     .reply(200, []);
-  mockComments(12, []);
   capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
   capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
 }
@@ -141,16 +128,16 @@ describe("App: a build that only re-encodes an image", () => {
 
     await t.probot.receive(event());
 
-    const [tree, commit, pr, comment, check] = normalize(bodies, host) as [
-      { tree: Array<{ path: string; content: string }> },
-      { message: string },
+    const [, commit, pr, comment, check] = normalize(bodies, host) as [
+      unknown,
+      { message: { headline: string; body?: string } },
       { title: string; body: string },
       { body: string },
       { conclusion: string; output: { title: string; summary: string } },
     ];
     // Only banana is redeployed: cherry's job file is not in the commit.
-    expect(tree.tree.map((e) => e.path)).toEqual(["nomad/banana.nomad.hcl", "RELEASES.md"]);
-    expect(commit.message).not.toContain("cherry");
+    expect(committed(bodies[1]).map((e) => e.path)).toEqual(["nomad/banana.nomad.hcl", "RELEASES.md"]);
+    expect(JSON.stringify(commit.message)).not.toContain("cherry");
     expect(pr.title).toBe("Deploy banana");
     const reason = `same config ${cherryReencoded.config.digest}, same content, manifest encoded differently`;
     const note = `re-encoded: the build's \`${short(reencoded)}\` has the same content (${reason}); the pin is kept, not redeployed`;
@@ -228,13 +215,14 @@ describe("App: a build that only re-encodes an image", () => {
     mockDeployWrites(bodies);
     await t.probot.receive(event());
 
-    const [tree, , , , check] = normalize(bodies, host) as [
-      { tree: Array<{ path: string; content: string }> },
+    const [, , , , check] = normalize(bodies, host) as [
+      unknown,
       unknown,
       unknown,
       unknown,
       { conclusion: string; output: { title: string; summary: string } },
     ];
+    const tree = { tree: normalize(committed(bodies[1]), host) as Array<{ path: string; content: string }> };
     expect(tree.tree.map((e) => e.path)).toEqual([
       "nomad/apple.nomad.hcl",
       "nomad/cherry.nomad.hcl",

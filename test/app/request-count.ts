@@ -8,9 +8,9 @@ import type { TestRegistry } from "../helpers/registry.js";
 import {
   R,
   capture,
-  mockComments,
+  committed,
+  mockNewBranchCommit,
   mockFindPr,
-  mockGraphql,
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
@@ -19,7 +19,6 @@ import {
   C1,
   CHECK_ID,
   NEW_COMMIT,
-  NEW_TREE,
   S1,
   S2,
   configText,
@@ -78,18 +77,7 @@ export async function countDeployRequests(
   mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
   mockFindPr("nomad-gitops/deploy", "main", null);
   const bodies: unknown[] = [];
-  capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
-  capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
-  mockGraphql(
-    "updateRefs(",
-    {
-      repositoryId: "R_kgDOtest",
-      name: "refs/heads/nomad-gitops/deploy",
-      before: "0".repeat(40),
-      after: NEW_COMMIT,
-    },
-    { updateRefs: { clientMutationId: null } },
-  );
+  mockNewBranchCommit(bodies, NEW_COMMIT);
   capture("post", `${R}/pulls`, bodies, {
     status: 201,
     body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
@@ -97,7 +85,6 @@ export async function countDeployRequests(
   github()
     .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
     .reply(200, []);
-  mockComments(12, []);
   capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
   capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
 
@@ -107,9 +94,9 @@ export async function countDeployRequests(
   const ms = performance.now() - started;
   const pending = nock.pendingMocks();
   if (pending.length > 0) throw new Error(`requests expected but not made: ${pending.join(", ")}`);
-  const tree = bodies[0] as { tree: Array<{ path: string }> };
-  if (tree.tree.map((e) => e.path).join() !== "nomad/svc000.nomad.hcl,RELEASES.md") {
-    throw new Error(`unexpected commit contents: ${tree.tree.map((e) => e.path).join()}`);
+  const paths = committed(bodies[1]).map((e) => e.path);
+  if (paths.join() !== "nomad/svc000.nomad.hcl,RELEASES.md") {
+    throw new Error(`unexpected commit contents: ${paths.join()}`);
   }
   const requests = ["POST /app/installations/:id/access_tokens", ...takeRequests()];
   return {

@@ -8,7 +8,6 @@ import {
   mockBranches,
   mockCheckCreate,
   mockCheckList,
-  mockCheckUpdate,
   mockCompare,
   mockConfig,
   mockReadTexts,
@@ -131,7 +130,6 @@ export function mockPlanningReads(fx: ReadsFixture): void {
     none: [],
   }[check];
   mockCheckList(build, existing);
-  if (check === "queued") mockCheckUpdate(CHECK_ID, { status: "in_progress", external_id: attemptKey });
   if (check === "rerun" || check === "none")
     mockCheckCreate(
       { name: "nomad-gitops", head_sha: build, status: "in_progress", external_id: attemptKey },

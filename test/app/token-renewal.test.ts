@@ -68,7 +68,8 @@ it("[fault:installation-token-expires-mid-deploy] a token that expires mid-deplo
   // Only Date is faked: the deploy's own timers and sockets run as usual.
   vi.useFakeTimers({ toFake: ["Date"], now: new Date() });
   api.clearRequests();
-  const gate = api.hold((r) => r.method === "POST" && r.path.endsWith("/git/trees"));
+  // The first deploy write: the new PR branch is created (then committed on with createCommitOnBranch).
+  const gate = api.hold((r) => r.method === "POST" && r.path.endsWith("/git/refs"));
   const payload = workflowRunPayload(api, "acme/shop", { sha });
   const deploying = probot.receive({
     id: "wr-token-renewal",
@@ -87,7 +88,7 @@ it("[fault:installation-token-expires-mid-deploy] a token that expires mid-deplo
   expect(answered.filter((r) => r.status === 401)).toEqual([]);
   // The writes after the hold went out with the new token and were taken.
   const afterHold = answered.slice(
-    answered.findIndex((r) => r.route === "POST /repos/:owner/:repo/git/trees"),
+    answered.findIndex((r) => r.route === "POST /repos/:owner/:repo/git/refs"),
   );
   expect(afterHold.map((r) => r.route)).toEqual(
     expect.arrayContaining(["POST /app/installations/:id/access_tokens", "POST /repos/:owner/:repo/pulls"]),

@@ -138,13 +138,38 @@ export const WRITE_FAULTS: WriteFault[] = [
       /- branch `nomad-gitops\/deploy`: \*\*failed\*\*/,
     ],
   },
+  // No PR branch yet: it is created at the deploy branch head, then committed on (createCommitOnBranch).
+  {
+    step: "branch create",
+    rule: fail(is("POST", /\/git\/refs$/)),
+    open: false,
+    ends: "before",
+    report: [
+      /- branch `nomad-gitops\/deploy` \(created\): \*\*failed\*\* \(GitHub answered 502 to POST \/repos\/[^)]+\/git\/refs: Bad Gateway\)/,
+      /- not tried: the commit, the deploy PR, the sticky comment, the labels, the release draft/,
+    ],
+  },
+  {
+    step: "commit on the new branch",
+    rule: fail((r) => r.path === "/graphql" && r.write),
+    open: false,
+    ends: "before",
+    report: [
+      /- branch `nomad-gitops\/deploy` created at the deploy branch head `[0-9a-f]{7}`: written/,
+      /- the commit: \*\*failed\*\* \(GitHub answered 502 to POST \/graphql: Bad Gateway\)/,
+      // Deleted again: left at the deploy branch head it would hold nothing, and look like someone's branch.
+      /- branch `nomad-gitops\/deploy` deleted again: put back/,
+      /- not tried: the deploy PR, the sticky comment, the labels, the release draft/,
+    ],
+  },
   {
     step: "PR create",
     rule: fail(is("POST", /\/pulls$/, (b) => b.head !== b.base)),
     open: false,
     ends: "branch-only",
     report: [
-      /- branch `nomad-gitops\/deploy` moved \(created\) to `[0-9a-f]{7}`: written/,
+      /- branch `nomad-gitops\/deploy` created at the deploy branch head `[0-9a-f]{7}`: written/,
+      /- commit `[0-9a-f]{7}` on branch `nomad-gitops\/deploy`: written/,
       /- the deploy PR: \*\*failed\*\*/,
       /no deploy PR is open to describe it; the next run opens it/,
     ],

@@ -129,7 +129,9 @@ it("[fault:app-crash-after-answer] without Redis, a restart delivers again what 
   const repo = await createMonorepo(api, registry, { name: "crash-after-answer", services: 3 });
   const sha = await commitAndBuild(api, registry, repo, [0]);
   await sendPush(api, repo.fullName, "main");
-  const gate = api.hold(checkRunWrite);
+  // Killed at its first deploy write: the PR branch's creation (held, then let through after the kill, so
+  // the restart finds a branch at the deploy branch head with no commit of its own, and writes over it).
+  const gate = api.hold((r) => r.method === "POST" && r.path.endsWith("/git/refs"));
   const delivery = await sendWorkflowRun(api, repo.fullName, { sha });
   expect(delivery.statusCode).toBe(200);
   await expect.poll(() => gate.held(), { timeout: 30_000 }).toBeGreaterThan(0);

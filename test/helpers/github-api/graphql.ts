@@ -195,3 +195,76 @@ function shape(value: unknown, selections: Selection[], vars: Record<string, unk
   if (selections.length === 0) return value;
   return execute(value as Node, selections, vars);
 }
+
+/** GitHub's CreateCommitOnBranchInput, as the stand-in reads it. */
+export interface CommitOnBranchInput {
+  branch: { repositoryNameWithOwner?: string; branchName: string; id?: string };
+  expectedHeadOid: string;
+  message: { headline: string; body?: string | null };
+  fileChanges?: {
+    additions?: Array<{ path: string; contents: string }> | null;
+    deletions?: Array<{ path: string }> | null;
+  } | null;
+}
+
+/** What createCommitOnBranch needs of the store (a narrow view of store.ts's Store). */
+interface CommitStore {
+  commits: Map<string, { tree: string }>;
+  trees: Map<string, Map<string, { mode: string; sha: string }>>;
+  putBlob(content: Buffer): string;
+  putTree(entries: Map<string, { mode: string; sha: string }>): string;
+}
+
+/**
+ * GitHub's createCommitOnBranch over the stand-in's objects: one commit on the branch's head, only while
+ * the head is `expectedHeadOid` (else STALE_DATA, and nothing is written); `fileChanges` are deletions and
+ * additions by path, an addition's `contents` base64 (a file that exists keeps its mode, a new one is
+ * 100644); deleting a path that does not exist is an error; the message is the headline and, when given,
+ * a blank line and the body. The branch moves to the new commit.
+ */
+export function commitOnBranch<C extends { sha: string }>(
+  store: CommitStore,
+  repo: { refs: Map<string, string> },
+  input: CommitOnBranchInput,
+  commit: (tree: string, parents: string[], message: string) => C,
+): C {
+  const ref = `refs/heads/${input.branch.branchName}`;
+  const head = repo.refs.get(ref);
+  if (!head)
+    throw new GraphqlError(`A ref named "${ref}" does not exist.`, {
+      type: "NOT_FOUND",
+      path: ["createCommitOnBranch"],
+    });
+  if (head !== input.expectedHeadOid)
+    throw new GraphqlError(
+      `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again.`,
+      { type: "STALE_DATA", path: ["createCommitOnBranch"] },
+    );
+  if (!input.message?.headline)
+    throw new GraphqlError("A commit message headline is required.", { type: "UNPROCESSABLE" });
+  const entries = new Map(store.trees.get(store.commits.get(head)!.tree)!);
+  for (const d of input.fileChanges?.deletions ?? []) {
+    if (!entries.delete(d.path))
+      throw new GraphqlError(
+        `A path was requested for deletion which does not exist as of commit oid \`${head}\``,
+        { type: "UNPROCESSABLE", path: ["createCommitOnBranch"] },
+      );
+  }
+  for (const a of input.fileChanges?.additions ?? []) {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(a.contents))
+      throw new GraphqlError(
+        `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for fileChanges.additions.contents (not Base64)`,
+        {
+          extensions: { code: "argumentLiteralsIncompatible" },
+        },
+      );
+    const mode = entries.get(a.path)?.mode ?? "100644";
+    entries.set(a.path, { mode, sha: store.putBlob(Buffer.from(a.contents, "base64")) });
+  }
+  const message = input.message.body
+    ? `${input.message.headline}\n\n${input.message.body}`
+    : input.message.headline;
+  const made = commit(store.putTree(entries), [head], message);
+  repo.refs.set(ref, made.sha);
+  return made;
+}

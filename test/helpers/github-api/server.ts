@@ -6,7 +6,14 @@ import { createHmac, randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { statelessToken } from "../tokens.js";
-import { GraphqlError, type Node, execute, parseOperation } from "./graphql.js";
+import {
+  type CommitOnBranchInput,
+  GraphqlError,
+  type Node,
+  commitOnBranch,
+  execute,
+  parseOperation,
+} from "./graphql.js";
 import { type Grants, acceptedFor, refusal } from "./permissions.js";
 import {
   type Actor,
@@ -1253,6 +1260,18 @@ export class GitHubStandIn {
       name: name.replace(/^refs\/(heads|tags)\//, ""),
       prefix: name.replace(/[^/]+$/, ""),
       target: this.#objectNode(repo, sha),
+      // This ref as the base of a comparison: aheadBy counts headRef's commits it lacks, behindBy its own.
+      compare: ({ headRef }: { headRef: string }) => {
+        const head = repo.refs.get(headRef.startsWith("refs/") ? headRef : `refs/heads/${headRef}`);
+        if (!head) return null;
+        const ofBase = this.store.ancestors(sha);
+        const ofHead = this.store.ancestors(head);
+        const aheadBy = [...ofHead].filter((c) => !ofBase.has(c)).length;
+        const behindBy = [...ofBase].filter((c) => !ofHead.has(c)).length;
+        const status =
+          aheadBy === 0 ? (behindBy === 0 ? "IDENTICAL" : "BEHIND") : behindBy === 0 ? "AHEAD" : "DIVERGED";
+        return { __typename: "Comparison", aheadBy, behindBy, status };
+      },
     };
   }
 
@@ -1352,44 +1371,28 @@ export class GitHubStandIn {
         }
         return { __typename: "UpdateRefsPayload", clientMutationId: null };
       },
-      createCommitOnBranch: ({
-        input,
-      }: {
-        input: {
-          branch: { repositoryNameWithOwner?: string; branchName: string };
-          expectedHeadOid: string;
-          message: { headline: string; body?: string };
-          fileChanges?: {
-            additions?: Array<{ path: string; contents: string }>;
-            deletions?: Array<{ path: string }>;
-          };
-        };
-      }) => {
-        const repo = this.store.repo(String(input.branch.repositoryNameWithOwner));
-        if (!repo) throw new GraphqlError("Could not resolve the repository", { type: "NOT_FOUND" });
-        const ref = `refs/heads/${input.branch.branchName}`;
-        const head = repo.refs.get(ref);
-        if (!head)
-          throw new GraphqlError(`Branch ${input.branch.branchName} does not exist`, { type: "NOT_FOUND" });
-        if (head !== input.expectedHeadOid)
-          throw new GraphqlError(`Expected branch to point to "${input.expectedHeadOid}" but it did not`, {
-            type: "STALE_DATA",
-          });
-        const entries = new Map(this.store.trees.get(this.store.commits.get(head)!.tree)!);
-        for (const a of input.fileChanges?.additions ?? [])
-          entries.set(a.path, {
-            mode: entries.get(a.path)?.mode ?? "100644",
-            sha: this.store.putBlob(Buffer.from(a.contents, "base64")),
-          });
-        for (const d of input.fileChanges?.deletions ?? []) entries.delete(d.path);
-        const message = input.message.body
-          ? `${input.message.headline}\n\n${input.message.body}`
-          : input.message.headline;
-        const commit = this.#commit(this.store.putTree(entries), [head], message, actor);
-        repo.refs.set(ref, commit.sha);
+      createCommitOnBranch: ({ input }: { input: CommitOnBranchInput }) => {
+        const repo = this.#committableRepo(input.branch);
+        const commit = commitOnBranch(this.store, repo, input, (tree, parents, message) =>
+          this.#commit(tree, parents, message, actor),
+        );
+        repo.createdCommits.push(commit.sha);
         return { __typename: "CreateCommitOnBranchPayload", commit: this.#commitNode(repo, commit) };
       },
     };
+  }
+
+  /** CommittableBranch: by `repositoryNameWithOwner`, or by the branch ref's node `id` (`<repo id>:<ref>`). */
+  #committableRepo(branch: CommitOnBranchInput["branch"]): Repo {
+    const repo = branch.repositoryNameWithOwner
+      ? this.store.repo(branch.repositoryNameWithOwner)
+      : [...this.store.repos.values()].find((r) => branch.id?.startsWith(`${r.nodeId}:`));
+    if (!repo)
+      throw new GraphqlError(
+        `Could not resolve to a Repository with the name '${branch.repositoryNameWithOwner ?? branch.id}'.`,
+        { type: "NOT_FOUND" },
+      );
+    return repo;
   }
 
   // ----- REST shapes -----

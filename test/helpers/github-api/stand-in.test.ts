@@ -94,6 +94,67 @@ describe("the App's GitHub layer against the stand-in", () => {
     );
   });
 
+  it("creates a branch and commits on it with createCommitOnBranch, as GitHub documents it", async () => {
+    const repo = new GitHubRepo(octokit, coords);
+    const state = await repo.branches("main", "nomad-gitops/created");
+    const base = state.base!.sha;
+    await repo.createBranch("nomad-gitops/created", base);
+    await expect(repo.createBranch("nomad-gitops/created", base)).rejects.toBeInstanceOf(RefRaceError);
+    const message = `Deploy web\n\nWhy it moved.\n\n${BUILD_TRAILER}: ${base}`;
+    const changes = [
+      { path: "nomad/web.nomad.hcl", content: 'job "web" { # pinned ü\n}\n' },
+      { path: "nomad/new.nomad.hcl", content: 'job "new" {}\n' },
+      { path: "services/web/main.go", content: null },
+    ];
+    const commit = await repo.commitOnBranch({
+      branch: "nomad-gitops/created",
+      expectedHead: base,
+      changes,
+      message,
+    });
+    const after = await repo.branches("main", "nomad-gitops/created");
+    // Made by the App and signed by GitHub, on the head it expected, with the message as sent.
+    expect(after.head).toMatchObject({ sha: commit, parents: [base], build: base, ownedByBot: true });
+    expect(api.store.commits.get(commit)!.message).toBe(message);
+    expect(api.file("acme/shop", "nomad-gitops/created", "nomad/web.nomad.hcl")).toBe(
+      'job "web" { # pinned ü\n}\n',
+    );
+    expect((await repo.listFiles(commit)).map((f) => `${f.mode} ${f.path}`)).toEqual([
+      "100644 nomad/new.nomad.hcl",
+      "100644 nomad/web.nomad.hcl",
+    ]);
+    // The compare-and-swap: the branch is no longer at `base`, so nothing is written.
+    await expect(
+      repo.commitOnBranch({ branch: "nomad-gitops/created", expectedHead: base, changes, message }),
+    ).rejects.toBeInstanceOf(RefRaceError);
+    expect(api.repo("acme/shop").refs.get("refs/heads/nomad-gitops/created")).toBe(commit);
+    // Deleting a file that is not there is GitHub's error, not a silent success.
+    await expect(
+      repo.commitOnBranch({
+        branch: "nomad-gitops/created",
+        expectedHead: commit,
+        changes: [{ path: "services/web/main.go", content: null }],
+        message,
+      }),
+    ).rejects.toThrow(/requested for deletion which does not exist/);
+    // Contents must be base64, as the schema's Base64String says.
+    const raw = await octokit
+      .graphql(
+        `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`,
+        {
+          input: {
+            branch: { repositoryNameWithOwner: "acme/shop", branchName: "nomad-gitops/created" },
+            expectedHeadOid: commit,
+            message: { headline: "x" },
+            fileChanges: { additions: [{ path: "a.txt", contents: "not base64!" }] },
+          },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(String(raw)).toMatch(/not Base64/);
+    expect(api.repo("acme/shop").refs.get("refs/heads/nomad-gitops/created")).toBe(commit);
+  });
+
   it("compares ranges and lists the history of a path", async () => {
     const repo = new GitHubRepo(octokit, coords);
     const base = api.repo("acme/shop").refs.get("refs/heads/main")!;
