@@ -20,10 +20,10 @@ import {
   GRAPHQL,
   buildKey,
   capture,
-  mockComments,
+  committed,
   mockConfig,
   mockFindPr,
-  mockGraphql,
+  mockNewBranchCommit,
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
@@ -39,7 +39,6 @@ import {
   C1,
   CHECK_ID,
   NEW_COMMIT,
-  NEW_TREE,
   S1,
   S2,
   configText,
@@ -180,18 +179,8 @@ describe("workflow_run of a configured builder", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    capture("post", `${R}/git/trees`, bodies, { status: 201, body: { sha: NEW_TREE } });
-    capture("post", `${R}/git/commits`, bodies, { status: 201, body: { sha: NEW_COMMIT } });
-    mockGraphql(
-      "updateRefs(",
-      {
-        repositoryId: "R_kgDOtest",
-        name: "refs/heads/nomad-gitops/deploy",
-        before: "0000000000000000000000000000000000000000",
-        after: NEW_COMMIT,
-      },
-      { updateRefs: { clientMutationId: null } },
-    );
+    // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
+    mockNewBranchCommit(bodies, NEW_COMMIT);
     capture("post", `${R}/pulls`, bodies, {
       status: 201,
       body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
@@ -199,15 +188,15 @@ describe("workflow_run of a configured builder", () => {
     github()
       .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
       .reply(200, []);
-    mockComments(12, []);
+    // A PR this run opens has no sticky comment to look for.
     capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
     capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
     registry.clearRequests();
 
     await t.probot.receive(event);
 
-    const [tree, , , , check] = bodies as Array<Record<string, unknown>>;
-    expect(JSON.stringify(tree)).toContain(d);
+    const [, commit, , , check] = bodies as Array<Record<string, unknown>>;
+    expect(JSON.stringify(committed(commit))).toContain(d);
     expect(check).toMatchObject({ conclusion: "success" });
     expect((check as { output: { summary: string } }).output.summary).toContain(
       "builders agree 1/1 (rebuild)",
@@ -216,7 +205,7 @@ describe("workflow_run of a configured builder", () => {
     const heads = registry.requests().filter((r) => r.method === "HEAD" && r.path.endsWith("-rebuild"));
     expect(heads.map((r) => r.path)).toEqual([`/v2/acme/banana/manifests/${S2}-rebuild`]);
     expect(takeRequests().filter((r) => r.startsWith("POST") && r !== `POST ${GRAPHQL}`)).toContain(
-      `POST ${R}/git/commits`,
+      `POST ${R}/git/refs`,
     );
   });
 

@@ -20,9 +20,9 @@ import {
 import {
   R,
   capture,
-  mockComments,
+  committed,
   mockFindPr,
-  mockGraphql,
+  mockNewBranchCommit,
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
@@ -37,7 +37,6 @@ import {
   C1,
   CHECK_ID,
   NEW_COMMIT,
-  NEW_TREE,
   S1,
   S2,
   configText,
@@ -126,28 +125,16 @@ it("[fault:provenance-untrusted-build] [fault:release-draft-refused-digest] pins
   mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
   mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
   mockFindPr("nomad-gitops/deploy", "main", null);
+  // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
   const tree: unknown[] = [];
-  capture("post", `${R}/git/trees`, tree, { status: 201, body: { sha: NEW_TREE } });
-  github()
-    .post(`${R}/git/commits`, (b: { parents: string[]; tree: string }) => b.tree === NEW_TREE)
-    .reply(201, { sha: NEW_COMMIT });
-  mockGraphql(
-    "updateRefs(",
-    {
-      repositoryId: "R_kgDOtest",
-      name: "refs/heads/nomad-gitops/deploy",
-      before: "0".repeat(40),
-      after: NEW_COMMIT,
-    },
-    {},
-  );
+  mockNewBranchCommit(tree, NEW_COMMIT);
   github()
     .post(`${R}/pulls`, (b: { title: string; head: string }) => b.head === "nomad-gitops/deploy")
     .reply(201, { number: 12, html_url: "https://github.com/acme/platform/pull/12" });
   github()
     .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
     .reply(200, []);
-  mockComments(12, []);
+  // A PR this run opens has no sticky comment to look for.
   const comment: unknown[] = [];
   capture("post", `${R}/issues/12/comments`, comment, { status: 201, body: { id: 501 } });
   github().get(`${R}/releases`).query({ per_page: 30 }).reply(200, []);
@@ -159,7 +146,7 @@ it("[fault:provenance-untrusted-build] [fault:release-draft-refused-digest] pins
   await t.probot.receive(received);
 
   // Only banana's new digest is written; cherry keeps its old pin.
-  const written = JSON.stringify(tree);
+  const written = JSON.stringify(committed(tree[1]));
   expect(written).toContain(banana);
   expect(written).not.toContain(cherry);
   const [c] = normalize(comment, host) as [{ body: string }];
