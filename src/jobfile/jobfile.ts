@@ -3,7 +3,7 @@
 // var files and locals; whatever cannot be followed statically is reported, never guessed.
 import type { Node, Tree } from "web-tree-sitter";
 import { hcl2Object, parseTree, treeProblem } from "./parse.js";
-import { type Item, layoutOf } from "./layout.js";
+import type { Item } from "./layout.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
 import { LARGE_FILE_CHARS, scanInPieces } from "./pieces.js";
 import type { ImageRef } from "../image/reference.js";
@@ -180,7 +180,9 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
       }
     }
     const large = text.length > LARGE_FILE_CHARS;
-    const proof = large ? { items: inPieces?.items ?? layoutOf(text, Infinity)?.items ?? [] } : {};
+    // Without an outline (the pieces did not parse on their own) the one item is the whole file.
+    const items = inPieces?.items ?? [{ start: 0, end: text.length, depth: 0 as const }];
+    const proof = large ? { items } : {};
     return { ok: true, sites, semantic, varSemantics: vars.semantics, reads, ...proof };
   } finally {
     for (const t of trees) t.delete();
@@ -197,7 +199,11 @@ type VarFilesRead =
     };
 
 /** The var files' values (their trees join `trees`, for the caller to free), or the first one's problem. */
-async function readVarFiles(files: readonly VarFile[], strict: boolean, trees: Tree[]): Promise<VarFilesRead> {
+async function readVarFiles(
+  files: readonly VarFile[],
+  strict: boolean,
+  trees: Tree[],
+): Promise<VarFilesRead> {
   const external = new Map<string, ExternalValue>();
   const semantics = new Map<string, unknown>();
   for (const file of files) {
@@ -235,8 +241,8 @@ export function sizeProblem(text: string): string | null {
   if (text.length * 3 <= MAX_JOB_FILE_BYTES) return null;
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes <= MAX_JOB_FILE_BYTES) return null;
-  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `the file is ${mib(bytes)}; a job file may be at most ${mib(MAX_JOB_FILE_BYTES)} (split it into several job files)`;
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  return `the file is ${kib(bytes)}; a job file may be at most ${kib(MAX_JOB_FILE_BYTES)} (${MAX_JOB_FILE_BYTES / 2 ** 20} MiB): split it into several job files`;
 }
 
 export async function findImages(text: string, options: AnalyseOptions = {}): Promise<JobFileScan> {

@@ -108,7 +108,8 @@ export class Scanner {
   collect(root: Node) {
     this.countUses(root);
     const body = child(root, "body");
-    if (body) this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
+    if (body)
+      this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
   }
 
   /** Every site found, decided (call after define and collect have seen the whole file). */
@@ -464,4 +465,3 @@ export class Scanner {
     return { ok: true, pieces: [{ text: unescape(lines.join("\n")), edit: null, chain }], names: [] };
   }
 }
-

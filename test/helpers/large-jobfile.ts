@@ -41,7 +41,8 @@ export function largeJobFile(bytes: number, options: { templateLines?: number } 
 function groupText(i: number, templateLines: number): string {
   const template = Array.from(
     { length: templateLines },
-    (_, n) => `        setting_${n} = "{{ key \\"config/app-${i}/setting-${n}\\" }}" # image = "not/this:${n}"`,
+    (_, n) =>
+      `        setting_${n} = "{{ key \\"config/app-${i}/setting-${n}\\" }}" # image = "not/this:${n}"`,
   ).join("\n");
   return `
   group "g${i}" {
