@@ -138,6 +138,10 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
     return json.ok ? { ...json, varSemantics: new Map(), reads: [] } : json;
   }
   const strict = options.strict !== false;
+  // A large file is read twice in a row (the plan's scan, then pinImages): the second read is the
+  // first one's result. Without var files, strict and not read a large file the same way.
+  const remembered = (options.varFiles ?? []).length === 0 && text.length > LARGE_FILE_CHARS;
+  if (remembered && lastLarge?.text === text) return lastLarge.analysis;
   const trees: Tree[] = [];
   try {
     const vars = await readVarFiles(options.varFiles ?? [], strict, trees);
@@ -183,11 +187,16 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
     // Without an outline (the pieces did not parse on their own) the one item is the whole file.
     const items = inPieces?.items ?? [{ start: 0, end: text.length, depth: 0 as const }];
     const proof = large ? { items } : {};
-    return { ok: true, sites, semantic, varSemantics: vars.semantics, reads, ...proof };
+    const analysis: Analysis = { ok: true, sites, semantic, varSemantics: vars.semantics, reads, ...proof };
+    if (remembered) lastLarge = { text, analysis };
+    return analysis;
   } finally {
     for (const t of trees) t.delete();
   }
 }
+
+/** The last large file read, and what was found (results are only read, as hcl2Object's). */
+let lastLarge: { text: string; analysis: Analysis } | null = null;
 
 type VarFilesRead =
   | { ok: true; external: Map<string, ExternalValue>; semantics: Map<string, unknown> }

@@ -4,13 +4,21 @@
 
 export interface LargeJobFile {
   text: string;
-  /** repositories of the plain-literal images, one per group, in order (`registry.example/app-N`) */
+  /** repositories of the plain-literal images, one per group, in order */
   repositories: string[];
 }
 
+export interface LargeJobFileOptions {
+  /** lines of each group's template heredoc (default 40) */
+  templateLines?: number;
+  /** the image of group i (default `registry.example/app-i:1.i.0`) */
+  image?: (i: number) => string;
+}
+
 /** About `bytes` of HCL (a little more: whole groups are added until it is reached). */
-export function largeJobFile(bytes: number, options: { templateLines?: number } = {}): LargeJobFile {
+export function largeJobFile(bytes: number, options: LargeJobFileOptions = {}): LargeJobFile {
   const templateLines = options.templateLines ?? 40;
+  const image = options.image ?? ((i: number) => `registry.example/app-${i}:1.${i}.0`);
   const head = [
     `variable "sidecar_image" {`,
     `  default = "registry.example/sidecar:1.4.2"`,
@@ -29,16 +37,16 @@ export function largeJobFile(bytes: number, options: { templateLines?: number } 
   const repositories: string[] = [];
   let size = head.length;
   for (let i = 0; size < bytes; i++) {
-    const group = groupText(i, templateLines);
+    const group = groupText(i, templateLines, image(i));
     parts.push(group);
-    repositories.push(`registry.example/app-${i}`);
+    repositories.push(image(i).replace(/:[^:/]*$/, ""));
     size += group.length;
   }
   parts.push("}\n");
   return { text: parts.join(""), repositories };
 }
 
-function groupText(i: number, templateLines: number): string {
+function groupText(i: number, templateLines: number, image: string): string {
   const template = Array.from(
     { length: templateLines },
     (_, n) =>
@@ -69,7 +77,7 @@ function groupText(i: number, templateLines: number): string {
       driver = "docker"
 
       config {
-        image = "registry.example/app-${i}:1.${i}.0"
+        image = "${image}"
         ports = ["http"]
         args  = ["--port", "\${NOMAD_PORT_http}", "--name", "app-${i}"]
       }

@@ -64,7 +64,7 @@ describe("a multi-MB job file", () => {
     );
   });
 
-  it("still has every edit proven by HashiCorp's parser: a group it rejects is not edited", async () => {
+  it("[fault:jobfile-large-referee] still has every edit proven by HashiCorp's parser: a group it rejects is not edited", async () => {
     // tree-sitter accepts an attribute set twice; HashiCorp's parser does not.
     const marker = `  group "g150" {\n    count = 1\n`;
     expect(big.text.includes(marker)).toBe(true);
@@ -132,7 +132,7 @@ describe("the outline of real job files", () => {
 });
 
 describe("the job-file size bound", () => {
-  it("refuses a larger file before parsing it, saying how large it is and what the bound is", async () => {
+  it("[fault:jobfile-too-large] refuses a larger file before parsing it, saying how large it is and what the bound is", async () => {
     const line = `# ${"x".repeat(1021)}\n`;
     const text = line.repeat(MAX_JOB_FILE_BYTES / 1024 + 1);
     const scan = await findImages(text);
