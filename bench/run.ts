@@ -14,6 +14,7 @@ const areas: Array<[string, () => Promise<{ run(): Promise<BenchSection> }>]> = 
   ["github", () => import("./github.js")],
   ["action", () => import("./action.js")],
   ["replicas", () => import("./replicas.js")],
+  ["memory", () => import("./memory.js")],
 ];
 
 function tool(cmd: string, args: string[]): string {

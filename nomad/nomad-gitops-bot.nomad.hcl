@@ -102,9 +102,14 @@ job "nomad-gitops-bot" {
         PRIVATE_KEY_PATH   = "${NOMAD_SECRETS_DIR}/private-key.pem"
       }
 
+      # Measured (BENCHMARKS.md "Memory: one large job file", 2-CPU machine): the App at rest holds
+      # 95-120 MiB; the deploy pipeline (job-file engine included) peaks at 280 MiB for a 5 MiB job
+      # file, ~15 MiB more per further MiB, and job files over 8 MiB are refused. 512 MiB covers one
+      # deploy of the largest file accepted (about 330 MiB) plus the App's own copies of that file
+      # (GraphQL answer, inline tree); 256 MiB was killed by a 5 MB file a user can commit.
       resources {
         cpu    = 200
-        memory = 256
+        memory = 512
       }
     }
   }

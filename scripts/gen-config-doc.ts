@@ -320,7 +320,16 @@ write the PR and release notes. The App reads it at the commit it works on throu
 - A YAML anchor may be expanded at most 100 times (counting the aliases inside it): a "billion laughs"
   document of nested aliases is an invalid config naming the key where it explodes (the App, whose
   loader bounds aliases the same way, names the file and the reason), never a run that exhausts memory.
-  The CLI and the Action also refuse a file over 1 MiB; the App reads what Probot's loader fetched.
+  The CLI, the Action and the App refuse a config file over 1 MiB (\`the file is N KiB; a config may
+  be at most 1024 KiB\`: exit 2 for the CLI, a failed check run for the App and the Action); the App
+  refuses it as it arrives, before Probot's loader parses it.
+- A job file over 8 MiB is not read: it is that file's error (\`the file is N KiB; a job file may be at
+  most 8192 KiB (8 MiB): split it into several job files\`), reported like a file that does not parse,
+  in the CLI, the Action and the App alike; the other job files proceed. The bound comes from \`npm run
+  bench -- memory\`: a 5 MiB job file peaks at about 280 MiB of RSS (\`plan\`, \`apply\`), growing by about
+  15 MiB per further MiB, so 8 MiB fits the App's 512 MiB container with room to spare. Files over
+  256 KiB are read a few hundred KiB at a time, and HashiCorp's parser (the referee) proves each edit on
+  the group (or top-level block) that holds it rather than on the whole file (docs/architecture.md).
 - The committed JSON Schema (\`schema/nomad-gitops.schema.json\`) gives editors completion and checks;
   with the YAML language server, start the file with
   \`# yaml-language-server: $schema=<URL or path of that file>\`.

@@ -29,18 +29,17 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
  */
 export const MAX_ALIAS_COUNT = 100;
 
+/** Why a config file of this many bytes is refused; null when it is not too large. */
+export function configSizeProblem(bytes: number): string | null {
+  if (bytes <= MAX_CONFIG_BYTES) return null;
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  return `the file is ${kib(bytes)}; a config may be at most ${kib(MAX_CONFIG_BYTES)}`;
+}
+
 /** Parses and validates the config file's text. */
 export function parseConfigText(text: string): ParseConfigResult {
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > MAX_CONFIG_BYTES) {
-    const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
-    return {
-      ok: false,
-      errors: [
-        { path: "", message: `the file is ${kib(bytes)}; a config may be at most ${kib(MAX_CONFIG_BYTES)}` },
-      ],
-    };
-  }
+  const tooLarge = configSizeProblem(Buffer.byteLength(text, "utf8"));
+  if (tooLarge) return { ok: false, errors: [{ path: "", message: tooLarge }] };
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map(yamlError) };

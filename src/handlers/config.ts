@@ -2,6 +2,7 @@
 // work), read at the commit being acted on, validated by the one zod schema.
 import type { Octokit, RepoCoords } from "../github/types.js";
 import { CONFIG_PATH, aliasMessage, parseConfigObject } from "../config/load.js";
+import { ConfigTooLargeError, readConfigFile } from "../github/config-file.js";
 import { type Config, type ConfigError, formatConfigErrors } from "../config/schema.js";
 
 export type RepoConfig =
@@ -13,12 +14,11 @@ export type RepoConfig =
 export async function loadConfig(octokit: Octokit, coords: RepoCoords, ref?: string): Promise<RepoConfig> {
   let result: { config: Record<string, unknown>; files: Array<{ config: unknown }> };
   try {
-    result = await octokit.config.get({
-      ...coords,
-      path: CONFIG_PATH,
-      ...(ref ? { branch: ref } : {}),
-    });
+    result = await readConfigFile(octokit, { ...coords, path: CONFIG_PATH, ...(ref ? { branch: ref } : {}) });
   } catch (error) {
+    if (error instanceof ConfigTooLargeError) {
+      return { status: "invalid", errors: [{ path: "", message: error.message }], raw: null };
+    }
     // The plugin throws for YAML it cannot parse and for bad `_extends` values: both are the user's to fix.
     const message =
       error instanceof Error

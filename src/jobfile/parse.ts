@@ -4,6 +4,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
+import { lineOfIndex } from "./lines.js";
 
 const require = createRequire(import.meta.url);
 
@@ -41,6 +42,31 @@ export function hclParser(): Promise<Parser> {
 export async function parseTree(text: string): Promise<Tree> {
   const parser = await hclParser();
   const tree = parser.parse(text);
+  if (!tree) throw new Error("tree-sitter returned no tree");
+  return tree;
+}
+
+/**
+ * Parses only `ranges` of `text`, read as one text, with positions in the whole text (tree-sitter's
+ * included ranges): a large file is parsed a piece at a time. Every range starts at a line start.
+ */
+export async function parseRanges(
+  text: string,
+  ranges: ReadonlyArray<{ start: number; end: number }>,
+  starts: readonly number[],
+): Promise<Tree> {
+  const parser = await hclParser();
+  const point = (index: number) => {
+    const row = lineOfIndex(starts, index) - 1;
+    return { row, column: index - starts[row]! };
+  };
+  const includedRanges = ranges.map((r) => ({
+    startIndex: r.start,
+    endIndex: r.end,
+    startPosition: point(r.start),
+    endPosition: point(r.end),
+  }));
+  const tree = parser.parse(text, null, { includedRanges });
   if (!tree) throw new Error("tree-sitter returned no tree");
   return tree;
 }

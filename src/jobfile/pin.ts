@@ -71,6 +71,7 @@ export async function pinImages(
     varFiles: varFiles.map((f) => ({ path: f.path, before: f.text, after: changed.get(f.path) ?? f.text })),
     sites: analysis.sites,
     semantic: analysis.semantic,
+    ...(analysis.items ? { items: analysis.items } : {}),
     varSemantics: analysis.varSemantics,
     expected,
     splices,
@@ -179,12 +180,19 @@ export function planPins(
   return { edits, skipped, splices, expected };
 }
 
-/** The text of one file with its splices applied, back to front. */
+/** The text of one file with its splices applied. */
 export function applySplices(source: string, file: string | null, splices: readonly Splice[]): string {
-  let out = source;
-  const mine = splices.filter((s) => (s.file ?? null) === file).sort((a, b) => b.start - a.start);
-  for (const s of mine) out = out.slice(0, s.start) + written(s) + out.slice(s.end);
-  return out;
+  // Front to back into parts joined once: splicing the whole text per edit is quadratic.
+  const mine = splices.filter((s) => (s.file ?? null) === file).sort((a, b) => a.start - b.start);
+  if (mine.length === 0) return source;
+  const parts: string[] = [];
+  let at = 0;
+  for (const s of mine) {
+    parts.push(source.slice(at, s.start), written(s));
+    at = s.end;
+  }
+  parts.push(source.slice(at));
+  return parts.join("");
 }
 
 function pinned(site: SiteDetail, target: PinTarget, style: PinStyle): string {

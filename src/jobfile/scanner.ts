@@ -8,6 +8,7 @@ import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from
 import { attribute, blockType, child, children, decodeQuoted, member, traversalPath } from "./hcl.js";
 import { type Unmanaged, unmanaged } from "./reasons.js";
 import type { EditPoint, ImageSite, SiteDetail, ValueRead } from "./jobfile.js";
+import { lineOfIndex, lineStarts } from "./lines.js";
 
 /** A variable's value from a var file: its expression lives in another tree. */
 export interface ExternalValue {
@@ -67,14 +68,24 @@ export class Scanner {
 
   constructor(
     private readonly text: string,
-    private readonly root: Node,
     /** values from var files (the last file that sets a variable wins, as with -var-file) */
     private readonly external: ReadonlyMap<string, ExternalValue> = new Map(),
   ) {}
 
-  scan(): SiteDetail[] {
-    const body = child(this.root, "body");
-    if (!body) return [];
+  /** The image sites of a file parsed as one tree. */
+  scan(root: Node): SiteDetail[] {
+    this.define(root);
+    this.collect(root);
+    return this.finish();
+  }
+
+  /**
+   * Reads the variables and locals a tree declares. A file parsed in pieces gives the piece with its
+   * definitions first, and keeps that tree until finish(): sites elsewhere resolve into it.
+   */
+  define(root: Node) {
+    const body = child(root, "body");
+    if (!body) return;
     for (const block of children(body, "block")) {
       const type = blockType(block);
       const inner = child(block, "body");
@@ -91,8 +102,18 @@ export class Scanner {
         }
       }
     }
-    this.countUses(this.root);
-    this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
+  }
+
+  /** Finds the image sites and `var.`/`local.` references of a tree (the whole file, or a piece of it). */
+  collect(root: Node) {
+    this.countUses(root);
+    const body = child(root, "body");
+    if (body)
+      this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
+  }
+
+  /** Every site found, decided (call after define and collect have seen the whole file). */
+  finish(): SiteDetail[] {
     return this.settle();
   }
 
@@ -102,6 +123,7 @@ export class Scanner {
    */
   externalReads(): ValueRead[] {
     const out: ValueRead[] = [];
+    let starts: number[] | null = null;
     for (const use of this.uses) {
       const [root, key] = use.path as [string, string];
       const value = root === "var" ? this.external.get(key) : undefined;
@@ -120,7 +142,7 @@ export class Scanner {
         file: value.file,
         start: range.startIndex,
         end: range.endIndex,
-        line: lineAt(this.text, use.at),
+        line: lineOfIndex((starts ??= lineStarts(this.text)), use.at),
         ...(site === undefined ? {} : { site }),
       });
     }
@@ -146,20 +168,26 @@ export class Scanner {
   private settle(): SiteDetail[] {
     const groups = new Map<string, Found[]>();
     for (const f of this.found) {
-      if (f.key !== null) groups.set(f.key, [...(groups.get(f.key) ?? []), f]);
+      if (f.key === null) continue;
+      const group = groups.get(f.key);
+      if (group) group.push(f);
+      else groups.set(f.key, [f]);
     }
+    // Per group, once: where its sites read the literal from (a shared variable has hundreds of readers).
+    const readersOf = new Map<Found[], Set<number>>();
     return this.found.map((f) => {
       if (f.key === null) return f.site;
       const group = groups.get(f.key)!;
-      const refusal = f.refusal ?? this.sharing(f, group);
+      let readers = readersOf.get(group);
+      if (!readers) readersOf.set(group, (readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)))));
+      const refusal = f.refusal ?? this.sharing(f, group, readers);
       if (refusal) return { ...f.site, managed: false, ...refusal, edit: null };
       const shared = group.filter((g) => g !== f).map((g) => g.site.line);
       return shared.length > 0 ? { ...f.site, shared } : f.site;
     });
   }
 
-  private sharing(f: Found, group: Found[]): Unmanaged | null {
-    const readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)));
+  private sharing(f: Found, group: Found[], readers: ReadonlySet<number>): Unmanaged | null {
     for (const { path } of f.links) {
       const uses = this.uses.filter((q) => prefixOf(q.path, path) || prefixOf(path, q.path));
       const others = uses.filter((q) => !readers.has(q.at)).length;
@@ -436,10 +464,4 @@ export class Scanner {
     }
     return { ok: true, pieces: [{ text: unescape(lines.join("\n")), edit: null, chain }], names: [] };
   }
-}
-
-function lineAt(text: string, index: number): number {
-  let line = 1;
-  for (let i = text.indexOf("\n"); i !== -1 && i < index; i = text.indexOf("\n", i + 1)) line++;
-  return line;
 }

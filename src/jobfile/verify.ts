@@ -2,6 +2,9 @@
 // that it did only what was intended, using both parsers.
 import { type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
 import { encodeJsonString } from "./json.js";
+import type { Item } from "./layout.js";
+import { lineAt, lineOfIndex, lineStarts } from "./lines.js";
+import { hcl2Object } from "./parse.js";
 
 /** An edit failed verification: the edited text must not be used. */
 export class PinVerificationError extends Error {
@@ -45,6 +48,8 @@ export interface PinCheck {
   sites: SiteDetail[];
   /** hcl2-parser's reading of `before` */
   semantic: unknown;
+  /** a large file's items (Analysis.items): the referee reads the ones holding an edit, not the file */
+  items?: readonly Item[];
   /** the value each edited site must have afterwards */
   expected: ReadonlyMap<SiteDetail, string>;
   splices: Splice[];
@@ -81,8 +86,9 @@ export async function verifyPin(check: PinCheck): Promise<void> {
     throw new PinVerificationError(`${check.sites.length} image sites before, ${again.sites.length} after`);
   }
   // A splice that changed the number of lines would move the sites below it by exactly that much.
+  const starts = lineStarts(before);
   const shifts = splices.map((s) => ({
-    endLine: lineAt(before, s.end),
+    endLine: lineOfIndex(starts, s.end),
     delta: count(written(s), "\n") - count(before.slice(s.start, s.end), "\n"),
   }));
   const moved = (line: number) => line + shifts.reduce((n, s) => n + (s.endLine < line ? s.delta : 0), 0);
@@ -106,7 +112,8 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   });
 
   // 4. HashiCorp's reading of before and after differs exactly in the edited values, in every file.
-  semanticDiff(check.semantic, again.semantic, splices, before, "");
+  if (check.items) proveOnItems(before, after, splices, check.items);
+  else semanticDiff(check.semantic, again.semantic, splices, before, "");
   for (const f of varFiles) {
     const mine = check.splices.filter((s) => s.file === f.path);
     semanticDiff(
@@ -199,7 +206,42 @@ function count(text: string, needle: string): number {
   return text.split(needle).length - 1;
 }
 
-/** 1-based line of a string index. */
-function lineAt(text: string, index: number): number {
-  return count(text.slice(0, index), "\n") + 1;
+/**
+ * A large file's edits, proven on the smallest item (a top-level item, or an item directly inside a
+ * top-level block: a job's group) that holds them: HashiCorp's parser must accept the item on its own
+ * before and after, and read it differently only in the edited values. Sound because the item is a
+ * whole body item (its start is a body-item start for tree-sitter and for layout.ts, which both also
+ * found it balanced), HCL reads a body item the same wherever the body is, hcl2json turns a block into
+ * JSON from its own body alone, and every byte outside the edits is already proven identical (step 1):
+ * so the whole file's reading can change only inside these items, and only there in the edited values.
+ */
+function proveOnItems(before: string, after: string, splices: Splice[], items: readonly Item[]) {
+  const ordered = [...splices].sort((a, b) => a.start - b.start);
+  const byItem = new Map<Item, Splice[]>();
+  for (const s of ordered) {
+    // Items are sorted by start, a depth-1 item after the depth-0 item holding it: the last wins.
+    const item = items.findLast((i) => i.start <= s.start && s.end <= i.end);
+    if (!item)
+      throw new PinVerificationError("an edit lies outside every item of the file", lineAt(before, s.start));
+    byItem.set(item, [...(byItem.get(item) ?? []), s]);
+  }
+  // Where each item lies in `after`: shifted by the edits before it.
+  let shift = 0;
+  let next = 0;
+  for (const [item, mine] of [...byItem].sort(([a], [b]) => a.start - b.start)) {
+    for (; next < ordered.length && ordered[next]!.end <= item.start; next++) {
+      shift += written(ordered[next]!).length - (ordered[next]!.end - ordered[next]!.start);
+    }
+    const grow = mine.reduce((n, s) => n + written(s).length - (s.end - s.start), 0);
+    const was = before.slice(item.start, item.end);
+    const now = after.slice(item.start + shift, item.end + shift + grow);
+    const line = lineAt(before, item.start);
+    const a = hcl2Object(was);
+    const b = hcl2Object(now);
+    if (!a.ok)
+      throw new PinVerificationError("HashiCorp's parser rejects the block that holds the edit", line);
+    if (!b.ok) throw new PinVerificationError("HashiCorp's parser rejects the edited block", line);
+    const local = mine.map((s) => ({ ...s, start: s.start - item.start, end: s.end - item.start }));
+    semanticDiff(a.value, b.value, local, was, ` in the block at line ${line}`);
+  }
 }

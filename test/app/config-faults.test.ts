@@ -76,4 +76,18 @@ describe("an invalid config through the App", () => {
     );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
+
+  it("[fault:config-too-large] a config over 1 MiB: a failed check run saying its size and the bound, never parsed", async () => {
+    mockInstallationToken();
+    // Valid YAML all the way: only its size is wrong.
+    const huge = `registry: ghcr.io/acme/platform\n${"# padding padding padding padding\n".repeat(32 * 1024)}`;
+    mockConfig(huge, SHA);
+    mockCheckList(SHA, []);
+    mockCheckCreate(
+      invalid(
+        `the file is ${Math.ceil(Buffer.byteLength(huge) / 1024)} KiB; a config may be at most 1024 KiB`,
+      ),
+    );
+    await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
+  });
 });
