@@ -10,6 +10,7 @@ const areas: Array<[string, () => Promise<{ run(): Promise<BenchSection> }>]> = 
   ["coverage", async () => ({ run: (await import("./nomad.js")).coverageOnly })],
   ["registry", () => import("./registry.js")],
   ["plan", () => import("./plan.js")],
+  ["images", () => import("./images.js")],
   ["github", () => import("./github.js")],
   ["action", () => import("./action.js")],
   ["replicas", () => import("./replicas.js")],

@@ -12,6 +12,10 @@ Lists the container images of Nomad job files: job, group, task, line, the refer
 
   --var-file FILE  values for variables (\`name = value\`), after <job>.vars.hcl beside each job file
                    (for a Nomad Pack template: values files over its pack's variables.hcl)
+  --strict         also ask HashiCorp's HCL parser, the referee \`pin\`, \`plan\` and \`apply\` prove every
+                   edit with (slower: without it, files are checked by tree-sitter and the rules
+                   HashiCorp's parser adds to the grammar: one attribute per one-line block, no
+                   attribute set twice)
   --json           print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference",
                    "managed","reason"?,"kind"?,"hint"?,"literal"?,"shared"?}]}]}`;
 
@@ -51,6 +55,7 @@ export const command: Command = {
         options: {
           json: { type: "boolean", default: false },
           "var-file": { type: "string", multiple: true, default: [] },
+          strict: { type: "boolean", default: false },
         },
         allowPositionals: true,
       });
@@ -60,8 +65,12 @@ export const command: Command = {
     const files = parsed.positionals;
     if (files.length === 0) throw new UsageError("no job files given");
 
+    const named = parsed.values["var-file"];
+    const strict = parsed.values.strict;
+    // Reading runs ahead of parsing (a window of files at a time), so the disk waits overlap the CPU.
+    const inputs = readAhead(files, READ_AHEAD, (file) => readInput(file, named));
     const results: Result[] = [];
-    for (const file of files) results.push(await report(file, parsed.values["var-file"]));
+    for (const [i, file] of files.entries()) results.push(await report(file, await inputs(i), strict));
     const reports = results.map((r) => r.report);
 
     if (parsed.values.json) {
@@ -76,17 +85,34 @@ export const command: Command = {
   },
 };
 
-async function report(file: string, named: string[]): Promise<Result> {
-  let text: string;
-  let varFiles: VarFile[];
+const READ_AHEAD = 16;
+
+type Input = { text: string; varFiles: VarFile[] } | { error: string };
+
+async function readInput(file: string, named: string[]): Promise<Input> {
   try {
-    text = await readJobFile(file);
-    varFiles = await readVarFiles(file, named);
+    return { text: await readJobFile(file), varFiles: await readVarFiles(file, named) };
   } catch (error) {
-    return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
+    return { error: describeError(error) };
   }
-  if (packVariablesFile(file) !== null) return packReport(file, text, varFiles);
-  const scan = await findImages(text, { varFiles });
+}
+
+/** `get(i)` is the i-th item's read; reads start in order, at most `window` ahead of the last asked. */
+function readAhead<T>(items: string[], window: number, read: (item: string) => Promise<T>) {
+  const started: Array<Promise<T>> = [];
+  return (i: number): Promise<T> => {
+    for (let j = started.length; j < Math.min(items.length, i + window); j++) started.push(read(items[j]!));
+    return started[i]!;
+  };
+}
+
+async function report(file: string, input: Input, strict: boolean): Promise<Result> {
+  if ("error" in input) {
+    return { report: { file, ok: false, error: input.error, images: [] }, where: file };
+  }
+  const { text, varFiles } = input;
+  if (packVariablesFile(file) !== null) return packReport(file, text, varFiles, strict);
+  const scan = await findImages(text, { varFiles, strict, hclRules: true });
   if (!scan.ok) {
     // JSON consumers get the line inside the message; stderr gets the usual file:line prefix.
     const error = scan.line === null ? scan.error : `line ${scan.line}: ${scan.error}`;
@@ -118,10 +144,10 @@ function row(s: ImageSite): FileReport["images"][number] {
 }
 
 /** A Nomad Pack template is not a job file (ok: false), but its images are listed, with where their values are. */
-async function packReport(file: string, text: string, values: VarFile[]): Promise<Result> {
+async function packReport(file: string, text: string, values: VarFile[], strict: boolean): Promise<Result> {
   let analysis;
   try {
-    analysis = await analyzePackTemplate(await readPackTemplate(file, text, values));
+    analysis = await analyzePackTemplate(await readPackTemplate(file, text, values), strict);
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }

@@ -2,7 +2,7 @@
 // under a `task`, `sidecar_task` or `dynamic "task"`. Values are followed through variable defaults,
 // var files and locals; whatever cannot be followed statically is reported, never guessed.
 import type { Node, Tree } from "web-tree-sitter";
-import { hcl2Object, parseTree, treeProblem } from "./parse.js";
+import { refereeRead, parseTree, treeProblem } from "./parse.js";
 import type { ImageRef } from "../image/reference.js";
 import { child, children } from "./hcl.js";
 import { type ExternalValue, Scanner } from "./scanner.js";
@@ -114,6 +114,11 @@ export type Analysis =
 export interface AnalyseOptions {
   /** also ask hcl2-parser (default true) */
   strict?: boolean;
+  /**
+   * Without `strict`: still refuse what the rules HashiCorp's parser adds to tree-sitter's grammar
+   * catch (knownStrictError), so a listing reports those files without loading the referee.
+   */
+  hclRules?: boolean;
   /** var files in -var-file order: a later file overrides an earlier one */
   varFiles?: readonly VarFile[];
 }
@@ -136,7 +141,7 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
     if (problem) return { ok: false, error: `not valid HCL2: ${problem.reason}`, line: problem.line };
     let semantic: unknown = null;
     if (strict) {
-      const checked = hcl2Object(text);
+      const checked = await refereeRead(text);
       if (!checked.ok) {
         const known = knownStrictError(tree.rootNode);
         const why =
@@ -144,6 +149,9 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
         return { ok: false, error: `not valid HCL2: ${why}`, line: known?.line ?? null };
       }
       semantic = checked.value;
+    } else if (options.hclRules) {
+      const known = knownStrictError(tree.rootNode);
+      if (known) return { ok: false, error: `not valid HCL2: ${known.reason}`, line: known.line };
     }
     const external = new Map<string, ExternalValue>();
     const varSemantics = new Map<string, unknown>();
@@ -151,10 +159,12 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
       const varTree = await parseTree(file.text);
       trees.push(varTree);
       const bad = treeProblem(varTree);
-      const checked = strict && !bad ? hcl2Object(file.text) : null;
-      if (bad || (checked && !checked.ok)) {
-        const why = bad?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser)";
-        const at = bad?.line ? `:${bad.line}` : "";
+      const checked = strict && !bad ? await refereeRead(file.text) : null;
+      const ruled = !strict && !bad && options.hclRules ? knownStrictError(varTree.rootNode) : null;
+      if (bad || ruled || (checked && !checked.ok)) {
+        const why = bad?.reason ?? ruled?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser)";
+        const line = bad?.line ?? ruled?.line;
+        const at = line ? `:${line}` : "";
         return { ok: false, error: `var file ${file.path}${at} is not valid HCL2: ${why}`, line: null };
       }
       if (checked?.ok) varSemantics.set(file.path, checked.value);
