@@ -53,7 +53,7 @@ export interface Session {
 export function createSession(options: SessionOptions = {}): Session {
   const env = options.env ?? process.env;
   const concurrencyPerHost = options.concurrencyPerHost ?? 8;
-  const fetchImpl = options.fetch ?? keepAliveFetch;
+  const fetchImpl = options.fetch ?? keepAliveFetch(concurrencyPerHost);
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
   let authenticator: Authenticator | null = null;
