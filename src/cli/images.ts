@@ -67,10 +67,8 @@ export const command: Command = {
 
     const named = parsed.values["var-file"];
     const strict = parsed.values.strict;
-    // Reading runs ahead of parsing (a window of files at a time), so the disk waits overlap the CPU.
-    const inputs = readAhead(files, READ_AHEAD, (file) => readInput(file, named));
     const results: Result[] = [];
-    for (const [i, file] of files.entries()) results.push(await report(file, await inputs(i), strict));
+    for (const file of files) results.push(await report(file, await readInput(file, named), strict));
     const reports = results.map((r) => r.report);
 
     if (parsed.values.json) {
@@ -85,8 +83,6 @@ export const command: Command = {
   },
 };
 
-const READ_AHEAD = 16;
-
 type Input = { text: string; varFiles: VarFile[] } | { error: string };
 
 async function readInput(file: string, named: string[]): Promise<Input> {
@@ -95,15 +91,6 @@ async function readInput(file: string, named: string[]): Promise<Input> {
   } catch (error) {
     return { error: describeError(error) };
   }
-}
-
-/** `get(i)` is the i-th item's read; reads start in order, at most `window` ahead of the last asked. */
-function readAhead<T>(items: string[], window: number, read: (item: string) => Promise<T>) {
-  const started: Array<Promise<T>> = [];
-  return (i: number): Promise<T> => {
-    for (let j = started.length; j < Math.min(items.length, i + window); j++) started.push(read(items[j]!));
-    return started[i]!;
-  };
 }
 
 async function report(file: string, input: Input, strict: boolean): Promise<Result> {
