@@ -178,7 +178,6 @@ export function prepareReferee(): void {
     return;
   }
   const worker = new Worker(WORKER, { eval: true, workerData: { parser } });
-  worker.unref();
   const pending = new Map<number, (answer: Answer | undefined) => void>();
   let next = 0;
   let alive = true;
@@ -194,6 +193,8 @@ export function prepareReferee(): void {
   });
   worker.on("error", stop);
   worker.on("exit", stop);
+  // After the listeners: adding a "message" listener refs the thread's port again.
+  worker.unref();
   referee = {
     read(text) {
       if (!alive) return Promise.resolve(undefined);
