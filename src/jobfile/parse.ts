@@ -167,13 +167,14 @@ let referee: Referee | undefined;
  * Starts loading HashiCorp's parser in a worker thread, for a run that may edit files (plan, apply):
  * by the time an edit is to be proven, it is ready. The thread never keeps the process alive. Where no
  * thread can be started, or the parser cannot be found as a file (the Action's bundle), the parser is
- * loaded in this thread on first use, as without this call.
+ * loaded in this thread on first use, as without this call; so it is when the thread fails or dies.
+ * `parserModule`: another file to load as the parser (tests: one that fails to load).
  */
-export function prepareReferee(): void {
+export function prepareReferee(parserModule?: string): void {
   if (referee || hcl2) return;
   let parser: string;
   try {
-    parser = require.resolve("hcl2-parser");
+    parser = parserModule ?? require.resolve("hcl2-parser");
   } catch {
     return;
   }
