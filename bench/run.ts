@@ -11,6 +11,7 @@ const areas: Array<[string, () => Promise<{ run(): Promise<BenchSection> }>]> = 
   ["registry", () => import("./registry.js")],
   ["plan", () => import("./plan.js")],
   ["provenance", () => import("./provenance.js")],
+  ["images", () => import("./images.js")],
   ["github", () => import("./github.js")],
   ["action", () => import("./action.js")],
   ["replicas", () => import("./replicas.js")],

@@ -121,9 +121,16 @@ export async function deploy(
 ): Promise<{ result: DeployResult; root: string; config: Config }> {
   let root: string;
   let sha: string;
+  let branchName: string | null;
+  let repoUrl: string | null;
   try {
     root = await git.repoRoot(args.repo);
-    sha = await git.revParse(root, args.sha);
+    // Independent reads of the checkout, each a git process: together, not one after another.
+    [sha, branchName, repoUrl] = await Promise.all([
+      git.revParse(root, args.sha),
+      io.env.GITHUB_REF_NAME || git.currentBranch(root),
+      git.remoteWebUrl(root),
+    ]);
   } catch (error) {
     throw new InputError((error as Error).message);
   }
@@ -140,9 +147,8 @@ export async function deploy(
     }
     sources = parseImagesFile(text, args.images);
   }
-  const branch = io.env.GITHUB_REF_NAME || (await git.currentBranch(root)) || "HEAD";
+  const branch = branchName || "HEAD";
   const client = createRegistryClient({ env: io.env });
-  const repoUrl = await git.remoteWebUrl(root);
   const showProgress = !args.json && !args.quiet;
   const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
   const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl) : undefined;

@@ -3,15 +3,27 @@ import { describeError, readJobFile } from "../workspace/files.js";
 import { readPackTemplate, readVarFiles } from "../workspace/varfiles.js";
 import { type ImageSite, type VarFile, findImages, publicSite } from "../jobfile/jobfile.js";
 import { analyzePackTemplate, packVariablesFile } from "../jobfile/pack.js";
+import { prepareReferee } from "../jobfile/parse.js";
+import { mapLimit } from "../core/concurrency.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
-const usage = `usage: nomad-gitops-bot images [--json] [--var-file FILE]... FILE...
+/** From this many files on, the referee runs in a worker thread beside the scan. */
+const REFEREE_THREAD_FROM = 4;
+/** Files read and scanned while the referee reads earlier ones. */
+const IN_FLIGHT = 8;
+
+const usage = `usage: nomad-gitops-bot images [--json] [--fast] [--var-file FILE]... FILE...
 
 Lists the container images of Nomad job files: job, group, task, line, the reference, and whether
 \`pin\` can edit it (and if not, which case it is and what would make it pinnable).
 
   --var-file FILE  values for variables (\`name = value\`), after <job>.vars.hcl beside each job file
                    (for a Nomad Pack template: values files over its pack's variables.hcl)
+  --fast           check files with tree-sitter and the rules HashiCorp's parser adds to the grammar
+                   (one attribute per one-line block, no attribute set twice) instead of asking
+                   HashiCorp's HCL parser itself, the referee \`pin\`, \`plan\` and \`apply\` prove every
+                   edit with: faster, but a file only that parser refuses can be listed as ok
+  --strict         ask the referee (the default; kept for scripts that pass it)
   --json           print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference",
                    "managed","reason"?,"kind"?,"hint"?,"literal"?,"shared"?}]}]}`;
 
@@ -51,6 +63,8 @@ export const command: Command = {
         options: {
           json: { type: "boolean", default: false },
           "var-file": { type: "string", multiple: true, default: [] },
+          strict: { type: "boolean", default: false },
+          fast: { type: "boolean", default: false },
         },
         allowPositionals: true,
       });
@@ -60,8 +74,18 @@ export const command: Command = {
     const files = parsed.positionals;
     if (files.length === 0) throw new UsageError("no job files given");
 
-    const results: Result[] = [];
-    for (const file of files) results.push(await report(file, parsed.values["var-file"]));
+    const named = parsed.values["var-file"];
+    // A file is "ok" when HashiCorp's parser reads it, as Nomad would: the referee is the default.
+    if (parsed.values.fast && parsed.values.strict)
+      throw new UsageError("--fast and --strict exclude each other");
+    const strict = !parsed.values.fast;
+    // Many files: the referee compiles and reads in its own thread while this one reads and scans the
+    // next files (a few in flight), so the two parsers share the machine's CPUs instead of taking turns.
+    const overlap = strict && files.length >= REFEREE_THREAD_FROM;
+    if (overlap) prepareReferee();
+    const results = await mapLimit(files, overlap ? IN_FLIGHT : 1, async (file) =>
+      report(file, await readInput(file, named), strict),
+    );
     const reports = results.map((r) => r.report);
 
     if (parsed.values.json) {
@@ -76,17 +100,23 @@ export const command: Command = {
   },
 };
 
-async function report(file: string, named: string[]): Promise<Result> {
-  let text: string;
-  let varFiles: VarFile[];
+type Input = { text: string; varFiles: VarFile[] } | { error: string };
+
+async function readInput(file: string, named: string[]): Promise<Input> {
   try {
-    text = await readJobFile(file);
-    varFiles = await readVarFiles(file, named);
+    return { text: await readJobFile(file), varFiles: await readVarFiles(file, named) };
   } catch (error) {
-    return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
+    return { error: describeError(error) };
   }
-  if (packVariablesFile(file) !== null) return packReport(file, text, varFiles);
-  const scan = await findImages(text, { varFiles });
+}
+
+async function report(file: string, input: Input, strict: boolean): Promise<Result> {
+  if ("error" in input) {
+    return { report: { file, ok: false, error: input.error, images: [] }, where: file };
+  }
+  const { text, varFiles } = input;
+  if (packVariablesFile(file) !== null) return packReport(file, text, varFiles, strict);
+  const scan = await findImages(text, { varFiles, strict, hclRules: true });
   if (!scan.ok) {
     // JSON consumers get the line inside the message; stderr gets the usual file:line prefix.
     const error = scan.line === null ? scan.error : `line ${scan.line}: ${scan.error}`;
@@ -118,10 +148,10 @@ function row(s: ImageSite): FileReport["images"][number] {
 }
 
 /** A Nomad Pack template is not a job file (ok: false), but its images are listed, with where their values are. */
-async function packReport(file: string, text: string, values: VarFile[]): Promise<Result> {
+async function packReport(file: string, text: string, values: VarFile[], strict: boolean): Promise<Result> {
   let analysis;
   try {
-    analysis = await analyzePackTemplate(await readPackTemplate(file, text, values));
+    analysis = await analyzePackTemplate(await readPackTemplate(file, text, values), strict);
   } catch (error) {
     return { report: { file, ok: false, error: describeError(error), images: [] }, where: file };
   }

@@ -20,6 +20,7 @@ import { renderDeploy } from "./outputs.js";
 import { resolveServices } from "./resolve.js";
 import { scanWithLookups } from "./scan.js";
 import { renderTag } from "./templates.js";
+import { prepareReferee } from "../jobfile/parse.js";
 
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const { config, build, repo } = options;
@@ -28,6 +29,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const progress = options.onProgress ?? (() => {});
   const actions: RegistryAction[] = [];
   const sources = options.images?.sources ?? {};
+  // Every edit is proven by HashiCorp's parser: it loads in its own thread while files are scanned.
+  prepareReferee();
 
   // 1. Scan every job file; each service image's tag lookup starts as soon as a file names it.
   const scan = await scanWithLookups(

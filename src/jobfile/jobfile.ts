@@ -2,7 +2,7 @@
 // under a `task`, `sidecar_task` or `dynamic "task"`. Values are followed through variable defaults,
 // var files and locals; whatever cannot be followed statically is reported, never guessed.
 import type { Node, Tree } from "web-tree-sitter";
-import { hcl2Object, parseTree, treeProblem } from "./parse.js";
+import { parseTree, refereeRead, treeProblem } from "./parse.js";
 import type { Item } from "./layout.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
 import { LARGE_FILE_CHARS, scanInPieces } from "./pieces.js";
@@ -122,6 +122,11 @@ export type Analysis =
 export interface AnalyseOptions {
   /** also ask hcl2-parser (default true) */
   strict?: boolean;
+  /**
+   * Without `strict`: still refuse what the rules HashiCorp's parser adds to tree-sitter's grammar
+   * catch (knownStrictError), so a listing reports those files without loading the referee.
+   */
+  hclRules?: boolean;
   /** var files in -var-file order: a later file overrides an earlier one */
   varFiles?: readonly VarFile[];
 }
@@ -144,7 +149,7 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
   if (remembered && lastLarge?.text === text) return lastLarge.analysis;
   const trees: Tree[] = [];
   try {
-    const vars = await readVarFiles(options.varFiles ?? [], strict, trees);
+    const vars = await readVarFiles(options.varFiles ?? [], strict, trees, options.hclRules);
     let scanner = new Scanner(text, vars.external);
     const inPieces = text.length > LARGE_FILE_CHARS ? await scanInPieces(text, scanner) : null;
     let sites: SiteDetail[];
@@ -157,7 +162,7 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
       if (problem) return { ok: false, error: `not valid HCL2: ${problem.reason}`, line: problem.line };
       // Above LARGE_FILE_CHARS the referee reads only the items an edit is in (verify.ts).
       if (strict && text.length <= LARGE_FILE_CHARS) {
-        const checked = hcl2Object(text);
+        const checked = await refereeRead(text);
         if (!checked.ok) {
           const known = knownStrictError(tree.rootNode);
           const why =
@@ -165,6 +170,9 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
           return { ok: false, error: `not valid HCL2: ${why}`, line: known?.line ?? null };
         }
         semantic = checked.value;
+      } else if (!strict && options.hclRules) {
+        const known = knownStrictError(tree.rootNode);
+        if (known) return { ok: false, error: `not valid HCL2: ${known.reason}`, line: known.line };
       }
       // A fresh scanner: a failed piece scan may have seen part of the file.
       if (text.length > LARGE_FILE_CHARS) scanner = new Scanner(text, vars.external);
@@ -212,6 +220,7 @@ async function readVarFiles(
   files: readonly VarFile[],
   strict: boolean,
   trees: Tree[],
+  hclRules = false,
 ): Promise<VarFilesRead> {
   const external = new Map<string, ExternalValue>();
   const semantics = new Map<string, unknown>();
@@ -219,10 +228,12 @@ async function readVarFiles(
     const varTree = await parseTree(file.text);
     trees.push(varTree);
     const bad = treeProblem(varTree);
-    const checked = strict && !bad ? hcl2Object(file.text) : null;
-    if (bad || (checked && !checked.ok)) {
-      const why = bad?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser)";
-      const at = bad?.line ? `:${bad.line}` : "";
+    const checked = strict && !bad ? await refereeRead(file.text) : null;
+    const ruled = !strict && !bad && hclRules ? knownStrictError(varTree.rootNode) : null;
+    if (bad || ruled || (checked && !checked.ok)) {
+      const why = bad?.reason ?? ruled?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser)";
+      const line = bad?.line ?? ruled?.line;
+      const at = line ? `:${line}` : "";
       const error = `var file ${file.path}${at} is not valid HCL2: ${why}`;
       return { ok: false, external, semantics, problem: { ok: false, error, line: null } };
     }

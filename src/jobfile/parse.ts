@@ -2,6 +2,7 @@
 // and splice string literals); hcl2-parser (HashiCorp's hcl/v2 via hcl2json, compiled to JS) is the
 // stricter referee for "is this valid HCL2" and the semantic reading used to verify edits.
 import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
 import { lineOfIndex } from "./lines.js";
@@ -114,19 +115,44 @@ function firstBadNode(node: Node): Node | null {
   return node.isError ? node : null;
 }
 
-type Hcl2Parser = { parseToObject(text: string): [unknown, unknown] };
+type Hcl2Parser = {
+  parseToObject(text: string): [unknown, unknown];
+  parseToString(text: string): [string, unknown];
+};
 let hcl2: Hcl2Parser | undefined;
+type Hcl2Result = { ok: true; value: unknown } | { ok: false };
 
 /**
  * HashiCorp's reading of the file (hcl2json's JSON shape), or null when it rejects the file.
  * Its errors reach JS as empty objects (a GopherJS artefact), so there is no message or line to report.
+ * In this thread: the first call loads the parser (see prepareReferee for loading it ahead, elsewhere).
  */
-export function hcl2Object(text: string): { ok: true; value: unknown } | { ok: false } {
+export function hcl2Object(text: string): Hcl2Result {
   const cached = recent.get(text);
   if (cached) return cached;
   hcl2 ??= require("hcl2-parser") as Hcl2Parser;
   const [value, error] = hcl2.parseToObject(text);
-  const result: Hcl2Result = error !== null && error !== undefined ? { ok: false } : { ok: true, value };
+  return remember(text, error !== null && error !== undefined ? { ok: false } : { ok: true, value });
+}
+
+/**
+ * The same reading as hcl2Object, from the referee's thread when prepareReferee started one: its 4 MB
+ * bundle is compiled there while this thread scans files and waits on the registry, instead of after.
+ */
+export async function refereeRead(text: string): Promise<Hcl2Result> {
+  const cached = recent.get(text);
+  if (cached) return cached;
+  const answer = await referee?.read(text);
+  if (answer === undefined) return hcl2Object(text);
+  let result: Hcl2Result = { ok: false };
+  if (answer.ok) {
+    const value: unknown = JSON.parse(answer.json);
+    result = { ok: true, value };
+  }
+  return remember(text, result);
+}
+
+function remember(text: string, result: Hcl2Result): Hcl2Result {
   // The usual flow reads a text twice (findImages, then pinImages; verify, then a caller's re-scan):
   // remembering a few recent verdicts halves the cost of the slowest step. Results are only read.
   recent.set(text, result);
@@ -134,11 +160,81 @@ export function hcl2Object(text: string): { ok: true; value: unknown } | { ok: f
   return result;
 }
 
-type Hcl2Result = { ok: true; value: unknown } | { ok: false };
 const RECENT = 8;
 const recent = new Map<string, Hcl2Result>();
 
 /** Forgets remembered hcl2-parser results (benchmarks measure cold parses). */
 export function clearParseCache(): void {
   recent.clear();
+}
+
+// --- The referee's thread ---------------------------------------------------------------------------
+
+/** The worker's code (CommonJS, evaluated): loads the parser from the path given, answers each text. */
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const hcl2 = require(workerData.parser);
+parentPort.on("message", ({ id, text }) => {
+  const [json, error] = hcl2.parseToString(text);
+  parentPort.postMessage(error !== null && error !== undefined ? { id, ok: false } : { id, ok: true, json });
+});
+`;
+
+type Answer = { ok: true; json: string } | { ok: false };
+
+interface Referee {
+  /** undefined: the thread is gone; the caller parses in its own thread instead. */
+  read(text: string): Promise<Answer | undefined>;
+}
+
+let referee: Referee | undefined;
+
+/**
+ * Starts loading HashiCorp's parser in a worker thread, for a run that may edit files (plan, apply):
+ * by the time an edit is to be proven, it is ready. The thread never keeps the process alive. Where no
+ * thread can be started, or the parser cannot be found as a file (the Action's bundle), the parser is
+ * loaded in this thread on first use, as without this call; so it is when the thread fails or dies.
+ * `parserModule`: another file to load as the parser (tests: one that fails to load).
+ */
+export function prepareReferee(parserModule?: string): void {
+  if (referee || hcl2) return;
+  let parser: string;
+  try {
+    parser = parserModule ?? require.resolve("hcl2-parser");
+  } catch {
+    return;
+  }
+  const worker = new Worker(WORKER, { eval: true, workerData: { parser } });
+  const pending = new Map<number, (answer: Answer | undefined) => void>();
+  let next = 0;
+  let alive = true;
+  const stop = () => {
+    alive = false;
+    for (const settle of pending.values()) settle(undefined);
+    pending.clear();
+  };
+  worker.on("message", (message: { id: number } & Partial<Answer>) => {
+    const settle = pending.get(message.id);
+    pending.delete(message.id);
+    settle?.(message.ok ? { ok: true, json: message.json as string } : { ok: false });
+  });
+  worker.on("error", stop);
+  worker.on("exit", stop);
+  // After the listeners: adding a "message" listener refs the thread's port again.
+  worker.unref();
+  referee = {
+    read(text) {
+      if (!alive) return Promise.resolve(undefined);
+      const id = next++;
+      // Only while an answer is awaited does the thread hold the process open.
+      if (pending.size === 0) worker.ref();
+      return new Promise<Answer | undefined>((resolve) => {
+        pending.set(id, (answer) => {
+          if (pending.size === 0) worker.unref();
+          resolve(answer);
+        });
+        worker.postMessage({ id, text });
+      });
+    },
+  };
 }

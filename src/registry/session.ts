@@ -2,6 +2,7 @@
 // that call with a clear error, not startup), the actions a read asks for, and errors that name the
 // image and explain auth and 404 answers.
 import { type Actions, Authenticator } from "./auth.js";
+import { keepAliveFetch } from "./connections.js";
 import { loadCredentials } from "./credentials.js";
 import { RegistryError } from "./errors.js";
 import {
@@ -51,7 +52,8 @@ export interface Session {
 
 export function createSession(options: SessionOptions = {}): Session {
   const env = options.env ?? process.env;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const concurrencyPerHost = options.concurrencyPerHost ?? 8;
+  const fetchImpl = options.fetch ?? keepAliveFetch(concurrencyPerHost);
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
   let authenticator: Authenticator | null = null;
@@ -72,7 +74,7 @@ export function createSession(options: SessionOptions = {}): Session {
       insecureHosts: insecureHostsFromEnv(env),
       ...retry,
       timeoutMs,
-      concurrencyPerHost: options.concurrencyPerHost ?? 8,
+      concurrencyPerHost,
       userAgent: options.userAgent ?? "nomad-gitops-bot",
     });
     return transport;

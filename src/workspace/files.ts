@@ -1,7 +1,8 @@
 // The working tree's file edge, shared by every CLI command that reads or writes repository files:
 // reading without losing bytes, and the one atomic writer.
 import { randomBytes } from "node:crypto";
-import { chmod, chown, lstat, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { chmod, chown, lstat, mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -9,7 +10,9 @@ import path from "node:path";
  * cannot change bytes nobody meant to touch; a byte order mark is kept in the text.
  */
 export async function readJobFile(file: string): Promise<string> {
-  const bytes = await readFile(file);
+  // Synchronous on purpose: a command reads its job files one at a time, and a plain read of a small
+  // file costs a fraction of the promise API's open, stat, read and close trips to the thread pool.
+  const bytes = readFileSync(file);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {

@@ -2,7 +2,7 @@
 // commit is that tree plus the bot's edits, so nothing uncommitted may go into it); history from git.
 // Symlinks are never followed: a linked job file is reported, not read (it could point out of the
 // repository) and never replaced by a regular file.
-import { lstat, readFile } from "node:fs/promises";
+import { closeSync, constants, lstatSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type RepoPort, SYMLINK_NOT_FOLLOWED as SYMLINK, type Unreadable } from "../core/ports.js";
 import { matchesAny } from "../core/glob.js";
@@ -66,21 +66,35 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
   };
 }
 
-async function readWorkingTree(root: string, paths: readonly string[]) {
+// O_NOFOLLOW: a symlink fails to open (ELOOP; EMLINK on some BSDs) instead of being followed, with no
+// window between a check and the read. Without the flag (Windows), lstat checks first.
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/**
+ * Synchronous on purpose: nothing else runs while the job files are read, and a plain read of a small
+ * file costs a fraction of the promise API's open, stat, read and close round trips to the thread pool.
+ */
+function readWorkingTree(root: string, paths: readonly string[]) {
   const out = new Map<string, string | Unreadable>();
-  await Promise.all(
-    paths.map(async (p) => {
-      const file = path.join(root, p);
-      try {
-        if ((await lstat(file)).isSymbolicLink()) out.set(p, SYMLINK);
-        else out.set(p, decode(await readFile(file)));
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT")
-          out.set(p, { unreadable: `cannot read it (${code ?? (error as Error).message})` });
+  for (const p of paths) {
+    const file = path.join(root, p);
+    let fd: number | undefined;
+    try {
+      if (NOFOLLOW === 0 && lstatSync(file).isSymbolicLink()) {
+        out.set(p, SYMLINK);
+        continue;
       }
-    }),
-  );
+      fd = openSync(file, constants.O_RDONLY | NOFOLLOW);
+      out.set(p, decode(readFileSync(fd)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ELOOP" || code === "EMLINK") out.set(p, SYMLINK);
+      else if (code !== "ENOENT")
+        out.set(p, { unreadable: `cannot read it (${code ?? (error as Error).message})` });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
   return out;
 }
 

@@ -52,6 +52,8 @@ export interface LocalRegistry {
   /** The registry itself, bypassing the proxy (for setup that must not be counted). */
   directHost: string;
   requests(): RecordedRequest[];
+  /** TCP connections clients opened to the proxy since the start or the last clearRequests. */
+  connections(): number;
   clearRequests(): void;
   /** Installs (or with null removes) a fault or auth interceptor in the proxy. */
   intercept(interceptor: Interceptor | null): void;
@@ -225,6 +227,8 @@ export async function startLocalRegistry(options: StartRegistryOptions = {}): Pr
       res.writeHead(500).end(String(error));
     });
   });
+  let connections = 0;
+  proxy.on("connection", () => void connections++);
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   const proxyHost = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
 
@@ -232,7 +236,11 @@ export async function startLocalRegistry(options: StartRegistryOptions = {}): Pr
     host: proxyHost,
     directHost,
     requests: () => recorded.slice(),
-    clearRequests: () => void recorded.splice(0),
+    connections: () => connections,
+    clearRequests: () => {
+      recorded.splice(0);
+      connections = 0;
+    },
     intercept: (next) => void (interceptor = next),
     async stop() {
       proxy.closeAllConnections();

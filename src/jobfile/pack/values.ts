@@ -4,7 +4,7 @@
 import type { Node, Tree } from "web-tree-sitter";
 import { attribute, blockType, child, children, decodeQuoted, member } from "../hcl.js";
 import type { ValueRead } from "../jobfile.js";
-import { hcl2Object, parseTree, treeProblem } from "../parse.js";
+import { refereeRead, parseTree, treeProblem } from "../parse.js";
 import { type PackInput, packSources } from "./input.js";
 import type { TemplateRead } from "./template.js";
 
@@ -29,7 +29,7 @@ export async function readPackValues(
     const tree = await parseTree(file.text);
     trees.push(tree);
     const bad = treeProblem(tree);
-    const checked = strict && !bad ? hcl2Object(file.text) : null;
+    const checked = strict && !bad ? await refereeRead(file.text) : null;
     if (bad || (checked && !checked.ok))
       return { ok: false, error: `${file.path} is not valid HCL2: ${bad?.reason ?? "rejected"}` };
     if (checked?.ok) semantics.set(file.path, checked.value);

@@ -1,0 +1,77 @@
+// What each command loads (issue 21): `images --fast` stays on tree-sitter, without the referee parser or the
+// App's dependencies; `plan` proves its edits with the referee loaded in its own thread, not in the
+// command's. Modules are recorded by a preload (test/helpers/loaded-modules.mjs) in the real bin.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GitFixture } from "../core/git-fixture.js";
+import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+
+const bin = path.resolve("bin/nomad-gitops-bot");
+const preload = path.resolve("test/helpers/loaded-modules.mjs");
+let tmp: string;
+let registry: TestRegistry;
+let repo: GitFixture;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "ngb-startup-"));
+  registry = await startRegistry();
+  repo = await GitFixture.create(registry.host, registry.directHost);
+});
+afterAll(async () => {
+  await repo?.remove();
+  await registry?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/** Runs the bin and returns its exit code, output and the packages it loaded (in its main thread). */
+async function loaded(name: string, args: string[], cwd = process.cwd()) {
+  const file = path.join(tmp, `${name}.txt`);
+  const run = await execa(process.execPath, ["--import", preload, bin, ...args], {
+    cwd,
+    reject: false,
+    env: { LOADED_MODULES_FILE: file },
+  });
+  const text = await readFile(file, "utf8");
+  const packages = new Set([...text.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].map((m) => m[1]!));
+  return { ...run, packages };
+}
+
+const APP_ONLY = ["hcl2-parser", "probot", "ioredis", "@sigstore/verify", "@sigstore/core"];
+
+describe("start-up", () => {
+  it("images --fast loads tree-sitter and no referee parser, sigstore, probot or redis", async () => {
+    const out = await loaded("images", [
+      "images",
+      "--fast",
+      "--json",
+      "test/fixtures/nomad/crlf-tabs.nomad.hcl",
+    ]);
+    expect(out.exitCode).toBe(0);
+    expect(JSON.parse(out.stdout).files[0].ok).toBe(true);
+    expect(out.packages).toContain("web-tree-sitter");
+    expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
+  });
+
+  it("images on one file asks the referee in the command's own thread (and nothing of the App)", async () => {
+    const out = await loaded("images-strict", ["images", "test/fixtures/nomad/crlf-tabs.nomad.hcl"]);
+    expect(out.exitCode).toBe(0);
+    expect(out.packages).toContain("hcl2-parser");
+    expect(APP_ONLY.filter((p) => p !== "hcl2-parser" && out.packages.has(p))).toEqual([]);
+  });
+
+  it("plan proves its edits with the referee loaded in a worker thread, not the command's", async () => {
+    const sha = await repo.git("rev-parse", "HEAD");
+    await repo.build(sha);
+    const out = await loaded("plan", ["plan", "--json"], repo.dir);
+    expect(out.stderr).toBe("");
+    expect(out.exitCode).toBe(0);
+    // Every service is new: each job file gets its first pin, which the referee proved.
+    const plan = JSON.parse(out.stdout) as { files: string[] };
+    expect(plan.files.filter((p) => p.startsWith("nomad/"))).toHaveLength(3);
+    expect(out.packages).toContain("web-tree-sitter");
+    expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
+  });
+});
