@@ -155,7 +155,8 @@ describe("two replicas sharing the ledger", () => {
     const repo = await createMonorepo(api, registry, { name: "killed-after-answer", services: 3 });
     const sha = await commitAndBuild(api, registry, repo, [1]);
     await sendPush(api, repo.fullName, "main");
-    const gate = api.hold((r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path));
+    // Stopped at the deploy's first write (the PR branch is created, then committed on): mid-way.
+    const gate = api.hold((r) => r.method === "POST" && /\/git\/refs$/.test(r.path));
     const answered = await sendWorkflowRun(api, repo.fullName, { sha });
     expect(answered.statusCode).toBe(200);
     await expect.poll(() => gate.held(), { timeout: 30_000 }).toBeGreaterThan(0);
