@@ -2,8 +2,7 @@
 // Nomad 1.11. For them, "did the rollout work" is read from the allocations of the version in question
 // (GET /v1/job/:id/allocations), not waited for as a deployment that never comes. A periodic or
 // parameterized job only registers a template: its runs are child jobs, so registering is the rollout.
-import { describeEvent } from "./summary.js";
-import type { RolloutFailure, RolloutSummary } from "./summary.js";
+import { type RolloutSummary, taskFailures } from "./summary.js";
 import type { NomadAllocation, NomadJob } from "./types.js";
 
 /**
@@ -46,17 +45,7 @@ export function summarizeAllocations(job: NomadJob, allocations: readonly NomadA
   const open = mine.filter(
     (a) => a.ClientStatus === "pending" || (done === "complete" && a.ClientStatus === "running"),
   );
-  const failures: RolloutFailure[] = failed.flatMap((alloc) =>
-    Object.entries(alloc.TaskStates ?? {})
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([task, state]) => ({
-        allocation: alloc.ID,
-        group: alloc.TaskGroup,
-        task,
-        events: (state.Events ?? []).map(describeEvent).filter((e): e is string => e !== null),
-      }))
-      .filter((f) => f.events.length > 0 || alloc.TaskStates?.[f.task]?.Failed),
-  );
+  const failures = taskFailures(failed);
   const tally = [
     `${count(done)}/${mine.length} ${done}`,
     count("running") > 0 && done !== "running" && `${count("running")} running`,

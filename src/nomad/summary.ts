@@ -279,19 +279,9 @@ export function summarizeRollout(
       healthy: s.HealthyAllocs ?? 0,
       unhealthy: s.UnhealthyAllocs ?? 0,
     }));
-  const failures: RolloutFailure[] = [];
-  for (const alloc of allocations) {
-    const unhealthy = alloc.ClientStatus === "failed" || alloc.DeploymentStatus?.Healthy === false;
-    if (!unhealthy) continue;
-    for (const [task, state] of Object.entries(alloc.TaskStates ?? {}).sort(([a], [b]) =>
-      a.localeCompare(b),
-    )) {
-      const events = (state.Events ?? []).map(describeEvent).filter((e): e is string => e !== null);
-      if (state.Failed || events.length > 0) {
-        failures.push({ allocation: alloc.ID, group: alloc.TaskGroup, task, events });
-      }
-    }
-  }
+  const failures = taskFailures(
+    allocations.filter((a) => a.ClientStatus === "failed" || a.DeploymentStatus?.Healthy === false),
+  );
   const state = STATE[deployment.Status] ?? "in_progress";
   const healthy = groups.reduce((n, g) => n + g.healthy, 0);
   const desired = groups.reduce((n, g) => n + g.desired, 0);
@@ -305,6 +295,22 @@ export function summarizeRollout(
     groups,
     failures,
   };
+}
+
+/** The tasks of failed allocations that failed or have a telling event, in task-name order per allocation. */
+export function taskFailures(failed: readonly NomadAllocation[]): RolloutFailure[] {
+  const failures: RolloutFailure[] = [];
+  for (const alloc of failed) {
+    for (const [task, state] of Object.entries(alloc.TaskStates ?? {}).sort(([a], [b]) =>
+      a.localeCompare(b),
+    )) {
+      const events = (state.Events ?? []).map(describeEvent).filter((e): e is string => e !== null);
+      if (state.Failed || events.length > 0) {
+        failures.push({ allocation: alloc.ID, group: alloc.TaskGroup, task, events });
+      }
+    }
+  }
+  return failures;
 }
 
 /** An event that explains a failure, as one line; null for routine ones (Received, Started, ...). */
