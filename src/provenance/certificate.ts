@@ -82,3 +82,27 @@ export function signerIdentity(cert: X509Certificate): SignerIdentity {
   }
   return identity;
 }
+
+const NAME_ATTRIBUTES: Record<string, string> = {
+  "2.5.4.3": "CN",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+};
+
+/** An X.509 name (DER) as people read it, `O=GitHub, Inc., CN=Fulcio Intermediate l2`; never throws. */
+export function distinguishedName(der: Buffer): string {
+  try {
+    return ASN1Obj.parseBuffer(Buffer.from(der))
+      .subs.flatMap((rdn) => rdn.subs)
+      .map((attribute) => {
+        const oid = attribute.subs[0]!.toOID();
+        return `${NAME_ATTRIBUTES[oid] ?? oid}=${attribute.subs[1]!.value.toString("utf8")}`;
+      })
+      .join(", ");
+  } catch {
+    return `(a name that is not valid DER: ${der.toString("hex")})`;
+  }
+}
