@@ -142,7 +142,7 @@ describe("github_provenance_demo 0.0.12 (a private repository's build on GitHub'
     });
   });
 
-  it("fails when the payload was changed after signing", () => {
+  it("[fault:provenance-tampered] fails when the payload was changed after signing", () => {
     const tampered = structuredClone(bundle);
     const statement = JSON.parse(Buffer.from(tampered.dsseEnvelope.payload, "base64").toString("utf8"));
     statement.predicate.buildDefinition.externalParameters.workflow.ref = "refs/heads/evil";
@@ -155,7 +155,7 @@ describe("github_provenance_demo 0.0.12 (a private repository's build on GitHub'
     });
   });
 
-  it("fails without its RFC 3161 timestamp: GitHub's instance keeps no log to stand in for it", () => {
+  it("[fault:provenance-untimed] fails without its RFC 3161 timestamp: GitHub's instance keeps no log to stand in for it", () => {
     const untimed = structuredClone(bundle) as { verificationMaterial: Record<string, unknown> };
     delete untimed.verificationMaterial.timestampVerificationData;
     expect(verifyAttestations([untimed], DIGEST, policy, trustRoots())).toMatchObject({
@@ -176,7 +176,7 @@ describe("github_provenance_demo 0.0.12 (a private repository's build on GitHub'
     });
   });
 
-  it("says which CA is missing when neither given root holds it", () => {
+  it("[fault:provenance-unknown-ca] says which CA is missing when no given root holds it", () => {
     const cliRoot = parseTrustedRoots(fixture("cli-cli-trusted_root.json"), "cli/cli trusted_root.json");
     expect(verifyAttestations([bundle], DIGEST, policy, [publicGoodRoot(), ...cliRoot])).toEqual({
       status: "unverified",
