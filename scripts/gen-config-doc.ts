@@ -171,9 +171,10 @@ export const NOTES: Record<string, string> = {
     "Must name the commit (`{sha}` or `{short_sha}`). A builder whose tag is the build's own tag costs no " +
     "request: its digest is the build's.",
   "provenance.trusted_root":
-    "Read from the deploy branch like the config. Without it, the public-good Sigstore root pinned in the " +
-    "bot's package is used (public repositories). For private repositories, put GitHub's root there: " +
-    "`gh attestation trusted-root > .github/sigstore-roots.jsonl`.",
+    "Read from the deploy branch like the config. Without it, the two roots pinned in the bot's package " +
+    "are used, each dated: public-good Sigstore (public repositories) and GitHub's own instance (private " +
+    "repositories); the certificate's CA picks one. The file replaces both, as gh's `--custom-trusted-root` " +
+    "does: list every root you trust (`gh attestation trusted-root` prints both). See docs/supply-chain.md.",
 };
 
 export const EXAMPLES: Example[] = [

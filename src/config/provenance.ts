@@ -137,7 +137,7 @@ export const provenanceSchema = z
     trusted_root: repoPath
       .optional()
       .describe(
-        "A Sigstore trusted root file in the repository (JSON, or the JSON lines of `gh attestation trusted-root`) used instead of the public-good root shipped with the bot: GitHub's own instance for private repositories, or an air-gapped one.",
+        "A Sigstore trusted root file in the repository (JSON, or the JSON lines of `gh attestation trusted-root`) used instead of both roots shipped with the bot (public-good and GitHub's own instance): for an air-gapped or custom Sigstore, or a fresher root than the shipped ones.",
       ),
   })
   .superRefine((p, ctx) => {

@@ -82,3 +82,39 @@ export function signerIdentity(cert: X509Certificate): SignerIdentity {
   }
   return identity;
 }
+
+const NAME_ATTRIBUTES: Record<string, string> = {
+  "2.5.4.3": "CN",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+};
+
+/** DER length octets: short form below 128, else the long form's count byte and big-endian bytes. */
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let rest = n; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/**
+ * An X.509 name as people read it, `O=GitHub, Inc., CN=Fulcio Intermediate l2`, from the content of
+ * its SEQUENCE (what @sigstore/core's `issuer` and `subject` give); never throws.
+ */
+export function distinguishedName(content: Buffer): string {
+  try {
+    const name = Buffer.concat([Buffer.from([0x30]), derLength(content.length), content]);
+    return ASN1Obj.parseBuffer(name)
+      .subs.flatMap((rdn) => rdn.subs)
+      .map((attribute) => {
+        const oid = attribute.subs[0]!.toOID();
+        return `${NAME_ATTRIBUTES[oid] ?? oid}=${attribute.subs[1]!.value.toString("utf8")}`;
+      })
+      .join(", ");
+  } catch {
+    return `(a name that is not valid DER: ${content.toString("hex")})`;
+  }
+}

@@ -1,5 +1,5 @@
 // The provenance engine: is digest D attested by this repository's build of this commit?
-export { signerIdentity, FULCIO_OIDS, type SignerIdentity } from "./certificate.js";
+export { distinguishedName, signerIdentity, FULCIO_OIDS, type SignerIdentity } from "./certificate.js";
 export {
   checkPolicy,
   workflowUri,
@@ -7,7 +7,15 @@ export {
   type ProvenancePolicy,
   type RunnerEnvironment,
 } from "./policy.js";
-export { parseTrustedRoots, publicGoodRoot, trustRoots, TrustedRootError, type TrustRoot } from "./roots.js";
+export {
+  chainProblems,
+  githubRoot,
+  parseTrustedRoots,
+  publicGoodRoot,
+  trustRoots,
+  TrustedRootError,
+  type TrustRoot,
+} from "./roots.js";
 export { verifyAttestations, type Attester, type Verdict } from "./verify.js";
 export { describeVerdict, ghVerifyCommand, runName, shellLine, type VerdictFormat } from "./describe.js";
 export { verifyKeySigned, type KeyPolicy } from "./key.js";

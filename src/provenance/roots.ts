@@ -1,11 +1,14 @@
 // The trust anchors a bundle is verified against: Sigstore trusted-root documents
-// (application/vnd.dev.sigstore.trustedroot+json). The public-good instance ships with the package
-// (roots/public-good.ts, dated); GitHub's own instance (private repositories) and air-gapped or custom
-// setups come from a file named by `provenance.trusted_root` (one document, or the JSON lines
-// `gh attestation trusted-root` prints).
+// (application/vnd.dev.sigstore.trustedroot+json). Two instances ship with the package, each dated:
+// public-good (roots/public-good.ts: public repositories, transparency log) and GitHub's own
+// (roots/github.ts: private repositories, RFC 3161 timestamps, no log). A file named by
+// `provenance.trusted_root` (one document, or the JSON lines `gh attestation trusted-root` prints)
+// replaces both, as gh's --custom-trusted-root does: air-gapped or custom setups trust only what they list.
+import { X509Certificate as NodeX509 } from "node:crypto";
 import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toTrustMaterial, type TrustMaterial } from "@sigstore/verify";
 import { z } from "zod";
+import { GITHUB_AS_OF, GITHUB_TRUSTED_ROOT } from "./roots/github.js";
 import { PUBLIC_GOOD_AS_OF, PUBLIC_GOOD_TRUSTED_ROOT } from "./roots/public-good.js";
 
 const certificateAuthority = z.looseObject({
@@ -17,7 +20,7 @@ const trustedRootSchema = z.looseObject({
   certificateAuthorities: z.array(certificateAuthority).default([]),
   tlogs: z.array(z.unknown()).default([]),
   ctlogs: z.array(z.unknown()).default([]),
-  timestampAuthorities: z.array(z.unknown()).default([]),
+  timestampAuthorities: z.array(certificateAuthority).default([]),
 });
 export type TrustedRootJson = z.infer<typeof trustedRootSchema>;
 
@@ -26,7 +29,10 @@ export type TrustRoot = {
   name: string;
   json: TrustedRootJson;
   material: TrustMaterial;
-  /** Subjects (DER) of each CA's issuing certificate: a leaf whose issuer is none of them is not this instance's. */
+  /**
+   * Subjects (DER) of every certificate in each CA's chain: a leaf whose issuer is none of them is not
+   * this instance's. Not only the first: GitHub's release attestations are issued by its intermediate l1.
+   */
   issuers: Buffer[];
   /** Public-good logs every signature (transparency log); GitHub's instance does not and uses RFC 3161 timestamps. */
   thresholds: { tlog: number; ctlog: number; timestamps: number };
@@ -45,19 +51,21 @@ function toRoot(name: string, json: TrustedRootJson): TrustRoot {
     name,
     json,
     material,
-    issuers: material.certificateAuthorities.flatMap((ca) =>
-      ca.certChain[0] ? [ca.certChain[0].subject] : [],
-    ),
+    issuers: material.certificateAuthorities.flatMap((ca) => ca.certChain.map((c) => c.subject)),
     thresholds: { tlog: json.tlogs.length > 0 ? 1 : 0, ctlog: json.ctlogs.length > 0 ? 1 : 0, timestamps: 1 },
   };
 }
 
+/** The documents in `text`, as written: one JSON document, or one per line. */
+export function trustedRootDocuments(text: string): string[] {
+  return text.trim().startsWith("{") && !/\}\s*\n\s*\{/.test(text)
+    ? [text]
+    : text.split("\n").filter((l) => l.trim() !== "");
+}
+
 /** Every trusted root in `text`: one JSON document, or one per line. */
 export function parseTrustedRoots(text: string, where: string): TrustRoot[] {
-  const documents =
-    text.trim().startsWith("{") && !/\}\s*\n\s*\{/.test(text)
-      ? [text]
-      : text.split("\n").filter((l) => l.trim() !== "");
+  const documents = trustedRootDocuments(text);
   if (documents.length === 0) throw new TrustedRootError(`${where}: empty, expected a Sigstore trusted root`);
   return documents.map((doc, i) => {
     const name = documents.length === 1 ? where : `${where} line ${i + 1}`;
@@ -89,9 +97,50 @@ export function publicGoodRoot(): TrustRoot {
   );
 }
 
-/** The roots a bundle may verify against: the shipped public-good root, plus a file's when configured. */
+/** GitHub's own Sigstore instance (private repositories), named with the day its copy was fetched. */
+export function githubRoot(): TrustRoot {
+  return toRoot(
+    `GitHub's Sigstore instance (root as of ${GITHUB_AS_OF})`,
+    trustedRootSchema.parse(GITHUB_TRUSTED_ROOT),
+  );
+}
+
+// Parsed once: the shipped roots are constants, and every plan with `provenance:` needs them.
+let shipped: TrustRoot[] | undefined;
+
+/**
+ * The roots a bundle may verify against: both shipped roots (the leaf's issuer picks one), or, when a
+ * file is configured, that file's roots instead.
+ */
 export function trustRoots(customText?: { text: string; where: string }): TrustRoot[] {
-  return customText === undefined
-    ? [publicGoodRoot()]
-    : [...parseTrustedRoots(customText.text, customText.where)];
+  if (customText !== undefined) return parseTrustedRoots(customText.text, customText.where);
+  shipped ??= [publicGoodRoot(), githubRoot()];
+  return [...shipped];
+}
+
+/**
+ * What is wrong with the certificate chains of a trusted root: each certificate must parse and be
+ * signed by the next one, the last by itself. Sigstore checks a leaf against these chains, not the
+ * chains themselves; a copy of a root from anywhere but its TUF repository is checked with this.
+ */
+export function chainProblems(json: TrustedRootJson): string[] {
+  const chains = [
+    ...json.certificateAuthorities.map((ca, i) => ({ where: `CA ${ca.uri ?? "?"} (#${i + 1})`, ca })),
+    ...json.timestampAuthorities.map((ca, i) => ({ where: `TSA ${ca.uri ?? "?"} (#${i + 1})`, ca })),
+  ];
+  const name = (cert: NodeX509) => `"${cert.subject.replace(/\n/g, ", ").replace(/\\,/g, ",")}"`;
+  return chains.flatMap(({ where, ca }) => {
+    let certs: NodeX509[];
+    try {
+      certs = ca.certChain.certificates.map((c) => new NodeX509(Buffer.from(c.rawBytes, "base64")));
+    } catch (err) {
+      return [`${where}: a certificate does not parse (${(err as Error).message})`];
+    }
+    return certs.flatMap((cert, j) => {
+      const issuer = certs[j + 1] ?? cert;
+      return cert.checkIssued(issuer) && cert.verify(issuer.publicKey)
+        ? []
+        : [`${where}: ${name(cert)} is not signed by ${name(issuer)}`];
+    });
+  });
 }

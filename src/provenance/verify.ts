@@ -4,7 +4,12 @@
 import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
 import { X509Certificate } from "@sigstore/core";
 import { Verifier, toSignedEntity } from "@sigstore/verify";
-import { CertificateFieldError, signerIdentity, type SignerIdentity } from "./certificate.js";
+import {
+  CertificateFieldError,
+  distinguishedName,
+  signerIdentity,
+  type SignerIdentity,
+} from "./certificate.js";
 import { checkPolicy, type ProvenancePolicy } from "./policy.js";
 import type { TrustRoot } from "./roots.js";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from "./statement.js";
@@ -103,7 +108,7 @@ function verifyOne(
     const names = roots.map((r) => r.name).join(", ");
     return {
       check: "certificate authority",
-      reason: `the certificate was not issued by a CA of any trusted root (${names})`,
+      reason: `the certificate's issuer "${distinguishedName(issuer)}" is a CA of no trusted root (${names})`,
       stage: STAGE.authority,
     };
   }

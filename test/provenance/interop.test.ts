@@ -1,5 +1,6 @@
 // Real GitHub output: sigstore-js 2.1.0's provenance, made by GitHub Actions on public-good Sigstore
-// (from the GitHub CLI's test data, see test/fixtures/provenance/README.md), verified offline.
+// (from the GitHub CLI's test data, see test/fixtures/provenance/README.md), verified offline against
+// cli/cli's trusted root and against the roots shipped with the package.
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "@sigstore/core";
 import { describe, expect, it } from "vitest";
@@ -7,6 +8,7 @@ import {
   parseTrustedRoots,
   publicGoodRoot,
   signerIdentity,
+  trustRoots,
   verifyAttestations,
   type ProvenancePolicy,
 } from "../../src/provenance/index.js";
@@ -79,6 +81,11 @@ describe("sigstore-js 2.1.0's GitHub Actions attestation", () => {
       root: "cli/cli trusted_root.json",
     });
     expect(verifyAttestations([bundle], DIGEST, policy, [publicGoodRoot()])).toMatchObject(expected);
+    // By default both shipped roots are at hand; the leaf's issuer picks public-good's.
+    expect(verifyAttestations([bundle], DIGEST, policy, trustRoots())).toEqual({
+      ...expected,
+      root: publicGoodRoot().name,
+    });
   });
 
   it.each([
