@@ -44,7 +44,7 @@ export function provenancePolicy(
   };
 }
 
-/** The trusted roots: the configured file from the repository, else the public-good root shipped with the bot. */
+/** The trusted roots: the configured file from the repository (it replaces them), else both roots shipped with the bot (public-good and GitHub's instance). */
 async function roots(config: Config, repo: RepoPort): Promise<TrustRoot[]> {
   const { trustRoots } = await import("../provenance/index.js");
   const file = config.provenance?.trusted_root;
