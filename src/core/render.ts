@@ -43,10 +43,12 @@ function note(s: ServicePlan): string {
   const text = v?.status === "unverified" ? "" : cell(s.reason ?? reencodedNote(s));
   // An awaiting service's reason already says which builders are missing.
   if (s.status === "awaiting") return text;
-  const agreed =
-    s.agreement && !s.agreement.notReproducible ? `builders agree ${describeAgreement(s.agreement)}` : "";
-  return [text, verdictCell(s), agreed].filter(Boolean).join("; ");
+  return [text, verdictCell(s), agreedCell(s)].filter(Boolean).join("; ");
 }
+
+/** `builders agree 2/2 (rebuild, nix)` for a service the builders were asked about. */
+const agreedCell = (s: ServicePlan) =>
+  s.agreement && !s.agreement.notReproducible ? `builders agree ${describeAgreement(s.agreement)}` : "";
 
 /** Why a re-encoded service was not redeployed, in one line. */
 const reencodedNote = (s: ServicePlan) =>
@@ -79,7 +81,9 @@ function changedTable(plan: Plan, ctx: Pick<NotesContext, "commits">): string {
   const rows = services.map((s) => {
     const from = s.status === "new" ? "_new_" : code(shortDigest(s.old.digest));
     const n = commitCount(ctx, s.name);
-    const provenance = attested ? ` ${verdictCell(s) || "exempt"} |` : "";
+    const provenance = attested
+      ? ` ${[verdictCell(s) || "exempt", agreedCell(s)].filter(Boolean).join("; ")} |`
+      : "";
     return `| ${cell(s.name)} | ${from} → ${code(shortDigest(s.next?.digest ?? null))} | ${code(s.next?.tag ?? "")} | ${files(s)} | ${n ?? "—"} |${provenance}`;
   });
   const head = attested
