@@ -200,9 +200,20 @@ export interface CheckRunOutput {
   summary: string;
 }
 
+/**
+ * What fails a run, counted: a service in error, a digest refused (`unverified`), a job file skipped, a
+ * config key that selects nothing. The check run's `failure`, the CLI's exit 1 and the Action's failed
+ * step count exactly these. A service awaiting builders is "not yet", not a failure: the check run is
+ * neutral and the exit code 0 until it is pinned or refused.
+ */
+export function runFailures(plan: Plan): number {
+  const c = plan.counts;
+  return c.error + c.unverified + plan.fileErrors.length + plan.configProblems.length;
+}
+
 export function renderCheckRun(plan: Plan): CheckRunOutput {
   const c = plan.counts;
-  const failed = c.error + c.unverified + plan.fileErrors.length + plan.configProblems.length;
+  const failed = runFailures(plan);
   const parts = [
     plan.configProblems.length > 0 &&
       `config selects nothing: ${plan.configProblems.map((p) => p.key).join(", ")}`,

@@ -99,41 +99,24 @@ export async function rebuiltRepo(
     Object.fromEntries(services.map((s) => [`services/${s}/main.go`, "// v2\n"])),
     "all services: v2",
   );
-  const repositoryId = String(api.repo(fullName).id);
-  const keyless = (service: string, digest: string, workflow: string, rebuilt: boolean) => {
-    const uri = `https://github.com/${fullName}/.github/workflows/${workflow}@refs/heads/main`;
-    return signBundle(instance, {
-      claims: {
-        san: uri,
-        "8": "https://token.actions.githubusercontent.com",
-        "9": uri,
-        "11": rebuilt ? "self-hosted" : "github-hosted",
-        "12": `https://github.com/${fullName}`,
-        "13": sha,
-        "14": "refs/heads/main",
-        "15": repositoryId,
-        "18": uri,
-        "20": rebuilt ? "workflow_run" : "push",
-        "21": `https://github.com/${fullName}/actions/runs/${rebuilt ? REBUILD_RUN : 42}/attempts/1`,
-      },
-      statement: statement(host, owner, service, digest),
-    });
-  };
+  const who = { fullName, repositoryId: String(api.repo(fullName).id), sha };
+  const keyless = (service: string, digest: string, builder: "images" | "rebuild") =>
+    keylessBundle(instance, { ...who, builder, subject: { host, name: `${owner}/${service}`, digest } });
 
   const built: Record<string, string> = {};
   for (const s of services) {
     built[s] = await push(s, sha, image(s, 2));
-    api.addAttestation(fullName, built[s], await keyless(s, built[s], "images.yml", false));
+    api.addAttestation(fullName, built[s], await keyless(s, built[s], "images"));
   }
   // What each builder pushes under its tag, and how its result is attested.
   const deliver = async (service: string, builder: Builder, stamped: boolean) => {
-    const result = stamped ? image(service, 2, 1_764_158_400) : image(service, 2);
+    const result = stamped ? image(service, 2, STAMPED_MTIME) : image(service, 2);
     const digest = await push(service, `${sha}-${builder}`, result);
     if (builder === "rebuild")
-      api.addAttestation(fullName, digest, await keyless(service, digest, "rebuild.yml", true));
+      api.addAttestation(fullName, digest, await keyless(service, digest, "rebuild"));
     else
       await pushReferrers(registry.directHost, `${owner}/${service}`, digest, [
-        signWithKey(nix.privateKey, "nix", statement(host, owner, service, digest)),
+        nixBundle({ host, name: `${owner}/${service}`, digest }),
       ]);
   };
   for (const [s, outcomes] of Object.entries(input.services))
@@ -149,10 +132,58 @@ export async function rebuiltRepo(
   };
 }
 
-function statement(host: string, owner: string, service: string, digest: string) {
+/** The image a bundle attests: `host/name@digest`. */
+export interface Subject {
+  host: string;
+  name: string;
+  digest: string;
+}
+
+/** A file's mtime a non-reproducible rebuild stamps (2025-11-26): the image's only difference. */
+export const STAMPED_MTIME = 1_764_158_400;
+
+/**
+ * A keyless bundle of `fullName`'s build of `sha`: `images` is the build (images.yml, push,
+ * GitHub-hosted), `rebuild` the builder (rebuild.yml, started by workflow_run, self-hosted).
+ */
+export function keylessBundle(
+  instance: TestInstance,
+  input: {
+    fullName: string;
+    repositoryId: string;
+    sha: string;
+    builder: "images" | "rebuild";
+    subject: Subject;
+  },
+) {
+  const rebuilt = input.builder === "rebuild";
+  const uri = `https://github.com/${input.fullName}/.github/workflows/${input.builder}.yml@refs/heads/main`;
+  return signBundle(instance, {
+    claims: {
+      san: uri,
+      "8": "https://token.actions.githubusercontent.com",
+      "9": uri,
+      "11": rebuilt ? "self-hosted" : "github-hosted",
+      "12": `https://github.com/${input.fullName}`,
+      "13": input.sha,
+      "14": "refs/heads/main",
+      "15": input.repositoryId,
+      "18": uri,
+      "20": rebuilt ? "workflow_run" : "push",
+      "21": `https://github.com/${input.fullName}/actions/runs/${rebuilt ? REBUILD_RUN : 42}/attempts/1`,
+    },
+    statement: statement(input.subject),
+  });
+}
+
+/** The nix builder's bundle, signed with its key (hint `nix`); its public key is `nixPublicKey`. */
+export const nixBundle = (subject: Subject) => signWithKey(nix.privateKey, "nix", statement(subject));
+export const nixPublicKey = nix.pem;
+
+function statement({ host, name, digest }: Subject) {
   return {
     _type: "https://in-toto.io/Statement/v1",
-    subject: [{ name: `${host}/${owner}/${service}`, digest: { sha256: digest.slice("sha256:".length) } }],
+    subject: [{ name: `${host}/${name}`, digest: { sha256: digest.slice("sha256:".length) } }],
     predicateType: "https://slsa.dev/provenance/v1",
     predicate: { buildDefinition: { buildType: "https://actions.github.io/buildtypes/workflow/v1" } },
   };
