@@ -104,7 +104,7 @@ describe("the Action with provenance.builders", () => {
     expect(pinned(b, "relay")).toContain(`/acme/relay@${b.built.relay}"`);
   });
 
-  it("[fault:builders-awaiting] a late builder: the step succeeds with the service awaiting and the check neutral; the next run pins it", async () => {
+  it("[fault:builders-awaiting] [fault:builders-exit-status] a late builder: the step succeeds with the service awaiting and the check neutral; the next run pins it", async () => {
     const b = await rebuiltRepo(api, registry, instance, {
       name: "late",
       services: { vault: { rebuild: "same", nix: "late" } },
