@@ -15,6 +15,7 @@ import { shortDigest, shortSha } from "../core/templates.js";
 import { describeAgreement } from "../core/builders.js";
 import { runName } from "../provenance/describe.js";
 import { createRegistryClient } from "../registry/client.js";
+import type { BundleRegistry } from "../registry/referrers.js";
 import { createExplainer } from "../explain/inspect.js";
 import * as git from "../workspace/git.js";
 import { localImageSource } from "../workspace/images.js";
@@ -152,7 +153,7 @@ export async function deploy(
   const client = createRegistryClient({ env: io.env });
   const showProgress = !args.json && !args.quiet;
   const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
-  const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl) : undefined;
+  const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl, client) : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -276,10 +277,16 @@ export const exitCodeOf = (plan: Plan) => (runFailures(plan) > 0 ? EXIT.partial 
 
 /**
  * With `provenance:` required, attestations come from GitHub's API when GITHUB_TOKEN is set and the
- * checkout's remote is on github.com; otherwise none, and moved digests are reported unverified. The API
- * is at GITHUB_API_URL when set (as the Actions runner sets it), else https://api.github.com.
+ * checkout's remote is on github.com (with the bundles attached beside each image in the registry, as the
+ * App and the Action read them); otherwise none, and moved digests are reported unverified. The API is
+ * at GITHUB_API_URL when set (as the Actions runner sets it), else https://api.github.com.
  */
-async function provenanceFrom(env: NodeJS.ProcessEnv, repoUrl: string | null | undefined) {
+async function provenanceFrom(
+  env: NodeJS.ProcessEnv,
+  repoUrl: string | null | undefined,
+  /** Bundles attached beside an image (push-to-registry, a key builder's) are read as the App reads them. */
+  registry: BundleRegistry,
+) {
   const match = repoUrl?.match(/^https:\/\/github\.com\/([^/]+)\/([^/]+?)(?:\.git)?$/);
   if (!env.GITHUB_TOKEN || !match) return undefined;
   const { githubProvenance } = await import("../github/attestations.js");
@@ -292,5 +299,6 @@ async function provenanceFrom(env: NodeJS.ProcessEnv, repoUrl: string | null | u
     }),
     coords,
     env.GITHUB_REPOSITORY_ID,
+    registry,
   );
 }

@@ -1,13 +1,15 @@
 // The exit status of the CLI binary (compiled dist/) with provenance.builders: awaiting a late builder is
 // "not yet" (exit 0, the service listed, its job file untouched), as the Action's step and the neutral
 // check run; a disagreement is a refused digest (exit 1). A real git checkout whose remote is on
-// github.com, the real registry, GitHub's attestations API at the stand-in (GITHUB_API_URL), bundles
-// signed for real by the test Sigstore instance and the nix builder's key.
+// github.com, the real registry (the nix builder's bundles beside its images, read as the App reads them),
+// GitHub's attestations API at the stand-in (GITHUB_API_URL), bundles signed for real by the test
+// Sigstore instance and the nix builder's key.
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitFixture, type ServiceName } from "../core/git-fixture.js";
 import { type GitHubStandIn, startGitHubApi } from "../helpers/github-api/index.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";
+import { pushReferrers } from "../helpers/referrers.js";
 import { NIX_KEY, STAMPED_MTIME, keylessBundle, nixBundle, nixPublicKey } from "../helpers/rebuilt-build.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import { type TestInstance, testInstance } from "../helpers/sigstore.js";
@@ -57,19 +59,22 @@ afterAll(async () => {
   await Promise.all([api?.stop(), registry?.stop()]);
 });
 
-/** An attestation of `digest` as GitHub stores it: the build's or rebuild's (keyless), or nix's (key). */
+/**
+ * An attestation of `digest`: the build's or rebuild's (keyless) as GitHub stores it, nix's (key) beside
+ * the image in the registry, under the referrers fallback tag.
+ */
 async function attest(service: ServiceName, digest: string, by: "images" | "rebuild" | "nix") {
   const subject = { host: registry.host, name: `acme/${service}`, digest };
-  const bundle =
-    by === "nix"
-      ? nixBundle(subject)
-      : await keylessBundle(instance, {
-          fullName: FULL_NAME,
-          repositoryId: String(api.repo(FULL_NAME).id),
-          sha,
-          builder: by,
-          subject,
-        });
+  if (by === "nix")
+    return pushReferrers(registry.directHost, `acme/${service}`, digest, [nixBundle(subject)]);
+  const repositoryId = String(api.repo(FULL_NAME).id);
+  const bundle = await keylessBundle(instance, {
+    fullName: FULL_NAME,
+    repositoryId,
+    sha,
+    builder: by,
+    subject,
+  });
   api.addAttestation(FULL_NAME, digest, bundle);
 }
 
