@@ -317,7 +317,8 @@ write the PR and release notes. The App reads it at the commit it works on throu
   (\`jobs.0: "../infra/*.nomad" is outside the repository: …\`). A glob that selects nothing (a \`jobs\`
   glob matching no file, a \`vars\` glob matching no job file) or a \`vars\` file that does not exist is
   reported by its key (\`config vars["deploy/*.nomad.hcl"]: … matches no job file\`) and makes the plan
-  incomplete: the CLI exits 1, the check run fails, an open deploy PR is not closed on it.
+  incomplete: the CLI exits 1, the check run and the Action's step fail, an open deploy PR is not
+  closed on it.
 - A YAML anchor may be expanded at most 100 times (counting the aliases inside it): a "billion laughs"
   document of nested aliases is an invalid config naming the key where it explodes (the App, whose
   loader bounds aliases the same way, names the file and the reason), never a run that exhausts memory.

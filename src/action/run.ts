@@ -5,8 +5,7 @@
 // runner passes them (INPUT_* variables); outputs and the job summary go to the runner's files.
 import { appendFile, readFile } from "node:fs/promises";
 import path from "node:path";
-import { planJson } from "../cli/deploy.js";
-import { parseImagesFile } from "../cli/deploy.js";
+import { exitCodeOf, parseImagesFile, planJson } from "../cli/deploy.js";
 import { CONFIG_PATH, parseConfigText } from "../config/load.js";
 import { type Config, formatConfigErrors } from "../config/schema.js";
 import { changing } from "../core/plan.js";
@@ -115,7 +114,10 @@ async function readConfig(repo: GitHubRepo, sha: string, file: string): Promise<
 export interface ActionOutcome {
   outputs: Record<string, string>;
   summary: string;
-  /** Exit code: 0 done, 1 some service or file could not be handled (the rest was still done). */
+  /**
+   * Exit code: 0 done (services awaiting builders included: not yet, not failed), 1 some service, job
+   * file or config key could not be handled, or a digest was refused (the rest was still done).
+   */
   exitCode: number;
 }
 
@@ -243,8 +245,6 @@ function describeOutcome(report: DeployReport | DryRunReport, dryRun: string | n
   if (report.pr) lines.push(`Deploy PR: [#${report.pr.number}](${report.pr.url})`, "");
   if (dryRun) lines.push(dryRun, "");
   lines.push(result.check.summary.trimEnd(), "");
-  // As the CLI's exit code and the check run: a refused digest (unverified provenance) fails the step too.
-  const failed = plan.counts.error + plan.counts.unverified > 0 || plan.fileErrors.length > 0;
   return {
     outputs: {
       moved: moved.join(","),
@@ -256,7 +256,8 @@ function describeOutcome(report: DeployReport | DryRunReport, dryRun: string | n
       ),
     },
     summary: lines.join("\n"),
-    exitCode: failed ? 1 : 0,
+    // The CLI's exit code, which fails exactly when the check run does; awaiting builders is not a failure.
+    exitCode: exitCodeOf(plan),
   };
 }
 

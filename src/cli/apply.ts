@@ -44,12 +44,12 @@ export const command: Command = {
     "                   Signed when git signs commits (commit.gpgsign; signing is tried before anything",
     "                   is pushed); commit hooks are not run, and said so (see docs/ci.md).",
     "  --force          with --commit: rewrite BRANCH even if it holds commits HEAD lacks",
-    "  --quiet          print only problems",
+    "  --quiet          print only problems and services awaiting builders",
     "  --json           print the result (plan, files, PR body, comment, check run, commit) as JSON",
     "",
     "Rewrites the job files in the working tree and prints the PR body and image comment the App would post.",
-    "Exit status: 0 done, 1 some service or job file failed or the commit lost a race (the rest was done),",
-    "2 bad usage or input.",
+    "Exit status: 0 done (services awaiting builders are not failures), 1 some service or job file failed,",
+    "a digest was refused or the commit lost a race (the rest was done), 2 bad usage or input.",
   ].join("\n"),
   async run(argv, io) {
     const args = parseDeployArgs(argv, io, true);
@@ -198,7 +198,8 @@ function report(
     return;
   }
   if (args.quiet) {
-    if (code !== EXIT.ok) io.err(formatPlan(result.plan));
+    // Quiet prints what is left to do: failures, and services still awaiting builders (exit 0).
+    if (code !== EXIT.ok || result.plan.counts.awaiting > 0) io.err(formatPlan(result.plan));
     return;
   }
   const out = [formatPlan(result.plan)];

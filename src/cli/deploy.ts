@@ -10,10 +10,12 @@ import { runDeploy } from "../core/pipeline.js";
 import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
 import type { Plan, ServicePlan } from "../core/plan.js";
+import { runFailures } from "../core/render.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { describeAgreement } from "../core/builders.js";
 import { runName } from "../provenance/describe.js";
 import { createRegistryClient } from "../registry/client.js";
+import type { BundleRegistry } from "../registry/referrers.js";
 import { createExplainer } from "../explain/inspect.js";
 import * as git from "../workspace/git.js";
 import { localImageSource } from "../workspace/images.js";
@@ -151,7 +153,7 @@ export async function deploy(
   const client = createRegistryClient({ env: io.env });
   const showProgress = !args.json && !args.quiet;
   const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
-  const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl) : undefined;
+  const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl, client) : undefined;
   const result = await runDeploy({
     config,
     build: { sha, branch },
@@ -270,28 +272,33 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
   };
 }
 
-export const exitCodeOf = (plan: Plan) =>
-  plan.counts.error > 0 ||
-  plan.counts.unverified > 0 ||
-  plan.counts.awaiting > 0 ||
-  plan.fileErrors.length > 0 ||
-  plan.configProblems.length > 0
-    ? EXIT.partial
-    : EXIT.ok;
+/** 1 exactly when the check run would fail (`runFailures`); services awaiting builders are not failures. */
+export const exitCodeOf = (plan: Plan) => (runFailures(plan) > 0 ? EXIT.partial : EXIT.ok);
 
 /**
  * With `provenance:` required, attestations come from GitHub's API when GITHUB_TOKEN is set and the
- * checkout's remote is on github.com; otherwise none, and moved digests are reported unverified.
+ * checkout's remote is on github.com (with the bundles attached beside each image in the registry, as the
+ * App and the Action read them); otherwise none, and moved digests are reported unverified. The API is
+ * at GITHUB_API_URL when set (as the Actions runner sets it), else https://api.github.com.
  */
-async function provenanceFrom(env: NodeJS.ProcessEnv, repoUrl: string | null | undefined) {
+async function provenanceFrom(
+  env: NodeJS.ProcessEnv,
+  repoUrl: string | null | undefined,
+  /** Bundles attached beside an image (push-to-registry, a key builder's) are read as the App reads them. */
+  registry: BundleRegistry,
+) {
   const match = repoUrl?.match(/^https:\/\/github\.com\/([^/]+)\/([^/]+?)(?:\.git)?$/);
   if (!env.GITHUB_TOKEN || !match) return undefined;
   const { githubProvenance } = await import("../github/attestations.js");
   const { octokitForToken } = await import("../github/octokit.js");
   const coords = { owner: match[1]!, repo: match[2]! };
   return githubProvenance(
-    octokitForToken(env.GITHUB_TOKEN, { repository: `${coords.owner}/${coords.repo}` }),
+    octokitForToken(env.GITHUB_TOKEN, {
+      repository: `${coords.owner}/${coords.repo}`,
+      ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
+    }),
     coords,
     env.GITHUB_REPOSITORY_ID,
+    registry,
   );
 }

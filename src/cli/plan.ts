@@ -11,7 +11,8 @@ export const command: Command = {
     '  --images FILE  JSON {"service": "docker-archive:PATH" | "oci:DIR" | "image:tag"} instead of tags',
     "  --json         print the plan as JSON",
     "",
-    "Exit status: 0 planned, 1 some service or job file failed (the rest is shown), 2 bad usage or input.",
+    "Exit status: 0 planned (services awaiting builders are not failures), 1 some service or job file",
+    "failed or a digest was refused (the rest is shown), 2 bad usage or input.",
   ].join("\n"),
   async run(argv, io) {
     const args = parseDeployArgs(argv, io, false);

@@ -43,10 +43,12 @@ function note(s: ServicePlan): string {
   const text = v?.status === "unverified" ? "" : cell(s.reason ?? reencodedNote(s));
   // An awaiting service's reason already says which builders are missing.
   if (s.status === "awaiting") return text;
-  const agreed =
-    s.agreement && !s.agreement.notReproducible ? `builders agree ${describeAgreement(s.agreement)}` : "";
-  return [text, verdictCell(s), agreed].filter(Boolean).join("; ");
+  return [text, verdictCell(s), agreedCell(s)].filter(Boolean).join("; ");
 }
+
+/** `builders agree 2/2 (rebuild, nix)` for a service the builders were asked about. */
+const agreedCell = (s: ServicePlan) =>
+  s.agreement && !s.agreement.notReproducible ? `builders agree ${describeAgreement(s.agreement)}` : "";
 
 /** Why a re-encoded service was not redeployed, in one line. */
 const reencodedNote = (s: ServicePlan) =>
@@ -79,7 +81,9 @@ function changedTable(plan: Plan, ctx: Pick<NotesContext, "commits">): string {
   const rows = services.map((s) => {
     const from = s.status === "new" ? "_new_" : code(shortDigest(s.old.digest));
     const n = commitCount(ctx, s.name);
-    const provenance = attested ? ` ${verdictCell(s) || "exempt"} |` : "";
+    const provenance = attested
+      ? ` ${[verdictCell(s) || "exempt", agreedCell(s)].filter(Boolean).join("; ")} |`
+      : "";
     return `| ${cell(s.name)} | ${from} → ${code(shortDigest(s.next?.digest ?? null))} | ${code(s.next?.tag ?? "")} | ${files(s)} | ${n ?? "—"} |${provenance}`;
   });
   const head = attested
@@ -196,9 +200,20 @@ export interface CheckRunOutput {
   summary: string;
 }
 
+/**
+ * What fails a run, counted: a service in error, a digest refused (`unverified`), a job file skipped, a
+ * config key that selects nothing. The check run's `failure`, the CLI's exit 1 and the Action's failed
+ * step count exactly these. A service awaiting builders is "not yet", not a failure: the check run is
+ * neutral and the exit code 0 until it is pinned or refused.
+ */
+export function runFailures(plan: Plan): number {
+  const c = plan.counts;
+  return c.error + c.unverified + plan.fileErrors.length + plan.configProblems.length;
+}
+
 export function renderCheckRun(plan: Plan): CheckRunOutput {
   const c = plan.counts;
-  const failed = c.error + c.unverified + plan.fileErrors.length + plan.configProblems.length;
+  const failed = runFailures(plan);
   const parts = [
     plan.configProblems.length > 0 &&
       `config selects nothing: ${plan.configProblems.map((p) => p.key).join(", ")}`,

@@ -58,7 +58,10 @@ export function pushPayload(api: GitHubStandIn, fullName: string, branch: string
   });
 }
 
-/** The build workflow of `sha` finished. */
+/**
+ * The build workflow of `sha` finished. `event` is what started the run (GitHub's `workflow_run.event`):
+ * `push` by default; `workflow_run` for a workflow started by another's completion (a rebuild).
+ */
 export function workflowRunPayload(
   api: GitHubStandIn,
   fullName: string,
@@ -69,6 +72,7 @@ export function workflowRunPayload(
     workflow?: string;
     runId?: number;
     attempt?: number;
+    event?: "push" | "workflow_dispatch" | "workflow_run";
   },
 ): Json {
   const repo = api.repo(fullName);
@@ -86,7 +90,7 @@ export function workflowRunPayload(
     head_branch: input.branch ?? repo.defaultBranch,
     conclusion: input.conclusion ?? "success",
     status: "completed",
-    event: "push",
+    event: input.event ?? "push",
     path,
     html_url: `https://github.com/${fullName}/actions/runs/${runId}`,
     head_commit: {
