@@ -4,12 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { DeployResult } from "../../src/core/ports.js";
 import { STATUSES, type ServiceStatus } from "../../src/core/plan.js";
 import type { BranchState } from "../../src/github/repo.js";
-import {
-  closeComment,
-  decide,
-  finalCheck,
-  shouldClosePr,
-} from "../../src/handlers/decisions.js";
+import { closeComment, decide, finalCheck, shouldClosePr } from "../../src/handlers/decisions.js";
 
 const SHA = "2".repeat(40);
 const BASE = "1".repeat(40);
