@@ -394,6 +394,14 @@ describe("rollout follow-up after the merge", () => {
     await scheduler.idle();
     const sleeps = [5_000, 10_000, 20_000, 25_000];
     expect(scheduler.sleeps()).toEqual(sleeps);
+    // The first delivery: one submit, then only the deployment is looked at (at merge, then each re-check);
+    // the job it submitted is never read back to learn its type.
+    expect(nomad.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/job/banana/plan",
+      "POST /v1/jobs",
+      ...Array(sleeps.length + 1).fill("GET /v1/job/banana/deployment"),
+    ]);
     const nomadBefore = nomad.requests().length;
     takeRequests();
 
