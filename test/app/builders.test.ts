@@ -4,8 +4,6 @@
 // GitHub's API (attestations included) replaced by nock with exact bodies, nothing left pending.
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
@@ -29,11 +27,11 @@ import {
 } from "./github-mocks.js";
 import {
   type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 import {
   C1,
@@ -71,22 +69,9 @@ beforeAll(async () => {
 afterAll(() => registry?.stop());
 
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  takeRequests();
-  t = createTestProbot();
-  const client = createRegistryClient({
-    env: { NOMAD_GITOPS_INSECURE_REGISTRIES: registry.host },
-    maxAttempts: 1,
-  });
-  await t.probot.load(nomadGitops({ registry: client }));
+  t = await startTestApp({ registry: registry.host });
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 const ROOT = ".github/sigstore-root.json";
 const config = () =>

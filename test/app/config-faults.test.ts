@@ -1,27 +1,18 @@
 // Config faults through the App: a glob outside the repository and a YAML alias bomb are an invalid
 // config like any other, reported as a failed check run naming the file (and the key where it can be
 // known), and nothing else happens.
-import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { pushEvent } from "../fixtures/github/payloads.js";
 import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
-import { type TestProbot, createTestProbot, expectNoSecrets, mockInstallationToken } from "./harness.js";
+import { type TestProbot, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 
 const SHA = "a".repeat(40);
 
 let t: TestProbot;
 beforeEach(async () => {
-  nock.disableNetConnect();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 const invalid = (...lines: string[]) => ({
   name: "nomad-gitops",

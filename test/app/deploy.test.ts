@@ -1,9 +1,6 @@
 // workflow_run completed → one deploy, against the real local registry (real digests) with GitHub's API
 // replaced by nock: exact request bodies, nothing left pending.
-import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { BUILD_COMMIT_DATE, checkRunRerequested, workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
@@ -31,12 +28,12 @@ import {
   gitBlobShaOf,
 } from "./github-mocks.js";
 import {
-  expectNoSecrets,
   type TestProbot,
-  createTestProbot,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 import {
   C1,
@@ -80,27 +77,10 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-async function startApp(options: { retry?: boolean } = {}) {
-  t = createTestProbot(options);
-  const client = createRegistryClient({
-    env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host },
-    maxAttempts: 1,
-  });
-  await t.probot.load(nomadGitops({ registry: client }));
-}
-
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  takeRequests();
-  await startApp();
+  t = await startTestApp({ registry: host });
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 /** Job files pinning every service at build S1; RELEASES.md exists. */
 function repoFiles(pins: Record<string, string> = {}): Record<string, string> {
@@ -738,7 +718,7 @@ describe("workflow_run completed", () => {
   });
 
   it("GitHub answers 500 once: Probot's retry plugin repeats the request and the deploy completes", async () => {
-    await startApp({ retry: true });
+    t = await startTestApp({ registry: host, retry: true });
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
     mockHistory(S2, ["services/banana"], C1.date, [[C1]]);

@@ -2,8 +2,6 @@
 // Deployments after the deploy PR merges. Real registry, real Nomad stand-in on 127.0.0.1, GitHub via nock.
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { pullRequestEvent, workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type NomadStandIn, startNomad } from "../helpers/nomad.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
@@ -19,11 +17,11 @@ import {
 } from "./github-mocks.js";
 import {
   type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 import {
   C1,
@@ -69,26 +67,20 @@ afterAll(async () => {
   await registry?.stop();
 });
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  t = createTestProbot();
   scheduler = fakeScheduler();
   unmatched = [];
   nock.emitter.on("no match", onNoMatch);
-  const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
-  await t.probot.load(
-    nomadGitops({ registry: client, nomadEnv: { NOMAD_TOKEN: TOKEN }, rolloutScheduler: scheduler }),
-  );
+  t = await startTestApp({
+    registry: host,
+    deps: { nomadEnv: { NOMAD_TOKEN: TOKEN }, rolloutScheduler: scheduler },
+  });
 });
 afterEach(async () => {
   await scheduler.idle();
   nock.emitter.removeListener("no match", onNoMatch);
   expect(unmatched).toEqual([]);
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
   await nomad?.stop();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
+  expectGitHubDone(t);
   expect(t.logs()).not.toContain(TOKEN);
 });
 

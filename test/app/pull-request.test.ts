@@ -1,31 +1,16 @@
-import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { pullRequestEvent } from "../fixtures/github/payloads.js";
 import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
-import {
-  expectNoSecrets,
-  type TestProbot,
-  createTestProbot,
-  github,
-  mockInstallationToken,
-} from "./harness.js";
+import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 
 const HEAD = "c".repeat(40);
 const CONFIG = "registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml }\n";
 
 let t: TestProbot;
 beforeEach(async () => {
-  nock.disableNetConnect();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 /** The branch's ref: its head, or 404 when it does not exist. */
 function mockRef(branch: string, sha: string | null) {

@@ -1,16 +1,15 @@
-import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
 import { pushEvent } from "../fixtures/github/payloads.js";
 import { PUSH_KEY, R, buildKey, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
 import {
   INSTALLATION_TOKEN,
   expectNoSecrets,
   type TestProbot,
-  createTestProbot,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 
 const SHA = "a".repeat(40);
@@ -21,16 +20,9 @@ const writes = () => takeRequests().filter((r) => !r.startsWith("GET ") && !r.in
 
 let t: TestProbot;
 beforeEach(async () => {
-  nock.disableNetConnect();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 describe("push", () => {
   it("queues the check run on a push to the default branch (build started by the push itself)", async () => {

@@ -4,9 +4,7 @@
 // is left out of the deploy commit, and its pinned image gets the build tag; a re-encoding whose pinned
 // manifest was deleted from the registry is a real move, said so; the same layers stacked in another
 // order are a real move, explained as such.
-import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
 import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";
@@ -20,13 +18,7 @@ import {
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
-import {
-  type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
-  github,
-  mockInstallationToken,
-} from "./harness.js";
+import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 import {
   C1,
   CHECK_ID,
@@ -70,21 +62,12 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  t = createTestProbot();
-  const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
-  await t.probot.load(nomadGitops({ registry: client }));
+  t = await startTestApp({ registry: host });
   // Every test starts from a build whose cherry tag names the re-encoded image.
   reencoded = await pushTestImage(registry.directHost, "acme/cherry", S2, cherryReencoded);
   expect(reencoded).not.toBe(digests[`cherry:${S1}`]);
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 const short = (digest: string) => digest.slice(7, 19);
 const pins = (over: Record<string, string> = {}) => {

@@ -1,8 +1,6 @@
 // The GitHub API requests of one deploy that moves 1 of N services, for the constancy test and
 // bench/github.ts: the same App, the real local registry, GitHub replaced by nock.
 import nock from "nock";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import type { TestRegistry } from "../helpers/registry.js";
 import {
@@ -14,7 +12,7 @@ import {
   mockHistory,
   mockReadTexts,
 } from "./github-mocks.js";
-import { createTestProbot, github, mockInstallationToken, takeRequests } from "./harness.js";
+import { github, mockInstallationToken, takeRequests, startTestApp } from "./harness.js";
 import {
   C1,
   CHECK_ID,
@@ -60,13 +58,7 @@ export async function countDeployRequests(
   for (const s of services)
     files[`nomad/${s}.nomad.hcl`] = jobFile(host, s, `${S1}@${digests[`${s}:${S1}`]}`);
 
-  const t = createTestProbot();
-  await t.probot.load(
-    nomadGitops({
-      registry: createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 }),
-    }),
-  );
-  takeRequests();
+  const t = await startTestApp({ registry: host });
   mockInstallationToken();
   mockPlanningReads({
     config: configText(host, services),
