@@ -51,6 +51,8 @@ import {
   mockPlanningReads,
   normalize,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -93,24 +95,6 @@ function repoFiles(pins: Record<string, string> = {}): Record<string, string> {
 const event = (conclusion: "success" | "failure" = "success", sha = S2) =>
   workflowRunEvent({ headSha: sha, conclusion, branch: "main" });
 
-/** The writes of a run that moves banana, in order; bodies captured for the snapshots. */
-function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
-  // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
-  mockNewBranchCommit(bodies, NEW_COMMIT);
-  if (!options.existingPr) {
-    capture("post", `${R}/pulls`, bodies, {
-      status: 201,
-      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-    });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    // A PR this run opens has no sticky comment to look for.
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-  }
-  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
-}
-
 /**
  * The listing of NEW_TREE: the base's files with the texts of a captured commit, by git's own blob shas,
  * as GitHub lists a tree that an earlier run of this deploy wrote.
@@ -151,9 +135,7 @@ async function runAgainOnWrittenBranch(
     check,
   });
   mockCompare(S2, S2, { status: "identical" }); // the PR's base vs the build: not older
-  mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-  mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-  mockFindPr("nomad-gitops/deploy", "main", {
+  mockBananaMoveReads({
     number: 12,
     title: pr.title,
     body: pr.body,
@@ -180,11 +162,9 @@ describe("workflow_run completed", () => {
   it("one of three services changed: one commit on the deploy branch, PR, label, sticky comment, check", async () => {
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     registry.clearRequests();
 
     await t.probot.receive(event());
@@ -441,7 +421,7 @@ describe("workflow_run completed", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     const [, , pr, , check] = normalize(bodies, host) as [
       unknown,
@@ -582,9 +562,7 @@ describe("workflow_run completed", () => {
       files: repoFiles(),
       prHead: { sha: "9".repeat(40), tree: "8".repeat(40), parent: NEW_COMMIT, build: null, bot: false },
     });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", {
+    mockBananaMoveReads({
       number: 12,
       title: "Deploy banana",
       body: "…",
@@ -632,11 +610,9 @@ describe("workflow_run completed", () => {
     const files = { ...repoFiles(), "nomad/broken.nomad.hcl": 'job "broken" {\n  group "g" {\n' };
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     const [, , , , check] = normalize(bodies, host) as [
       unknown,
@@ -662,11 +638,9 @@ describe("workflow_run completed", () => {
       modes: { "nomad/zz-link.nomad.hcl": "120000" },
       jobFiles: SERVICES.map((s) => `nomad/${s}.nomad.hcl`),
     });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     const [, , pr, , check] = normalize(bodies, host) as [
       unknown,
@@ -721,12 +695,10 @@ describe("workflow_run completed", () => {
     t = await startTestApp({ registry: host, retry: true });
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     github().post(`${R}/git/refs`).reply(500, { message: "Server Error" });
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     expect(normalize(bodies, host)).toEqual(normalize(firstRun, host));
   });
@@ -779,9 +751,7 @@ describe("workflow_run completed", () => {
   it("GitHub keeps failing a write: the check run turns red with the reason and the branch never moves", async () => {
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     github().post(`${R}/git/refs`).reply(502, { message: "Bad Gateway" });
     const bodies: unknown[] = [];
     capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
@@ -809,9 +779,7 @@ describe("workflow_run completed", () => {
     const config = configText(host, SERVICES, "release_notes: { github_release: draft }");
     mockInstallationToken();
     mockPlanningReads({ config, files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
     mockNewBranchCommit(bodies, NEW_COMMIT);
     capture("post", `${R}/pulls`, bodies, {
@@ -932,9 +900,7 @@ describe("workflow_run completed", () => {
     mockInstallationToken();
     // First attempt: the branch does not exist yet, so the bot creates it...
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     // ...but another replica created it first: GitHub refuses to create it again.
     github()
       .post(`${R}/git/refs`, { ref: "refs/heads/nomad-gitops/deploy", sha: S2 })
@@ -958,9 +924,7 @@ describe("workflow_run completed", () => {
       files: ["services/banana/main.go", "README.md"],
     });
     mockCompare(S2, S2, { status: "identical" });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", {
+    mockBananaMoveReads({
       number: 12,
       title: pr.title,
       body: pr.body,

@@ -6,15 +6,7 @@ import { pullRequestEvent, workflowRunEvent } from "../fixtures/github/payloads.
 import { type NomadStandIn, startNomad } from "../helpers/nomad.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import { type FakeScheduler, fakeScheduler } from "../helpers/scheduler.js";
-import {
-  R,
-  capture,
-  mockNewBranchCommit,
-  mockConfig,
-  mockFindPr,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
+import { R, capture, mockConfig, mockReadTexts } from "./github-mocks.js";
 import {
   type TestProbot,
   github,
@@ -24,9 +16,6 @@ import {
   expectGitHubDone,
 } from "./harness.js";
 import {
-  C1,
-  CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -34,6 +23,8 @@ import {
   jobFile,
   mockPlanningReads,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana"];
@@ -109,17 +100,9 @@ describe("deploy run with nomad.address", () => {
       config: configText(host, SERVICES, `nomad: { address: "${nomad.address}" }`),
       files,
     });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockNewBranchCommit(bodies, NEW_COMMIT);
-    capture("post", `${R}/pulls`, bodies, { status: 201, body: { number: 12 } });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    mockNewBranchWrites(bodies);
 
     await t.probot.receive(workflowRunEvent({ headSha: S2, conclusion: "success", branch: "main" }));
 

@@ -14,18 +14,9 @@ import {
   testInstance,
   type TestInstance,
 } from "../helpers/sigstore.js";
-import {
-  R,
-  capture,
-  committed,
-  mockFindPr,
-  mockNewBranchCommit,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
+import { R, capture, committed, mockNewBranchCommit, mockReadTexts } from "./github-mocks.js";
 import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 import {
-  C1,
   CHECK_ID,
   NEW_COMMIT,
   S1,
@@ -36,6 +27,7 @@ import {
   mockPlanningReads,
   normalize,
   pushImages,
+  mockBananaMoveReads,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -104,9 +96,7 @@ it("[fault:provenance-untrusted-build] [fault:release-draft-refused-digest] pins
       statement: provenanceStatement(cherry),
     }),
   );
-  mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-  mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-  mockFindPr("nomad-gitops/deploy", "main", null);
+  mockBananaMoveReads();
   // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
   const tree: unknown[] = [];
   mockNewBranchCommit(tree, NEW_COMMIT);

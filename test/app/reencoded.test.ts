@@ -9,20 +9,10 @@ import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import { R, capture, committed, mockFindPr, mockReadTexts } from "./github-mocks.js";
+import { type TestProbot, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 import {
-  R,
-  capture,
-  committed,
-  mockNewBranchCommit,
-  mockFindPr,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
-import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
-import {
-  C1,
   CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -31,6 +21,8 @@ import {
   mockPlanningReads,
   normalize,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -84,29 +76,13 @@ const registryRequests = (repo: string) =>
     .map((r) => `${r.method} ${r.path.replace(/sha256:[0-9a-f]{64}/, "<digest>")} ${r.status}`)
     .sort();
 
-/** A deploy commit, a new PR with its label and comment, the check run: bodies captured in order. */
-function mockDeployWrites(bodies: unknown[]) {
-  mockNewBranchCommit(bodies, NEW_COMMIT);
-  capture("post", `${R}/pulls`, bodies, {
-    status: 201,
-    body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-  });
-  github()
-    .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-    .reply(200, []);
-  capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
-}
-
 describe("App: a build that only re-encodes an image", () => {
   it("cherry re-encoded: unchanged (re-encoded) with the reason in the check run and comment, not in the commit, its pin gets the build tag", async () => {
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: pins() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockDeployWrites(bodies);
+    mockNewBranchWrites(bodies);
     registry.clearRequests();
 
     await t.probot.receive(event());
@@ -195,7 +171,7 @@ describe("App: a build that only re-encodes an image", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    mockDeployWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
 
     const [, , , , check] = normalize(bodies, host) as [

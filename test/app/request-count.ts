@@ -3,20 +3,10 @@
 import nock from "nock";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import type { TestRegistry } from "../helpers/registry.js";
-import {
-  R,
-  capture,
-  committed,
-  mockNewBranchCommit,
-  mockFindPr,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
-import { github, mockInstallationToken, takeRequests, startTestApp } from "./harness.js";
+import { committed, mockFindPr, mockHistory, mockReadTexts } from "./github-mocks.js";
+import { mockInstallationToken, takeRequests, startTestApp } from "./harness.js";
 import {
   C1,
-  CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -24,6 +14,7 @@ import {
   jobFile,
   mockPlanningReads,
   pushImages,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 export interface DeployCount {
@@ -69,16 +60,7 @@ export async function countDeployRequests(
   mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
   mockFindPr("nomad-gitops/deploy", "main", null);
   const bodies: unknown[] = [];
-  mockNewBranchCommit(bodies, NEW_COMMIT);
-  capture("post", `${R}/pulls`, bodies, {
-    status: 201,
-    body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-  });
-  github()
-    .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-    .reply(200, []);
-  capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+  mockNewBranchWrites(bodies);
 
   registry.clearRequests();
   const started = performance.now();
