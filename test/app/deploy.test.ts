@@ -26,6 +26,7 @@ import {
   mockReadTexts,
   mockTree,
   gitBlobShaOf,
+  mockInvalidConfigCheck,
 } from "./github-mocks.js";
 import {
   type TestProbot,
@@ -707,23 +708,11 @@ describe("workflow_run completed", () => {
     mockInstallationToken();
     mockConfig("build: { workflow: images.yml }\nretag: ['{commit}']\n", S2);
     mockCheckList(S2, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: S2,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          "retag.0: may only use the placeholders {sha}, {short_sha}, {branch}",
-          "registry: set `registry` (the image prefix for zero-config discovery) or list `services`",
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(
+      S2,
+      "retag.0: may only use the placeholders {sha}, {short_sha}, {branch}",
+      "registry: set `registry` (the image prefix for zero-config discovery) or list `services`",
+    );
     registry.clearRequests();
     await t.probot.receive(event());
     expect(registry.requests()).toEqual([]);

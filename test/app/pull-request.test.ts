@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it } from "vitest";
 import { pullRequestEvent } from "../fixtures/github/payloads.js";
-import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
+import { R, mockCheckCreate, mockCheckList, mockConfig, mockInvalidConfigCheck } from "./github-mocks.js";
 import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 
 const HEAD = "c".repeat(40);
@@ -120,22 +120,7 @@ describe("pull_request changing the config", () => {
     mockFiles(7, [{ filename: "README.md" }, { filename: ".github/nomad-gitops.yml" }]);
     mockConfig("registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: always }\n", HEAD);
     mockCheckList(HEAD, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: HEAD,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          'build.trigger: must be one of "push", "dispatch"',
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(HEAD, 'build.trigger: must be one of "push", "dispatch"');
     await t.probot.receive(
       pullRequestEvent({ action: "opened", number: 7, head: "tune-config", headSha: HEAD }),
     );

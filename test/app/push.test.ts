@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pushEvent } from "../fixtures/github/payloads.js";
-import { PUSH_KEY, R, buildKey, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
+import {
+  PUSH_KEY,
+  R,
+  buildKey,
+  mockCheckCreate,
+  mockCheckList,
+  mockConfig,
+  mockInvalidConfigCheck,
+} from "./github-mocks.js";
 import {
   INSTALLATION_TOKEN,
   expectNoSecrets,
@@ -148,22 +156,10 @@ describe("push", () => {
     mockInstallationToken();
     mockConfig(`registry: ghcr.io/acme/platform\n`, SHA);
     mockCheckList(SHA, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: SHA,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          'build.workflow: is required by the App: the file name of the workflow that builds the images, e.g. "images.yml"',
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(
+      SHA,
+      'build.workflow: is required by the App: the file name of the workflow that builds the images, e.g. "images.yml"',
+    );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
 
@@ -191,23 +187,11 @@ describe("push", () => {
       SHA,
     );
     mockCheckList(SHA, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: SHA,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          'services.0.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)',
-          'pin: must be one of "tag+digest", "digest"',
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(
+      SHA,
+      'services.0.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)',
+      'pin: must be one of "tag+digest", "digest"',
+    );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
 
