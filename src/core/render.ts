@@ -1,4 +1,5 @@
-// What people read: the PR title and body, the sticky image comment and the check run summary.
+// What people read: the PR title and body, the sticky image comment, the check run summary and the
+// draft release.
 import type { Config } from "../config/schema.js";
 import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "./release-notes.js";
 import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
