@@ -11,7 +11,6 @@ import {
   capture,
   type CommitOnBranchInput,
   committed,
-  mockNewBranchCommit,
   mockCheckCreate,
   mockCheckList,
   mockConfig,
@@ -770,23 +769,15 @@ describe("workflow_run completed", () => {
     mockPlanningReads({ config, files: repoFiles() });
     mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockNewBranchCommit(bodies, NEW_COMMIT);
-    capture("post", `${R}/pulls`, bodies, {
-      status: 201,
-      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-    });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+    mockNewBranchWrites(bodies);
     github()
       .get(`${R}/releases`)
       .query({ per_page: 30 })
       .reply(200, [{ id: 3, draft: false, body: "v1", name: "v1" }]);
     const release: unknown[] = [];
     capture("post", `${R}/releases`, release, { status: 201, body: { id: 4 } });
-    mockCheckUpdate(CHECK_ID, (b: { conclusion: string }) => b.conclusion === "success");
     await t.probot.receive(event());
+    expect(bodies.at(-1)).toMatchObject({ conclusion: "success" });
     expect(normalize(release[0], host)).toMatchInlineSnapshot(`
       {
         "body": "<!-- nomad-gitops:release-draft 2222222222222222222222222222222222222222 -->
