@@ -72,13 +72,7 @@ export function renderDashboard(input: DashboardInput): string {
   for (const s of plan.services) {
     const move = s.old.digest ? input.moves?.[s.name] : undefined;
     const moved = move ? `${move.exact ? "" : "≤ "}${move.date.slice(0, 10)} ${commitLink(move.sha)}` : "—";
-    const cells = [
-      `**${s.name}**`,
-      pinCell(s),
-      s.old.commit ? commitLink(s.old.commit) : "—",
-      moved,
-      pendingCell(s),
-    ];
+    const cells = [`**${s.name}**`, pinCell(s), builtFromCell(s, move, commitLink), moved, pendingCell(s)];
     if (cluster) cells.push(clusterCell(cluster.services[s.name]));
     lines.push(`| ${cells.join(" | ")} |`);
   }
@@ -183,6 +177,19 @@ function pinCell(s: ServicePlan): string {
   // A pin by digest only (podman's style) has no tag to show.
   const tag = s.old.tag === null ? "" : `\`${shortTag(s.old.tag)}\` `;
   return `${tag}\`${shortDigest(s.old.digest)}\`${mixed}`;
+}
+
+/**
+ * The build a pin came from. A digest that no deploy commit (nor, for a move, any recent build tag)
+ * records was put there some other way, a person editing the image line most often: said as such, with
+ * the commit that last changed it when the history was read. "By hand" would be a guess (a squash merge
+ * titled by the PR drops the record too), so it is not said.
+ */
+function builtFromCell(s: ServicePlan, move: DigestMove | undefined, link: (sha: string) => string): string {
+  if (s.old.commit) return link(s.old.commit);
+  if (!s.old.digest) return "—";
+  if (!move) return "no deploy records it";
+  return `no deploy records it; set in ${link(move.sha)}${move.exact ? "" : " or earlier"}`;
 }
 
 function pendingCell(s: ServicePlan): string {

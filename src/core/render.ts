@@ -1,10 +1,11 @@
-// What people read: the PR title and body, the sticky image comment and the check run summary.
+// What people read: the PR title and body, the sticky image comment, the check run summary and the
+// draft release.
 import type { Config } from "../config/schema.js";
 import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "./release-notes.js";
 import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
 import { renderTag, shortDigest, shortSha } from "./templates.js";
 import { renderExplanationMarkdown, summarizeExplanation } from "../explain/render.js";
-import { describeVerdict } from "../provenance/describe.js";
+import { describeVerdict, runName } from "../provenance/describe.js";
 import { describeAgreement } from "./builders.js";
 
 export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
@@ -265,41 +266,41 @@ export function renderCheckRun(plan: Plan): CheckRunOutput {
   };
 }
 
+/** Hidden in a draft release's body: the build it lists, so a re-run finds its draft again. */
+export const releaseMarker = (sha: string) => `<!-- nomad-gitops:release-draft ${sha} -->`;
+
 /**
- * The optional draft GitHub release (`release_notes.github_release: draft`): every service's digest,
- * moved or not, so anyone can rebuild the commit and compare.
+ * The draft release of a build (`release_notes.github_release: draft`): every service's digest, moved or
+ * not, so anyone can rebuild the commit and compare; then this deploy's release notes, which say who built
+ * and attested each pinned digest. A digest that failed provenance is not this build's image: the row
+ * keeps the pinned digest and says why.
  */
 export function renderReleaseDraft(
   plan: Plan,
-  ctx: NotesContext,
-): { tagName: string; name: string; body: string } {
-  const rows = plan.services
-    .filter((s) => (s.status === "unverified" ? s.old.digest : s.next?.digest || s.old.digest))
-    .map((s) => {
-      // A digest refused for its provenance is not this build's image: the pinned one stays.
-      const kept = s.status === "unchanged" || s.status === "unverified" || !s.next?.digest;
-      const digest = kept ? s.old.digest! : s.next!.digest!;
-      return `| ${cell(s.name)} | ${code(s.image)} | ${code(digest)} | ${label(s)} |`;
-    });
-  const day = ctx.date.toISOString().slice(0, 10);
-  const build = ctx.repoUrl ? commitLink(ctx, plan.build.sha) : code(shortSha(plan.build.sha));
-  const notes =
-    changing(plan).length > 0
-      ? renderReleaseNotes(plan, ctx)
-          .replace(/^<!--[^\n]*-->\n/, "")
-          .trimEnd()
-      : "_No image moved._";
+  texts: { releaseNotes: string; prTitle: string },
+): { name: string; body: string } {
+  const { build } = plan;
+  const attested = plan.services.some((s) => s.provenance);
+  const rows = plan.services.map((s) => {
+    const v = s.provenance;
+    const refused = v?.status === "unverified";
+    const digest = refused ? s.old.digest : (s.next?.digest ?? s.old.digest);
+    const status = refused ? `unverified, not pinned (${v.check})` : s.status;
+    const run = v?.status === "verified" && v.link ? `[${runName(v.link)}](${v.link})` : "—";
+    return `| ${cell(s.name)} | ${code(s.image)} | ${digest ? code(digest) : "—"} | ${status} |${attested ? ` ${run} |` : ""}`;
+  });
   const body = [
-    `Images of ${build} on ${code(plan.build.branch)}: rebuild the commit and compare digests to check that a build is reproducible.`,
+    releaseMarker(build.sha),
+    `Images of ${code(build.branch)} at ${build.sha}. Rebuild that commit and compare these digests to check that the build is reproducible.`,
     "",
-    "| service | image | digest | this deploy |",
-    "|---|---|---|---|",
+    `| service | image | digest | status |${attested ? " build run |" : ""}`,
+    `|---|---|---|---|${attested ? "---|" : ""}`,
     ...rows,
     "",
-    notes,
+    texts.releaseNotes.trim(),
+    "",
   ].join("\n");
-  const short = shortSha(plan.build.sha);
-  return { tagName: `deploy-${day}-${short}`, name: `Deploy ${day} (${short})`, body: `${body}\n` };
+  return { name: `Deploy ${shortSha(build.sha)}: ${texts.prTitle}`, body };
 }
 
 /** Ends every commit the bot writes: the build it pins (the App also tells its own commits by it). */

@@ -10,10 +10,12 @@
 //   replica: nothing held in Redis can outlive a killed replica).
 // - A secondary or primary rate-limit answer is retried after GitHub's retry-after/reset when that wait is
 //   at most `maxWaitSeconds`, `retries` times; after that the request fails with GitHub's message, which the
-//   handler reports in the check run (never a silent success).
+//   handler reports in the check run (never a silent success). The wait is read by `rate-limits.ts`, not
+//   by the plugin, which takes a `retry-after: 0` for a missing header (60 s).
 import type { Octokit as CoreOctokit } from "@octokit/core";
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
+import { retryRateLimited } from "./rate-limits.js";
 import type { Octokit } from "./types.js";
 
 export interface WritePacing {
@@ -50,12 +52,6 @@ interface ThrottleOptions {
   connection?: Bottleneck.IORedisConnection;
   [key: string]: unknown;
 }
-
-interface Logger {
-  warn(message: string): void;
-}
-
-type RequestOptions = { method?: string; url?: string; query?: unknown; request?: { retryCount?: number } };
 
 // The plugin's groups: pass-through write and notification spacing, local caps; one set per Bottleneck build.
 const passThrough = new Map<
@@ -122,22 +118,27 @@ function writePacing(octokit: CoreOctokit, options: Record<string, unknown>) {
     octokit.hook.wrap("request", (request, o) =>
       isContentCreating(o) ? group.key(key).schedule(async () => request(o)) : request(o),
     );
-    return {};
-  }
-  const serial = serialFor(pacing, throttle);
-  octokit.hook.wrap("request", (request, o) => {
-    if (!isContentCreating(o)) return request(o);
-    // A token from the shared bucket (it only paces), then the request, one at a time in this process.
-    return serial.key(key).schedule(async () => {
-      await group.key(key).schedule(async () => undefined);
-      return request(o);
+  } else {
+    const serial = serialFor(pacing, throttle);
+    octokit.hook.wrap("request", (request, o) => {
+      if (!isContentCreating(o)) return request(o);
+      // A token from the shared bucket (it only paces), then the request, one at a time in this process.
+      return serial.key(key).schedule(async () => {
+        await group.key(key).schedule(async () => undefined);
+        return request(o);
+      });
     });
-  });
+  }
+  // Outside the pacing: a retried write waits for its own token, as GitHub counts it again.
+  octokit.hook.wrap(
+    "request",
+    retryRateLimited(pacing, () => octokit.log),
+  );
   return {};
 }
 
-/** Options for @octokit/plugin-throttling that replace its write spacing and bound its retries. */
-export function throttleOptions(pacing: WritePacing, throttle: ThrottleOptions, log?: Logger) {
+/** Options for @octokit/plugin-throttling that replace its write spacing and turn its retries off. */
+export function throttleOptions(throttle: ThrottleOptions) {
   // The plugin still routes POSTs and GraphQL through these groups: without limits they only pass through.
   const Limiter = throttle.Bottleneck ?? Bottleneck;
   let groups = passThrough.get(Limiter);
@@ -154,19 +155,11 @@ export function throttleOptions(pacing: WritePacing, throttle: ThrottleOptions, 
     };
     passThrough.set(Limiter, groups);
   }
-  const retry =
-    (kind: string) => (retryAfter: number, options: RequestOptions, octokit: { log?: Logger }) => {
-      const count = options.request?.retryCount ?? 0;
-      const again = count < pacing.retries && retryAfter <= pacing.maxWaitSeconds;
-      (octokit.log ?? log)?.warn(
-        `GitHub ${kind} rate limit on ${options.method} ${options.url}: ${again ? `retrying in ${retryAfter} s (retry ${count + 1} of ${pacing.retries})` : `giving up after ${count} retries (retry-after ${retryAfter} s, longest wait ${pacing.maxWaitSeconds} s)`}`,
-      );
-      return again;
-    };
   return {
     ...groups,
-    onSecondaryRateLimit: retry("secondary"),
-    onRateLimit: retry("primary"),
+    // The plugin's own retry is off: it reads a `retry-after: 0` as 60 s. `retryRateLimited` retries.
+    onSecondaryRateLimit: () => false,
+    onRateLimit: () => false,
   };
 }
 
@@ -182,7 +175,7 @@ export function appOctokit(pacing: WritePacing = DEFAULT_PACING) {
     return {
       ...instance,
       pacing,
-      throttle: { ...throttle, ...throttleOptions(pacing, throttle) },
+      throttle: { ...throttle, ...throttleOptions(throttle) },
     };
   });
 }

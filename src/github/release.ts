@@ -1,10 +1,9 @@
 // The optional draft GitHub release of a deploy (`release_notes.github_release: draft`), one per build,
-// found by a marker in its body (handlers/decisions.ts writes the body).
+// found by a marker in its body (core/render.ts writes the body).
+import { releaseMarker } from "../core/render.js";
 import { shortSha } from "../core/templates.js";
 import { fitText, type Octokit, type RepoCoords } from "./types.js";
 import { type UpsertAction, upsert } from "./upsert.js";
-
-export const releaseMarker = (sha: string) => `<!-- nomad-gitops:release-draft ${sha} -->`;
 
 export class DraftReleases {
   constructor(

@@ -4,9 +4,7 @@ import type { DeployResult } from "../core/ports.js";
 import type { Plan } from "../core/plan.js";
 import { changing, planComplete } from "../core/plan.js";
 import { shortSha } from "../core/templates.js";
-import { runName } from "../provenance/describe.js";
 import type { CheckOutput } from "../github/checks.js";
-import { releaseMarker } from "../github/release.js";
 import type { BranchState } from "../github/repo.js";
 
 /** What a planned (not skipped) deploy does with the PR. */
@@ -84,37 +82,4 @@ export function finalCheck(
     tail = `\nDeploy PR: #${pr.written} (${n} image${n === 1 ? "" : "s"}).\n`;
   }
   return { title: result.check.title, summary: result.check.summary + tail };
-}
-
-/**
- * The draft release of a build (`release_notes.github_release: draft`): every service's digest, moved or
- * not, so anyone can rebuild the commit and compare; then this deploy's release notes, which say who built
- * and attested each pinned digest. A digest that failed provenance is not this build's image: the row
- * keeps the pinned digest and says why.
- */
-export function releaseDraft(
-  build: { sha: string; branch: string },
-  result: DeployResult,
-): { name: string; body: string } {
-  const attested = result.plan.services.some((s) => s.provenance);
-  const rows = result.plan.services.map((s) => {
-    const v = s.provenance;
-    const refused = v?.status === "unverified";
-    const digest = refused ? s.old.digest : (s.next?.digest ?? s.old.digest);
-    const status = refused ? `unverified, not pinned (${v.check})` : s.status;
-    const run = v?.status === "verified" && v.link ? `[${runName(v.link)}](${v.link})` : "—";
-    return `| ${s.name} | \`${s.image}\` | ${digest ? `\`${digest}\`` : "—"} | ${status} |${attested ? ` ${run} |` : ""}`;
-  });
-  const body = [
-    releaseMarker(build.sha),
-    `Images of \`${build.branch}\` at ${build.sha}. Rebuild that commit and compare these digests to check that the build is reproducible.`,
-    "",
-    `| service | image | digest | status |${attested ? " build run |" : ""}`,
-    `|---|---|---|---|${attested ? "---|" : ""}`,
-    ...rows,
-    "",
-    result.releaseNotes.trim(),
-    "",
-  ].join("\n");
-  return { name: `Deploy ${shortSha(build.sha)}: ${result.prTitle}`, body };
 }

@@ -6,6 +6,7 @@ import { redact } from "../secrets/redact.js";
 import type { Context } from "probot";
 import type { Config } from "../config/schema.js";
 import { runDeploy } from "../core/pipeline.js";
+import { renderReleaseDraft } from "../core/render.js";
 import type { Clock, DeployOptions, DeployResult, ExplainerPort, RegistryPort } from "../core/ports.js";
 import { type ExplainRegistry, createExplainer } from "../explain/inspect.js";
 import { createRegistryClient } from "../registry/index.js";
@@ -35,7 +36,6 @@ import {
   finalCheck,
   humanBranchCheck,
   humanBranchNote,
-  releaseDraft,
   skippedCheck,
 } from "./decisions.js";
 import { DeployFailedError, writeDeployInOrder } from "./write-deploy.js";
@@ -420,7 +420,7 @@ async function writeDeploy(
     })),
   );
   const draft =
-    config.release_notes.github_release === "draft" ? releaseDraft({ sha, branch }, result) : null;
+    config.release_notes.github_release === "draft" ? renderReleaseDraft(result.plan, result) : null;
   const { committed, pr } = await writeDeployInOrder(
     {
       octokit,

@@ -137,7 +137,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
         // Nomad keeps a job whose spec did not change: no new version, no deployment, and the answer
         // names the JobModifyIndex the submit enforced (nomad/job_endpoint.go, Register).
         const unchanged = index > 0 && out.JobModifyIndex === index;
-        submitted.set(file.path, { index: out.JobModifyIndex, ...(unchanged ? { unchanged } : {}) });
+        submitted.set(file.path, { index: out.JobModifyIndex, job, ...(unchanged ? { unchanged } : {}) });
       } catch (error) {
         submitted.set(file.path, {
           error: refusedSubmit(describeNomadError(error), previewed !== undefined),
@@ -155,7 +155,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
         ? { state: "error" as const, description: clip(submit.error) }
         : submit?.unchanged
           ? await checkUnchanged(client, t, submit.index)
-          : await checkRollout(client, t, submit?.index);
+          : await checkRollout(client, t, submit?.index, submit?.job);
     const earlier = made.get(targetKey(t));
     const result: RolloutResult = {
       service: t.service,
@@ -201,7 +201,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
   return results.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
 }
 
-type Submitted = { index: number; unchanged?: true } | { error: string };
+type Submitted = { index: number; job: NomadJob; unchanged?: true } | { error: string };
 
 /**
  * Why a submit was refused, as what happened: Nomad's check-and-set errors (nomad/job_endpoint.go,
@@ -270,13 +270,15 @@ export type RolloutCheckPort = Pick<
 
 /**
  * One look at a target's rollout. `submitIndex` (the bot submitted the job) tells that version's
- * deployment apart; without it the job the cluster holds must name the pinned digest first. Never
- * throws: a Nomad error is state "error".
+ * deployment apart; without it the job the cluster holds must name the pinned digest first. `submitted`:
+ * the job as this look's caller just submitted it, when it has it. Never throws: a Nomad error is state
+ * "error".
  */
 export async function checkRollout(
   client: RolloutCheckPort,
   target: RolloutTarget,
   submitIndex?: number,
+  submitted?: NomadJob,
 ): Promise<RolloutCheck> {
   let seen: Pick<RolloutCheck, "running" | "drift"> = {};
   try {
@@ -304,7 +306,14 @@ export async function checkRollout(
     if (deployment === null || stale) {
       // Batch, sysbatch and (before Nomad 1.11) system jobs never get a deployment: their allocations are
       // the rollout, read for the version the cluster holds.
-      const job = seen.running !== undefined ? seen.running : await client.job(target.job);
+      // A submitted job that has deployments needs no read back to say so; one rolled out by its
+      // allocations is read for the version the cluster gave it, which only the cluster knows.
+      const job =
+        seen.running !== undefined
+          ? seen.running
+          : submitted !== undefined && !rolledOutByAllocations(submitted)
+            ? submitted
+            : await client.job(target.job);
       if (job !== null && rolledOutByAllocations(job)) {
         const summary = summarizeAllocations(job, await client.jobAllocations(target.job));
         return { state: summary.state, description: rolloutDescription(summary), summary, ...seen };

@@ -4,8 +4,6 @@
 // GitHub's API (attestations included) replaced by nock with exact bodies, nothing left pending.
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
@@ -15,30 +13,17 @@ import {
   testInstance,
   type TestInstance,
 } from "../helpers/sigstore.js";
-import {
-  R,
-  GRAPHQL,
-  buildKey,
-  capture,
-  committed,
-  mockConfig,
-  mockFindPr,
-  mockNewBranchCommit,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
+import { R, GRAPHQL, buildKey, committed, mockConfig, mockReadTexts } from "./github-mocks.js";
 import {
   type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 import {
-  C1,
   CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -46,6 +31,8 @@ import {
   jobFile,
   mockPlanningReads,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -71,22 +58,9 @@ beforeAll(async () => {
 afterAll(() => registry?.stop());
 
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  takeRequests();
-  t = createTestProbot();
-  const client = createRegistryClient({
-    env: { NOMAD_GITOPS_INSECURE_REGISTRIES: registry.host },
-    maxAttempts: 1,
-  });
-  await t.probot.load(nomadGitops({ registry: client }));
+  t = await startTestApp({ registry: registry.host });
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 const ROOT = ".github/sigstore-root.json";
 const config = () =>
@@ -175,22 +149,9 @@ describe("workflow_run of a configured builder", () => {
       .get(`${R}/attestations/${encodeURIComponent(d)}`)
       .query({ per_page: 100 })
       .reply(200, attestations);
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
-    mockNewBranchCommit(bodies, NEW_COMMIT);
-    capture("post", `${R}/pulls`, bodies, {
-      status: 201,
-      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-    });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    // A PR this run opens has no sticky comment to look for.
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    mockNewBranchWrites(bodies);
     registry.clearRequests();
 
     await t.probot.receive(event);

@@ -1,44 +1,18 @@
 // Config faults through the App: a glob outside the repository and a YAML alias bomb are an invalid
 // config like any other, reported as a failed check run naming the file (and the key where it can be
 // known), and nothing else happens.
-import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { pushEvent } from "../fixtures/github/payloads.js";
-import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
-import { type TestProbot, createTestProbot, expectNoSecrets, mockInstallationToken } from "./harness.js";
+import { R, mockCheckList, mockConfig, mockInvalidConfigCheck } from "./github-mocks.js";
+import { type TestProbot, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 
 const SHA = "a".repeat(40);
 
 let t: TestProbot;
 beforeEach(async () => {
-  nock.disableNetConnect();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
-
-const invalid = (...lines: string[]) => ({
-  name: "nomad-gitops",
-  head_sha: SHA,
-  status: "completed",
-  conclusion: "failure",
-  output: {
-    title: "Invalid .github/nomad-gitops.yml",
-    summary: [
-      "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-      "",
-      "```",
-      ...lines,
-      "```",
-    ].join("\n"),
-  },
-});
+afterEach(() => expectGitHubDone(t));
 
 describe("an invalid config through the App", () => {
   it("[fault:config-glob-outside-repository] a `jobs` glob with `..` or an absolute path: a failed check run naming each key", async () => {
@@ -48,11 +22,10 @@ describe("an invalid config through the App", () => {
       SHA,
     );
     mockCheckList(SHA, []);
-    mockCheckCreate(
-      invalid(
-        'jobs.0: "../infra/*.nomad" is outside the repository: write it relative to the repository root (no leading "/", no "..")',
-        'jobs.1: "/srv/jobs/*.hcl" is outside the repository: write it relative to the repository root (no leading "/", no "..")',
-      ),
+    mockInvalidConfigCheck(
+      SHA,
+      'jobs.0: "../infra/*.nomad" is outside the repository: write it relative to the repository root (no leading "/", no "..")',
+      'jobs.1: "/srv/jobs/*.hcl" is outside the repository: write it relative to the repository root (no leading "/", no "..")',
     );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
@@ -69,10 +42,9 @@ describe("an invalid config through the App", () => {
     ].join("\n");
     mockConfig(bomb, SHA);
     mockCheckList(SHA, []);
-    mockCheckCreate(
-      invalid(
-        `Configuration could not be parsed from https://api.github.com${R}/contents/.github%2Fnomad-gitops.yml?ref=${SHA} (invalid YAML): YAML aliases expand too far (one anchor expanded more than 100 times, counting the aliases inside it, as in a "billion laughs" document): write the values out or use fewer nested aliases`,
-      ),
+    mockInvalidConfigCheck(
+      SHA,
+      `Configuration could not be parsed from https://api.github.com${R}/contents/.github%2Fnomad-gitops.yml?ref=${SHA} (invalid YAML): YAML aliases expand too far (one anchor expanded more than 100 times, counting the aliases inside it, as in a "billion laughs" document): write the values out or use fewer nested aliases`,
     );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
@@ -83,10 +55,9 @@ describe("an invalid config through the App", () => {
     const huge = `registry: ghcr.io/acme/platform\n${"# padding padding padding padding\n".repeat(32 * 1024)}`;
     mockConfig(huge, SHA);
     mockCheckList(SHA, []);
-    mockCheckCreate(
-      invalid(
-        `the file is ${Math.ceil(Buffer.byteLength(huge) / 1024)} KiB; a config may be at most 1024 KiB`,
-      ),
+    mockInvalidConfigCheck(
+      SHA,
+      `the file is ${Math.ceil(Buffer.byteLength(huge) / 1024)} KiB; a config may be at most 1024 KiB`,
     );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });

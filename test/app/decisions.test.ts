@@ -1,16 +1,10 @@
 // The App's decisions after a plan, as pure functions: when the deploy PR is closed, what happens when a
-// person pushed to the deploy branch, how the release draft looks.
+// person pushed to the deploy branch.
 import { describe, expect, it } from "vitest";
 import type { DeployResult } from "../../src/core/ports.js";
 import { STATUSES, type ServiceStatus } from "../../src/core/plan.js";
 import type { BranchState } from "../../src/github/repo.js";
-import {
-  closeComment,
-  decide,
-  finalCheck,
-  releaseDraft,
-  shouldClosePr,
-} from "../../src/handlers/decisions.js";
+import { closeComment, decide, finalCheck, shouldClosePr } from "../../src/handlers/decisions.js";
 
 const SHA = "2".repeat(40);
 const BASE = "1".repeat(40);
@@ -110,23 +104,4 @@ it("says why a PR is closed and what the check run adds", () => {
   );
   expect(finalCheck(result({}), { written: 12 }).summary).toBe("table\n\nDeploy PR: #12 (1 image).\n");
   expect(finalCheck(result({}), null)).toEqual({ title: "1 moved", summary: "table\n" });
-});
-
-it("the release draft lists every service's digest, moved or not, then the notes", () => {
-  expect(releaseDraft({ sha: SHA, branch: "main" }, result({}))).toEqual({
-    name: "Deploy 2222222: Deploy banana",
-    body: [
-      `<!-- nomad-gitops:release-draft ${SHA} -->`,
-      `Images of \`main\` at ${SHA}. Rebuild that commit and compare these digests to check that the build is reproducible.`,
-      "",
-      "| service | image | digest | status |",
-      "|---|---|---|---|",
-      "| apple | `r/apple` | `sha256:a` | unchanged |",
-      "| banana | `r/banana` | `sha256:c` | moved |",
-      "| cherry | `r/cherry` | — | not-built |",
-      "",
-      "## notes",
-      "",
-    ].join("\n"),
-  });
 });

@@ -1,9 +1,6 @@
 // workflow_run completed → one deploy, against the real local registry (real digests) with GitHub's API
 // replaced by nock: exact request bodies, nothing left pending.
-import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { BUILD_COMMIT_DATE, checkRunRerequested, workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
@@ -14,7 +11,6 @@ import {
   capture,
   type CommitOnBranchInput,
   committed,
-  mockNewBranchCommit,
   mockCheckCreate,
   mockCheckList,
   mockConfig,
@@ -29,14 +25,15 @@ import {
   mockReadTexts,
   mockTree,
   gitBlobShaOf,
+  mockInvalidConfigCheck,
 } from "./github-mocks.js";
 import {
-  expectNoSecrets,
   type TestProbot,
-  createTestProbot,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 import {
   C1,
@@ -54,6 +51,8 @@ import {
   mockPlanningReads,
   normalize,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -80,27 +79,10 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-async function startApp(options: { retry?: boolean } = {}) {
-  t = createTestProbot(options);
-  const client = createRegistryClient({
-    env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host },
-    maxAttempts: 1,
-  });
-  await t.probot.load(nomadGitops({ registry: client }));
-}
-
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  takeRequests();
-  await startApp();
+  t = await startTestApp({ registry: host });
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 /** Job files pinning every service at build S1; RELEASES.md exists. */
 function repoFiles(pins: Record<string, string> = {}): Record<string, string> {
@@ -112,24 +94,6 @@ function repoFiles(pins: Record<string, string> = {}): Record<string, string> {
 
 const event = (conclusion: "success" | "failure" = "success", sha = S2) =>
   workflowRunEvent({ headSha: sha, conclusion, branch: "main" });
-
-/** The writes of a run that moves banana, in order; bodies captured for the snapshots. */
-function mockWrites(bodies: unknown[], options: { existingPr?: boolean } = {}) {
-  // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
-  mockNewBranchCommit(bodies, NEW_COMMIT);
-  if (!options.existingPr) {
-    capture("post", `${R}/pulls`, bodies, {
-      status: 201,
-      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-    });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    // A PR this run opens has no sticky comment to look for.
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-  }
-  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
-}
 
 /**
  * The listing of NEW_TREE: the base's files with the texts of a captured commit, by git's own blob shas,
@@ -171,9 +135,7 @@ async function runAgainOnWrittenBranch(
     check,
   });
   mockCompare(S2, S2, { status: "identical" }); // the PR's base vs the build: not older
-  mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-  mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-  mockFindPr("nomad-gitops/deploy", "main", {
+  mockBananaMoveReads({
     number: 12,
     title: pr.title,
     body: pr.body,
@@ -200,11 +162,9 @@ describe("workflow_run completed", () => {
   it("one of three services changed: one commit on the deploy branch, PR, label, sticky comment, check", async () => {
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     registry.clearRequests();
 
     await t.probot.receive(event());
@@ -461,7 +421,7 @@ describe("workflow_run completed", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     const [, , pr, , check] = normalize(bodies, host) as [
       unknown,
@@ -602,9 +562,7 @@ describe("workflow_run completed", () => {
       files: repoFiles(),
       prHead: { sha: "9".repeat(40), tree: "8".repeat(40), parent: NEW_COMMIT, build: null, bot: false },
     });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", {
+    mockBananaMoveReads({
       number: 12,
       title: "Deploy banana",
       body: "…",
@@ -652,11 +610,9 @@ describe("workflow_run completed", () => {
     const files = { ...repoFiles(), "nomad/broken.nomad.hcl": 'job "broken" {\n  group "g" {\n' };
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     const [, , , , check] = normalize(bodies, host) as [
       unknown,
@@ -682,11 +638,9 @@ describe("workflow_run completed", () => {
       modes: { "nomad/zz-link.nomad.hcl": "120000" },
       jobFiles: SERVICES.map((s) => `nomad/${s}.nomad.hcl`),
     });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     const [, , pr, , check] = normalize(bodies, host) as [
       unknown,
@@ -738,15 +692,13 @@ describe("workflow_run completed", () => {
   });
 
   it("GitHub answers 500 once: Probot's retry plugin repeats the request and the deploy completes", async () => {
-    await startApp({ retry: true });
+    t = await startTestApp({ registry: host, retry: true });
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     github().post(`${R}/git/refs`).reply(500, { message: "Server Error" });
     const bodies: unknown[] = [];
-    mockWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
     expect(normalize(bodies, host)).toEqual(normalize(firstRun, host));
   });
@@ -755,23 +707,11 @@ describe("workflow_run completed", () => {
     mockInstallationToken();
     mockConfig("build: { workflow: images.yml }\nretag: ['{commit}']\n", S2);
     mockCheckList(S2, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: S2,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          "retag.0: may only use the placeholders {sha}, {short_sha}, {branch}",
-          "registry: set `registry` (the image prefix for zero-config discovery) or list `services`",
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(
+      S2,
+      "retag.0: may only use the placeholders {sha}, {short_sha}, {branch}",
+      "registry: set `registry` (the image prefix for zero-config discovery) or list `services`",
+    );
     registry.clearRequests();
     await t.probot.receive(event());
     expect(registry.requests()).toEqual([]);
@@ -799,9 +739,7 @@ describe("workflow_run completed", () => {
   it("GitHub keeps failing a write: the check run turns red with the reason and the branch never moves", async () => {
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     github().post(`${R}/git/refs`).reply(502, { message: "Bad Gateway" });
     const bodies: unknown[] = [];
     capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
@@ -829,27 +767,17 @@ describe("workflow_run completed", () => {
     const config = configText(host, SERVICES, "release_notes: { github_release: draft }");
     mockInstallationToken();
     mockPlanningReads({ config, files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockNewBranchCommit(bodies, NEW_COMMIT);
-    capture("post", `${R}/pulls`, bodies, {
-      status: 201,
-      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-    });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+    mockNewBranchWrites(bodies);
     github()
       .get(`${R}/releases`)
       .query({ per_page: 30 })
       .reply(200, [{ id: 3, draft: false, body: "v1", name: "v1" }]);
     const release: unknown[] = [];
     capture("post", `${R}/releases`, release, { status: 201, body: { id: 4 } });
-    mockCheckUpdate(CHECK_ID, (b: { conclusion: string }) => b.conclusion === "success");
     await t.probot.receive(event());
+    expect(bodies.at(-1)).toMatchObject({ conclusion: "success" });
     expect(normalize(release[0], host)).toMatchInlineSnapshot(`
       {
         "body": "<!-- nomad-gitops:release-draft 2222222222222222222222222222222222222222 -->
@@ -952,9 +880,7 @@ describe("workflow_run completed", () => {
     mockInstallationToken();
     // First attempt: the branch does not exist yet, so the bot creates it...
     mockPlanningReads({ config: configText(host, SERVICES), files: repoFiles() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     // ...but another replica created it first: GitHub refuses to create it again.
     github()
       .post(`${R}/git/refs`, { ref: "refs/heads/nomad-gitops/deploy", sha: S2 })
@@ -978,9 +904,7 @@ describe("workflow_run completed", () => {
       files: ["services/banana/main.go", "README.md"],
     });
     mockCompare(S2, S2, { status: "identical" });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", {
+    mockBananaMoveReads({
       number: 12,
       title: pr.title,
       body: pr.body,

@@ -58,6 +58,29 @@ export function mockCheckCreate(body: Record<string, unknown>, id = 77): void {
     .reply(201, { id, status: body.status });
 }
 
+/**
+ * The check run an invalid config gets on `sha`, completed at once: GitHub must receive exactly this body,
+ * one line per problem inside the code block.
+ */
+export function mockInvalidConfigCheck(sha: string, ...problems: string[]): void {
+  mockCheckCreate({
+    name: "nomad-gitops",
+    head_sha: sha,
+    status: "completed",
+    conclusion: "failure",
+    output: {
+      title: "Invalid .github/nomad-gitops.yml",
+      summary: [
+        "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
+        "",
+        "```",
+        ...problems,
+        "```",
+      ].join("\n"),
+    },
+  });
+}
+
 export function mockCheckUpdate(
   id: number,
   body: Record<string, unknown> | ((body: never) => boolean),

@@ -5,6 +5,8 @@ import { Writable } from "node:stream";
 import nock from "nock";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
+import { type AppDeps, nomadGitops } from "../../src/app.js";
+import { createRegistryClient } from "../../src/registry/index.js";
 import { APP_ID, INSTALLATION_ID } from "../fixtures/github/payloads.js";
 import { statelessToken } from "../helpers/tokens.js";
 
@@ -54,6 +56,40 @@ export function createTestProbot(options: { retry?: boolean } = {}): TestProbot 
     log: pino({ level: "trace" }, sink),
   });
   return { probot, logs: () => lines.join("") };
+}
+
+/**
+ * The App loaded into a fresh test Probot, GitHub's API only through nock. With `registry` (the test
+ * registry's host:port) the App reads it with one attempt per request, and loopback stays open for it
+ * (and for a Nomad stand-in); `deps` adds the rest of the App's dependencies.
+ */
+export async function startTestApp(
+  options: { registry?: string; retry?: boolean; deps?: AppDeps } = {},
+): Promise<TestProbot> {
+  nock.disableNetConnect();
+  const deps: AppDeps = { ...options.deps };
+  if (options.registry !== undefined) {
+    nock.enableNetConnect("127.0.0.1");
+    deps.registry = createRegistryClient({
+      env: { NOMAD_GITOPS_INSECURE_REGISTRIES: options.registry },
+      maxAttempts: 1,
+    });
+  }
+  takeRequests();
+  const t = createTestProbot(options.retry === undefined ? {} : { retry: options.retry });
+  await t.probot.load(nomadGitops(deps));
+  return t;
+}
+
+/**
+ * How every App test ends: each GitHub request it mocked was made (`nock.pendingMocks()` empty), the
+ * interceptors are cleared for the next test, and no credential reached the logs.
+ */
+export function expectGitHubDone(t: TestProbot): void {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  if (pending.length > 0) throw new Error(`GitHub requests mocked but never made: ${pending.join(", ")}`);
+  expectNoSecrets(t.logs());
 }
 
 /**

@@ -6,7 +6,6 @@ import nock from "nock";
 import { parse } from "yaml";
 import { z } from "zod";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
 import { mergeQueueBase } from "../../src/handlers/merge-group.js";
 import {
   checkRunRerequested,
@@ -17,11 +16,11 @@ import {
 import { R, mockCheckList, mockConfig } from "./github-mocks.js";
 import {
   type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 
 const SHA = "c".repeat(40);
@@ -32,20 +31,14 @@ let t: TestProbot;
 const unmatched: string[] = [];
 const onNoMatch = (req: { method?: string; path?: string }) => unmatched.push(`${req.method} ${req.path}`);
 beforeEach(async () => {
-  nock.disableNetConnect();
   unmatched.length = 0;
   nock.emitter.on("no match", onNoMatch);
-  takeRequests();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
 afterEach(() => {
   nock.emitter.removeListener("no match", onNoMatch);
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
+  expectGitHubDone(t);
   expect(unmatched).toEqual([]);
-  expectNoSecrets(t.logs());
 });
 
 const success = (summaryTail: string) => ({

@@ -2,33 +2,20 @@
 // Deployments after the deploy PR merges. Real registry, real Nomad stand-in on 127.0.0.1, GitHub via nock.
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { pullRequestEvent, workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type NomadStandIn, startNomad } from "../helpers/nomad.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import { type FakeScheduler, fakeScheduler } from "../helpers/scheduler.js";
-import {
-  R,
-  capture,
-  mockNewBranchCommit,
-  mockConfig,
-  mockFindPr,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
+import { R, capture, mockConfig, mockReadTexts } from "./github-mocks.js";
 import {
   type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 import {
-  C1,
-  CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -36,6 +23,8 @@ import {
   jobFile,
   mockPlanningReads,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana"];
@@ -69,26 +58,20 @@ afterAll(async () => {
   await registry?.stop();
 });
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  t = createTestProbot();
   scheduler = fakeScheduler();
   unmatched = [];
   nock.emitter.on("no match", onNoMatch);
-  const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
-  await t.probot.load(
-    nomadGitops({ registry: client, nomadEnv: { NOMAD_TOKEN: TOKEN }, rolloutScheduler: scheduler }),
-  );
+  t = await startTestApp({
+    registry: host,
+    deps: { nomadEnv: { NOMAD_TOKEN: TOKEN }, rolloutScheduler: scheduler },
+  });
 });
 afterEach(async () => {
   await scheduler.idle();
   nock.emitter.removeListener("no match", onNoMatch);
   expect(unmatched).toEqual([]);
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
   await nomad?.stop();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
+  expectGitHubDone(t);
   expect(t.logs()).not.toContain(TOKEN);
 });
 
@@ -117,17 +100,9 @@ describe("deploy run with nomad.address", () => {
       config: configText(host, SERVICES, `nomad: { address: "${nomad.address}" }`),
       files,
     });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockNewBranchCommit(bodies, NEW_COMMIT);
-    capture("post", `${R}/pulls`, bodies, { status: 201, body: { number: 12 } });
-    github()
-      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-      .reply(200, []);
-    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-    capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+    mockNewBranchWrites(bodies);
 
     await t.probot.receive(workflowRunEvent({ headSha: S2, conclusion: "success", branch: "main" }));
 
@@ -394,6 +369,14 @@ describe("rollout follow-up after the merge", () => {
     await scheduler.idle();
     const sleeps = [5_000, 10_000, 20_000, 25_000];
     expect(scheduler.sleeps()).toEqual(sleeps);
+    // The first delivery: one submit, then only the deployment is looked at (at merge, then each re-check);
+    // the job it submitted is never read back to learn its type.
+    expect(nomad.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/job/banana/plan",
+      "POST /v1/jobs",
+      ...Array(sleeps.length + 1).fill("GET /v1/job/banana/deployment"),
+    ]);
     const nomadBefore = nomad.requests().length;
     takeRequests();
 

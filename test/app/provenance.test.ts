@@ -4,10 +4,7 @@
 // Sigstore instance. banana's build is attested by the deploy branch's push and is pinned; cherry's tag
 // was pushed by a pull request's build and is not; the comment, the check run and the draft release say
 // who built what, and how to check it with `gh attestation verify`.
-import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import {
@@ -17,24 +14,9 @@ import {
   testInstance,
   type TestInstance,
 } from "../helpers/sigstore.js";
+import { R, capture, committed, mockNewBranchCommit, mockReadTexts } from "./github-mocks.js";
+import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 import {
-  R,
-  capture,
-  committed,
-  mockFindPr,
-  mockNewBranchCommit,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
-import {
-  expectNoSecrets,
-  type TestProbot,
-  createTestProbot,
-  github,
-  mockInstallationToken,
-} from "./harness.js";
-import {
-  C1,
   CHECK_ID,
   NEW_COMMIT,
   S1,
@@ -45,6 +27,7 @@ import {
   mockPlanningReads,
   normalize,
   pushImages,
+  mockBananaMoveReads,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -72,18 +55,9 @@ afterAll(async () => {
   await registry?.stop();
 });
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  t = createTestProbot();
-  const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
-  await t.probot.load(nomadGitops({ registry: client }));
+  t = await startTestApp({ registry: host });
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 function repoFiles(): Record<string, string> {
   const files: Record<string, string> = { "RELEASES.md": "# Releases\n", [ROOT_FILE]: instance.trustedRoot };
@@ -122,9 +96,7 @@ it("[fault:provenance-untrusted-build] [fault:release-draft-refused-digest] pins
       statement: provenanceStatement(cherry),
     }),
   );
-  mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-  mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-  mockFindPr("nomad-gitops/deploy", "main", null);
+  mockBananaMoveReads();
   // No PR branch yet: created at the deploy branch head, then one createCommitOnBranch on it.
   const tree: unknown[] = [];
   mockNewBranchCommit(tree, NEW_COMMIT);

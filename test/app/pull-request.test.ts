@@ -1,31 +1,16 @@
-import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { pullRequestEvent } from "../fixtures/github/payloads.js";
-import { R, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
-import {
-  expectNoSecrets,
-  type TestProbot,
-  createTestProbot,
-  github,
-  mockInstallationToken,
-} from "./harness.js";
+import { R, mockCheckCreate, mockCheckList, mockConfig, mockInvalidConfigCheck } from "./github-mocks.js";
+import { type TestProbot, github, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 
 const HEAD = "c".repeat(40);
 const CONFIG = "registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml }\n";
 
 let t: TestProbot;
 beforeEach(async () => {
-  nock.disableNetConnect();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 /** The branch's ref: its head, or 404 when it does not exist. */
 function mockRef(branch: string, sha: string | null) {
@@ -135,22 +120,7 @@ describe("pull_request changing the config", () => {
     mockFiles(7, [{ filename: "README.md" }, { filename: ".github/nomad-gitops.yml" }]);
     mockConfig("registry: ghcr.io/acme/platform\nbuild: { workflow: images.yml, trigger: always }\n", HEAD);
     mockCheckList(HEAD, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: HEAD,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          'build.trigger: must be one of "push", "dispatch"',
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(HEAD, 'build.trigger: must be one of "push", "dispatch"');
     await t.probot.receive(
       pullRequestEvent({ action: "opened", number: 7, head: "tune-config", headSha: HEAD }),
     );

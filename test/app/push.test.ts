@@ -1,16 +1,23 @@
-import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
 import { pushEvent } from "../fixtures/github/payloads.js";
-import { PUSH_KEY, R, buildKey, mockCheckCreate, mockCheckList, mockConfig } from "./github-mocks.js";
+import {
+  PUSH_KEY,
+  R,
+  buildKey,
+  mockCheckCreate,
+  mockCheckList,
+  mockConfig,
+  mockInvalidConfigCheck,
+} from "./github-mocks.js";
 import {
   INSTALLATION_TOKEN,
   expectNoSecrets,
   type TestProbot,
-  createTestProbot,
   github,
   mockInstallationToken,
   takeRequests,
+  startTestApp,
+  expectGitHubDone,
 } from "./harness.js";
 
 const SHA = "a".repeat(40);
@@ -21,16 +28,9 @@ const writes = () => takeRequests().filter((r) => !r.startsWith("GET ") && !r.in
 
 let t: TestProbot;
 beforeEach(async () => {
-  nock.disableNetConnect();
-  t = createTestProbot();
-  await t.probot.load(nomadGitops());
+  t = await startTestApp();
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 describe("push", () => {
   it("queues the check run on a push to the default branch (build started by the push itself)", async () => {
@@ -156,22 +156,10 @@ describe("push", () => {
     mockInstallationToken();
     mockConfig(`registry: ghcr.io/acme/platform\n`, SHA);
     mockCheckList(SHA, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: SHA,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          'build.workflow: is required by the App: the file name of the workflow that builds the images, e.g. "images.yml"',
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(
+      SHA,
+      'build.workflow: is required by the App: the file name of the workflow that builds the images, e.g. "images.yml"',
+    );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
 
@@ -199,23 +187,11 @@ describe("push", () => {
       SHA,
     );
     mockCheckList(SHA, []);
-    mockCheckCreate({
-      name: "nomad-gitops",
-      head_sha: SHA,
-      status: "completed",
-      conclusion: "failure",
-      output: {
-        title: "Invalid .github/nomad-gitops.yml",
-        summary: [
-          "`.github/nomad-gitops.yml` is not valid, so nothing was planned or changed:",
-          "",
-          "```",
-          'services.0.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)',
-          'pin: must be one of "tag+digest", "digest"',
-          "```",
-        ].join("\n"),
-      },
-    });
+    mockInvalidConfigCheck(
+      SHA,
+      'services.0.image: must be an image repository without tag or digest, e.g. "ghcr.io/acme/platform/banana" (lowercase path)',
+      'pin: must be one of "tag+digest", "digest"',
+    );
     await t.probot.receive(pushEvent({ ref: "refs/heads/main", after: SHA }));
   });
 

@@ -4,33 +4,15 @@
 // is left out of the deploy commit, and its pinned image gets the build tag; a re-encoding whose pinned
 // manifest was deleted from the registry is a real move, said so; the same layers stacked in another
 // order are a real move, explained as such.
-import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nomadGitops } from "../../src/app.js";
 import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
+import { R, capture, committed, mockFindPr, mockReadTexts } from "./github-mocks.js";
+import { type TestProbot, mockInstallationToken, startTestApp, expectGitHubDone } from "./harness.js";
 import {
-  R,
-  capture,
-  committed,
-  mockNewBranchCommit,
-  mockFindPr,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
-import {
-  type TestProbot,
-  createTestProbot,
-  expectNoSecrets,
-  github,
-  mockInstallationToken,
-} from "./harness.js";
-import {
-  C1,
   CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -39,6 +21,8 @@ import {
   mockPlanningReads,
   normalize,
   pushImages,
+  mockBananaMoveReads,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 const SERVICES = ["apple", "banana", "cherry"];
@@ -70,21 +54,12 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  t = createTestProbot();
-  const client = createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 });
-  await t.probot.load(nomadGitops({ registry: client }));
+  t = await startTestApp({ registry: host });
   // Every test starts from a build whose cherry tag names the re-encoded image.
   reencoded = await pushTestImage(registry.directHost, "acme/cherry", S2, cherryReencoded);
   expect(reencoded).not.toBe(digests[`cherry:${S1}`]);
 });
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-  expectNoSecrets(t.logs());
-});
+afterEach(() => expectGitHubDone(t));
 
 const short = (digest: string) => digest.slice(7, 19);
 const pins = (over: Record<string, string> = {}) => {
@@ -101,29 +76,13 @@ const registryRequests = (repo: string) =>
     .map((r) => `${r.method} ${r.path.replace(/sha256:[0-9a-f]{64}/, "<digest>")} ${r.status}`)
     .sort();
 
-/** A deploy commit, a new PR with its label and comment, the check run: bodies captured in order. */
-function mockDeployWrites(bodies: unknown[]) {
-  mockNewBranchCommit(bodies, NEW_COMMIT);
-  capture("post", `${R}/pulls`, bodies, {
-    status: 201,
-    body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-  });
-  github()
-    .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-    .reply(200, []);
-  capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
-}
-
 describe("App: a build that only re-encodes an image", () => {
   it("cherry re-encoded: unchanged (re-encoded) with the reason in the check run and comment, not in the commit, its pin gets the build tag", async () => {
     mockInstallationToken();
     mockPlanningReads({ config: configText(host, SERVICES), files: pins() });
-    mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
-    mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
-    mockFindPr("nomad-gitops/deploy", "main", null);
+    mockBananaMoveReads();
     const bodies: unknown[] = [];
-    mockDeployWrites(bodies);
+    mockNewBranchWrites(bodies);
     registry.clearRequests();
 
     await t.probot.receive(event());
@@ -212,7 +171,7 @@ describe("App: a build that only re-encodes an image", () => {
     mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
     mockFindPr("nomad-gitops/deploy", "main", null);
     const bodies: unknown[] = [];
-    mockDeployWrites(bodies);
+    mockNewBranchWrites(bodies);
     await t.probot.receive(event());
 
     const [, , , , check] = normalize(bodies, host) as [

@@ -1,24 +1,12 @@
 // The GitHub API requests of one deploy that moves 1 of N services, for the constancy test and
 // bench/github.ts: the same App, the real local registry, GitHub replaced by nock.
 import nock from "nock";
-import { nomadGitops } from "../../src/app.js";
-import { createRegistryClient } from "../../src/registry/index.js";
 import { workflowRunEvent } from "../fixtures/github/payloads.js";
 import type { TestRegistry } from "../helpers/registry.js";
-import {
-  R,
-  capture,
-  committed,
-  mockNewBranchCommit,
-  mockFindPr,
-  mockHistory,
-  mockReadTexts,
-} from "./github-mocks.js";
-import { createTestProbot, github, mockInstallationToken, takeRequests } from "./harness.js";
+import { committed, mockFindPr, mockHistory, mockReadTexts } from "./github-mocks.js";
+import { mockInstallationToken, takeRequests, startTestApp } from "./harness.js";
 import {
   C1,
-  CHECK_ID,
-  NEW_COMMIT,
   S1,
   S2,
   configText,
@@ -26,6 +14,7 @@ import {
   jobFile,
   mockPlanningReads,
   pushImages,
+  mockNewBranchWrites,
 } from "./scenario.js";
 
 export interface DeployCount {
@@ -60,13 +49,7 @@ export async function countDeployRequests(
   for (const s of services)
     files[`nomad/${s}.nomad.hcl`] = jobFile(host, s, `${S1}@${digests[`${s}:${S1}`]}`);
 
-  const t = createTestProbot();
-  await t.probot.load(
-    nomadGitops({
-      registry: createRegistryClient({ env: { NOMAD_GITOPS_INSECURE_REGISTRIES: host }, maxAttempts: 1 }),
-    }),
-  );
-  takeRequests();
+  const t = await startTestApp({ registry: host });
   mockInstallationToken();
   mockPlanningReads({
     config: configText(host, services),
@@ -77,16 +60,7 @@ export async function countDeployRequests(
   mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
   mockFindPr("nomad-gitops/deploy", "main", null);
   const bodies: unknown[] = [];
-  mockNewBranchCommit(bodies, NEW_COMMIT);
-  capture("post", `${R}/pulls`, bodies, {
-    status: 201,
-    body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
-  });
-  github()
-    .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
-    .reply(200, []);
-  capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
-  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
+  mockNewBranchWrites(bodies);
 
   registry.clearRequests();
   const started = performance.now();

@@ -2,17 +2,24 @@
 // config, and the GitHub reads of one deploy run mocked from it.
 import { type BuiltImage, buildImage, pushTestImage } from "../helpers/oci.js";
 import type { TestRegistry } from "../helpers/registry.js";
+import { github } from "./harness.js";
 import {
   PUSH_KEY,
+  R,
   buildKey,
+  capture,
   mockBranches,
   mockCheckCreate,
   mockCheckList,
   mockCompare,
   mockConfig,
+  mockFindPr,
+  mockHistory,
+  mockNewBranchCommit,
   mockReadTexts,
   mockTree,
   type CompareFixture,
+  type OpenPr,
   type PrHeadFixture,
 } from "./github-mocks.js";
 
@@ -159,6 +166,36 @@ export function mockPlanningReads(fx: ReadsFixture): void {
       fx.ancestry ?? { status: "ahead", commits: [C1, C2], files: ["services/banana/main.go", "README.md"] },
     );
   }
+}
+
+/**
+ * The reads after the plan when banana moved (its one commit C1 since S1): its history, the release
+ * notes file, and the deploy PR looked for (`pr`: the open one, if any).
+ */
+export function mockBananaMoveReads(pr: OpenPr | null = null): void {
+  mockHistory(S2, ["services/banana"], C1.date, [[C1]]);
+  mockReadTexts(S2, [["RELEASES.md", "# Releases\n"]]);
+  mockFindPr("nomad-gitops/deploy", "main", pr);
+}
+
+/**
+ * The writes of a deploy with no PR branch yet, bodies captured in their order: the branch created at
+ * the deploy branch head and one createCommitOnBranch on it, then (unless a PR is open) PR #12, its
+ * label and its sticky comment (a PR this run opens has none to look for), then the check run's completion.
+ */
+export function mockNewBranchWrites(bodies: unknown[], options: { existingPr?: boolean } = {}): void {
+  mockNewBranchCommit(bodies, NEW_COMMIT);
+  if (!options.existingPr) {
+    capture("post", `${R}/pulls`, bodies, {
+      status: 201,
+      body: { number: 12, html_url: "https://github.com/acme/platform/pull/12" },
+    });
+    github()
+      .post(`${R}/issues/12/labels`, { labels: ["deploy"] })
+      .reply(200, []);
+    capture("post", `${R}/issues/12/comments`, bodies, { status: 201, body: { id: 501 } });
+  }
+  capture("patch", `${R}/check-runs/${CHECK_ID}`, bodies, { status: 200, body: { id: CHECK_ID } });
 }
 
 /** Port numbers change per run: make captured bodies stable for snapshots. */

@@ -39,11 +39,44 @@ describe("the deploy dashboard", () => {
     const byDigest = {
       ...fixturePlan,
       services: fixturePlan.services.map((s) =>
-        s.name === "kiwi" ? { ...s, old: { ...s.old, tag: null, commit: null } } : s,
+        s.name === "kiwi" ? { ...s, old: { ...s.old, tag: null } } : s,
       ),
     };
     const section = renderDashboard({ plan: byDigest, base: BASE, pr: null, now: day1 });
-    expect(section).toContain("| **kiwi** | `bbbbbbbbbbbb` | — | — | up to date |");
+    expect(section).toContain("| **kiwi** | `bbbbbbbbbbbb` | `1111111` | — | up to date |");
+  });
+
+  it("[fault:dashboard-pinned-by-hand] a pin no deploy records (a person edited the line) says so, with the commit that last changed it", () => {
+    // A person edited kiwi's image line: no deploy commit and no build tag names its digest.
+    const byHand = {
+      ...fixturePlan,
+      services: fixturePlan.services.map((s) =>
+        s.name === "kiwi" ? { ...s, old: { ...s.old, tag: null, commit: null } } : s,
+      ),
+    };
+    const row = (moves?: Parameters<typeof renderDashboard>[0]["moves"]) =>
+      renderDashboard({
+        plan: byHand,
+        base: BASE,
+        pr: null,
+        now: day1,
+        repoUrl: "https://github.com/acme/platform",
+        ...(moves ? { moves } : {}),
+      })
+        .split("\n")
+        .find((l) => l.startsWith("| **kiwi** |"));
+    const move = { sha: "6".repeat(40), date: "2026-11-02T12:00:00Z" };
+    const link =
+      "[`6666666`](https://github.com/acme/platform/commit/6666666666666666666666666666666666666666)";
+    expect(row({ kiwi: { ...move, exact: true } })).toBe(
+      `| **kiwi** | \`bbbbbbbbbbbb\` | no deploy records it; set in ${link} | 2026-11-02 ${link} | up to date |`,
+    );
+    // The history read ends before the digest first appeared: that commit or an older one.
+    expect(row({ kiwi: { ...move, exact: false } })).toBe(
+      `| **kiwi** | \`bbbbbbbbbbbb\` | no deploy records it; set in ${link} or earlier | ≤ 2026-11-02 ${link} | up to date |`,
+    );
+    // No history read: what is known, and nothing more.
+    expect(row()).toBe("| **kiwi** | `bbbbbbbbbbbb` | no deploy records it | — | up to date |");
   });
 
   it("[fault:builders-awaiting] lists the services awaiting builders, with their agreement so far", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { discoverServices } from "../../src/core/discovery.js";
 import { plan } from "../../src/core/plan.js";
-import { releaseNotesTargets } from "../../src/core/release-notes.js";
+import { releaseNotesTargets, renderReleaseNotes } from "../../src/core/release-notes.js";
 import { renderPrTitle, renderReleaseDraft } from "../../src/core/render.js";
 import { findImages } from "../../src/jobfile/jobfile.js";
 import { NEW_SHA, config, digest, fixtureFiles } from "./fixture.js";
@@ -45,22 +45,29 @@ describe("release notes targets", () => {
 });
 
 describe("titles and the release draft", () => {
+  const ctx = { commits: {}, date: new Date("2026-11-26T00:00:00Z") };
+  // What the App posts: the draft from the plan, the deploy's release notes and its PR title.
+  const draftOf = (cfg: ReturnType<typeof config>, p: ReturnType<typeof makePlan>["p"]) =>
+    renderReleaseDraft(p, { releaseNotes: renderReleaseNotes(p, ctx), prTitle: renderPrTitle(cfg, p) });
+
   it("fills the PR title template and lists every digest in the draft release", () => {
     const { cfg, p } = makePlan(
       'registry: ghcr.io/acme/platform\npr: { title: "deploy({short_sha}): {services}" }',
     );
     expect(renderPrTitle(cfg, p)).toBe("deploy(2222222): banana, mango");
-    const draft = renderReleaseDraft(p, { commits: {}, date: new Date("2026-11-26T00:00:00Z") });
-    expect(draft.tagName).toBe("deploy-2026-11-26-2222222");
+    const draft = draftOf(cfg, p);
+    expect(draft.name).toBe("Deploy 2222222: deploy(2222222): banana, mango");
     expect(draft.body).toMatchInlineSnapshot(`
-      "Images of \`2222222\` on \`main\`: rebuild the commit and compare digests to check that a build is reproducible.
+      "<!-- nomad-gitops:release-draft 2222222222222222222222222222222222222222 -->
+      Images of \`main\` at 2222222222222222222222222222222222222222. Rebuild that commit and compare these digests to check that the build is reproducible.
 
-      | service | image | digest | this deploy |
+      | service | image | digest | status |
       |---|---|---|---|
       | banana | \`ghcr.io/acme/platform/banana\` | \`sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\` | moved |
       | kiwi | \`ghcr.io/acme/platform/kiwi\` | \`sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\` | unchanged |
-      | mango | \`ghcr.io/acme/platform/mango\` | \`sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\` | new (first pin) |
+      | mango | \`ghcr.io/acme/platform/mango\` | \`sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\` | new |
 
+      <!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
       ## 2026-11-26 · main @ \`2222222\`
 
       ### banana
@@ -79,9 +86,9 @@ describe("titles and the release draft", () => {
   });
 
   it("[fault:release-draft-refused-digest] never lists a digest refused for its provenance as the build's image", () => {
-    const { p } = makePlan("registry: ghcr.io/acme/platform");
+    const { cfg, p } = makePlan("registry: ghcr.io/acme/platform");
     const refuse = (s: (typeof p.services)[number]) =>
-      s.name === "banana" || s.name === "mango"
+      s.name === "mango"
         ? {
             ...s,
             status: "unverified" as const,
@@ -94,13 +101,28 @@ describe("titles and the release draft", () => {
           }
         : s;
     const refused = { ...p, services: p.services.map(refuse) };
-    const body = renderReleaseDraft(refused, { commits: {}, date: new Date("2026-11-26T00:00:00Z") }).body;
-    expect(body).not.toContain(digest("c"));
+    const body = draftOf(cfg, refused).body;
     expect(body).not.toContain(digest("d"));
-    // banana keeps its pinned digest; mango had none, so it has no row.
-    expect(body).toContain(
-      `| banana | \`ghcr.io/acme/platform/banana\` | \`${digest("a")}\` | unverified (not pinned) |`,
-    );
-    expect(body).not.toContain("| mango |");
+    // mango had no pin, so its row names no digest; banana moved and is in the notes, mango is not.
+    expect(body).toMatchInlineSnapshot(`
+      "<!-- nomad-gitops:release-draft 2222222222222222222222222222222222222222 -->
+      Images of \`main\` at 2222222222222222222222222222222222222222. Rebuild that commit and compare these digests to check that the build is reproducible.
+
+      | service | image | digest | status | build run |
+      |---|---|---|---|---|
+      | banana | \`ghcr.io/acme/platform/banana\` | \`sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\` | moved | — |
+      | kiwi | \`ghcr.io/acme/platform/kiwi\` | \`sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\` | unchanged | — |
+      | mango | \`ghcr.io/acme/platform/mango\` | — | unverified, not pinned (trigger) | — |
+
+      <!-- nomad-gitops:release 2222222222222222222222222222222222222222 -->
+      ## 2026-11-26 · main @ \`2222222\`
+
+      ### banana
+
+      \`ghcr.io/acme/platform/banana\`: \`aaaaaaaaaaaa\` → \`cccccccccccc\` (tag \`2222222222222222222222222222222222222222\`)
+
+      _no commit history_
+      "
+    `);
   });
 });

@@ -63,8 +63,8 @@ describe("markdownToHtml on the demo's output", () => {
       <thead><tr><th>service</th><th>pinned on <code>main</code></th><th>built from</th><th>digest last moved</th><th>pending in <a href="https://github.com/acme/homelab/pull/7">#7</a></th></tr></thead>
       <tbody>
       <tr><td><strong>api</strong></td><td><code>7c73a26bc34a</code></td><td><code>949728a</code></td><td>2026-05-04 <code>b69f763</code></td><td>→ <code>ef7c754</code> <code>63a0cc22f82b</code></td></tr>
-      <tr><td><strong>web</strong></td><td><code>45241d23477d</code></td><td>—</td><td>2026-05-04 <code>b69f763</code></td><td>up to date</td></tr>
-      <tr><td><strong>worker</strong></td><td><code>0fe18ebc9c61</code></td><td>—</td><td>2026-05-04 <code>b69f763</code></td><td>up to date</td></tr>
+      <tr><td><strong>web</strong></td><td><code>45241d23477d</code></td><td>no deploy records it; set in <code>b69f763</code></td><td>2026-05-04 <code>b69f763</code></td><td>up to date</td></tr>
+      <tr><td><strong>worker</strong></td><td><code>0fe18ebc9c61</code></td><td>no deploy records it; set in <code>b69f763</code></td><td>2026-05-04 <code>b69f763</code></td><td>up to date</td></tr>
       </tbody>
       </table>
       <h3>Ask the bot</h3>

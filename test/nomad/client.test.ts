@@ -375,6 +375,26 @@ describe("reportRollouts", () => {
     });
   });
 
+  it("submits a service job Nomad has made no deployment for yet: queued, without reading the job back", async () => {
+    // No rollout for banana: the submitted version has no deployment yet.
+    nomad = await startNomad({ token: TOKEN, running: { banana: `ghcr.io/acme/banana:1@${D1}` } });
+    const [r] = await reportRollouts({
+      config: config({ address: nomad.address, submit: true }),
+      client: client(nomad.address),
+      deployments: recorder().port,
+      sha: "abc",
+      files,
+    });
+    expect([r!.state, r!.description]).toEqual(["queued", "no Nomad deployment for this job yet"]);
+    // The parsed job it submitted says it is a service job: no GET /v1/job/banana to learn its type.
+    expect(nomad.requests().map((q) => `${q.method} ${q.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/job/banana/plan",
+      "POST /v1/jobs",
+      "GET /v1/job/banana/deployment",
+    ]);
+  });
+
   it("refuses to overwrite a job changed in Nomad between the plan and the submit: an error on the deployment", async () => {
     nomad = await startNomad({
       token: TOKEN,
