@@ -19,6 +19,22 @@ export interface Piece {
   ranges: TextRange[];
   /** the top-level variables and locals: kept until the whole file is scanned */
   definitions?: true;
+  /** bodies of heredocs in these ranges that the parse may leave out (see Heredoc) */
+  heredocs: Heredoc[];
+}
+
+/**
+ * The body of a heredoc that tree-sitter can only read as one literal: no `${`, `%{` or NUL, and no
+ * line but its last that starts with its marker. Parsing the text without such a body (the heredoc
+ * read as empty) gives the same tree but for that literal, which nothing reads from the tree (a
+ * heredoc's value is read from the text), at a fraction of the cost: a job's templates are often
+ * most of its bytes. Whether tree-sitter closed it at `close` is checked on the tree.
+ */
+export interface Heredoc extends TextRange {
+  /** where its opening marker ends (`<<EOF`), and where its closing one starts (on the line at `end`) */
+  open: number;
+  close: number;
+  marker: string;
 }
 
 /**
@@ -48,6 +64,9 @@ interface Frame {
   ctx: Ctx;
   /** a heredoc's closing marker */
   marker?: string;
+  /** where a heredoc's opening marker ends and its body starts */
+  open?: number;
+  body?: number;
 }
 
 const HEADER = /^[ \t]*[A-Za-z_][\w-]*(?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*[ \t]*\{[ \t]*\r?\n$/;
@@ -62,13 +81,14 @@ export function layoutOf(text: string, budget: number): Layout | null {
   const found = boundaries(text);
   if (!found) return null;
   const { top, inner } = found;
+  const heredocs = found.heredocs.filter((h) => readAsOneLiteral(text, h));
   const items: Item[] = [];
   const definitions: TextRange[] = [];
   const pieces: Piece[] = [];
   let batch: TextRange[] = [];
   let batchSize = 0;
   const flush = () => {
-    if (batch.length > 0) pieces.push({ ranges: batch });
+    if (batch.length > 0) pieces.push({ ranges: batch, heredocs: heredocsIn(heredocs, batch) });
     batch = [];
     batchSize = 0;
   };
@@ -112,7 +132,8 @@ export function layoutOf(text: string, budget: number): Layout | null {
     let parts: TextRange[] = [];
     let size = 0;
     const emit = () => {
-      if (parts.length > 0) pieces.push({ ranges: [header!, ...merge(parts), closing!] });
+      const ranges = [header!, ...merge(parts), closing!];
+      if (parts.length > 0) pieces.push({ ranges, heredocs: heredocsIn(heredocs, ranges) });
       parts = [];
       size = 0;
     };
@@ -126,9 +147,47 @@ export function layoutOf(text: string, budget: number): Layout | null {
     emit();
   }
   flush();
-  if (definitions.length > 0) pieces.unshift({ ranges: merge(definitions), definitions: true });
+  if (definitions.length > 0) {
+    const ranges = merge(definitions);
+    pieces.unshift({ ranges, definitions: true, heredocs: heredocsIn(heredocs, ranges) });
+  }
   items.sort((a, b) => a.start - b.start || a.depth - b.depth);
   return { pieces, items };
+}
+
+/** The heredoc bodies (sorted) that lie in `ranges` (sorted, disjoint). */
+function heredocsIn(heredocs: readonly Heredoc[], ranges: readonly TextRange[]): Heredoc[] {
+  const out: Heredoc[] = [];
+  let k = 0;
+  for (const r of ranges) {
+    while (k < heredocs.length && heredocs[k]!.start < r.start) k++;
+    for (; k < heredocs.length && heredocs[k]!.end <= r.end; k++) out.push(heredocs[k]!);
+  }
+  return out;
+}
+
+/** A heredoc body tree-sitter reads as one literal whatever it holds (tried on every character). */
+function readAsOneLiteral(text: string, h: Heredoc): boolean {
+  if (h.end <= h.start) return false;
+  const body = text.slice(h.start, h.end);
+  if (body.includes("${") || body.includes("%{") || body.includes("\0")) return false;
+  // Only the closing line may begin with the marker: tree-sitter and layout.ts then close it there.
+  return !new RegExp(`^[ \\t]*${h.marker}`, "m").test(body);
+}
+
+/** `ranges` without the given heredoc bodies (each inside one range): what a piece's parse reads. */
+export function without(ranges: readonly TextRange[], heredocs: readonly Heredoc[]): TextRange[] {
+  const out: TextRange[] = [];
+  let k = 0;
+  for (const r of ranges) {
+    let at = r.start;
+    for (; k < heredocs.length && heredocs[k]!.end <= r.end; k++) {
+      if (heredocs[k]!.start > at) out.push({ start: at, end: heredocs[k]!.start });
+      at = heredocs[k]!.end;
+    }
+    if (r.end > at) out.push({ start: at, end: r.end });
+  }
+  return out;
 }
 
 function merge(ranges: TextRange[]): TextRange[] {
@@ -145,9 +204,10 @@ function merge(ranges: TextRange[]): TextRange[] {
  * Line starts where a new item may begin: `top` outside any block (from 0 to the text's length),
  * `inner` directly inside a top-level block's braces. Null when something is left open.
  */
-function boundaries(text: string): { top: number[]; inner: number[] } | null {
+function boundaries(text: string): { top: number[]; inner: number[]; heredocs: Heredoc[] } | null {
   const top = [0];
   const inner: number[] = [];
+  const heredocs: Heredoc[] = [];
   const stack: Frame[] = [];
   const n = text.length;
   let lineStart = true;
@@ -161,6 +221,8 @@ function boundaries(text: string): { top: number[]; inner: number[] } | null {
         const line = text.slice(i, eol === -1 ? n : eol).replace(/\r$/, "");
         if (line.trim() === frame!.marker) {
           stack.pop();
+          const close = i + (line.length - line.trimStart().length);
+          heredocs.push({ start: frame!.body!, end: i, open: frame!.open!, close, marker: frame!.marker! });
           i = (eol === -1 ? n : eol) - 1;
           lineStart = false;
           continue;
@@ -202,15 +264,17 @@ function boundaries(text: string): { top: number[]; inner: number[] } | null {
     } else if (c === 60 && next === 60) {
       const m = /^<<-?([A-Za-z_][\w-]*)[ \t]*\r?\n/.exec(text.slice(i, i + 260));
       if (m) {
-        stack.push({ ctx: Ctx.Heredoc, marker: m[1]! });
+        const open = i + m[0].indexOf(m[1]!) + m[1]!.length;
         i += m[0].length - 1;
+        stack.push({ ctx: Ctx.Heredoc, marker: m[1]!, open, body: i + 1 });
         lineStart = true;
       }
     }
   }
   if (stack.length > 0) return null;
   if (top[top.length - 1] !== n) top.push(n);
-  return { top, inner };
+  heredocs.sort((a, b) => a.start - b.start);
+  return { top, inner, heredocs };
 }
 
 /** At `$` or `%` inside a template: an interpolation opens, an escape (`$${`) is skipped. */

@@ -3,7 +3,7 @@
 // the next, so memory follows the largest piece instead of the file. The referee reads the items that
 // hold an edit (verify.ts), not the whole file.
 import type { Tree } from "web-tree-sitter";
-import { type Item, layoutOf } from "./layout.js";
+import { type Item, type Piece, layoutOf, without } from "./layout.js";
 import { lineStarts } from "./lines.js";
 import { parseRanges, treeProblem } from "./parse.js";
 import type { SiteDetail } from "./jobfile.js";
@@ -30,7 +30,7 @@ export async function scanInPieces(text: string, scanner: Scanner, budget = PIEC
   const kept: Tree[] = [];
   try {
     for (const piece of layout.pieces) {
-      const tree = await parseRanges(text, piece.ranges, starts);
+      const tree = await parsePiece(text, piece, starts);
       if (piece.definitions) kept.push(tree);
       try {
         if (treeProblem(tree)) return null;
@@ -44,4 +44,20 @@ export async function scanInPieces(text: string, scanner: Scanner, budget = PIEC
   } finally {
     for (const t of kept) t.delete();
   }
+}
+
+/**
+ * A piece's tree, read without the bodies of its plain heredocs when tree-sitter then opens and closes
+ * each of them where the outline does (else the piece is read whole): the tree differs only in those
+ * literals, which nothing reads from the tree.
+ */
+async function parsePiece(text: string, piece: Piece, starts: readonly number[]): Promise<Tree> {
+  if (piece.heredocs.length === 0) return parseRanges(text, piece.ranges, starts);
+  const tree = await parseRanges(text, without(piece.ranges, piece.heredocs), starts);
+  const marks = tree.rootNode.descendantsOfType("heredoc_identifier");
+  const opened = new Set(marks.map((m) => m?.endIndex));
+  const closed = new Set(marks.map((m) => m?.startIndex));
+  if (piece.heredocs.every((h) => opened.has(h.open) && closed.has(h.close))) return tree;
+  tree.delete();
+  return parseRanges(text, piece.ranges, starts);
 }
