@@ -55,6 +55,16 @@ interface Found {
   refusal: Unmanaged | null;
 }
 
+/** What the sites that edit one literal share, worked out once for all of them. */
+interface SharedGroup {
+  /** where they read the literal from */
+  readers: Set<number>;
+  /** by path (joined with NUL): how many other references read it, what holds it or what it holds */
+  others: Map<string, number>;
+  /** the repositories they name, canonical */
+  repos: Set<string> | null;
+}
+
 const prefixOf = (a: string[], b: string[]) => a.length <= b.length && a.every((k, i) => k === b[i]);
 
 export class Scanner {
@@ -173,24 +183,54 @@ export class Scanner {
       if (group) group.push(f);
       else groups.set(f.key, [f]);
     }
-    // Per group, once: where its sites read the literal from (a shared variable has hundreds of readers).
-    const readersOf = new Map<Found[], Set<number>>();
+    // Per group, once: where its sites read the literal from (a shared variable has hundreds of
+    // readers), how many other references each path has, and the repositories its sites name.
+    const shared = new Map<Found[], SharedGroup>();
     return this.found.map((f) => {
       if (f.key === null) return f.site;
       const group = groups.get(f.key)!;
-      let readers = readersOf.get(group);
-      if (!readers) readersOf.set(group, (readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)))));
-      const refusal = f.refusal ?? this.sharing(f, group, readers);
+      let known = shared.get(group);
+      if (!known) shared.set(group, (known = this.sharedGroup(group)));
+      const refusal = f.refusal ?? this.sharing(f, group, known);
       if (refusal) return { ...f.site, managed: false, ...refusal, edit: null };
-      const shared = group.filter((g) => g !== f).map((g) => g.site.line);
-      return shared.length > 0 ? { ...f.site, shared } : f.site;
+      const lines = group.filter((g) => g !== f).map((g) => g.site.line);
+      return lines.length > 0 ? { ...f.site, shared: lines } : f.site;
     });
   }
 
-  private sharing(f: Found, group: Found[], readers: ReadonlySet<number>): Unmanaged | null {
+  private sharedGroup(group: Found[]): SharedGroup {
+    const readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)));
+    return { readers, others: new Map(), repos: null };
+  }
+
+  /** The `var.`/`local.` uses by their first two steps (every traversal path has at least two). */
+  private usesByRoot: Map<string, Link[]> | null = null;
+
+  /** References to `path`, to what holds it or to what it holds, that are not one of `readers`. */
+  private othersReading(path: string[], known: SharedGroup): number {
+    const name = path.join("\0");
+    const cached = known.others.get(name);
+    if (cached !== undefined) return cached;
+    if (!this.usesByRoot) {
+      this.usesByRoot = new Map();
+      for (const q of this.uses) {
+        const root = `${q.path[0]}\0${q.path[1]}`;
+        const list = this.usesByRoot.get(root);
+        if (list) list.push(q);
+        else this.usesByRoot.set(root, [q]);
+      }
+    }
+    const candidates = this.usesByRoot.get(`${path[0]}\0${path[1]}`) ?? [];
+    const count = candidates.filter(
+      (q) => (prefixOf(q.path, path) || prefixOf(path, q.path)) && !known.readers.has(q.at),
+    ).length;
+    known.others.set(name, count);
+    return count;
+  }
+
+  private sharing(f: Found, group: Found[], known: SharedGroup): Unmanaged | null {
     for (const { path } of f.links) {
-      const uses = this.uses.filter((q) => prefixOf(q.path, path) || prefixOf(path, q.path));
-      const others = uses.filter((q) => !readers.has(q.at)).length;
+      const others = this.othersReading(path, known);
       if (others > 0) {
         const name = path.join(".");
         return unmanaged(
@@ -200,7 +240,6 @@ export class Scanner {
       }
     }
     if (group.length === 1) return null;
-    const lines = group.map((g) => g.site.line).join(", ");
     const blocked = group.find((g) => g.refusal !== null);
     if (blocked) {
       return unmanaged(
@@ -208,11 +247,12 @@ export class Scanner {
         `its value is shared with the image on line ${blocked.site.line}, which cannot be pinned (${blocked.refusal!.reason})`,
       );
     }
-    const repos = new Set(group.map((g) => canonicalRepository(repositoryOf(g.site.ref!))));
-    if (repos.size > 1) {
+    known.repos ??= new Set(group.map((g) => canonicalRepository(repositoryOf(g.site.ref!))));
+    if (known.repos.size > 1) {
+      const lines = group.map((g) => g.site.line).join(", ");
       return unmanaged(
         "shared",
-        `${f.links[f.links.length - 1]!.path.join(".")} is shared by the images on lines ${lines}, which are different repositories (${[...repos].join(", ")})`,
+        `${f.links[f.links.length - 1]!.path.join(".")} is shared by the images on lines ${lines}, which are different repositories (${[...known.repos].join(", ")})`,
       );
     }
     return null;

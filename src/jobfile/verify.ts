@@ -4,7 +4,7 @@ import { type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
 import { encodeJsonString } from "./json.js";
 import type { Item } from "./layout.js";
 import { lineAt, lineOfIndex, lineStarts } from "./lines.js";
-import { hcl2Object } from "./parse.js";
+import { refereeRead } from "./parse.js";
 
 /** An edit failed verification: the edited text must not be used. */
 export class PinVerificationError extends Error {
@@ -112,7 +112,7 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   });
 
   // 4. HashiCorp's reading of before and after differs exactly in the edited values, in every file.
-  if (check.items) proveOnItems(before, after, splices, check.items);
+  if (check.items) await proveOnItems(before, after, splices, check.items);
   else semanticDiff(check.semantic, again.semantic, splices, before, "");
   for (const f of varFiles) {
     const mine = check.splices.filter((s) => s.file === f.path);
@@ -215,7 +215,7 @@ function count(text: string, needle: string): number {
  * JSON from its own body alone, and every byte outside the edits is already proven identical (step 1):
  * so the whole file's reading can change only inside these items, and only there in the edited values.
  */
-function proveOnItems(before: string, after: string, splices: Splice[], items: readonly Item[]) {
+async function proveOnItems(before: string, after: string, splices: Splice[], items: readonly Item[]) {
   const ordered = [...splices].sort((a, b) => a.start - b.start);
   const byItem = new Map<Item, Splice[]>();
   for (const s of ordered) {
@@ -236,8 +236,8 @@ function proveOnItems(before: string, after: string, splices: Splice[], items: r
     const was = before.slice(item.start, item.end);
     const now = after.slice(item.start + shift, item.end + shift + grow);
     const line = lineAt(before, item.start);
-    const a = hcl2Object(was);
-    const b = hcl2Object(now);
+    // In the referee's thread when a deploy started one: this thread then never loads its bundle.
+    const [a, b] = await Promise.all([refereeRead(was), refereeRead(now)]);
     if (!a.ok)
       throw new PinVerificationError("HashiCorp's parser rejects the block that holds the edit", line);
     if (!b.ok) throw new PinVerificationError("HashiCorp's parser rejects the edited block", line);
