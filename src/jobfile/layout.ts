@@ -50,6 +50,18 @@ export interface Layout {
   pieces: Piece[];
   /** sorted by start; depth-1 items lie inside a depth-0 item that is also listed */
   items: Item[];
+  /** what the pieces were cut along (see Outline) */
+  outline: Outline;
+}
+
+/**
+ * Line starts where a new item may begin: `top` outside any block (from 0 to the text's length),
+ * `inner` directly inside a top-level block's braces; and the heredoc bodies a parse may leave out.
+ */
+export interface Outline {
+  top: number[];
+  inner: number[];
+  heredocs: Heredoc[];
 }
 
 const enum Ctx {
@@ -78,10 +90,9 @@ const DEFINITION = /^[ \t]*(?:variable|variables|locals)\b/;
  * balance (a string, heredoc or brace left open): such a file is parsed whole, for its error.
  */
 export function layoutOf(text: string, budget: number): Layout | null {
-  const found = boundaries(text);
+  const found = outlineOf(text);
   if (!found) return null;
-  const { top, inner } = found;
-  const heredocs = found.heredocs.filter((h) => readAsOneLiteral(text, h));
+  const { top, inner, heredocs } = found;
   const items: Item[] = [];
   const definitions: TextRange[] = [];
   const pieces: Piece[] = [];
@@ -152,7 +163,14 @@ export function layoutOf(text: string, budget: number): Layout | null {
     pieces.unshift({ ranges, definitions: true, heredocs: heredocsIn(heredocs, ranges) });
   }
   items.sort((a, b) => a.start - b.start || a.depth - b.depth);
-  return { pieces, items };
+  return { pieces, items, outline: found };
+}
+
+/** The text's outline; null when something is left open (a string, heredoc or brace). */
+export function outlineOf(text: string): Outline | null {
+  const found = boundaries(text);
+  if (!found) return null;
+  return { ...found, heredocs: found.heredocs.filter((h) => readAsOneLiteral(text, h)) };
 }
 
 /** The heredoc bodies (sorted) that lie in `ranges` (sorted, disjoint). */
@@ -200,11 +218,8 @@ function merge(ranges: TextRange[]): TextRange[] {
   return out;
 }
 
-/**
- * Line starts where a new item may begin: `top` outside any block (from 0 to the text's length),
- * `inner` directly inside a top-level block's braces. Null when something is left open.
- */
-function boundaries(text: string): { top: number[]; inner: number[]; heredocs: Heredoc[] } | null {
+/** The outline, with every heredoc body (not only those a parse may leave out); null when left open. */
+function boundaries(text: string): Outline | null {
   const top = [0];
   const inner: number[] = [];
   const heredocs: Heredoc[] = [];

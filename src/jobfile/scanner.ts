@@ -4,22 +4,17 @@
 // that other parts of the file also read are only edited when every reader is an image site of the
 // same repository (they then move together).
 import type { Node } from "web-tree-sitter";
-import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from "../image/reference.js";
+import { formatImageRef, parseImageRef } from "../image/reference.js";
 import { attribute, blockType, child, children, decodeQuoted, member, traversalPath } from "./hcl.js";
 import { type Unmanaged, unmanaged } from "./reasons.js";
 import type { EditPoint, ImageSite, SiteDetail, ValueRead } from "./jobfile.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
+import { type Found, type Link, settle } from "./settle.js";
 
 /** A variable's value from a var file: its expression lives in another tree. */
 export interface ExternalValue {
   file: string;
   expr: Node;
-}
-
-/** A traversal followed: the path read and where the reference is written in the job file. */
-interface Link {
-  path: string[];
-  at: number;
 }
 
 interface Piece {
@@ -42,30 +37,12 @@ interface Context {
   service: string | null;
 }
 
-/** A site as first found, with what the sharing check needs. */
-interface Found {
-  site: SiteDetail;
-  /** the last piece's chain: the references through which the edited literal is read */
-  links: Link[];
-  /** every reference its value was read through (all pieces) */
-  readers: number[];
-  /** file:start of the literal an edit would change */
-  key: string | null;
-  /** why it cannot be edited, though its value resolved (null: editable so far) */
-  refusal: Unmanaged | null;
+/** What one collect found, before the sites are decided (see Scanner.adopt). */
+export interface Collected {
+  readonly found: readonly Found[];
+  readonly uses: readonly Link[];
+  readonly images: ReadonlyArray<{ start: number; end: number; line: number }>;
 }
-
-/** What the sites that edit one literal share, worked out once for all of them. */
-interface SharedGroup {
-  /** where they read the literal from */
-  readers: Set<number>;
-  /** by path (joined with NUL): how many other references read it, what holds it or what it holds */
-  others: Map<string, number>;
-  /** the repositories they name, canonical */
-  repos: Set<string> | null;
-}
-
-const prefixOf = (a: string[], b: string[]) => a.length <= b.length && a.every((k, i) => k === b[i]);
 
 export class Scanner {
   private readonly variables = new Map<string, Node | null>();
@@ -114,17 +91,47 @@ export class Scanner {
     }
   }
 
-  /** Finds the image sites and `var.`/`local.` references of a tree (the whole file, or a piece of it). */
-  collect(root: Node) {
+  /**
+   * Finds the image sites and `var.`/`local.` references of a tree (the whole file, or a piece of it).
+   * Returns what it found, undecided: another scan of an edited text may adopt it for an unedited piece.
+   */
+  collect(root: Node): Collected {
+    const from = { found: this.found.length, uses: this.uses.length, images: this.images.length };
     this.countUses(root);
     const body = child(root, "body");
     if (body)
       this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
+    return {
+      found: this.found.slice(from.found),
+      uses: this.uses.slice(from.uses),
+      images: this.images.slice(from.images),
+    };
+  }
+
+  /**
+   * Takes what a scan of the same piece of another text collected, as if collected here: the piece's
+   * text is the same, only moved (`at` maps a position there to here), and the variables and locals
+   * its values were followed through are unchanged. Call in the order collect would have been.
+   */
+  adopt(part: Collected, at: (index: number) => number) {
+    for (const u of part.uses) this.uses.push({ path: u.path, at: at(u.at) });
+    for (const i of part.images) this.images.push({ start: at(i.start), end: at(i.end), line: i.line });
+    for (const f of part.found) {
+      const links = f.links.map((l) => ({ path: l.path, at: at(l.at) }));
+      // Positions in this file move; those in a var file (`file:start` keys, edits there) do not.
+      const { literal: _literal, ...site } = f.site;
+      const edit =
+        site.edit && site.edit.file === null
+          ? { ...site.edit, start: at(site.edit.start), end: at(site.edit.end) }
+          : site.edit;
+      const key = f.key?.startsWith(":") ? `:${at(Number(f.key.slice(1)))}` : f.key;
+      this.found.push({ ...f, site: { ...site, edit }, links, readers: f.readers.map(at), key });
+    }
   }
 
   /** Every site found, decided (call after define and collect have seen the whole file). */
   finish(): SiteDetail[] {
-    return this.settle();
+    return settle(this.found, this.uses);
   }
 
   /**
@@ -169,93 +176,6 @@ export class Scanner {
         expr?.type === "expression" && expr.firstNamedChild?.equals(root) ? traversalPath(expr) : null;
       if (path) this.uses.push({ path, at: expr!.startIndex });
     }
-  }
-
-  /**
-   * A literal may be edited when every reference to what holds it comes from an image site that
-   * edits that same literal, and all those sites name one repository (one pin fits them all).
-   */
-  private settle(): SiteDetail[] {
-    const groups = new Map<string, Found[]>();
-    for (const f of this.found) {
-      if (f.key === null) continue;
-      const group = groups.get(f.key);
-      if (group) group.push(f);
-      else groups.set(f.key, [f]);
-    }
-    // Per group, once: where its sites read the literal from (a shared variable has hundreds of
-    // readers), how many other references each path has, and the repositories its sites name.
-    const shared = new Map<Found[], SharedGroup>();
-    return this.found.map((f) => {
-      if (f.key === null) return f.site;
-      const group = groups.get(f.key)!;
-      let known = shared.get(group);
-      if (!known) shared.set(group, (known = this.sharedGroup(group)));
-      const refusal = f.refusal ?? this.sharing(f, group, known);
-      if (refusal) return { ...f.site, managed: false, ...refusal, edit: null };
-      const lines = group.filter((g) => g !== f).map((g) => g.site.line);
-      return lines.length > 0 ? { ...f.site, shared: lines } : f.site;
-    });
-  }
-
-  private sharedGroup(group: Found[]): SharedGroup {
-    const readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)));
-    return { readers, others: new Map(), repos: null };
-  }
-
-  /** The `var.`/`local.` uses by their first two steps (every traversal path has at least two). */
-  private usesByRoot: Map<string, Link[]> | null = null;
-
-  /** References to `path`, to what holds it or to what it holds, that are not one of `readers`. */
-  private othersReading(path: string[], known: SharedGroup): number {
-    const name = path.join("\0");
-    const cached = known.others.get(name);
-    if (cached !== undefined) return cached;
-    if (!this.usesByRoot) {
-      this.usesByRoot = new Map();
-      for (const q of this.uses) {
-        const root = `${q.path[0]}\0${q.path[1]}`;
-        const list = this.usesByRoot.get(root);
-        if (list) list.push(q);
-        else this.usesByRoot.set(root, [q]);
-      }
-    }
-    const candidates = this.usesByRoot.get(`${path[0]}\0${path[1]}`) ?? [];
-    const count = candidates.filter(
-      (q) => (prefixOf(q.path, path) || prefixOf(path, q.path)) && !known.readers.has(q.at),
-    ).length;
-    known.others.set(name, count);
-    return count;
-  }
-
-  private sharing(f: Found, group: Found[], known: SharedGroup): Unmanaged | null {
-    for (const { path } of f.links) {
-      const others = this.othersReading(path, known);
-      if (others > 0) {
-        const name = path.join(".");
-        return unmanaged(
-          "shared",
-          `${name} is also read outside image sites (${others} other reference${others === 1 ? "" : "s"} to it or to what holds it in this file); editing it would change them too`,
-        );
-      }
-    }
-    if (group.length === 1) return null;
-    const blocked = group.find((g) => g.refusal !== null);
-    if (blocked) {
-      return unmanaged(
-        "shared",
-        `its value is shared with the image on line ${blocked.site.line}, which cannot be pinned (${blocked.refusal!.reason})`,
-      );
-    }
-    known.repos ??= new Set(group.map((g) => canonicalRepository(repositoryOf(g.site.ref!))));
-    if (known.repos.size > 1) {
-      const lines = group.map((g) => g.site.line).join(", ");
-      return unmanaged(
-        "shared",
-        `${f.links[f.links.length - 1]!.path.join(".")} is shared by the images on lines ${lines}, which are different repositories (${[...known.repos].join(", ")})`,
-      );
-    }
-    return null;
   }
 
   private labels(block: Node): string[] {

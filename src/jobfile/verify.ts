@@ -1,10 +1,11 @@
 // Checks a pinned text before anyone may use it. The splice is simple; this is the independent proof
 // that it did only what was intended, using both parsers.
-import { type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
+import { type Analysis, type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
 import { encodeJsonString } from "./json.js";
 import type { Item } from "./layout.js";
 import { lineAt, lineOfIndex, lineStarts } from "./lines.js";
 import { refereeRead } from "./parse.js";
+import { type PieceState, rescanEdited } from "./pieces.js";
 
 /** An edit failed verification: the edited text must not be used. */
 export class PinVerificationError extends Error {
@@ -50,6 +51,8 @@ export interface PinCheck {
   semantic: unknown;
   /** a large file's items (Analysis.items): the referee reads the ones holding an edit, not the file */
   items?: readonly Item[];
+  /** a large file's pieces (Analysis.pieces): only those holding an edit are parsed again */
+  pieces?: PieceState;
   /** the value each edited site must have afterwards */
   expected: ReadonlyMap<SiteDetail, string>;
   splices: Splice[];
@@ -75,9 +78,7 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   }
 
   // 2. It still parses, for both parsers.
-  const again = await analyzeJobFile(after, {
-    varFiles: varFiles.map((f) => ({ path: f.path, text: f.after })),
-  });
+  const again = await reread(check, splices);
   if (!again.ok)
     throw new PinVerificationError(`the edited file no longer parses: ${again.error}`, again.line);
 
@@ -124,6 +125,21 @@ export async function verifyPin(check: PinCheck): Promise<void> {
       ` in ${f.path}`,
     );
   }
+}
+
+/** The edited file read again: a large one only where it was edited, when that is shown to suffice. */
+async function reread(check: PinCheck, splices: Splice[]): Promise<Analysis> {
+  const varFiles = check.varFiles ?? [];
+  if (check.pieces && varFiles.length === 0) {
+    const edits = splices.map((s) => ({
+      start: s.start,
+      end: s.end,
+      by: written(s).length - (s.end - s.start),
+    }));
+    const sites = await rescanEdited(check.pieces, check.before, check.after, edits);
+    if (sites) return { ok: true, sites, semantic: null, varSemantics: new Map(), reads: [] };
+  }
+  return analyzeJobFile(check.after, { varFiles: varFiles.map((f) => ({ path: f.path, text: f.after })) });
 }
 
 export function unchangedOutside(before: string, after: string, splices: Splice[], where: string) {
