@@ -77,6 +77,15 @@ export async function verifyPin(check: PinCheck): Promise<void> {
     );
   }
 
+  // HashiCorp's parser reads the edited items in its own thread while this one does steps 2 and 3;
+  // its verdict is step 4's.
+  const proof = check.items
+    ? proveOnItems(before, after, splices, check.items).then(
+        () => null,
+        (error: unknown) => error,
+      )
+    : null;
+
   // 2. It still parses, for both parsers.
   const again = await reread(check, splices);
   if (!again.ok)
@@ -113,8 +122,10 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   });
 
   // 4. HashiCorp's reading of before and after differs exactly in the edited values, in every file.
-  if (check.items) await proveOnItems(before, after, splices, check.items);
-  else semanticDiff(check.semantic, again.semantic, splices, before, "");
+  if (proof) {
+    const refused = await proof;
+    if (refused) throw refused;
+  } else semanticDiff(check.semantic, again.semantic, splices, before, "");
   for (const f of varFiles) {
     const mine = check.splices.filter((s) => s.file === f.path);
     semanticDiff(
@@ -244,16 +255,23 @@ async function proveOnItems(before: string, after: string, splices: Splice[], it
   // Where each item lies in `after`: shifted by the edits before it.
   let shift = 0;
   let next = 0;
-  for (const [item, mine] of [...byItem].sort(([a], [b]) => a.start - b.start)) {
-    for (; next < ordered.length && ordered[next]!.end <= item.start; next++) {
-      shift += written(ordered[next]!).length - (ordered[next]!.end - ordered[next]!.start);
-    }
-    const grow = mine.reduce((n, s) => n + written(s).length - (s.end - s.start), 0);
-    const was = before.slice(item.start, item.end);
-    const now = after.slice(item.start + shift, item.end + shift + grow);
+  const proofs = [...byItem]
+    .sort(([a], [b]) => a.start - b.start)
+    .map(([item, mine]) => {
+      for (; next < ordered.length && ordered[next]!.end <= item.start; next++) {
+        shift += written(ordered[next]!).length - (ordered[next]!.end - ordered[next]!.start);
+      }
+      const grow = mine.reduce((n, s) => n + written(s).length - (s.end - s.start), 0);
+      const was = before.slice(item.start, item.end);
+      const now = after.slice(item.start + shift, item.end + shift + grow);
+      // All asked at once, from the referee's thread when a deploy started one (this thread then
+      // never loads its bundle); the answers are checked in order.
+      const read = Promise.all([refereeRead(was), refereeRead(now)]);
+      return { item, mine, was, read };
+    });
+  for (const { item, mine, was, read } of proofs) {
     const line = lineAt(before, item.start);
-    // In the referee's thread when a deploy started one: this thread then never loads its bundle.
-    const [a, b] = await Promise.all([refereeRead(was), refereeRead(now)]);
+    const [a, b] = await read;
     if (!a.ok)
       throw new PinVerificationError("HashiCorp's parser rejects the block that holds the edit", line);
     if (!b.ok) throw new PinVerificationError("HashiCorp's parser rejects the edited block", line);
