@@ -34,7 +34,6 @@ export interface Heredoc extends TextRange {
   /** where its opening marker ends (`<<EOF`), and where its closing one starts (on the line at `end`) */
   open: number;
   close: number;
-  marker: string;
 }
 
 /**
@@ -72,13 +71,16 @@ const enum Ctx {
   Heredoc,
 }
 
+type PlainOrNot = Heredoc & { plain: boolean };
+
 interface Frame {
   ctx: Ctx;
   /** a heredoc's closing marker */
   marker?: string;
-  /** where a heredoc's opening marker ends and its body starts */
+  /** where a heredoc's opening marker ends and its body starts; whether no line yet makes it not plain */
   open?: number;
   body?: number;
+  plain?: boolean;
 }
 
 const HEADER = /^[ \t]*[A-Za-z_][\w-]*(?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*[ \t]*\{[ \t]*\r?\n$/;
@@ -170,7 +172,8 @@ export function layoutOf(text: string, budget: number): Layout | null {
 export function outlineOf(text: string): Outline | null {
   const found = boundaries(text);
   if (!found) return null;
-  return { ...found, heredocs: found.heredocs.filter((h) => readAsOneLiteral(text, h)) };
+  const heredocs = found.heredocs.filter((h) => h.plain).map(({ plain: _, ...h }) => h);
+  return { ...found, heredocs };
 }
 
 /** The heredoc bodies (sorted) that lie in `ranges` (sorted, disjoint). */
@@ -182,15 +185,6 @@ function heredocsIn(heredocs: readonly Heredoc[], ranges: readonly TextRange[]):
     for (; k < heredocs.length && heredocs[k]!.end <= r.end; k++) out.push(heredocs[k]!);
   }
   return out;
-}
-
-/** A heredoc body tree-sitter reads as one literal whatever it holds (tried on every character). */
-function readAsOneLiteral(text: string, h: Heredoc): boolean {
-  if (h.end <= h.start) return false;
-  const body = text.slice(h.start, h.end);
-  if (body.includes("${") || body.includes("%{") || body.includes("\0")) return false;
-  // Only the closing line may begin with the marker: tree-sitter and layout.ts then close it there.
-  return !new RegExp(`^[ \\t]*${h.marker}`, "m").test(body);
 }
 
 /** `ranges` without the given heredoc bodies (each inside one range): what a piece's parse reads. */
@@ -218,11 +212,11 @@ function merge(ranges: TextRange[]): TextRange[] {
   return out;
 }
 
-/** The outline, with every heredoc body (not only those a parse may leave out); null when left open. */
-function boundaries(text: string): Outline | null {
+/** The outline, with every heredoc body and whether it is plain; null when something is left open. */
+function boundaries(text: string): (Omit<Outline, "heredocs"> & { heredocs: PlainOrNot[] }) | null {
   const top = [0];
   const inner: number[] = [];
-  const heredocs: Heredoc[] = [];
+  const heredocs: PlainOrNot[] = [];
   const stack: Frame[] = [];
   const n = text.length;
   let lineStart = true;
@@ -233,12 +227,25 @@ function boundaries(text: string): Outline | null {
     if (ctx === Ctx.Heredoc) {
       if (lineStart) {
         const eol = text.indexOf("\n", i);
-        const line = text.slice(i, eol === -1 ? n : eol).replace(/\r$/, "");
+        const end = eol === -1 ? n : eol;
+        const line = text.slice(i, end);
         if (line.trim() === frame!.marker) {
           stack.pop();
           const close = i + (line.length - line.trimStart().length);
-          heredocs.push({ start: frame!.body!, end: i, open: frame!.open!, close, marker: frame!.marker! });
-          i = (eol === -1 ? n : eol) - 1;
+          const { body, open, plain } = frame!;
+          heredocs.push({ start: body!, end: i, open: open!, close, plain: plain! });
+          i = end - 1;
+          lineStart = false;
+          continue;
+        }
+        // A line of the body. Only a line that may open an interpolation is read character by
+        // character; the body is plain while no line could be an interpolation or its end.
+        const interpolates = line.includes("${") || line.includes("%{");
+        if (interpolates || line.includes("\0") || line.trimStart().startsWith(frame!.marker!))
+          frame!.plain = false;
+        const opens = interpolates || line.includes("$") || line.includes("%");
+        if (!opens && end > i) {
+          i = end - 1;
           lineStart = false;
           continue;
         }
@@ -281,7 +288,7 @@ function boundaries(text: string): Outline | null {
       if (m) {
         const open = i + m[0].indexOf(m[1]!) + m[1]!.length;
         i += m[0].length - 1;
-        stack.push({ ctx: Ctx.Heredoc, marker: m[1]!, open, body: i + 1 });
+        stack.push({ ctx: Ctx.Heredoc, marker: m[1]!, open, body: i + 1, plain: true });
         lineStart = true;
       }
     }
