@@ -19,6 +19,21 @@ export interface Piece {
   ranges: TextRange[];
   /** the top-level variables and locals: kept until the whole file is scanned */
   definitions?: true;
+  /** bodies of heredocs in these ranges that the parse may leave out (see Heredoc) */
+  heredocs: Heredoc[];
+}
+
+/**
+ * The body of a heredoc that tree-sitter can only read as one literal: no `${`, `%{` or NUL, and no
+ * line but its last that starts with its marker. Parsing the text without such a body (the heredoc
+ * read as empty) gives the same tree but for that literal, which nothing reads from the tree (a
+ * heredoc's value is read from the text), at a fraction of the cost: a job's templates are often
+ * most of its bytes. Whether tree-sitter closed it at `close` is checked on the tree.
+ */
+export interface Heredoc extends TextRange {
+  /** where its opening marker ends (`<<EOF`), and where its closing one starts (on the line at `end`) */
+  open: number;
+  close: number;
 }
 
 /**
@@ -34,6 +49,18 @@ export interface Layout {
   pieces: Piece[];
   /** sorted by start; depth-1 items lie inside a depth-0 item that is also listed */
   items: Item[];
+  /** what the pieces were cut along (see Outline) */
+  outline: Outline;
+}
+
+/**
+ * Line starts where a new item may begin: `top` outside any block (from 0 to the text's length),
+ * `inner` directly inside a top-level block's braces; and the heredoc bodies a parse may leave out.
+ */
+export interface Outline {
+  top: number[];
+  inner: number[];
+  heredocs: Heredoc[];
 }
 
 const enum Ctx {
@@ -44,10 +71,16 @@ const enum Ctx {
   Heredoc,
 }
 
+type PlainOrNot = Heredoc & { plain: boolean };
+
 interface Frame {
   ctx: Ctx;
   /** a heredoc's closing marker */
   marker?: string;
+  /** where a heredoc's opening marker ends and its body starts; whether no line yet makes it not plain */
+  open?: number;
+  body?: number;
+  plain?: boolean;
 }
 
 const HEADER = /^[ \t]*[A-Za-z_][\w-]*(?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*[ \t]*\{[ \t]*\r?\n$/;
@@ -59,16 +92,16 @@ const DEFINITION = /^[ \t]*(?:variable|variables|locals)\b/;
  * balance (a string, heredoc or brace left open): such a file is parsed whole, for its error.
  */
 export function layoutOf(text: string, budget: number): Layout | null {
-  const found = boundaries(text);
+  const found = outlineOf(text);
   if (!found) return null;
-  const { top, inner } = found;
+  const { top, inner, heredocs } = found;
   const items: Item[] = [];
   const definitions: TextRange[] = [];
   const pieces: Piece[] = [];
   let batch: TextRange[] = [];
   let batchSize = 0;
   const flush = () => {
-    if (batch.length > 0) pieces.push({ ranges: batch });
+    if (batch.length > 0) pieces.push({ ranges: batch, heredocs: heredocsIn(heredocs, batch) });
     batch = [];
     batchSize = 0;
   };
@@ -112,7 +145,8 @@ export function layoutOf(text: string, budget: number): Layout | null {
     let parts: TextRange[] = [];
     let size = 0;
     const emit = () => {
-      if (parts.length > 0) pieces.push({ ranges: [header!, ...merge(parts), closing!] });
+      const ranges = [header!, ...merge(parts), closing!];
+      if (parts.length > 0) pieces.push({ ranges, heredocs: heredocsIn(heredocs, ranges) });
       parts = [];
       size = 0;
     };
@@ -126,9 +160,46 @@ export function layoutOf(text: string, budget: number): Layout | null {
     emit();
   }
   flush();
-  if (definitions.length > 0) pieces.unshift({ ranges: merge(definitions), definitions: true });
+  if (definitions.length > 0) {
+    const ranges = merge(definitions);
+    pieces.unshift({ ranges, definitions: true, heredocs: heredocsIn(heredocs, ranges) });
+  }
   items.sort((a, b) => a.start - b.start || a.depth - b.depth);
-  return { pieces, items };
+  return { pieces, items, outline: found };
+}
+
+/** The text's outline; null when something is left open (a string, heredoc or brace). */
+export function outlineOf(text: string): Outline | null {
+  const found = boundaries(text);
+  if (!found) return null;
+  const heredocs = found.heredocs.filter((h) => h.plain).map(({ plain: _, ...h }) => h);
+  return { ...found, heredocs };
+}
+
+/** The heredoc bodies (sorted) that lie in `ranges` (sorted, disjoint). */
+function heredocsIn(heredocs: readonly Heredoc[], ranges: readonly TextRange[]): Heredoc[] {
+  const out: Heredoc[] = [];
+  let k = 0;
+  for (const r of ranges) {
+    while (k < heredocs.length && heredocs[k]!.start < r.start) k++;
+    for (; k < heredocs.length && heredocs[k]!.end <= r.end; k++) out.push(heredocs[k]!);
+  }
+  return out;
+}
+
+/** `ranges` without the given heredoc bodies (each inside one range): what a piece's parse reads. */
+export function without(ranges: readonly TextRange[], heredocs: readonly Heredoc[]): TextRange[] {
+  const out: TextRange[] = [];
+  let k = 0;
+  for (const r of ranges) {
+    let at = r.start;
+    for (; k < heredocs.length && heredocs[k]!.end <= r.end; k++) {
+      if (heredocs[k]!.start > at) out.push({ start: at, end: heredocs[k]!.start });
+      at = heredocs[k]!.end;
+    }
+    if (r.end > at) out.push({ start: at, end: r.end });
+  }
+  return out;
 }
 
 function merge(ranges: TextRange[]): TextRange[] {
@@ -141,13 +212,11 @@ function merge(ranges: TextRange[]): TextRange[] {
   return out;
 }
 
-/**
- * Line starts where a new item may begin: `top` outside any block (from 0 to the text's length),
- * `inner` directly inside a top-level block's braces. Null when something is left open.
- */
-function boundaries(text: string): { top: number[]; inner: number[] } | null {
+/** The outline, with every heredoc body and whether it is plain; null when something is left open. */
+function boundaries(text: string): (Omit<Outline, "heredocs"> & { heredocs: PlainOrNot[] }) | null {
   const top = [0];
   const inner: number[] = [];
+  const heredocs: PlainOrNot[] = [];
   const stack: Frame[] = [];
   const n = text.length;
   let lineStart = true;
@@ -158,10 +227,25 @@ function boundaries(text: string): { top: number[]; inner: number[] } | null {
     if (ctx === Ctx.Heredoc) {
       if (lineStart) {
         const eol = text.indexOf("\n", i);
-        const line = text.slice(i, eol === -1 ? n : eol).replace(/\r$/, "");
+        const end = eol === -1 ? n : eol;
+        const line = text.slice(i, end);
         if (line.trim() === frame!.marker) {
           stack.pop();
-          i = (eol === -1 ? n : eol) - 1;
+          const close = i + (line.length - line.trimStart().length);
+          const { body, open, plain } = frame!;
+          heredocs.push({ start: body!, end: i, open: open!, close, plain: plain! });
+          i = end - 1;
+          lineStart = false;
+          continue;
+        }
+        // A line of the body. Only a line that may open an interpolation is read character by
+        // character; the body is plain while no line could be an interpolation or its end.
+        const interpolates = line.includes("${") || line.includes("%{");
+        if (interpolates || line.includes("\0") || line.trimStart().startsWith(frame!.marker!))
+          frame!.plain = false;
+        const opens = interpolates || line.includes("$") || line.includes("%");
+        if (!opens && end > i) {
+          i = end - 1;
           lineStart = false;
           continue;
         }
@@ -202,15 +286,17 @@ function boundaries(text: string): { top: number[]; inner: number[] } | null {
     } else if (c === 60 && next === 60) {
       const m = /^<<-?([A-Za-z_][\w-]*)[ \t]*\r?\n/.exec(text.slice(i, i + 260));
       if (m) {
-        stack.push({ ctx: Ctx.Heredoc, marker: m[1]! });
+        const open = i + m[0].indexOf(m[1]!) + m[1]!.length;
         i += m[0].length - 1;
+        stack.push({ ctx: Ctx.Heredoc, marker: m[1]!, open, body: i + 1, plain: true });
         lineStart = true;
       }
     }
   }
   if (stack.length > 0) return null;
   if (top[top.length - 1] !== n) top.push(n);
-  return { top, inner };
+  heredocs.sort((a, b) => a.start - b.start);
+  return { top, inner, heredocs };
 }
 
 /** At `$` or `%` inside a template: an interpolation opens, an escape (`$${`) is skipped. */

@@ -6,7 +6,7 @@
 // an image value followed to its literal (`resolve.ts`), and the sharing check (`sharing.ts`).
 import type { Tree } from "web-tree-sitter";
 import { type JobFileScan, type SiteDetail, type ValueRead, type VarFile, publicSite } from "./jobfile.js";
-import { type PackInput, packInput, packSources } from "./pack/input.js";
+import { type PackInput, packInput, packSizeProblem, packSources } from "./pack/input.js";
 import { resolveSite } from "./pack/resolve.js";
 import { settle } from "./pack/sharing.js";
 import { templateReads, templateSites } from "./pack/template.js";
@@ -24,7 +24,14 @@ import {
 } from "./pin.js";
 import { semanticDiff, unchangedOutside } from "./verify.js";
 
-export { type PackInput, packInput, packName, packVariablesFile } from "./pack/input.js";
+export {
+  MAX_PACK_TEMPLATE_BYTES,
+  MAX_PACK_VALUES_BYTES,
+  type PackInput,
+  packInput,
+  packName,
+  packVariablesFile,
+} from "./pack/input.js";
 
 /** A template scanned for a deploy: its image sites (the values' literals in the pack's files). */
 export async function scanPackTemplate(
@@ -45,6 +52,8 @@ export type PackAnalysis =
 
 /** Every task config `image =` line of a template, with its value resolved through the pack's variables. */
 export async function analyzePackTemplate(input: PackInput, strict = true): Promise<PackAnalysis> {
+  const tooLarge = packSizeProblem(input);
+  if (tooLarge) return { ok: false, error: tooLarge, line: null };
   const trees: Tree[] = [];
   try {
     const read = await readPackValues(input, strict, trees);

@@ -72,6 +72,7 @@ export async function pinImages(
     sites: analysis.sites,
     semantic: analysis.semantic,
     ...(analysis.items ? { items: analysis.items } : {}),
+    ...(analysis.pieces ? { pieces: analysis.pieces } : {}),
     varSemantics: analysis.varSemantics,
     expected,
     splices,

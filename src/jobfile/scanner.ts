@@ -4,22 +4,17 @@
 // that other parts of the file also read are only edited when every reader is an image site of the
 // same repository (they then move together).
 import type { Node } from "web-tree-sitter";
-import { canonicalRepository, formatImageRef, parseImageRef, repositoryOf } from "../image/reference.js";
+import { formatImageRef, parseImageRef } from "../image/reference.js";
 import { attribute, blockType, child, children, decodeQuoted, member, traversalPath } from "./hcl.js";
 import { type Unmanaged, unmanaged } from "./reasons.js";
 import type { EditPoint, ImageSite, SiteDetail, ValueRead } from "./jobfile.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
+import { type Found, type Link, settle } from "./settle.js";
 
 /** A variable's value from a var file: its expression lives in another tree. */
 export interface ExternalValue {
   file: string;
   expr: Node;
-}
-
-/** A traversal followed: the path read and where the reference is written in the job file. */
-interface Link {
-  path: string[];
-  at: number;
 }
 
 interface Piece {
@@ -42,20 +37,12 @@ interface Context {
   service: string | null;
 }
 
-/** A site as first found, with what the sharing check needs. */
-interface Found {
-  site: SiteDetail;
-  /** the last piece's chain: the references through which the edited literal is read */
-  links: Link[];
-  /** every reference its value was read through (all pieces) */
-  readers: number[];
-  /** file:start of the literal an edit would change */
-  key: string | null;
-  /** why it cannot be edited, though its value resolved (null: editable so far) */
-  refusal: Unmanaged | null;
+/** What one collect found, before the sites are decided (see Scanner.adopt). */
+export interface Collected {
+  readonly found: readonly Found[];
+  readonly uses: readonly Link[];
+  readonly images: ReadonlyArray<{ start: number; end: number; line: number }>;
 }
-
-const prefixOf = (a: string[], b: string[]) => a.length <= b.length && a.every((k, i) => k === b[i]);
 
 export class Scanner {
   private readonly variables = new Map<string, Node | null>();
@@ -104,17 +91,47 @@ export class Scanner {
     }
   }
 
-  /** Finds the image sites and `var.`/`local.` references of a tree (the whole file, or a piece of it). */
-  collect(root: Node) {
+  /**
+   * Finds the image sites and `var.`/`local.` references of a tree (the whole file, or a piece of it).
+   * Returns what it found, undecided: another scan of an edited text may adopt it for an unedited piece.
+   */
+  collect(root: Node): Collected {
+    const from = { found: this.found.length, uses: this.uses.length, images: this.images.length };
     this.countUses(root);
     const body = child(root, "body");
     if (body)
       this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
+    return {
+      found: this.found.slice(from.found),
+      uses: this.uses.slice(from.uses),
+      images: this.images.slice(from.images),
+    };
+  }
+
+  /**
+   * Takes what a scan of the same piece of another text collected, as if collected here: the piece's
+   * text is the same, only moved (`at` maps a position there to here), and the variables and locals
+   * its values were followed through are unchanged. Call in the order collect would have been.
+   */
+  adopt(part: Collected, at: (index: number) => number) {
+    for (const u of part.uses) this.uses.push({ path: u.path, at: at(u.at) });
+    for (const i of part.images) this.images.push({ start: at(i.start), end: at(i.end), line: i.line });
+    for (const f of part.found) {
+      const links = f.links.map((l) => ({ path: l.path, at: at(l.at) }));
+      // Positions in this file move; those in a var file (`file:start` keys, edits there) do not.
+      const { literal: _literal, ...site } = f.site;
+      const edit =
+        site.edit && site.edit.file === null
+          ? { ...site.edit, start: at(site.edit.start), end: at(site.edit.end) }
+          : site.edit;
+      const key = f.key?.startsWith(":") ? `:${at(Number(f.key.slice(1)))}` : f.key;
+      this.found.push({ ...f, site: { ...site, edit }, links, readers: f.readers.map(at), key });
+    }
   }
 
   /** Every site found, decided (call after define and collect have seen the whole file). */
   finish(): SiteDetail[] {
-    return this.settle();
+    return settle(this.found, this.uses);
   }
 
   /**
@@ -159,63 +176,6 @@ export class Scanner {
         expr?.type === "expression" && expr.firstNamedChild?.equals(root) ? traversalPath(expr) : null;
       if (path) this.uses.push({ path, at: expr!.startIndex });
     }
-  }
-
-  /**
-   * A literal may be edited when every reference to what holds it comes from an image site that
-   * edits that same literal, and all those sites name one repository (one pin fits them all).
-   */
-  private settle(): SiteDetail[] {
-    const groups = new Map<string, Found[]>();
-    for (const f of this.found) {
-      if (f.key === null) continue;
-      const group = groups.get(f.key);
-      if (group) group.push(f);
-      else groups.set(f.key, [f]);
-    }
-    // Per group, once: where its sites read the literal from (a shared variable has hundreds of readers).
-    const readersOf = new Map<Found[], Set<number>>();
-    return this.found.map((f) => {
-      if (f.key === null) return f.site;
-      const group = groups.get(f.key)!;
-      let readers = readersOf.get(group);
-      if (!readers) readersOf.set(group, (readers = new Set(group.flatMap((g) => g.links.map((l) => l.at)))));
-      const refusal = f.refusal ?? this.sharing(f, group, readers);
-      if (refusal) return { ...f.site, managed: false, ...refusal, edit: null };
-      const shared = group.filter((g) => g !== f).map((g) => g.site.line);
-      return shared.length > 0 ? { ...f.site, shared } : f.site;
-    });
-  }
-
-  private sharing(f: Found, group: Found[], readers: ReadonlySet<number>): Unmanaged | null {
-    for (const { path } of f.links) {
-      const uses = this.uses.filter((q) => prefixOf(q.path, path) || prefixOf(path, q.path));
-      const others = uses.filter((q) => !readers.has(q.at)).length;
-      if (others > 0) {
-        const name = path.join(".");
-        return unmanaged(
-          "shared",
-          `${name} is also read outside image sites (${others} other reference${others === 1 ? "" : "s"} to it or to what holds it in this file); editing it would change them too`,
-        );
-      }
-    }
-    if (group.length === 1) return null;
-    const lines = group.map((g) => g.site.line).join(", ");
-    const blocked = group.find((g) => g.refusal !== null);
-    if (blocked) {
-      return unmanaged(
-        "shared",
-        `its value is shared with the image on line ${blocked.site.line}, which cannot be pinned (${blocked.refusal!.reason})`,
-      );
-    }
-    const repos = new Set(group.map((g) => canonicalRepository(repositoryOf(g.site.ref!))));
-    if (repos.size > 1) {
-      return unmanaged(
-        "shared",
-        `${f.links[f.links.length - 1]!.path.join(".")} is shared by the images on lines ${lines}, which are different repositories (${[...repos].join(", ")})`,
-      );
-    }
-    return null;
   }
 
   private labels(block: Node): string[] {

@@ -1,10 +1,11 @@
 // Checks a pinned text before anyone may use it. The splice is simple; this is the independent proof
 // that it did only what was intended, using both parsers.
-import { type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
+import { type Analysis, type SiteDetail, analyzeJobFile, encodeQuoted } from "./jobfile.js";
 import { encodeJsonString } from "./json.js";
 import type { Item } from "./layout.js";
 import { lineAt, lineOfIndex, lineStarts } from "./lines.js";
-import { hcl2Object } from "./parse.js";
+import { refereeRead } from "./parse.js";
+import { type PieceState, rescanEdited } from "./pieces.js";
 
 /** An edit failed verification: the edited text must not be used. */
 export class PinVerificationError extends Error {
@@ -50,6 +51,8 @@ export interface PinCheck {
   semantic: unknown;
   /** a large file's items (Analysis.items): the referee reads the ones holding an edit, not the file */
   items?: readonly Item[];
+  /** a large file's pieces (Analysis.pieces): only those holding an edit are parsed again */
+  pieces?: PieceState;
   /** the value each edited site must have afterwards */
   expected: ReadonlyMap<SiteDetail, string>;
   splices: Splice[];
@@ -74,10 +77,17 @@ export async function verifyPin(check: PinCheck): Promise<void> {
     );
   }
 
+  // HashiCorp's parser reads the edited items in its own thread while this one does steps 2 and 3;
+  // its verdict is step 4's.
+  const proof = check.items
+    ? proveOnItems(before, after, splices, check.items).then(
+        () => null,
+        (error: unknown) => error,
+      )
+    : null;
+
   // 2. It still parses, for both parsers.
-  const again = await analyzeJobFile(after, {
-    varFiles: varFiles.map((f) => ({ path: f.path, text: f.after })),
-  });
+  const again = await reread(check, splices);
   if (!again.ok)
     throw new PinVerificationError(`the edited file no longer parses: ${again.error}`, again.line);
 
@@ -112,8 +122,10 @@ export async function verifyPin(check: PinCheck): Promise<void> {
   });
 
   // 4. HashiCorp's reading of before and after differs exactly in the edited values, in every file.
-  if (check.items) proveOnItems(before, after, splices, check.items);
-  else semanticDiff(check.semantic, again.semantic, splices, before, "");
+  if (proof) {
+    const refused = await proof;
+    if (refused) throw refused;
+  } else semanticDiff(check.semantic, again.semantic, splices, before, "");
   for (const f of varFiles) {
     const mine = check.splices.filter((s) => s.file === f.path);
     semanticDiff(
@@ -124,6 +136,21 @@ export async function verifyPin(check: PinCheck): Promise<void> {
       ` in ${f.path}`,
     );
   }
+}
+
+/** The edited file read again: a large one only where it was edited, when that is shown to suffice. */
+async function reread(check: PinCheck, splices: Splice[]): Promise<Analysis> {
+  const varFiles = check.varFiles ?? [];
+  if (check.pieces && varFiles.length === 0) {
+    const edits = splices.map((s) => ({
+      start: s.start,
+      end: s.end,
+      by: written(s).length - (s.end - s.start),
+    }));
+    const sites = await rescanEdited(check.pieces, check.before, check.after, edits);
+    if (sites) return { ok: true, sites, semantic: null, varSemantics: new Map(), reads: [] };
+  }
+  return analyzeJobFile(check.after, { varFiles: varFiles.map((f) => ({ path: f.path, text: f.after })) });
 }
 
 export function unchangedOutside(before: string, after: string, splices: Splice[], where: string) {
@@ -215,7 +242,7 @@ function count(text: string, needle: string): number {
  * JSON from its own body alone, and every byte outside the edits is already proven identical (step 1):
  * so the whole file's reading can change only inside these items, and only there in the edited values.
  */
-function proveOnItems(before: string, after: string, splices: Splice[], items: readonly Item[]) {
+async function proveOnItems(before: string, after: string, splices: Splice[], items: readonly Item[]) {
   const ordered = [...splices].sort((a, b) => a.start - b.start);
   const byItem = new Map<Item, Splice[]>();
   for (const s of ordered) {
@@ -228,16 +255,23 @@ function proveOnItems(before: string, after: string, splices: Splice[], items: r
   // Where each item lies in `after`: shifted by the edits before it.
   let shift = 0;
   let next = 0;
-  for (const [item, mine] of [...byItem].sort(([a], [b]) => a.start - b.start)) {
-    for (; next < ordered.length && ordered[next]!.end <= item.start; next++) {
-      shift += written(ordered[next]!).length - (ordered[next]!.end - ordered[next]!.start);
-    }
-    const grow = mine.reduce((n, s) => n + written(s).length - (s.end - s.start), 0);
-    const was = before.slice(item.start, item.end);
-    const now = after.slice(item.start + shift, item.end + shift + grow);
+  const proofs = [...byItem]
+    .sort(([a], [b]) => a.start - b.start)
+    .map(([item, mine]) => {
+      for (; next < ordered.length && ordered[next]!.end <= item.start; next++) {
+        shift += written(ordered[next]!).length - (ordered[next]!.end - ordered[next]!.start);
+      }
+      const grow = mine.reduce((n, s) => n + written(s).length - (s.end - s.start), 0);
+      const was = before.slice(item.start, item.end);
+      const now = after.slice(item.start + shift, item.end + shift + grow);
+      // All asked at once, from the referee's thread when a deploy started one (this thread then
+      // never loads its bundle); the answers are checked in order.
+      const read = Promise.all([refereeRead(was), refereeRead(now)]);
+      return { item, mine, was, read };
+    });
+  for (const { item, mine, was, read } of proofs) {
     const line = lineAt(before, item.start);
-    const a = hcl2Object(was);
-    const b = hcl2Object(now);
+    const [a, b] = await read;
     if (!a.ok)
       throw new PinVerificationError("HashiCorp's parser rejects the block that holds the edit", line);
     if (!b.ok) throw new PinVerificationError("HashiCorp's parser rejects the edited block", line);

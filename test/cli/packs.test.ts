@@ -145,3 +145,26 @@ describe("plan and apply with a Nomad Pack", () => {
     ]);
   });
 });
+
+describe("a Nomad Pack template over the size bound", () => {
+  it("[fault:pack-too-large] is that file's error, naming its size and the bound; the other files are planned", async () => {
+    const line = `# ${"x".repeat(1021)}\n`;
+    await repo.write("packs/huge/templates/huge.nomad.tpl", line.repeat(8 * 1024 + 1));
+    await repo.commit("a huge template");
+    const plan = await run("plan", "--json");
+    const out = JSON.parse(plan.stdout) as {
+      services: Array<{ name: string; status: string }>;
+      fileErrors: Array<{ file: string; error: string }>;
+    };
+    expect(out.fileErrors).toEqual([
+      {
+        file: "packs/huge/templates/huge.nomad.tpl",
+        error:
+          "the template is 8193 KiB; a Nomad Pack template may be at most 8192 KiB (8 MiB): split it into several templates",
+        line: null,
+      },
+    ]);
+    expect(out.services.map((s) => s.name)).toEqual(["banana", "kiwi", "mango"]);
+    expect(plan.code).toBe(1);
+  });
+});

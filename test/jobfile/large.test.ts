@@ -6,10 +6,11 @@ import { describe, expect, it } from "vitest";
 import { MAX_JOB_FILE_BYTES, analyzeJobFile, findImages } from "../../src/jobfile/jobfile.js";
 import { layoutOf } from "../../src/jobfile/layout.js";
 import { parseTree } from "../../src/jobfile/parse.js";
-import { LARGE_FILE_CHARS, scanInPieces } from "../../src/jobfile/pieces.js";
-import { PinVerificationError, pinImages } from "../../src/jobfile/pin.js";
+import { LARGE_FILE_CHARS, parsePiece, rescanEdited, scanInPieces } from "../../src/jobfile/pieces.js";
+import { lineStarts } from "../../src/jobfile/lines.js";
+import { PinVerificationError, applySplices, pinImages } from "../../src/jobfile/pin.js";
 import { Scanner } from "../../src/jobfile/scanner.js";
-import { verifyPin } from "../../src/jobfile/verify.js";
+import { type Splice, verifyPin, written } from "../../src/jobfile/verify.js";
 import { largeJobFile } from "../helpers/large-jobfile.js";
 
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
@@ -101,6 +102,149 @@ describe("a multi-MB job file", () => {
     });
     await expect(check).rejects.toThrow(
       /1 values edited, 0 changed in the parsed file in the block at line \d+/,
+    );
+  });
+});
+
+describe("heredoc bodies a piece's parse leaves out", () => {
+  const text = [
+    `job "j" {`,
+    `  group "g" {`,
+    `    task "t" {`,
+    `      template {`,
+    `        data = <<EOF`,
+    `{{ key "a" }} $ % 100% {}`,
+    `EOF`,
+    `      }`,
+    `      template {`,
+    `        data = <<-EOT`,
+    `        port = \${NOMAD_PORT_http}`,
+    `        EOT`,
+    `      }`,
+    `      env {`,
+    `        A = <<EOF`,
+    `EOFX is not its end`,
+    `EOF`,
+    `      }`,
+    `    }`,
+    `  }`,
+    `}`,
+    ``,
+  ].join("\n");
+
+  it("are the plain ones only: no interpolation, no line before the last starting with the marker", () => {
+    const layout = layoutOf(text, 64)!;
+    const bodies = layout.pieces.flatMap((p) => p.heredocs).map((h) => text.slice(h.start, h.end));
+    expect(bodies).toEqual([`{{ key "a" }} $ % 100% {}\n`]);
+  });
+
+  it("are read after all when tree-sitter does not close the heredoc where the outline does", async () => {
+    const piece = layoutOf(text, 1 << 20)!.pieces[0]!;
+    const starts = lineStarts(text);
+    const skipped = await parsePiece(text, piece, starts);
+    const literal = (t: typeof skipped) =>
+      t.rootNode.descendantsOfType("template_literal").map((n) => n!.text);
+    expect(literal(skipped)).not.toContain(`{{ key "a" }} $ % 100% {}`);
+    skipped.delete();
+    // An outline that puts the closing marker one character off: the piece is read whole.
+    const wrong = { ...piece, heredocs: piece.heredocs.map((h) => ({ ...h, close: h.close + 1 })) };
+    const whole = await parsePiece(text, wrong, starts);
+    expect(literal(whole)).toContain(`{{ key "a" }} $ % 100% {}`);
+    whole.delete();
+  });
+});
+
+describe("a multi-MB job file, edited", () => {
+  const big = largeJobFile(0.7 * 1024 * 1024);
+  const read = async (text: string) => {
+    const analysis = await analyzeJobFile(text);
+    if (!analysis.ok) throw new Error(analysis.error);
+    return analysis;
+  };
+  const spliceOf = async (text: string, reference: string, to: string): Promise<Splice> => {
+    const edit = (await read(text)).sites.find((s) => s.reference === reference)!.edit!;
+    return { start: edit.start, end: edit.end, from: edit.text, to, file: null };
+  };
+  const replaced = (s: Splice) => ({ start: s.start, end: s.end, by: written(s).length - (s.end - s.start) });
+
+  it("is re-read only where it was edited, finding what a read of the whole edited file finds", async () => {
+    const before = await read(big.text);
+    const splices = await Promise.all(
+      [5, 151].map((i) =>
+        spliceOf(
+          big.text,
+          `registry.example/app-${i}:1.${i}.0`,
+          `registry.example/app-${i}:1.${i}.0@${digest(i)}`,
+        ),
+      ),
+    );
+    const after = applySplices(big.text, null, splices);
+    const again = await rescanEdited(before.pieces!, big.text, after, splices.map(replaced));
+    expect(again).not.toBeNull();
+    const whole = await scannedWhole(after);
+    expect(again).toEqual(whole);
+    expect(
+      again!.filter((s, i) => s.reference !== before.sites[i]!.reference).map((s) => s.reference),
+    ).toEqual([
+      `registry.example/app-5:1.5.0@${digest(5)}`,
+      `registry.example/app-151:1.151.0@${digest(151)}`,
+    ]);
+  });
+
+  it("adopts what the first read found in the pieces no edit is in, instead of parsing them again", async () => {
+    const before = await read(big.text);
+    const splice = await spliceOf(big.text, "registry.example/app-5:1.5.0", "registry.example/app-5:2.0");
+    const after = applySplices(big.text, null, [splice]);
+    // Mark a site of the last piece in the first read's findings: a re-read that parsed that piece
+    // again would not see the mark.
+    const parts = before.pieces!.parts;
+    const last = parts[parts.length - 1]!;
+    const marked = { ...last.found[0]!, site: { ...last.found[0]!.site, task: "marked" } };
+    const state = {
+      ...before.pieces!,
+      parts: [...parts.slice(0, -1), { ...last, found: [marked, ...last.found.slice(1)] }],
+    };
+    const again = await rescanEdited(state, big.text, after, [replaced(splice)]);
+    expect(again!.filter((s) => s.task === "marked")).toHaveLength(1);
+    expect(again!.find((s) => s.task === "marked")!.line).toBe(marked.site.line);
+  });
+
+  it("is read whole again when an edit is among the variables, or adds a line", async () => {
+    const before = await read(big.text);
+    const sidecar = await spliceOf(
+      big.text,
+      "registry.example/sidecar:1.4.2",
+      `registry.example/sidecar@${digest(1)}`,
+    );
+    const inDefinitions = applySplices(big.text, null, [sidecar]);
+    expect(await rescanEdited(before.pieces!, big.text, inDefinitions, [replaced(sidecar)])).toBeNull();
+    const app = await spliceOf(big.text, "registry.example/app-5:1.5.0", "x");
+    const lined = { ...app, to: "registry.example/app-5:1.5.0\n", heredoc: true };
+    const withLine = applySplices(big.text, null, [lined]);
+    expect(await rescanEdited(before.pieces!, big.text, withLine, [replaced(lined)])).toBeNull();
+  });
+
+  it("[fault:jobfile-large-edit-breaks] refuses an edit that breaks the file where it was made", async () => {
+    const before = await read(big.text);
+    // A splice that writes quotes into a quoted string raw (as a heredoc line is written): the
+    // literal ends early and the line no longer parses. Nothing else of the file changed.
+    const app = await spliceOf(big.text, "registry.example/app-150:1.150.0", "x");
+    const breaking: Splice = { ...app, to: `registry.example/app-150" = "1`, heredoc: true };
+    const after = applySplices(big.text, null, [breaking]);
+    // The piece it is in no longer parses on its own: the whole file is read for the verdict.
+    expect(await rescanEdited(before.pieces!, big.text, after, [replaced(breaking)])).toBeNull();
+    const check = verifyPin({
+      before: big.text,
+      after,
+      sites: before.sites,
+      semantic: before.semantic,
+      items: before.items!,
+      pieces: before.pieces!,
+      expected: new Map(),
+      splices: [breaking],
+    });
+    await expect(check).rejects.toThrow(
+      /^pin verification failed: the edited file no longer parses: not valid HCL2: syntax error/,
     );
   });
 });

@@ -2,7 +2,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { hcl2Object } from "../../src/jobfile/parse.js";
-import { analyzePackTemplate, packVariablesFile, pinPackTemplate } from "../../src/jobfile/pack.js";
+import {
+  MAX_PACK_TEMPLATE_BYTES,
+  MAX_PACK_VALUES_BYTES,
+  analyzePackTemplate,
+  packVariablesFile,
+  pinPackTemplate,
+} from "../../src/jobfile/pack.js";
+import { JobFileError } from "../../src/jobfile/pin.js";
 
 const read = (name: string) =>
   readFileSync(new URL(`../fixtures/nomad/packs/shop/${name}`, import.meta.url), "utf8");
@@ -158,5 +165,35 @@ describe("Nomad Pack templates: split values and shared variables", () => {
     const text = boardInput.text.replace('agent:%s\\""', '%s-slim\\""');
     const analysis = await analyzePackTemplate({ ...boardInput, text });
     expect(analysis.ok && analysis.sites.at(-1)).toMatchObject({ line: 47, managed: false, kind: "split" });
+  });
+});
+
+describe("Nomad Pack size bounds", () => {
+  const padded = (text: string, bytes: number) => `${text}\n# ${"x".repeat(bytes - text.length)}\n`;
+
+  it("[fault:pack-too-large] refuses a template over the bound before reading it, saying how large it is and what the bound is", async () => {
+    const huge = { ...template, text: padded(template.text, MAX_PACK_TEMPLATE_BYTES), variables };
+    const kib = Math.ceil(Buffer.byteLength(huge.text) / 1024);
+    const error = `the template is ${kib} KiB; a Nomad Pack template may be at most 8192 KiB (8 MiB): split it into several templates`;
+    expect(await analyzePackTemplate(huge)).toEqual({ ok: false, error, line: null });
+    const pinned = await pinPackTemplate(huge, [{ repository: "ghcr.io/acme/shop/web", digest: D1 }]).catch(
+      (e: unknown) => e,
+    );
+    expect(pinned).toBeInstanceOf(JobFileError);
+    expect((pinned as Error).message).toBe(error);
+    // At the bound itself it is read.
+    const atBound = padded(template.text, MAX_PACK_TEMPLATE_BYTES - 8);
+    expect(Buffer.byteLength(atBound)).toBeLessThanOrEqual(MAX_PACK_TEMPLATE_BYTES);
+    expect((await analyzePackTemplate({ ...template, text: atBound, variables })).ok).toBe(true);
+  });
+
+  it("[fault:pack-too-large] refuses a pack whose variables.hcl is over its bound, naming the file", async () => {
+    const big = { ...variables, text: padded(variables.text, MAX_PACK_VALUES_BYTES) };
+    const kib = Math.ceil(Buffer.byteLength(big.text) / 1024);
+    expect(await analyzePackTemplate({ ...template, variables: big })).toEqual({
+      ok: false,
+      error: `the pack's packs/shop/variables.hcl is ${kib} KiB; a pack's variables or values file may be at most 1024 KiB`,
+      line: null,
+    });
   });
 });

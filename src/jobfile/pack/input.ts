@@ -35,3 +35,33 @@ export function packInput(path: string, text: string, varFiles: readonly VarFile
 export function packSources(input: PackInput): Array<{ path: string; text: string }> {
   return [...(input.variables ? [input.variables] : []), ...(input.values ?? [])];
 }
+
+/**
+ * A template is read line by line, but what it renders is a job file, bounded as one; its pack's
+ * variables.hcl and values files are parsed whole by both parsers (about 130 bytes of tree-sitter
+ * memory and 5 µs of HashiCorp's parser per byte), so they are bounded like a config.
+ */
+export const MAX_PACK_TEMPLATE_BYTES = 8 * 1024 * 1024;
+export const MAX_PACK_VALUES_BYTES = 1024 * 1024;
+
+/** Why a template or one of its pack's files is too large to read; null when none is. */
+export function packSizeProblem(input: PackInput): string | null {
+  const over = (text: string, bound: number) => {
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only counting bytes of a text long enough to matter.
+    if (text.length * 3 <= bound) return null;
+    const bytes = Buffer.byteLength(text, "utf8");
+    return bytes > bound ? bytes : null;
+  };
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  const template = over(input.text, MAX_PACK_TEMPLATE_BYTES);
+  if (template !== null) {
+    return `the template is ${kib(template)}; a Nomad Pack template may be at most ${kib(MAX_PACK_TEMPLATE_BYTES)} (${MAX_PACK_TEMPLATE_BYTES / 2 ** 20} MiB): split it into several templates`;
+  }
+  for (const f of packSources(input)) {
+    const bytes = over(f.text, MAX_PACK_VALUES_BYTES);
+    if (bytes !== null) {
+      return `the pack's ${f.path} is ${kib(bytes)}; a pack's variables or values file may be at most ${kib(MAX_PACK_VALUES_BYTES)}`;
+    }
+  }
+  return null;
+}
