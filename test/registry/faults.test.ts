@@ -240,7 +240,7 @@ describe("isolation", () => {
     expect(max).toBe(3);
   });
 
-  it("sends a waiting GET before waiting HEADs: a follow-up does not queue behind every lookup", async () => {
+  it("[fault:registry-follow-up-first] sends a waiting GET before waiting HEADs: a follow-up does not queue behind every lookup", async () => {
     const seen: string[] = [];
     registry.intercept({
       request: (req) => {
