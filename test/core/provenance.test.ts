@@ -197,7 +197,7 @@ describe("runDeploy with provenance required", () => {
 
 describe("when provenance checks start", () => {
   const history = (...shas: string[]) =>
-    shas.map((sha) => ({ sha, message: `build ${sha.slice(0, 7)}`, files: ["services/README.md"] }));
+    shas.map((sha) => ({ sha, subject: `build ${sha.slice(0, 7)}`, files: ["services/README.md"] }));
 
   it("[fault:provenance-early] checks a moving service while other tags are still being read, each digest once", async () => {
     const files = fixtureFiles();
