@@ -32,7 +32,7 @@ const movedDigest = (i: number) => image(`${name(i)} v2`).manifest.digest;
 type Repo = Awaited<ReturnType<typeof makeRepo>> & { fullName: string; id: string };
 
 /** A bench repository whose 10 moved digests are attested by a build of its commit. */
-export async function attestedRepo(
+async function attestedRepo(
   api: GitHubStandIn,
   instance: TestInstance,
   host: string,
