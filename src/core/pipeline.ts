@@ -12,7 +12,7 @@ import {
 import { pinRecords } from "./pin-records.js";
 import { changing, plan as makePlan } from "./plan.js";
 import { checkBuilders } from "./builders.js";
-import { askingOnce, checkProvenance, trustedRoots } from "./provenance.js";
+import { askingOnce, checkProvenance, provenanceChecks, trustedRoots } from "./provenance.js";
 import type { DeployOptions, DeployResult, RegistryAction } from "./ports.js";
 import { writeRegistry } from "./registry-writes.js";
 import { releaseNotesFiles, renderReleaseNotes } from "./release-notes.js";
@@ -31,6 +31,23 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const sources = options.images?.sources ?? {};
   // Every edit is proven by HashiCorp's parser: it loads in its own thread while files are scanned.
   prepareReferee();
+  // Provenance (when required) is checked per moving service as soon as step 2 resolves it (3b waits for
+  // the verdicts). Steps 3b and 3c share one lookup per digest and one read of the trusted root.
+  const provenance = options.provenance && {
+    ...options.provenance,
+    port: askingOnce(options.provenance.port),
+  };
+  let roots: ReturnType<typeof trustedRoots> | undefined;
+  const trusted = () => (roots ??= trustedRoots(config, repo));
+  const checks = provenanceChecks({
+    config,
+    build,
+    repo,
+    options: provenance,
+    limit,
+    trusted,
+    base: options.base,
+  });
 
   // 1. Scan every job file; each service image's tag lookup starts as soon as a file names it.
   const scan = await scanWithLookups(
@@ -41,7 +58,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   // 2. Resolve what the build produced per service (tag lookup, or --images: compare, push on apply).
   const { resolved, unknownSources } = await resolveServices(
-    { options, tag, lookups: scan.lookups, actions, progress },
+    { options, tag, lookups: scan.lookups, actions, progress, onResolved: checks.resolved },
     scan.discovery,
     limit,
   );
@@ -65,14 +82,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   );
 
   // 3b. Provenance (when required): a moved or new digest whose attestation fails is not pinned.
-  //     Steps 3b and 3c share one lookup per digest and one read of the trusted root.
-  const provenance = options.provenance && {
-    ...options.provenance,
-    port: askingOnce(options.provenance.port),
-  };
-  let roots: ReturnType<typeof trustedRoots> | undefined;
-  const trusted = () => (roots ??= trustedRoots(config, repo));
-  const verified = await checkProvenance(config, older.plan, repo, provenance, limit, trusted);
+  const verified = await checkProvenance(config, older.plan, checks, limit);
 
   // 3c. Independent builders (when configured): pinned only when k of them built and attested the digest.
   const attested = await checkBuilders(verified, {

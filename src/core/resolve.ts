@@ -25,6 +25,8 @@ export interface ResolveContext {
   lookups: TagLookups;
   actions: RegistryAction[];
   progress: (event: ProgressEvent) => void;
+  /** Told of each service as soon as it is resolved (provenance checks start on it). */
+  onResolved?: (service: DiscoveredService, resolved: ResolvedImage) => void;
 }
 
 export interface Resolved {
@@ -44,6 +46,7 @@ export async function resolveServices(
     ctx.progress({ kind: "service", service: service.name, step: "resolve", done: false });
     const r = await resolveService(ctx, service);
     resolved[service.name] = r;
+    ctx.onResolved?.(service, r);
     // Why a service failed is the plan's to say (its table row): progress says only that it did.
     const detail = r.status === "built" ? (r.digest ?? "digest known after push") : r.status;
     ctx.progress({ kind: "service", service: service.name, step: "resolve", done: true, detail });

@@ -70,18 +70,26 @@ export function apiHost(domain: string): string {
   return lower === "docker.io" || lower === "index.docker.io" ? "registry-1.docker.io" : domain;
 }
 
+/**
+ * At most `limit` requests to a host at once. Waiting GETs and PUTs go before waiting HEADs: a HEAD is a
+ * lookup (a plan queues one per service at the start), a GET or PUT follows up on an answer already in
+ * hand (proving a moved digest, reading its attestations, a retag), and work waits on it. Serving them
+ * first lets that work start while the lookups go on; what is sent, and how much, is unchanged.
+ */
 class Semaphore {
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly followUps: Array<() => void> = [];
+  private readonly lookups: Array<() => void> = [];
   constructor(private readonly limit: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async acquire(method: RegistryRequest["method"]): Promise<() => void> {
+    if (this.active >= this.limit)
+      await new Promise<void>((resolve) => (method === "HEAD" ? this.lookups : this.followUps).push(resolve));
     else this.active++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
+      const next = this.followUps.shift() ?? this.lookups.shift();
       if (next) next();
       else this.active--;
     };
@@ -123,7 +131,7 @@ export class Transport {
   private readonly unreachable = new Map<string, { until: number; reason: string }>();
 
   private async limited(req: RegistryRequest): Promise<RegistryResponse> {
-    const release = await this.limit(req.host).acquire();
+    const release = await this.limit(req.host).acquire(req.method);
     try {
       const down = this.unreachable.get(req.host);
       if (down && down.until > this.options.now()) {

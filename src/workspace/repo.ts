@@ -27,6 +27,9 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
       ? git.treeEntries(root, at).then((entries) => new Map(entries.map((e) => [e.path, e.mode])))
       : git.listFiles(root).then((paths) => new Map(paths.map((p) => [p, ""]))));
   const logs = new Map<string, ReturnType<typeof git.logWithFiles>>();
+  // Asked by the provenance checks (step 2) and the never-downgrade checks (step 3): three git
+  // processes per pair, answered once, as the App's port does.
+  const relations = new Map<string, ReturnType<typeof git.compare>>();
   return {
     async listFiles(globs) {
       return [...(await listed()).keys()].filter((f) => matchesAny(f, globs)).sort();
@@ -43,7 +46,12 @@ export function localRepo(root: string, options: { at?: string } = {}): RepoPort
         .filter((c) => c.files.some((f) => matchesAny(f, globs)))
         .map(({ files: _files, ...commit }) => commit);
     },
-    compare: (base, head) => git.compare(root, base, head),
+    compare(base, head) {
+      const key = `${base}...${head}`;
+      let relation = relations.get(key);
+      if (!relation) relations.set(key, (relation = git.compare(root, base, head)));
+      return relation;
+    },
     // The deploy commit that wrote a digest-only pin: 100 commits per path, as the App's history query.
     async deployCommits(paths) {
       const { stdout } = await git.git(root, [

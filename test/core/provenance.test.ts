@@ -10,7 +10,7 @@ import {
   testInstance,
   type TestInstance,
 } from "../helpers/sigstore.js";
-import { MemoryRepo, NEW_SHA, TableRegistry, config, digest, fixtureFiles } from "./fixture.js";
+import { MemoryRepo, NEW_SHA, OLD_SHA, TableRegistry, config, digest, fixtureFiles } from "./fixture.js";
 
 const REPO = "acme/platform";
 const WORKFLOW = `https://github.com/${REPO}/.github/workflows/images.yml@refs/heads/main`;
@@ -192,5 +192,88 @@ describe("runDeploy with provenance required", () => {
       ]),
     );
     expect(denied.files.filter((f) => !f.path.endsWith(".md"))).toEqual([]);
+  });
+});
+
+describe("when provenance checks start", () => {
+  const history = (...shas: string[]) =>
+    shas.map((sha) => ({ sha, subject: `build ${sha.slice(0, 7)}`, files: ["services/README.md"] }));
+
+  it("[fault:provenance-early] checks a moving service while other tags are still being read, each digest once", async () => {
+    const files = fixtureFiles();
+    files.set(".github/sigstore-root.json", instance.trustedRoot);
+    const port = new Attestations({
+      [digest("c")]: [
+        await signBundle(instance, { claims: claims({}), statement: provenanceStatement(digest("c")) }),
+      ],
+    });
+    // kiwi's tag lookup is answered only once banana's attestations were asked for: were the check a
+    // phase after every lookup, it would wait for this one; the fallback only keeps a failure from hanging.
+    let releasedBy: string | undefined;
+    const askedForBanana = new Promise<void>((resolve) => {
+      const bundles = port.bundles.bind(port);
+      port.bundles = async (image, d) => {
+        if (d === digest("c")) resolve();
+        return bundles(image, d);
+      };
+    });
+    const registry = new (class extends TableRegistry {
+      override async digest(ref: string) {
+        if (ref.includes("/kiwi:")) {
+          let timer: NodeJS.Timeout | undefined;
+          releasedBy = await Promise.race([
+            askedForBanana.then(() => "banana's lookup"),
+            new Promise<string>((resolve) => (timer = setTimeout(() => resolve("fallback"), 20_000))),
+          ]);
+          clearTimeout(timer);
+        }
+        return super.digest(ref);
+      }
+    })(table);
+    const result = await runDeploy({
+      config: cfg,
+      build: { sha: NEW_SHA, branch: "main" },
+      repo: new MemoryRepo(files, history(OLD_SHA, NEW_SHA)),
+      registry,
+      mode: "plan",
+      provenance: { port, repository: REPO, repositoryId: "123456789" },
+    });
+    expect(releasedBy).toBe("banana's lookup");
+    const byName = Object.fromEntries(result.plan.services.map((s) => [s.name, s]));
+    expect(byName.banana).toMatchObject({ status: "moved", provenance: { status: "verified" } });
+    expect(byName.mango).toMatchObject({
+      status: "unverified",
+      reason: `attestation: no attestation found for ${digest("d")}`,
+    });
+    expect(byName.kiwi!.status).toBe("unchanged");
+    expect(port.asked.sort()).toEqual([digest("c"), digest("d")]);
+  }, 30_000);
+
+  it("[fault:provenance-not-moving] asks nothing about a move the plan refuses (older build, or a build behind the deploy branch)", async () => {
+    const files = fixtureFiles();
+    files.set(".github/sigstore-root.json", instance.trustedRoot);
+    const run = async (base?: string) => {
+      const port = new Attestations({});
+      const result = await runDeploy({
+        config: cfg,
+        build: { sha: NEW_SHA, branch: "main" },
+        // The build is older than banana's deployed build.
+        repo: new MemoryRepo(files, history(NEW_SHA, OLD_SHA)),
+        registry: new TableRegistry(table),
+        mode: "plan",
+        provenance: { port, repository: REPO },
+        ...(base ? { base } : {}),
+      });
+      const statuses = Object.fromEntries(result.plan.services.map((s) => [s.name, s.status]));
+      return { statuses, asked: port.asked };
+    };
+    // banana would be a downgrade: stale, never looked up; mango is new: looked up once, in its turn.
+    const older = await run();
+    expect(older.statuses).toMatchObject({ banana: "stale", kiwi: "unchanged", mango: "unverified" });
+    expect(older.asked).toEqual([digest("d")]);
+    // The build is behind the deploy branch: nothing moves, nothing is looked up.
+    const skipped = await run(OLD_SHA);
+    expect(skipped.statuses).toMatchObject({ banana: "stale", kiwi: "unchanged", mango: "stale" });
+    expect(skipped.asked).toEqual([]);
   });
 });

@@ -239,4 +239,26 @@ describe("isolation", () => {
     }
     expect(max).toBe(3);
   });
+
+  it("[fault:registry-follow-up-first] sends a waiting GET before waiting HEADs: a follow-up does not queue behind every lookup", async () => {
+    const seen: string[] = [];
+    registry.intercept({
+      request: (req) => {
+        seen.push(req.method);
+        return undefined;
+      },
+    });
+    try {
+      const c = client({ concurrencyPerHost: 2 });
+      // The first request goes alone (it learns the auth challenge); then 2 HEADs take the slots and
+      // the rest wait: 9 HEADs queued before the GET.
+      const lookups = Array.from({ length: 12 }, () => c.digest(ref()));
+      const manifest = c.manifest(ref());
+      await Promise.all([...lookups, manifest]);
+    } finally {
+      registry.intercept(null);
+    }
+    expect(seen).toHaveLength(13);
+    expect(seen.indexOf("GET")).toBe(3);
+  });
 });
