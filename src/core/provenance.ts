@@ -157,11 +157,12 @@ export function provenanceChecks(run: ProvenanceRun): ProvenanceChecks {
         const roots = await run.trusted();
         if (typeof roots === "string") return refusal(digest, image, "trusted root", roots);
         try {
-          const [{ verifyAttestations }, bundles] = await Promise.all([
+          const [{ verifyAttestationsOffThread }, bundles] = await Promise.all([
             load(),
             slots(() => options!.port.bundles(image, digest)),
           ]);
-          return { ...verifyAttestations(bundles, digest, policy, roots), ...command(image, digest) };
+          const verdict = await verifyAttestationsOffThread(bundles, digest, policy, roots);
+          return { ...verdict, ...command(image, digest) };
         } catch (err) {
           return refusal(digest, image, "attestations", message(err));
         }

@@ -16,6 +16,6 @@ export {
   TrustedRootError,
   type TrustRoot,
 } from "./roots.js";
-export { verifyAttestations, type Attester, type Verdict } from "./verify.js";
+export { verifyAttestations, verifyAttestationsOffThread, type Attester, type Verdict } from "./verify.js";
 export { describeVerdict, ghVerifyCommand, runName, shellLine, type VerdictFormat } from "./describe.js";
 export { verifyKeySigned, type KeyPolicy } from "./key.js";

@@ -13,6 +13,7 @@ import {
 import { checkPolicy, type ProvenancePolicy } from "./policy.js";
 import type { TrustRoot } from "./roots.js";
 import { IN_TOTO_PAYLOAD_TYPE, parseStatement } from "./statement.js";
+import { signatureThread, type Thresholds } from "./thread.js";
 
 /**
  * Who built and attested a digest, as its certificate says (never its predicate). GitHub URLs are
@@ -75,12 +76,14 @@ function leafCertificate(bundle: Bundle): X509Certificate | undefined {
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-function verifyOne(
-  json: unknown,
-  digest: string,
-  policy: ProvenancePolicy,
-  roots: readonly TrustRoot[],
-): Failure | Omit<Extract<Verdict, { status: "verified" }>, "status" | "digest" | "command"> {
+const isFailure = (x: object): x is Failure => "stage" in x;
+
+type Verified = Omit<Extract<Verdict, { status: "verified" }>, "status" | "digest" | "command">;
+
+/** A bundle read far enough to check its signature: its leaf certificate and the roots that issue it. */
+type Readable = { json: unknown; bundle: Bundle; leaf: X509Certificate; candidates: TrustRoot[] };
+
+function read(json: unknown, roots: readonly TrustRoot[]): Failure | Readable {
   let bundle: Bundle;
   let leaf: X509Certificate | undefined;
   try {
@@ -112,42 +115,86 @@ function verifyOne(
       stage: STAGE.authority,
     };
   }
-  let cryptoFailure: Failure | undefined;
-  let root: TrustRoot | undefined;
-  for (const candidate of candidates) {
-    const { tlog, ctlog, timestamps } = candidate.thresholds;
-    try {
-      // A log entry's integrated time counts as a timestamp too; a root without logs (GitHub's instance)
-      // therefore needs an RFC 3161 timestamp of its own, checked here rather than through the threshold.
-      const tsa = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
-      if (tlog === 0 && tsa === 0)
-        throw new Error(
-          `no RFC 3161 timestamp, which ${candidate.name} requires (it keeps no transparency log)`,
-        );
-      new Verifier(candidate.material, {
-        tlogThreshold: tlog,
-        ctlogThreshold: ctlog,
-        timestampThreshold: timestamps,
-      }).verify(toSignedEntity(bundle));
-      root = candidate;
-      break;
-    } catch (err) {
-      cryptoFailure ??= {
-        check: "signature",
-        reason: `${message(err)} (against ${candidate.name})`,
-        stage: STAGE.crypto,
-      };
-    }
+  return { json, bundle, leaf, candidates };
+}
+
+/**
+ * What sigstore-js is asked to find for `root`, or why the bundle cannot pass against it. A log
+ * entry's integrated time counts as a timestamp too; a root without logs (GitHub's instance) therefore
+ * needs an RFC 3161 timestamp of its own, checked here rather than through the threshold.
+ */
+function thresholdsFor(root: TrustRoot, bundle: Bundle): Thresholds | string {
+  const { tlog, ctlog, timestamps } = root.thresholds;
+  const tsa = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  if (tlog === 0 && tsa === 0)
+    return `no RFC 3161 timestamp, which ${root.name} requires (it keeps no transparency log)`;
+  return { tlogThreshold: tlog, ctlogThreshold: ctlog, timestampThreshold: timestamps };
+}
+
+/** The signature check in this thread: undefined when it passes. */
+function checkHere(bundle: Bundle, root: TrustRoot, thresholds: Thresholds): string | undefined {
+  try {
+    new Verifier(root.material, thresholds).verify(toSignedEntity(bundle));
+    return undefined;
+  } catch (err) {
+    return message(err);
   }
-  if (root === undefined) return cryptoFailure!;
+}
+
+const signatureFailure = (reason: string, root: TrustRoot): Failure => ({
+  check: "signature",
+  reason: `${reason} (against ${root.name})`,
+  stage: STAGE.crypto,
+});
+
+/** The first root the signature verifies against, or the first root's failure. */
+function signedHere(r: Readable): TrustRoot | Failure {
+  let failure: Failure | undefined;
+  for (const root of r.candidates) {
+    const thresholds = thresholdsFor(root, r.bundle);
+    const problem = typeof thresholds === "string" ? thresholds : checkHere(r.bundle, root, thresholds);
+    if (problem === undefined) return root;
+    failure ??= signatureFailure(problem, root);
+  }
+  return failure!;
+}
+
+/** As signedHere, with sigstore-js's work in the signature thread when there is one. */
+async function signedOffThread(r: Readable): Promise<TrustRoot | Failure> {
+  let failure: Failure | undefined;
+  for (const root of r.candidates) {
+    const thresholds = thresholdsFor(root, r.bundle);
+    let problem: string | undefined;
+    if (typeof thresholds === "string") problem = thresholds;
+    else {
+      const answer = await signatureThread()?.check(r.json, root, thresholds);
+      problem =
+        answer === undefined ? checkHere(r.bundle, root, thresholds) : answer.ok ? undefined : answer.message;
+    }
+    if (problem === undefined) return root;
+    failure ??= signatureFailure(problem, root);
+  }
+  return failure!;
+}
+
+/** What the certificate and statement of a bundle whose signature passed say, against the policy. */
+function judge(
+  r: Readable,
+  signed: TrustRoot | Failure,
+  digest: string,
+  policy: ProvenancePolicy,
+): Failure | Verified {
+  if (isFailure(signed)) return signed;
+  const root = signed;
   let identity;
   try {
-    identity = signerIdentity(leaf);
+    identity = signerIdentity(r.leaf);
   } catch (err) {
     if (!(err instanceof CertificateFieldError)) throw err;
     return { check: "certificate", reason: err.message, stage: STAGE.certificate };
   }
-  const statement = parseStatement(Buffer.from(bundle.content.dsseEnvelope.payload));
+  if (r.bundle.content.$case !== "dsseEnvelope") throw new Error("read() admits DSSE envelopes only");
+  const statement = parseStatement(Buffer.from(r.bundle.content.dsseEnvelope.payload));
   if (typeof statement === "string")
     return { check: "statement", reason: statement, stage: STAGE.certificate };
   const failure = checkPolicy(policy, identity, statement, digest);
@@ -179,6 +226,20 @@ function attesterOf(id: SignerIdentity): Attester {
   };
 }
 
+const noAttestation = (digest: string): Verdict => ({
+  status: "unverified",
+  digest,
+  check: "attestation",
+  reason: `no attestation found for ${digest}`,
+});
+
+/** The failure that got furthest, when no bundle passed. */
+function bestFailure(failures: Failure[], digest: string, count: number): Verdict {
+  const best = failures.reduce((a, b) => (b.stage > a.stage ? b : a));
+  const of = count === 1 ? "" : ` (best of ${count} attestations)`;
+  return { status: "unverified", digest, check: best.check, reason: best.reason + of };
+}
+
 /** The verdict on `digest` ("sha256:<hex>") from every attestation found for it. */
 export function verifyAttestations(
   bundles: readonly unknown[],
@@ -186,20 +247,34 @@ export function verifyAttestations(
   policy: ProvenancePolicy,
   roots: readonly TrustRoot[],
 ): Verdict {
-  if (bundles.length === 0)
-    return {
-      status: "unverified",
-      digest,
-      check: "attestation",
-      reason: `no attestation found for ${digest}`,
-    };
-  let best: Failure | undefined;
+  if (bundles.length === 0) return noAttestation(digest);
+  const failures: Failure[] = [];
   for (const json of bundles) {
-    const result = verifyOne(json, digest, policy, roots);
-    if (!("stage" in result)) return { status: "verified", digest, ...result };
-    if (best === undefined || result.stage > best.stage) best = result;
+    const r = read(json, roots);
+    const result = isFailure(r) ? r : judge(r, signedHere(r), digest, policy);
+    if (!isFailure(result)) return { status: "verified", digest, ...result };
+    failures.push(result);
   }
-  const { check, reason } = best!;
-  const of = bundles.length === 1 ? "" : ` (best of ${bundles.length} attestations)`;
-  return { status: "unverified", digest, check, reason: reason + of };
+  return bestFailure(failures, digest, bundles.length);
+}
+
+/**
+ * verifyAttestations, with the signature checks in a worker thread (thread.ts) so that a plan's own
+ * thread keeps answering the registry meanwhile. The same verdict, word for word.
+ */
+export async function verifyAttestationsOffThread(
+  bundles: readonly unknown[],
+  digest: string,
+  policy: ProvenancePolicy,
+  roots: readonly TrustRoot[],
+): Promise<Verdict> {
+  if (bundles.length === 0) return noAttestation(digest);
+  const failures: Failure[] = [];
+  for (const json of bundles) {
+    const r = read(json, roots);
+    const result = isFailure(r) ? r : judge(r, await signedOffThread(r), digest, policy);
+    if (!isFailure(result)) return { status: "verified", digest, ...result };
+    failures.push(result);
+  }
+  return bestFailure(failures, digest, bundles.length);
 }
