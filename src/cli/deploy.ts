@@ -3,24 +3,41 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { readConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
-import { runDeploy } from "../core/pipeline.js";
 import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
 import type { Plan, ServicePlan } from "../core/plan.js";
 import { runFailures } from "../core/render.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { describeAgreement } from "../core/builders.js";
+import { hclParser } from "../jobfile/parse.js";
 import { runName } from "../provenance/describe.js";
-import { createRegistryClient } from "../registry/client.js";
 import type { BundleRegistry } from "../registry/referrers.js";
-import { createExplainer } from "../explain/inspect.js";
 import * as git from "../workspace/git.js";
-import { localImageSource } from "../workspace/images.js";
 import { localRepo } from "../workspace/repo.js";
-import { clusterReportFor } from "../nomad/report.js";
+
+/**
+ * What a deploy runs on, loaded while git answers the first questions about the checkout: the
+ * pipeline, the config's parsers and the registry client are most of the command's start-up.
+ */
+const loadDeployModules = () =>
+  Promise.all([
+    import("../config/load.js"),
+    import("../core/pipeline.js"),
+    import("../registry/client.js"),
+    import("../explain/inspect.js"),
+    import("../workspace/images.js"),
+    import("../nomad/report.js"),
+  ]).then(([config, pipeline, registry, explain, images, nomad]) => ({
+    readConfig: config.readConfig,
+    runDeploy: pipeline.runDeploy,
+    createRegistryClient: registry.createRegistryClient,
+    createExplainer: explain.createExplainer,
+    localImageSource: images.localImageSource,
+    clusterReportFor: nomad.clusterReportFor,
+  }));
+type DeployModules = Awaited<ReturnType<typeof loadDeployModules>>;
 
 /** Bad input that is not an argument mistake (config, --images file): exit 2 without the usage text. */
 export class InputError extends Error {}
@@ -82,7 +99,11 @@ export function parseImagesFile(text: string, file: string): Record<string, stri
 }
 
 /** The config from the working tree, or from commit `at` (what `apply --commit` builds on). */
-async function loadConfig(root: string, at: string | undefined): Promise<Config> {
+async function loadConfig(
+  readConfig: DeployModules["readConfig"],
+  root: string,
+  at: string | undefined,
+): Promise<Config> {
   const read = at
     ? async (rel: string) => {
         const blob = (await git.readBlobs(root, at, [rel])).get(rel);
@@ -121,12 +142,20 @@ export async function deploy(
   /** Read the config and job files at this commit instead of the working tree (`apply --commit`). */
   at?: string,
 ): Promise<{ result: DeployResult; root: string; config: Config }> {
+  // Start-up overlaps: the modules load and tree-sitter's wasm compiles while the git processes run.
+  const loading = loadDeployModules();
+  loading.catch(() => {}); // a failure is met where it is awaited
+  hclParser().catch(() => {}); // the same: the scan awaits this parser
   let root: string;
   let sha: string;
   let branchName: string | null;
   let repoUrl: string | null;
+  let repo: ReturnType<typeof localRepo>;
   try {
     root = await git.repoRoot(args.repo);
+    repo = localRepo(root, at ? { at } : {});
+    // The repository's file listing (one more git process) starts now; the scan reads it later.
+    repo.listFiles([]).catch(() => {});
     // Independent reads of the checkout, each a git process: together, not one after another.
     [sha, branchName, repoUrl] = await Promise.all([
       git.revParse(root, args.sha),
@@ -136,7 +165,9 @@ export async function deploy(
   } catch (error) {
     throw new InputError((error as Error).message);
   }
-  const config = await loadConfig(root, at);
+  const { readConfig, runDeploy, createRegistryClient, createExplainer, localImageSource, clusterReportFor } =
+    await loading;
+  const config = await loadConfig(readConfig, root, at);
   let sources: Record<string, string> | undefined;
   if (args.images !== undefined) {
     let text: string;
@@ -157,7 +188,7 @@ export async function deploy(
   const result = await runDeploy({
     config,
     build: { sha, branch },
-    repo: localRepo(root, at ? { at } : {}),
+    repo,
     registry: client,
     // Moves no commit explains get an explanation (config, layers, files) in the plan and comment.
     explainer: createExplainer(client),

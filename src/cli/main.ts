@@ -36,7 +36,8 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[], rawIO: CliIO = processIO): Promise<number> {
   registerSecretsFromEnv(rawIO.env);
-  await sweepStaleTempDirs();
+  // Stale temporary directories go while the command loads; before it runs, so it never meets them.
+  const swept = sweepStaleTempDirs();
   const io = redactedIO(rawIO);
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -53,7 +54,7 @@ export async function main(argv: string[], rawIO: CliIO = processIO): Promise<nu
     io.err(`nomad-gitops-bot: unknown command "${name}"\n\n${await usage()}`);
     return EXIT.usage;
   }
-  const command = await load();
+  const [command] = await Promise.all([load(), swept]);
   if (rest.includes("--help") || rest.includes("-h")) {
     io.out(`${command.summary}\n\n${command.usage}\n`);
     return EXIT.ok;

@@ -20,7 +20,7 @@ import { renderDeploy } from "./outputs.js";
 import { resolveServices } from "./resolve.js";
 import { scanWithLookups } from "./scan.js";
 import { renderTag } from "./templates.js";
-import { prepareReferee } from "../jobfile/parse.js";
+import { PREFETCH_MAX, prefetchReferee, prepareReferee } from "../jobfile/parse.js";
 
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const { config, build, repo } = options;
@@ -29,8 +29,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const progress = options.onProgress ?? (() => {});
   const actions: RegistryAction[] = [];
   const sources = options.images?.sources ?? {};
-  // Every edit is proven by HashiCorp's parser: it loads in its own thread while files are scanned.
-  prepareReferee();
+  // Every edit is proven by HashiCorp's parser, in its own thread. By tag, it starts when a lookup first
+  // finds a digest that moved, and reads the file to edit then, while the other lookups run: a plan
+  // where nothing moved never loads it. An --images map's digests come later: it loads from the start.
+  const byTag = Object.keys(sources).length === 0;
+  if (!byTag) prepareReferee();
   // Provenance (when required) is checked per moving service as soon as step 2 resolves it (3b waits for
   // the verdicts). Steps 3b and 3c share one lookup per digest and one read of the trusted root.
   const provenance = options.provenance && {
@@ -51,7 +54,13 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   // 1. Scan every job file; each service image's tag lookup starts as soon as a file names it.
   const scan = await scanWithLookups(
-    { ...options, strict: options.strictScan ?? false, byTag: Object.keys(sources).length === 0 },
+    {
+      ...options,
+      strict: options.strictScan ?? false,
+      byTag,
+      readAhead: prefetchReferee,
+      readAheadMax: PREFETCH_MAX,
+    },
     tag,
   );
   progress({ kind: "scan", files: scan.texts.size, services: scan.discovery.services.length });

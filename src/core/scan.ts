@@ -42,7 +42,7 @@ export function varFilesOf(config: Config, job: string, exists: (path: string) =
 export async function scanJobFiles(
   repo: RepoPort,
   config: Config,
-  options: { strict?: boolean; onFile?: (path: string, scan: JobFileScan) => void } = {},
+  options: { strict?: boolean; onFile?: (path: string, scan: JobFileScan, text: string) => void } = {},
 ): Promise<Scanned> {
   // Var files are listed and read with the job files: still one listing and one bulk read.
   const named = new Set(Object.values(config.vars).flat());
@@ -64,7 +64,7 @@ export async function scanJobFiles(
   const jobs = [...read.keys()].filter(
     (p) => !isVarFile(p) && !named.has(p) && !packVariables.has(p) && matchesAny(p, jobGlobs(config)),
   );
-  for (const [i, path] of jobs.sort().entries()) {
+  for (const path of jobs.sort()) {
     const text = read.get(path)!;
     let scan: JobFileScan;
     if (typeof text !== "string") scan = { ok: false, error: text.unreadable, line: null, images: [] };
@@ -83,9 +83,10 @@ export async function scanJobFiles(
             );
     }
     scanned.push({ path, scan });
-    options.onFile?.(path, scan);
-    // Parsing never waits on I/O: let registry responses in now and then.
-    if (i % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
+    options.onFile?.(path, scan, typeof text === "string" ? text : "");
+    // Parsing never waits on I/O: let registry responses in after every file, so a connection that
+    // answered gets its next lookup at once instead of idling while a batch of files is parsed.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return { discovery: discoverServices(config, scanned, paths), texts, varFiles };
 }
@@ -109,22 +110,42 @@ export type TagLookups = ReadonlyMap<string, Promise<string>>;
 
 /**
  * Scans, starting the tag lookup of every service image as its file is parsed. With an `--images` map
- * nothing is looked up by tag here (the map says where each digest comes from).
+ * nothing is looked up by tag here (the map says where each digest comes from). `readAhead` is given
+ * the text of a job file as soon as a lookup finds a digest other than the one its site pins: that
+ * file is likely to be edited (at most `readAheadMax` files).
  */
 export async function scanWithLookups(
-  options: { config: Config; repo: RepoPort; registry: RegistryPort; strict: boolean; byTag: boolean },
+  options: {
+    config: Config;
+    repo: RepoPort;
+    registry: RegistryPort;
+    strict: boolean;
+    byTag: boolean;
+    readAhead?: (text: string) => void;
+    readAheadMax?: number;
+  },
   tag: string,
 ): Promise<Scanned & { lookups: TagLookups }> {
   const lookups = new Map<string, Promise<string>>();
-  const onFile = (path: string, scan: JobFileScan) => {
+  const ahead = new Set<string>();
+  const readAhead = (path: string, text: string, pinned: string | null) => (digest: string) => {
+    if (digest === pinned || ahead.has(path) || ahead.size >= (options.readAheadMax ?? Infinity)) return;
+    ahead.add(path);
+    options.readAhead?.(text);
+  };
+  const onFile = (path: string, scan: JobFileScan, text: string) => {
     if (!options.byTag) return;
     for (const site of scan.images) {
       const image = owningImage(options.config, path, site);
       const ref = image && `${image}:${tag}`;
-      if (!ref || lookups.has(ref)) continue;
-      const pending = options.registry.digest(ref);
-      pending.catch(() => {}); // handled when awaited
-      lookups.set(ref, pending);
+      if (!ref) continue;
+      let pending = lookups.get(ref);
+      if (!pending) {
+        pending = options.registry.digest(ref);
+        pending.catch(() => {}); // handled when awaited
+        lookups.set(ref, pending);
+      }
+      if (options.readAhead) pending.then(readAhead(path, text, site.ref?.digest ?? null), () => {});
     }
   };
   const scanned = await scanJobFiles(options.repo, options.config, { strict: options.strict, onFile });

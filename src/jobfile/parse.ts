@@ -142,30 +142,68 @@ export function hcl2Object(text: string): Hcl2Result {
 export async function refereeRead(text: string): Promise<Hcl2Result> {
   const cached = recent.get(text);
   if (cached) return cached;
-  const answer = await referee?.read(text);
-  if (answer === undefined) return hcl2Object(text);
-  let result: Hcl2Result = { ok: false };
-  if (answer.ok) {
-    const value: unknown = JSON.parse(answer.json);
-    result = { ok: true, value };
-  }
-  return remember(text, result);
+  return (await threadRead(text)) ?? hcl2Object(text);
 }
 
+/** The referee thread's reading, shared by callers asking for the same text; undefined: no thread. */
+function threadRead(text: string): Promise<Hcl2Result | undefined> {
+  if (!referee) return Promise.resolve(undefined);
+  let pending = inflight.get(text);
+  if (!pending) {
+    pending = referee.read(text).then((answer) => {
+      inflight.delete(text);
+      if (answer === undefined) return undefined;
+      if (!answer.ok) return remember(text, { ok: false });
+      const value: unknown = JSON.parse(answer.json);
+      return remember(text, { ok: true, value });
+    });
+    inflight.set(text, pending);
+  }
+  return pending;
+}
+
+const inflight = new Map<string, Promise<Hcl2Result | undefined>>();
+
 function remember(text: string, result: Hcl2Result): Hcl2Result {
-  // The usual flow reads a text twice (findImages, then pinImages; verify, then a caller's re-scan):
-  // remembering a few recent verdicts halves the cost of the slowest step. Results are only read.
+  // The usual flow reads a text twice (findImages, then pinImages; verify, then a caller's re-scan),
+  // and a deploy reads the files it is about to edit ahead (prefetchReferee): remembering recent
+  // verdicts spares the slowest step. Bounded in count and in text held. Results are only read.
+  if (recent.delete(text)) recentChars -= text.length;
   recent.set(text, result);
-  if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
+  recentChars += text.length;
+  while (recent.size > RECENT || (recentChars > RECENT_CHARS && recent.size > 1)) {
+    const oldest = recent.keys().next().value!;
+    recent.delete(oldest);
+    recentChars -= oldest.length;
+  }
   return result;
 }
 
-const RECENT = 8;
+/** As many as a deploy reads ahead (PREFETCH_MAX) plus the few a flow reads twice. */
+const RECENT = 40;
+const RECENT_CHARS = 4 * 1024 * 1024;
 const recent = new Map<string, Hcl2Result>();
+let recentChars = 0;
 
 /** Forgets remembered hcl2-parser results (benchmarks measure cold parses). */
 export function clearParseCache(): void {
   recent.clear();
+  recentChars = 0;
+}
+
+/** Texts a caller may read ahead at once: the cache must still hold them when they are used. */
+export const PREFETCH_MAX = 32;
+
+/**
+ * Asks the referee's thread to read a text that is about to be edited (a deploy, when a service's new
+ * digest is known), so the reading of "before" is remembered by the time the edit is proven instead of
+ * being made then. Starts the thread if none runs. Never reads in this thread: without one it does
+ * nothing, and the edit's proof reads the text as it would have.
+ */
+export function prefetchReferee(text: string): void {
+  if (recent.has(text) || text.length > RECENT_CHARS / PREFETCH_MAX) return;
+  prepareReferee();
+  if (referee) void threadRead(text);
 }
 
 // --- The referee's thread ---------------------------------------------------------------------------
@@ -188,6 +226,11 @@ interface Referee {
 }
 
 let referee: Referee | undefined;
+
+/** Where HashiCorp's parser runs in this process, if it was needed at all. */
+export function refereeState(): "not loaded" | "thread" | "this thread" {
+  return referee ? "thread" : hcl2 ? "this thread" : "not loaded";
+}
 
 /**
  * Starts loading HashiCorp's parser in a worker thread, for a run that may edit files (plan, apply):
