@@ -102,11 +102,12 @@ job "nomad-gitops-bot" {
         PRIVATE_KEY_PATH   = "${NOMAD_SECRETS_DIR}/private-key.pem"
       }
 
-      # Measured (BENCHMARKS.md "Memory: one large job file", 2-CPU machine): the App at rest holds
-      # 95-120 MiB; the deploy pipeline (job-file engine included) peaks at 280 MiB for a 5 MiB job
-      # file, ~15 MiB more per further MiB, and job files over 8 MiB are refused. 512 MiB covers one
-      # deploy of the largest file accepted (about 330 MiB) plus the App's own copies of that file
-      # (GraphQL answer, inline tree); 256 MiB was killed by a 5 MB file a user can commit.
+      # Measured (BENCHMARKS.md "Memory: one large job file", 2-CPU machine, 2026-12-07): the App at
+      # rest holds 95-120 MiB; a whole CLI plan of a 5 MiB job file peaks at 203 MiB (apply 197 MiB),
+      # a few MiB more per further MiB, and job files over 8 MiB are refused. 512 MiB covers one
+      # deploy of the largest file accepted plus the App's own copies of that file (GraphQL answer,
+      # inline tree) and a second installation's deploy beside it; 256 MiB was killed by a 5 MB file
+      # before the large-file path was cut down, and leaves too little room beside the App at rest.
       resources {
         cpu    = 200
         memory = 512
