@@ -228,6 +228,11 @@ async function readVarFiles(
   const external = new Map<string, ExternalValue>();
   const semantics = new Map<string, unknown>();
   for (const file of files) {
+    const tooLarge = bytesOver(file.text, MAX_VAR_FILE_BYTES);
+    if (tooLarge !== null) {
+      const error = `var file ${file.path} is ${kib(tooLarge)}; a var file may be at most ${kib(MAX_VAR_FILE_BYTES)}`;
+      return { ok: false, external, semantics, problem: { ok: false, error, line: null } };
+    }
     const varTree = await parseTree(file.text);
     trees.push(varTree);
     const bad = treeProblem(varTree);
@@ -259,13 +264,26 @@ async function readVarFiles(
  */
 export const MAX_JOB_FILE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * A var file is parsed whole by both parsers (no pieces, unlike a large job file) and its values are
+ * held for the whole scan: it is bounded like a config or a pack's values file.
+ */
+export const MAX_VAR_FILE_BYTES = 1024 * 1024;
+
+/** The size of `text` in UTF-8 bytes when it is over `bound`; null when it is not. */
+function bytesOver(text: string, bound: number): number | null {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only counting bytes of a text long enough to matter.
+  if (text.length * 3 <= bound) return null;
+  const bytes = Buffer.byteLength(text, "utf8");
+  return bytes > bound ? bytes : null;
+}
+
+const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+
 /** Why a text is too large to read as a job file; null when it is not. */
 export function sizeProblem(text: string): string | null {
-  // A UTF-16 unit is at most 3 UTF-8 bytes: only counting bytes of a text long enough to matter.
-  if (text.length * 3 <= MAX_JOB_FILE_BYTES) return null;
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes <= MAX_JOB_FILE_BYTES) return null;
-  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  const bytes = bytesOver(text, MAX_JOB_FILE_BYTES);
+  if (bytes === null) return null;
   return `the file is ${kib(bytes)}; a job file may be at most ${kib(MAX_JOB_FILE_BYTES)} (${MAX_JOB_FILE_BYTES / 2 ** 20} MiB): split it into several job files`;
 }
 

@@ -276,6 +276,27 @@ describe("the outline of real job files", () => {
 });
 
 describe("the job-file size bound", () => {
+  it("[fault:varfile-too-large] refuses a var file over 1 MiB before parsing it, naming it and the bound", async () => {
+    const job =
+      'variable "image" {\n  type = string\n}\n\njob "web" {\n  group "g" {\n    task "t" {\n      driver = "docker"\n      config {\n        image = var.image\n      }\n    }\n  }\n}\n';
+    const line = `# ${"x".repeat(1021)}\n`;
+    const huge = { path: "deploy/web.vars.hcl", text: `image = "ghcr.io/acme/web:1"\n${line.repeat(1024)}` };
+    const scan = await findImages(job, { varFiles: [huge] });
+    expect(scan).toEqual({
+      ok: false,
+      error: "var file deploy/web.vars.hcl is 1025 KiB; a var file may be at most 1024 KiB",
+      line: null,
+      images: [],
+    });
+    // Just under the bound, the same file is read and its value used.
+    const small = { ...huge, text: `image = "ghcr.io/acme/web:1"\n${line.repeat(1000)}` };
+    const read = await findImages(job, { varFiles: [small] });
+    expect(read.ok).toBe(true);
+    expect(read.images.map((i) => [i.reference, i.literal?.file])).toEqual([
+      ["ghcr.io/acme/web:1", "deploy/web.vars.hcl"],
+    ]);
+  });
+
   it("[fault:jobfile-too-large] refuses a larger file before parsing it, saying how large it is and what the bound is", async () => {
     const line = `# ${"x".repeat(1021)}\n`;
     const text = line.repeat(MAX_JOB_FILE_BYTES / 1024 + 1);
