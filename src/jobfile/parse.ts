@@ -2,10 +2,10 @@
 // and splice string literals); hcl2-parser (HashiCorp's hcl/v2 via hcl2json, compiled to JS) is the
 // stricter referee for "is this valid HCL2" and the semantic reading used to verify edits.
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
 import { lineOfIndex } from "./lines.js";
+import { startAnsweringThread, type AnsweringThread } from "../worker-thread.js";
 
 const require = createRequire(import.meta.url);
 
@@ -150,7 +150,7 @@ function threadRead(text: string): Promise<Hcl2Result | undefined> {
   if (!referee) return Promise.resolve(undefined);
   let pending = inflight.get(text);
   if (!pending) {
-    pending = referee.read(text).then((answer) => {
+    pending = referee.ask(text).then((answer) => {
       inflight.delete(text);
       if (answer === undefined) return undefined;
       if (!answer.ok) return remember(text, { ok: false });
@@ -208,22 +208,18 @@ export function prefetchReferee(text: string): void {
 
 // --- The referee's thread ---------------------------------------------------------------------------
 
-/** The worker's code (CommonJS, evaluated): loads the parser from the path given, answers each text. */
-const WORKER = `
-const { parentPort, workerData } = require("node:worker_threads");
+/** The thread's code: loads the parser from the path given, answers each text. */
+const REFEREE_CODE = `
 const hcl2 = require(workerData.parser);
-parentPort.on("message", ({ id, text }) => {
+function answer(text) {
   const [json, error] = hcl2.parseToString(text);
-  parentPort.postMessage(error !== null && error !== undefined ? { id, ok: false } : { id, ok: true, json });
-});
+  return error !== null && error !== undefined ? { ok: false } : { ok: true, json };
+}
 `;
 
 type Answer = { ok: true; json: string } | { ok: false };
 
-interface Referee {
-  /** undefined: the thread is gone; the caller parses in its own thread instead. */
-  read(text: string): Promise<Answer | undefined>;
-}
+type Referee = AnsweringThread<string, Answer>;
 
 let referee: Referee | undefined;
 
@@ -247,37 +243,5 @@ export function prepareReferee(parserModule?: string): void {
   } catch {
     return;
   }
-  const worker = new Worker(WORKER, { eval: true, workerData: { parser } });
-  const pending = new Map<number, (answer: Answer | undefined) => void>();
-  let next = 0;
-  let alive = true;
-  const stop = () => {
-    alive = false;
-    for (const settle of pending.values()) settle(undefined);
-    pending.clear();
-  };
-  worker.on("message", (message: { id: number } & Partial<Answer>) => {
-    const settle = pending.get(message.id);
-    pending.delete(message.id);
-    settle?.(message.ok ? { ok: true, json: message.json as string } : { ok: false });
-  });
-  worker.on("error", stop);
-  worker.on("exit", stop);
-  // After the listeners: adding a "message" listener refs the thread's port again.
-  worker.unref();
-  referee = {
-    read(text) {
-      if (!alive) return Promise.resolve(undefined);
-      const id = next++;
-      // Only while an answer is awaited does the thread hold the process open.
-      if (pending.size === 0) worker.ref();
-      return new Promise<Answer | undefined>((resolve) => {
-        pending.set(id, (answer) => {
-          if (pending.size === 0) worker.unref();
-          resolve(answer);
-        });
-        worker.postMessage({ id, text });
-      });
-    },
-  };
+  referee = startAnsweringThread<string, Answer>(REFEREE_CODE, { parser });
 }

@@ -6,33 +6,34 @@
 // or sigstore-js is not a file to load (the Action's bundle), or when the thread fails, the caller
 // checks in its own thread, as without this module.
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import { startAnsweringThread, type AnsweringThread } from "../worker-thread.js";
 import type { TrustRoot } from "./roots.js";
 
 const require = createRequire(import.meta.url);
 
-/** The worker's code (CommonJS, evaluated): builds each root's trust material once, checks each bundle. */
-const WORKER = `
-const { parentPort, workerData } = require("node:worker_threads");
+/** The thread's code: builds each root's trust material once (sent with its first bundle), checks each bundle. */
+const SIGNATURE_CODE = `
 const { bundleFromJSON } = require(workerData.bundle);
 const { Verifier, toSignedEntity, toTrustMaterial } = require(workerData.verify);
 const { TrustedRoot } = require(workerData.specs);
 const materials = new Map();
-parentPort.on("message", ({ id, bundle, root, rootJson, thresholds }) => {
+function answer({ bundle, root, rootJson, thresholds }) {
   try {
     if (rootJson !== undefined) materials.set(root, toTrustMaterial(TrustedRoot.fromJSON(rootJson)));
     new Verifier(materials.get(root), thresholds).verify(toSignedEntity(bundleFromJSON(bundle)));
-    parentPort.postMessage({ id, ok: true });
+    return { ok: true };
   } catch (err) {
-    parentPort.postMessage({ id, ok: false, message: err instanceof Error ? err.message : String(err) });
+    return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
-});
+}
 `;
 
 /** `ok: false` carries sigstore-js's own message, as the check in this thread would throw it. */
 export type SignatureAnswer = { ok: true } | { ok: false; message: string };
 
 export type Thresholds = { tlogThreshold: number; ctlogThreshold: number; timestampThreshold: number };
+
+type Question = { bundle: unknown; root: number; rootJson?: unknown; thresholds: Thresholds };
 
 interface SignatureThread {
   /** undefined: the thread is gone; the caller checks in its own thread instead. */
@@ -45,68 +46,42 @@ let unavailable = false;
 /** The signature-checking thread, started on first use; undefined where none can run. */
 export function signatureThread(): SignatureThread | undefined {
   if (thread || unavailable) return thread;
-  let paths: { bundle: string; verify: string; specs: string };
+  let worker: AnsweringThread<Question, SignatureAnswer> | undefined;
   try {
-    paths = {
+    worker = startAnsweringThread<Question, SignatureAnswer>(SIGNATURE_CODE, {
       bundle: require.resolve("@sigstore/bundle"),
       verify: require.resolve("@sigstore/verify"),
       specs: require.resolve("@sigstore/protobuf-specs"),
-    };
+    });
   } catch {
+    worker = undefined;
+  }
+  if (worker === undefined) {
     unavailable = true;
     return undefined;
   }
-  let worker: Worker;
-  try {
-    worker = new Worker(WORKER, { eval: true, workerData: paths });
-  } catch {
-    unavailable = true;
-    return undefined;
-  }
-  const pending = new Map<number, (answer: SignatureAnswer | undefined) => void>();
+  const ask = worker.ask.bind(worker);
   // Each root's trust material is sent once; the thread keeps it under this number.
   const sent = new WeakMap<TrustRoot, number>();
   let roots = 0;
-  let next = 0;
-  let alive = true;
-  const stop = () => {
-    alive = false;
-    for (const settle of pending.values()) settle(undefined);
-    pending.clear();
-  };
-  worker.on("message", (message: { id: number } & Partial<{ ok: boolean; message: string }>) => {
-    const settle = pending.get(message.id);
-    pending.delete(message.id);
-    settle?.(message.ok ? { ok: true } : { ok: false, message: String(message.message) });
-  });
-  worker.on("error", stop);
-  worker.on("exit", stop);
-  // After the listeners: adding a "message" listener refs the thread's port again.
-  worker.unref();
   thread = {
     check(bundle, root, thresholds) {
-      if (!alive) return Promise.resolve(undefined);
-      const id = next++;
       const known = sent.get(root);
       const key = known ?? roots;
-      const rootJson = known === undefined ? root.json : undefined;
-      // Only while an answer is awaited does the thread hold the process open.
-      if (pending.size === 0) worker.ref();
-      return new Promise((resolve) => {
-        pending.set(id, (answer) => {
-          if (pending.size === 0) worker.unref();
-          resolve(answer);
+      let answer: Promise<SignatureAnswer | undefined>;
+      try {
+        answer = ask({
+          bundle,
+          root: key,
+          rootJson: known === undefined ? root.json : undefined,
+          thresholds,
         });
-        try {
-          worker.postMessage({ id, bundle, root: key, rootJson, thresholds });
-          if (known === undefined) sent.set(root, roots++);
-        } catch {
-          // A bundle that cannot be cloned: the caller checks it in its own thread.
-          pending.delete(id);
-          if (pending.size === 0) worker.unref();
-          resolve(undefined);
-        }
-      });
+      } catch {
+        // A bundle that cannot be cloned: the caller checks it in its own thread.
+        return Promise.resolve(undefined);
+      }
+      if (known === undefined) sent.set(root, roots++);
+      return answer;
     },
   };
   return thread;
