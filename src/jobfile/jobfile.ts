@@ -5,6 +5,7 @@ import type { Node, Tree } from "web-tree-sitter";
 import { parseTree, refereeRead, treeProblem } from "./parse.js";
 import type { Item } from "./layout.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
+import { bytesOver, kib } from "./size.js";
 import { LARGE_FILE_CHARS, type PieceState, scanInPieces } from "./pieces.js";
 import type { ImageRef } from "../image/reference.js";
 import { child, children } from "./hcl.js";
@@ -269,16 +270,6 @@ export const MAX_JOB_FILE_BYTES = 8 * 1024 * 1024;
  * held for the whole scan: it is bounded like a config or a pack's values file.
  */
 export const MAX_VAR_FILE_BYTES = 1024 * 1024;
-
-/** The size of `text` in UTF-8 bytes when it is over `bound`; null when it is not. */
-function bytesOver(text: string, bound: number): number | null {
-  // A UTF-16 unit is at most 3 UTF-8 bytes: only counting bytes of a text long enough to matter.
-  if (text.length * 3 <= bound) return null;
-  const bytes = Buffer.byteLength(text, "utf8");
-  return bytes > bound ? bytes : null;
-}
-
-const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
 
 /** Why a text is too large to read as a job file; null when it is not. */
 export function sizeProblem(text: string): string | null {

@@ -1,6 +1,7 @@
 // What a Nomad Pack template is read with: the template, its pack's variables.hcl (found by the pack's
 // layout) and the values files that override its defaults.
 import type { VarFile } from "../jobfile.js";
+import { bytesOver, kib } from "../size.js";
 
 /** Where a template's pack keeps its variables: packs/x/templates/a.nomad.tpl → packs/x/variables.hcl. */
 export function packVariablesFile(templatePath: string): string | null {
@@ -46,19 +47,12 @@ export const MAX_PACK_VALUES_BYTES = 1024 * 1024;
 
 /** Why a template or one of its pack's files is too large to read; null when none is. */
 export function packSizeProblem(input: PackInput): string | null {
-  const over = (text: string, bound: number) => {
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only counting bytes of a text long enough to matter.
-    if (text.length * 3 <= bound) return null;
-    const bytes = Buffer.byteLength(text, "utf8");
-    return bytes > bound ? bytes : null;
-  };
-  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
-  const template = over(input.text, MAX_PACK_TEMPLATE_BYTES);
+  const template = bytesOver(input.text, MAX_PACK_TEMPLATE_BYTES);
   if (template !== null) {
     return `the template is ${kib(template)}; a Nomad Pack template may be at most ${kib(MAX_PACK_TEMPLATE_BYTES)} (${MAX_PACK_TEMPLATE_BYTES / 2 ** 20} MiB): split it into several templates`;
   }
   for (const f of packSources(input)) {
-    const bytes = over(f.text, MAX_PACK_VALUES_BYTES);
+    const bytes = bytesOver(f.text, MAX_PACK_VALUES_BYTES);
     if (bytes !== null) {
       return `the pack's ${f.path} is ${kib(bytes)}; a pack's variables or values file may be at most ${kib(MAX_PACK_VALUES_BYTES)}`;
     }
