@@ -147,30 +147,37 @@ const signatureFailure = (reason: string, root: TrustRoot): Failure => ({
   stage: STAGE.crypto,
 });
 
-/** The first root the signature verifies against, or the first root's failure. */
-function signedHere(r: Readable): TrustRoot | Failure {
-  let failure: Failure | undefined;
-  for (const root of r.candidates) {
-    const thresholds = thresholdsFor(root, r.bundle);
-    const problem = typeof thresholds === "string" ? thresholds : checkHere(r.bundle, root, thresholds);
-    if (problem === undefined) return root;
-    failure ??= signatureFailure(problem, root);
+/** A signature check the verdict needs: one bundle against one root's thresholds. */
+type SignatureCheck = { r: Readable; root: TrustRoot; thresholds: Thresholds };
+
+/**
+ * The verdict, written once as steps: it yields each signature check it needs and is given back that
+ * check's problem (undefined when the signature holds). verifyAttestations answers in this thread,
+ * verifyAttestationsOffThread from the signature thread; the loops and their order are these.
+ */
+function* verdictSteps(
+  bundles: readonly unknown[],
+  digest: string,
+  policy: ProvenancePolicy,
+  roots: readonly TrustRoot[],
+): Generator<SignatureCheck, Verdict, string | undefined> {
+  if (bundles.length === 0) return noAttestation(digest);
+  const failures: Failure[] = [];
+  for (const json of bundles) {
+    const r = read(json, roots);
+    const result = isFailure(r) ? r : judge(r, yield* signedBy(r), digest, policy);
+    if (!isFailure(result)) return { status: "verified", digest, ...result };
+    failures.push(result);
   }
-  return failure!;
+  return bestFailure(failures, digest, bundles.length);
 }
 
-/** As signedHere, with sigstore-js's work in the signature thread when there is one. */
-async function signedOffThread(r: Readable): Promise<TrustRoot | Failure> {
+/** The first root the signature verifies against, or the first root's failure. */
+function* signedBy(r: Readable): Generator<SignatureCheck, TrustRoot | Failure, string | undefined> {
   let failure: Failure | undefined;
   for (const root of r.candidates) {
     const thresholds = thresholdsFor(root, r.bundle);
-    let problem: string | undefined;
-    if (typeof thresholds === "string") problem = thresholds;
-    else {
-      const answer = await signatureThread()?.check(r.json, root, thresholds);
-      problem =
-        answer === undefined ? checkHere(r.bundle, root, thresholds) : answer.ok ? undefined : answer.message;
-    }
+    const problem = typeof thresholds === "string" ? thresholds : yield { r, root, thresholds };
     if (problem === undefined) return root;
     failure ??= signatureFailure(problem, root);
   }
@@ -247,20 +254,18 @@ export function verifyAttestations(
   policy: ProvenancePolicy,
   roots: readonly TrustRoot[],
 ): Verdict {
-  if (bundles.length === 0) return noAttestation(digest);
-  const failures: Failure[] = [];
-  for (const json of bundles) {
-    const r = read(json, roots);
-    const result = isFailure(r) ? r : judge(r, signedHere(r), digest, policy);
-    if (!isFailure(result)) return { status: "verified", digest, ...result };
-    failures.push(result);
+  const steps = verdictSteps(bundles, digest, policy, roots);
+  for (let step = steps.next(); ;) {
+    if (step.done) return step.value;
+    const { r, root, thresholds } = step.value;
+    step = steps.next(checkHere(r.bundle, root, thresholds));
   }
-  return bestFailure(failures, digest, bundles.length);
 }
 
 /**
  * verifyAttestations, with the signature checks in a worker thread (thread.ts) so that a plan's own
- * thread keeps answering the registry meanwhile. The same verdict, word for word.
+ * thread keeps answering the registry meanwhile. The same verdict, word for word; where there is no
+ * thread, or it gives no answer, the check runs here.
  */
 export async function verifyAttestationsOffThread(
   bundles: readonly unknown[],
@@ -268,13 +273,13 @@ export async function verifyAttestationsOffThread(
   policy: ProvenancePolicy,
   roots: readonly TrustRoot[],
 ): Promise<Verdict> {
-  if (bundles.length === 0) return noAttestation(digest);
-  const failures: Failure[] = [];
-  for (const json of bundles) {
-    const r = read(json, roots);
-    const result = isFailure(r) ? r : judge(r, await signedOffThread(r), digest, policy);
-    if (!isFailure(result)) return { status: "verified", digest, ...result };
-    failures.push(result);
+  const steps = verdictSteps(bundles, digest, policy, roots);
+  for (let step = steps.next(); ;) {
+    if (step.done) return step.value;
+    const { r, root, thresholds } = step.value;
+    const answer = await signatureThread()?.check(r.json, root, thresholds);
+    step = steps.next(
+      answer === undefined ? checkHere(r.bundle, root, thresholds) : answer.ok ? undefined : answer.message,
+    );
   }
-  return bestFailure(failures, digest, bundles.length);
 }
