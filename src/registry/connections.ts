@@ -127,7 +127,11 @@ function exchange(agent: http.Agent, url: URL, request: HttpRequest): Promise<Ht
       });
     });
     signal.addEventListener("abort", abort, { once: true });
-    req.once("error", fail);
+    // Bytes after a whole answer (a body wrongly sent with a HEAD's) fail the connection, not the
+    // answer: Node drops the socket, so they never reach the next request's answer.
+    req.on("error", (error) => {
+      if (!answer?.complete) fail(error);
+    });
     req.end(request.body);
   });
 }
