@@ -93,7 +93,7 @@ describe("kept-alive node:http transport", () => {
   });
 
   it.each([301, 302, 307, 308])(
-    "follows a %i to another origin without `authorization`, and within the origin with it",
+    "[fault:registry-redirect] follows a %i to another origin without `authorization`, and within the origin with it",
     async (status) => {
       const storage = await serve((req, res) => res.end(`stored ${req.url}`));
       const registry = await serve((req, res) => {
@@ -116,7 +116,7 @@ describe("kept-alive node:http transport", () => {
     },
   );
 
-  it("turns a PUT into a GET without its body on a 303, and keeps method and body on a 307", async () => {
+  it("[fault:registry-redirect] turns a PUT into a GET without its body on a 303, and keeps method and body on a 307", async () => {
     const server = await serve((req, res) => {
       if (req.url === "/put-303") res.writeHead(303, { location: "/after" }).end();
       else if (req.url === "/put-307") res.writeHead(307, { location: "/after" }).end();
@@ -134,7 +134,7 @@ describe("kept-alive node:http transport", () => {
     expect(server.seen[3]).toMatchObject({ method: "PUT", body: "manifest bytes" });
   });
 
-  it(`stops after ${MAX_REDIRECTS} redirects`, async () => {
+  it(`[fault:registry-redirect] stops after ${MAX_REDIRECTS} redirects`, async () => {
     const server = await serve((req, res) => res.writeHead(302, { location: `${req.url}x` }).end());
     const error = await keptAliveHttp(8)(request(`${server.origin}/loop`)).catch((e: unknown) => e as Error);
     expect(describeRequestError(error)).toBe(
@@ -158,7 +158,7 @@ describe("kept-alive node:http transport", () => {
     expect(answer.headers.get("retry-after")).toBeNull();
   });
 
-  it("hands a stream request's 200 body back unread, reads any other answer's, and the timeout bounds the reading", async () => {
+  it("[fault:blob-body-stalls] hands a stream request's 200 body back unread, reads any other answer's, and the timeout bounds the reading", async () => {
     const big = Buffer.alloc(1 << 20, 7);
     const server = await serve((req, res) => {
       if (req.url === "/big") return res.end(big);
@@ -240,7 +240,7 @@ describe("a misbehaving server on a kept-alive connection", () => {
     });
 
   it.each(["with the answer", "after the answer"])(
-    "a body sent after a HEAD's answer (%s) does not become the next answer",
+    "[fault:head-body-sent] a body sent after a HEAD's answer (%s) does not become the next answer",
     async (when) => {
       const stray = Buffer.from(image.manifest.bytes);
       const registry = await rawRegistry((socket) => {
@@ -259,7 +259,7 @@ describe("a misbehaving server on a kept-alive connection", () => {
     },
   );
 
-  it("a kept-alive connection the server drops under the next request is retried on a new one", async () => {
+  it("[fault:keepalive-closed] a kept-alive connection the server drops under the next request is retried on a new one", async () => {
     const registry = await rawRegistry((socket, _index, onSocket) => {
       if (onSocket === 0) socket.write(headAnswer);
       else socket.destroy();
@@ -270,11 +270,17 @@ describe("a misbehaving server on a kept-alive connection", () => {
     expect(await c.digest(`${registry.host}/acme/app:2`)).toBe(image.manifest.digest);
     expect(sleeps).toEqual([100]);
     expect([registry.requests(), registry.connections()]).toEqual([3, 2]);
+    // What the retry saw, on the transport alone: the connection's second request fails as a network error.
+    const send = keptAliveHttp(1);
+    const url = `http://${registry.host}/v2/acme/app/manifests/3`;
+    expect((await send(request(url, { method: "HEAD" }))).status).toBe(200);
+    const dropped = await send(request(url, { method: "HEAD" })).catch((e: unknown) => e);
+    expect(describeRequestError(dropped)).toBe("socket hang up");
   });
 });
 
 describe("HTTPS", () => {
-  it("trusts a registry whose CA is in NODE_EXTRA_CA_CERTS, and names the TLS failure without it", async () => {
+  it("[fault:registry-tls-untrusted] trusts a registry whose CA is in NODE_EXTRA_CA_CERTS, and names the TLS failure without it", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "ngb-tls-"));
     closers.push(() => rm(dir, { recursive: true, force: true }));
     const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
