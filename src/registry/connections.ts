@@ -47,10 +47,10 @@ const EMPTY = new Uint8Array(0);
  * CAs plus NODE_EXTRA_CA_CERTS, as fetch did; HTTP(S)_PROXY is ignored, as Node 20's fetch ignored it.
  */
 export function keptAliveHttp(connections: number): HttpSend {
-  const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: connections }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: connections }),
-  };
+  // An idle socket closes after 4 s (sooner if the server's Keep-Alive hint says so), as undici's did:
+  // the App's one client would otherwise hold its sockets until each server drops them.
+  const options = { keepAlive: true, maxSockets: connections, timeout: 4_000 };
+  const agents = { "http:": new http.Agent(options), "https:": new https.Agent(options) };
   return async (request) => {
     let url = new URL(request.url);
     let { method, headers, body } = request;
