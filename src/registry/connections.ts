@@ -61,9 +61,10 @@ export function keptAliveHttp(connections: number): HttpSend {
       const answer = await exchange(agent, url, { ...request, method, headers, body });
       const location = REDIRECTS.has(answer.status) ? answer.headers.get("location") : null;
       if (location === null) return answer;
-      if (redirects === MAX_REDIRECTS)
-        throw new Error(`more than ${MAX_REDIRECTS} redirects, the last to ${location}`);
       const next = new URL(location, url);
+      // Said without its query: a redirect to storage carries a presigned signature there.
+      if (redirects === MAX_REDIRECTS)
+        throw new Error(`more than ${MAX_REDIRECTS} redirects, the last to ${next.origin}${next.pathname}`);
       if (next.origin !== url.origin) headers = withoutHeader(headers, "authorization");
       if (answer.status === 303 && method !== "HEAD") {
         method = "GET";
