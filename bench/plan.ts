@@ -127,6 +127,7 @@ async function plan(
 async function processPairs(repo: { dir: string; sha: string }, host: string, pairs: number) {
   const bin = fileURLToPath(new URL("../bin/nomad-gitops-bot", import.meta.url));
   const floorScript = fileURLToPath(new URL("./head-floor.mjs", import.meta.url));
+  const httpFloorScript = fileURLToPath(new URL("./head-floor-http.mjs", import.meta.url));
   const timed = async (args: string[]) => {
     const start = process.hrtime.bigint();
     await execa(process.execPath, args, { cwd: repo.dir });
@@ -134,12 +135,23 @@ async function processPairs(repo: { dir: string; sha: string }, host: string, pa
   };
   const floor: number[] = [];
   const planned: number[] = [];
+  const httpFloor: number[] = [];
   for (let i = 0; i < pairs; i++) {
     floor.push(await timed([floorScript, host, repo.sha, String(SERVICES)]));
     planned.push(await timed([bin, "plan", "--repo", repo.dir, "--sha", repo.sha]));
+    httpFloor.push(await timed([httpFloorScript, host, repo.sha, String(SERVICES)]));
   }
   const ratios = planned.map((p, i) => p / floor[i]!);
-  return { floor: median(floor), plan: median(planned), ratio: median(ratios), ratios };
+  const httpRatios = planned.map((p, i) => p / httpFloor[i]!);
+  return {
+    floor: median(floor),
+    plan: median(planned),
+    ratio: median(ratios),
+    ratios,
+    /** The same HEADs on node:http (what the client sends through since issue 21): a stricter floor. */
+    httpFloor: median(httpFloor),
+    httpRatio: median(httpRatios),
+  };
 }
 
 function median(values: number[]): number {
@@ -208,6 +220,8 @@ export async function run(): Promise<BenchSection> {
         ...BEFORE,
         "",
         "(goal: ≤ 1.3×.)",
+        "",
+        `A stricter floor, beside the issue's: the same HEADs on a keep-alive \`node:http\` agent of 8 sockets, the transport the client sends through (\`bench/head-floor-http.mjs\`, run after each pair): ${fmtS(whole.httpFloor)}, plan / that floor **${whole.httpRatio.toFixed(2)}×** (10 moved); nothing moved: ${fmtS(wholeStill.httpFloor)}, **${wholeStill.httpRatio.toFixed(2)}×**.`,
         "",
         ...PROFILE,
         "",

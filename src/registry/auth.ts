@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { parseJson } from "../image/manifest.js";
 import { redact, registerSecret } from "../secrets/redact.js";
+import type { HttpAnswer, HttpSend } from "./connections.js";
 import type { Credential, CredentialLookup } from "./credentials.js";
 import { type RetryPolicy, nextRetry } from "./retry.js";
 
@@ -41,7 +42,7 @@ export type Actions = "pull" | "pull,push";
 
 export interface AuthDeps {
   credentials: CredentialLookup;
-  fetch: typeof fetch;
+  http: HttpSend;
   now: () => number;
   timeoutMs: number;
   /** The one retry policy (retry.ts), for the token endpoint as for the registry. */
@@ -165,7 +166,7 @@ export class Authenticator {
     }
     const where = `${url.origin}${url.pathname}`;
     const { res, text, started } = await this.tokenAnswer(url, headers, where);
-    if (!res.ok) {
+    if (res.status < 200 || res.status > 299) {
       const detail = text.replace(/\s+/g, " ").trim().slice(0, 200);
       throw new AuthError(
         `token endpoint ${where} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
@@ -195,23 +196,28 @@ export class Authenticator {
     url: URL,
     headers: Record<string, string>,
     where: string,
-  ): Promise<{ res: Response; text: string; started: number }> {
+  ): Promise<{ res: HttpAnswer; text: string; started: number }> {
     const policy = this.deps.retry;
     for (let attempt = 1; ; attempt++) {
       this.tokenRequests++;
       const started = this.deps.now();
-      let res: Response;
+      let res: HttpAnswer;
       let text: string;
       try {
-        res = await this.deps.fetch(url, { headers, signal: AbortSignal.timeout(this.deps.timeoutMs) });
-        text = await res.text();
+        res = await this.deps.http({
+          url: url.href,
+          method: "GET",
+          headers,
+          signal: AbortSignal.timeout(this.deps.timeoutMs),
+        });
+        text = new TextDecoder().decode(res.body);
       } catch (error) {
         const next = nextRetry(policy, attempt, null);
         if (next.retry) {
           await policy.sleep(next.delayMs);
           continue;
         }
-        throw new AuthError(`token request to ${where} failed: ${describeFetchError(error)}${next.gaveUp}`);
+        throw new AuthError(`token request to ${where} failed: ${describeRequestError(error)}${next.gaveUp}`);
       }
       if (res.status !== 429 && res.status < 500) return { res, text, started };
       const next = nextRetry(policy, attempt, res.headers.get("retry-after"));
@@ -227,7 +233,8 @@ export class Authenticator {
   }
 }
 
-export function describeFetchError(error: unknown): string {
+/** A failed request in a few words: "timed out", or the network's own (`connect ECONNREFUSED …`). */
+export function describeRequestError(error: unknown): string {
   if (error instanceof Error) {
     if (error.name === "TimeoutError") return "timed out";
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;

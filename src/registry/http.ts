@@ -2,14 +2,15 @@
 // listed hosts), auth from the challenge, retries of 429/5xx/network failures by the shared retry
 // policy (retry.ts: Retry-After or backoff with jitter, bounded), a per-host concurrency limit and a
 // timeout per attempt.
-import { type Actions, AuthError, Authenticator, describeFetchError, parseChallenge } from "./auth.js";
+import { type Actions, AuthError, Authenticator, describeRequestError, parseChallenge } from "./auth.js";
+import type { AnswerHeaders, HttpAnswer, HttpSend } from "./connections.js";
 import { RegistryError, registryMessage } from "./errors.js";
 import { type RetryPolicy, nextRetry } from "./retry.js";
 
 export { parseRetryAfter } from "./retry.js";
 
 export interface TransportOptions extends RetryPolicy {
-  fetch: typeof fetch;
+  http: HttpSend;
   authenticator: Authenticator;
   insecureHosts: ReadonlySet<string>;
   timeoutMs: number;
@@ -38,7 +39,7 @@ export interface RegistryRequest {
 
 export interface RegistryResponse {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   body: Uint8Array;
   /** Set when a retryable status was still answered after the last attempt (or a too-long Retry-After). */
   gaveUp?: string;
@@ -164,23 +165,20 @@ export class Transport {
       const headers: Record<string, string> = { "user-agent": this.options.userAgent, ...req.headers };
       if (authorization) headers.authorization = authorization;
 
-      let res: Response;
-      let body: Uint8Array;
+      let res: HttpAnswer;
       try {
         this.requestCount++;
-        res = await this.options.fetch(url, {
+        res = await this.options.http({
+          url,
           method: req.method,
           headers,
-          body: req.body,
-          redirect: "follow",
+          ...(req.body ? { body: req.body } : {}),
           signal: AbortSignal.timeout(req.timeoutMs ?? this.options.timeoutMs),
+          ...(req.stream ? { stream: true } : {}),
         });
-        if (req.stream && res.status === 200 && res.body) {
-          return { status: res.status, headers: res.headers, body: new Uint8Array(0), stream: res.body };
-        }
-        body = new Uint8Array(await res.arrayBuffer());
+        if (res.stream) return res;
       } catch (error) {
-        const reason = describeFetchError(error);
+        const reason = describeRequestError(error);
         const next = nextRetry(this.options, attempt, null, maxAttempts);
         if (next.retry) {
           await this.options.sleep(next.delayMs);
@@ -210,18 +208,13 @@ export class Transport {
       }
 
       const retryable = res.status === 429 || res.status >= 500;
-      if (!retryable) return { status: res.status, headers: res.headers, body };
+      if (!retryable) return res;
       const next = nextRetry(this.options, attempt, res.headers.get("retry-after"), maxAttempts);
       if (next.retry) {
         await this.options.sleep(next.delayMs);
         continue;
       }
-      return {
-        status: res.status,
-        headers: res.headers,
-        body,
-        ...(next.gaveUp ? { gaveUp: next.gaveUp } : {}),
-      };
+      return next.gaveUp ? { ...res, gaveUp: next.gaveUp } : res;
     }
   }
 

@@ -2,7 +2,7 @@
 // that call with a clear error, not startup), the actions a read asks for, and errors that name the
 // image and explain auth and 404 answers.
 import { type Actions, Authenticator } from "./auth.js";
-import { keepAliveFetch } from "./connections.js";
+import { type HttpSend, keptAliveHttp } from "./connections.js";
 import { loadCredentials } from "./credentials.js";
 import { RegistryError } from "./errors.js";
 import {
@@ -18,7 +18,8 @@ import { type Target, isDigest } from "./target.js";
 export interface SessionOptions {
   /** Auth files and NOMAD_GITOPS_INSECURE_REGISTRIES are read from here (default process.env). */
   env?: NodeJS.ProcessEnv;
-  fetch?: typeof fetch;
+  /** How requests are sent (default: kept-alive node:http agents, `concurrencyPerHost` sockets per host). */
+  http?: HttpSend;
   /** Attempts per request including the first (default 4). */
   maxAttempts?: number;
   baseDelayMs?: number;
@@ -53,7 +54,7 @@ export interface Session {
 export function createSession(options: SessionOptions = {}): Session {
   const env = options.env ?? process.env;
   const concurrencyPerHost = options.concurrencyPerHost ?? 8;
-  const fetchImpl = options.fetch ?? keepAliveFetch(concurrencyPerHost);
+  const send = options.http ?? keptAliveHttp(concurrencyPerHost);
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
   let authenticator: Authenticator | null = null;
@@ -63,13 +64,13 @@ export function createSession(options: SessionOptions = {}): Session {
     const retry = retryPolicy({ ...options, now });
     authenticator = new Authenticator({
       credentials: loadCredentials(env),
-      fetch: fetchImpl,
+      http: send,
       now,
       timeoutMs,
       retry,
     });
     transport = new Transport({
-      fetch: fetchImpl,
+      http: send,
       authenticator,
       insecureHosts: insecureHostsFromEnv(env),
       ...retry,
@@ -80,7 +81,7 @@ export function createSession(options: SessionOptions = {}): Session {
     return transport;
   };
 
-  const send = async (target: Target, req: SessionRequest) => {
+  const request = async (target: Target, req: SessionRequest) => {
     let t: Transport;
     try {
       t = http();
@@ -120,7 +121,7 @@ export function createSession(options: SessionOptions = {}): Session {
 
   return {
     readActions: options.pushAccess ? "pull,push" : "pull",
-    send,
+    send: request,
     fail,
     stats: () => ({
       requests: transport?.requestCount ?? 0,

@@ -1,5 +1,6 @@
-// Connections to a registry are kept open and reused, HEADs included (undici closes the connection
-// after a HEAD unless told otherwise: every digest lookup paid a new connect).
+// Connections to a registry are kept open and reused, HEADs included (undici, behind Node's fetch, closed
+// the connection after a HEAD unless told otherwise: every digest lookup paid a new connect). The
+// transport's own behaviours against loopback servers are in transport.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistryClient } from "../../src/registry/index.js";
 import { buildImage, pushTestImage } from "../helpers/oci.js";

@@ -1,5 +1,5 @@
 // Scheme and host choice, checked on the URL the client would fetch (the network here is loopback
-// only, so remote hosts are answered by an injected fetch that records the request and says 404).
+// only, so remote hosts are answered by an injected transport that records the request and says 404).
 import { describe, expect, it } from "vitest";
 import { createRegistryClient } from "../../src/registry/index.js";
 import { insecureHostsFromEnv, parseRetryAfter, usesPlainHttp } from "../../src/registry/http.js";
@@ -10,14 +10,15 @@ function recordingClient(env: NodeJS.ProcessEnv = {}) {
   const client = createRegistryClient({
     env,
     maxAttempts: 1,
-    fetch: async (input) => {
-      urls.push(String(input));
-      return new Response(
-        JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }),
-        {
-          status: 404,
-        },
-      );
+    http: async (request) => {
+      urls.push(request.url);
+      return {
+        status: 404,
+        headers: new Headers(),
+        body: new TextEncoder().encode(
+          JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }),
+        ),
+      };
     },
   });
   return { client, urls };
