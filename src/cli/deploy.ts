@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
 import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
-import type { Plan, ServicePlan } from "../core/plan.js";
+import { type Plan, type ServicePlan, planComplete } from "../core/plan.js";
 import { runFailures } from "../core/render.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { describeAgreement } from "../core/builders.js";
@@ -293,6 +293,9 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
     build: p.build,
     tag: p.tag,
     counts: p.counts,
+    // Whether "nothing moved" means "nothing to deploy": the App's rule for closing an open deploy PR,
+    // so a workflow closes one exactly when the App would (docs/ci.md), never on an older build.
+    complete: planComplete(p),
     services: p.services.map((s) => ({
       name: s.name,
       image: s.image,
