@@ -16,6 +16,8 @@ const tools = [
   // `apply --commit` signs as git is configured: the tests make an ssh key and an openpgp key.
   { command: "ssh-keygen", pkg: "openssh-client", path: "/usr/bin/ssh-keygen" },
   { command: "gpg", pkg: "gnupg", path: "/usr/bin/gpg" },
+  // docs/ci.md's workflow decides with jq; a test runs its condition as the workflow does.
+  { command: "jq", pkg: "jq", path: "/usr/bin/jq" },
 ];
 if (process.argv.includes("--chromium")) {
   // Ubuntu names it chromium-browser; GitHub's runners have Google's (scripts/screenshots/chromium.ts

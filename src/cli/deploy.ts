@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.js";
 import { type CliIO, EXIT, UsageError } from "./io.js";
 import type { DeployResult, ProgressEvent } from "../core/ports.js";
 import { parseImagesMap } from "../image/source.js";
-import type { Plan, ServicePlan } from "../core/plan.js";
+import { type Plan, type ServicePlan, planComplete } from "../core/plan.js";
 import { runFailures } from "../core/render.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { describeAgreement } from "../core/builders.js";
@@ -225,18 +225,31 @@ function serviceLine(s: ServicePlan): [string, string, string, string] {
     s.agreement && !s.agreement.notReproducible && s.status !== "awaiting"
       ? `builders ${describeAgreement(s.agreement)}`
       : "";
-  const note = [
-    s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : ""),
-    s.provenance?.status === "verified" ? verifiedNote(s.provenance.link) : "",
-    agreed,
-  ]
-    .filter(Boolean)
-    .join("; ");
+  const note =
+    refusedNote(s) ??
+    [
+      s.reason ?? (s.status === "moved" || s.status === "new" ? s.files.join(", ") : ""),
+      s.provenance?.status === "verified" ? verifiedNote(s.provenance.link) : "",
+      agreed,
+    ]
+      .filter(Boolean)
+      .join("; ");
   if (s.reencoded) {
     const why = `re-encoded: build's ${shortDigest(s.reencoded.digest)} has the same content (${s.reencoded.reason}); pin kept`;
     return [s.name, "unchanged (re-encoded)", what, why];
   }
   return [s.name, STATUS_TEXT[s.status], what, note];
+}
+
+/** Refused by its builders although the build's signature checks out: the outcome first, as the check run. */
+function refusedNote(s: ServicePlan): string | undefined {
+  const v = s.provenance;
+  if (s.status !== "unverified" || v?.status !== "verified" || !s.agreement) return undefined;
+  return [
+    `not pinned: ${s.reason ?? "builders refused it"}`,
+    `agreed: ${describeAgreement(s.agreement)}`,
+    `the build's own ${verifiedNote(v.link)}`,
+  ].join("; ");
 }
 
 /** A verified move in the text plan: compact; the run's link is in `--json` and the check run. */
@@ -280,6 +293,9 @@ export function planJson(result: DeployResult, extra: Record<string, unknown> = 
     build: p.build,
     tag: p.tag,
     counts: p.counts,
+    // Whether "nothing moved" means "nothing to deploy": the App's rule for closing an open deploy PR,
+    // so a workflow closes one exactly when the App would (docs/ci.md), never on an older build.
+    complete: planComplete(p),
     services: p.services.map((s) => ({
       name: s.name,
       image: s.image,

@@ -5,7 +5,7 @@ import { type NotesContext, commitCount, commitLink, renderReleaseNotes } from "
 import { type Plan, type ServicePlan, type ServiceStatus, changing } from "./plan.js";
 import { renderTag, shortDigest, shortSha } from "./templates.js";
 import { renderExplanationMarkdown, summarizeExplanation } from "../explain/render.js";
-import { describeVerdict, runName } from "../provenance/describe.js";
+import { describeVerdict, runName, whoSigned } from "../provenance/describe.js";
 import { describeAgreement } from "./builders.js";
 
 export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
@@ -41,6 +41,13 @@ const verdictCell = (s: ServicePlan) => (s.provenance ? cell(describeVerdict(s.p
 /** A check-run note: the reason, and with provenance required the verdict (which then says why it failed). */
 function note(s: ServicePlan): string {
   const v = s.provenance;
+  // A build whose signature checks out but whose builders refused it: the outcome first, then what the
+  // signature proves, so "verified" never reads as the service's verdict.
+  if (s.status === "unverified" && v?.status === "verified" && s.agreement)
+    return cell(
+      `not pinned: ${s.reason ?? "builders refused it"}; agreed: ${describeAgreement(s.agreement)}; ` +
+        `the build's own signature is verified: ${whoSigned(v, "markdown")}`,
+    );
   const text = v?.status === "unverified" ? "" : cell(s.reason ?? reencodedNote(s));
   // An awaiting service's reason already says which builders are missing.
   if (s.status === "awaiting") return text;

@@ -11,7 +11,8 @@
 // - A secondary or primary rate-limit answer is retried after GitHub's retry-after/reset when that wait is
 //   at most `maxWaitSeconds`, `retries` times; after that the request fails with GitHub's message, which the
 //   handler reports in the check run (never a silent success). The wait is read by `rate-limits.ts`, not
-//   by the plugin, which takes a `retry-after: 0` for a missing header (60 s).
+//   by the plugin, which takes a `retry-after: 0` for a missing header (60 s). Probot's retry plugin leaves
+//   429s (and, by its own list, 403s) to that one owner; it still retries server errors.
 import type { Octokit as CoreOctokit } from "@octokit/core";
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
@@ -163,6 +164,23 @@ export function throttleOptions(throttle: ThrottleOptions) {
   };
 }
 
+/** @octokit/plugin-retry's own list of statuses it never retries. */
+const RETRY_PLUGIN_DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 451];
+
+/**
+ * Options for @octokit/plugin-retry: it keeps retrying server errors, but leaves 429 to `retryRateLimited`.
+ * Left to it, a 429 was retried by both layers: the plugin's 1/4/9 s waits (blind to retry-after) inside
+ * each of ours, 12 requests where GitHub asked for 3 (test/github/rate-limits.test.ts). 403 is already on
+ * the plugin's list.
+ */
+export function retryOptions(given: unknown): Record<string, unknown> {
+  const options = (given ?? {}) as Record<string, unknown>;
+  const listed = Array.isArray(options.doNotRetry)
+    ? (options.doNotRetry as number[])
+    : RETRY_PLUGIN_DO_NOT_RETRY;
+  return { ...options, doNotRetry: [...new Set([...listed, 429])] };
+}
+
 /**
  * ProbotOctokit with the App's throttling. Probot passes its own throttle options (and, with REDIS_URL,
  * its Redis connection) to every Octokit it makes; this keeps the connection and the installation id and
@@ -176,6 +194,7 @@ export function appOctokit(pacing: WritePacing = DEFAULT_PACING) {
       ...instance,
       pacing,
       throttle: { ...throttle, ...throttleOptions(throttle) },
+      retry: retryOptions(instance.retry),
     };
   });
 }

@@ -38,7 +38,9 @@ export function rateLimitWait(error: unknown, now: number): RateLimitWait | null
   if (status !== 403 && status !== 429 && !graphqlLimited) return null;
 
   const retryAfter = headers["retry-after"];
-  if (/\bsecondary rate\b/i.test(message) || retryAfter !== undefined) {
+  // A 429 is a rate limit whatever it names; with neither header GitHub asks for at least a minute.
+  const bare429 = status === 429 && headers["x-ratelimit-remaining"] !== "0";
+  if (/\bsecondary rate\b/i.test(message) || retryAfter !== undefined || bare429) {
     const after = wholeSeconds(retryAfter);
     return after === null
       ? {

@@ -118,6 +118,7 @@ export function followMergedRollouts(input: {
         state: r.state,
         description: r.description,
         ...(r.submitIndex !== undefined ? { submitIndex: r.submitIndex } : {}),
+        ...(r.submitted !== undefined ? { submitted: r.submitted } : {}),
       })),
     });
   }

@@ -29,8 +29,15 @@ export async function onWorkflowRunCompleted(
   const p = config.provenance;
   const rebuilt = file !== config.build.workflow && p?.builders.some((b) => b.workflow === file);
   if (p?.require && rebuilt) {
-    // A failed rebuild leaves its services awaiting; the build's own check run already says so.
-    if (run.conclusion !== "success") return;
+    // A failed rebuild leaves its services awaiting; the build's own check run already says so, and the
+    // builder's run shows red beside it. Nothing it may have pushed is read: only a run that succeeded counts.
+    if (run.conclusion !== "success") {
+      context.log.info(
+        { sha: run.head_sha, builder: file, conclusion: run.conclusion },
+        "builder run did not succeed: its services stay awaiting",
+      );
+      return;
+    }
     await deploy(context, deps, { config, branch, sha: run.head_sha, attempt });
     return;
   }

@@ -4,6 +4,7 @@
 // The App's follow-up keeps its durable state in GitHub's deployment statuses (follow-deployments.ts).
 import { type RolloutCheck, type RolloutCheckPort, type RolloutTarget, checkRollout } from "./rollout.js";
 import type { RolloutState } from "./summary.js";
+import type { NomadJob } from "./types.js";
 
 export interface Scheduler {
   /** Milliseconds, for the deadline. */
@@ -47,6 +48,11 @@ export interface FollowItem {
   target: RolloutTarget;
   /** The bot submitted the job: this JobModifyIndex tells the new deployment apart. */
   submitIndex?: number;
+  /**
+   * The job as this process submitted it (absent when resumed from a deployment's payload): a re-check
+   * finding no deployment yet reads its type from it instead of GETting the job again.
+   */
+  submitted?: NomadJob;
   /** The state last reported (the first look's). */
   state: RolloutState | "error";
   description: string;
@@ -101,7 +107,7 @@ export async function followRollouts(
         o.timedOut = false;
         continue;
       }
-      const check = await checkRollout(options.client, o.item.target, o.item.submitIndex);
+      const check = await checkRollout(options.client, o.item.target, o.item.submitIndex, o.item.submitted);
       if (check.state === "error") {
         o.lastError = check.description;
         continue;

@@ -54,6 +54,8 @@ export interface RolloutResult extends RolloutCheck {
   /** What a later re-check needs (follow.ts): the pinned sites and, with submit, the JobModifyIndex. */
   target: RolloutTarget;
   submitIndex?: number;
+  /** With submit: the job as submitted, so a re-check before its deployment exists need not read it back. */
+  submitted?: NomadJob;
   /** With submit: why Nomad did not take the job file (the same text as the `error` status). */
   submitError?: string;
 }
@@ -162,7 +164,7 @@ export async function reportRollouts(input: RolloutInput): Promise<RolloutResult
       job: t.job,
       deployment: earlier ?? 0,
       target: t,
-      ...(submit && "index" in submit ? { submitIndex: submit.index } : {}),
+      ...(submit && "index" in submit ? { submitIndex: submit.index, submitted: submit.job } : {}),
       ...(submit && "error" in submit ? { submitError: submit.error } : {}),
       ...found,
     };

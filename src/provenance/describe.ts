@@ -38,16 +38,22 @@ function commitText(a: Attester, md: boolean): string {
  * `unverified: <check> — <reason>`. Builders that must agree (k of n) append their count to this line.
  */
 export function describeVerdict(v: Verdict, format: VerdictFormat = "text"): string {
-  const md = format === "markdown";
   // A refused certificate's values (a pull request's branch name) are someone else's text: no HTML.
-  if (v.status === "unverified") return `unverified: ${v.check} — ${md ? noHtml(v.reason) : v.reason}`;
+  if (v.status === "unverified")
+    return `unverified: ${v.check} — ${format === "markdown" ? noHtml(v.reason) : v.reason}`;
+  return `verified: ${whoSigned(v, format)}`;
+}
+
+/** What a verified signature attests: `<signer> built <commit> (<trigger>, <runner> runner), <run>`. */
+export function whoSigned(v: Extract<Verdict, { status: "verified" }>, format: VerdictFormat): string {
+  const md = format === "markdown";
   const a = v.attester;
   // A bundle signed with a builder's key names no build, only the key.
-  if (a === undefined) return `verified: signed with ${v.signer} (${v.root})`;
+  if (a === undefined) return `signed with ${v.signer} (${v.root})`;
   const how = [a.trigger, a.runner && `${a.runner} runner`].filter(Boolean).join(", ");
   const run =
     v.link === undefined ? "" : md ? `, [${runName(v.link)}](${v.link})` : `, ${runName(v.link)} ${v.link}`;
-  return `verified: ${signedBy(a, md)} built ${commitText(a, md)}${how ? ` (${how})` : ""}${run}`;
+  return `${signedBy(a, md)} built ${commitText(a, md)}${how ? ` (${how})` : ""}${run}`;
 }
 
 /**

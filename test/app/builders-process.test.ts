@@ -101,6 +101,13 @@ describe("the App process with provenance.builders", () => {
       `builders disagree: rebuild built [0-9a-f]{12}, the build ${short(b.built.search!)}: 1 file\\(s\\) differ only in mtime`,
     );
     expect(row(text, "search")).toMatch(reason);
+    // One reading: not pinned, and why; the build's signature comes after, as what it proves.
+    expect(row(text, "search")).toMatch(
+      new RegExp(
+        `\\| not pinned: ${reason.source}; agreed: 1/2 \\(nix\\); the build's own signature is verified: `,
+      ),
+    );
+    expect(row(text, "search")).not.toContain("builders agree");
     expect(row(text, "mail")).toContain("builders agree 2/2 (rebuild, nix)");
 
     // The other service proceeds; the refused digest is in no job file, and the comment says why.

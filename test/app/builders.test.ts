@@ -170,6 +170,22 @@ describe("workflow_run of a configured builder", () => {
     );
   });
 
+  it.each(["failure", "cancelled", "timed_out"])(
+    "[fault:builders-run-failed] a builder's run that ended %s leaves its services awaiting: the config is read, nothing planned or written",
+    async (conclusion) => {
+      const event = rebuildCompleted();
+      Object.assign(event.payload.workflow_run, { conclusion });
+      mockInstallationToken();
+      mockConfig(config(), S2);
+      registry.clearRequests();
+      await t.probot.receive(event);
+      // No check run of its own (the build's stays neutral, "awaiting builders"), no branch, no PR, no
+      // lookup of the builder's tag: its services keep their old pins until a run of it succeeds.
+      expect(takeRequests()).toEqual([`GET ${R}/contents/.github%2Fnomad-gitops.yml?ref=${S2}`]);
+      expect(registry.requests()).toEqual([]);
+    },
+  );
+
   it("[fault:builders-late-app] a workflow started by workflow_run that is no configured builder changes nothing", async () => {
     const event = rebuildCompleted();
     Object.assign(event.payload.workflow_run, { path: ".github/workflows/lint.yml" });

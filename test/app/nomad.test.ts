@@ -352,6 +352,30 @@ describe("rollout follow-up after the merge", () => {
     expect(deploymentReads()).toBe(4);
   });
 
+  it("re-checks a submitted job whose deployment Nomad has not made yet without reading the job back", async () => {
+    nomad = await startNomad({
+      token: TOKEN,
+      // An older image: the merge's submit changes the job, and Nomad is slow to make its deployment.
+      running: { banana: `${host}/acme/banana@sha256:${"b".repeat(64)}` },
+      progress: { banana: ["none", "none", "successful"] },
+    });
+    mergeMocks(", submit: true, follow_minutes: 1", 34);
+    const none = "no Nomad deployment for this job yet";
+    expectStatus("queued", none);
+    expectFollowStatus("success", "v4: Deployment completed successfully (2/2 healthy)", ["queued", none]);
+    await t.probot.receive(merged());
+    await scheduler.idle();
+    expect(scheduler.sleeps()).toEqual([5_000, 10_000]);
+    // The job is at hand from its submit: its type (a service job, rolled out by a deployment) is read
+    // from it at merge and at each re-check alike. Was: one GET /v1/job/banana per re-check without one.
+    expect(nomad.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
+      "POST /v1/jobs/parse",
+      "POST /v1/job/banana/plan",
+      "POST /v1/jobs",
+      ...Array(3).fill("GET /v1/job/banana/deployment"),
+    ]);
+  });
+
   it("a redelivered merge event finds its deployment: nothing created, posted, submitted or followed", async () => {
     nomad = await startNomad({
       token: TOKEN,

@@ -178,6 +178,22 @@ describe("independent builders (provenance.builders)", () => {
     expect(result.files.filter((f) => f.path.endsWith(".hcl"))).toEqual([]);
     expect(result.check.conclusion).toBe("failure");
     expect(result.comment).toContain("differ only in mtime");
+    // One reading: the outcome first, then what the build's signature proves; never "verified" or
+    // "builders agree" beside "builders disagree" as if they were the verdict.
+    const row = result.check.summary.split("\n").find((l) => l.startsWith("| plum |")) ?? "";
+    expect(row).toMatch(
+      new RegExp(
+        "^\\| plum \\| unverified \\(not pinned\\) \\| `[0-9a-f]{12}` → `[0-9a-f]{12}` \\| " +
+          "not pinned: builders disagree: rebuild built [0-9a-f]{12}, the build [0-9a-f]{12}: 1 file\\(s\\) differ only in mtime; " +
+          "agreed: 1/2 \\(nix\\); the build's own signature is verified: `acme/platform/\\.github/workflows/images\\.yml@refs/heads/main` " +
+          "built \\[`2222222`\\]\\([^)]+\\) \\(push, github-hosted runner\\), \\[run \\d+\\]\\([^)]+\\) \\|$",
+      ),
+    );
+    expect(row).not.toContain("; verified:");
+    expect(row).not.toContain("builders agree");
+    expect(formatPlan(result.plan)).toMatch(
+      / plum +unverified +not pinned: builders disagree: rebuild built [0-9a-f]{12}, the build [0-9a-f]{12}: 1 file\(s\) differ only in mtime; agreed: 1\/2 \(nix\); the build's own provenance verified \(run \d+\)\n/,
+    );
   });
 
   it("[fault:builders-awaiting] keeps the old pin while a builder is missing, then pins once its tag is pushed", async () => {

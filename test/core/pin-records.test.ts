@@ -1,6 +1,8 @@
 // Digest-only pins (the default `pin: digest`) carry no tag, so the build a pin was made from is read
 // from the deploy commit that wrote it: release notes start there and an older build is not deployed.
 // Real git (the CLI's `apply --commit`, fast-forwarded like a merged PR) and the real registry.
+import { readFile } from "node:fs/promises";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { main } from "../../src/cli/main.js";
@@ -47,6 +49,7 @@ const Result = z.object({
     }),
   ),
 });
+const Complete = z.object({ complete: z.boolean(), counts: z.record(z.string(), z.number()) });
 const json = (stdout: string) => Result.parse(JSON.parse(stdout));
 const service = (out: z.infer<typeof Result>, name: string) => out.services.find((s) => s.name === name)!;
 
@@ -104,6 +107,32 @@ describe("digest-only pins", () => {
     expect(banana.reason).toBe(
       `build ${first.slice(0, 7)} is older than the deployed ${second.slice(0, 7)}: not downgrading`,
     );
+  });
+
+  it("[fault:stale-keeps-pr] an older build finishing late never closes the open deploy PR: the docs/ci.md workflow asks `complete`, the App's rule", async () => {
+    // The workflow's own condition, run by jq on the CLI's JSON as the workflow runs it.
+    const ci = await readFile(new URL("../../docs/ci.md", import.meta.url), "utf8");
+    const closing = /jq -e '([^']+)' "\$result" > \/dev\/null; then\s+gh pr close/.exec(ci)?.[1];
+    expect(closing).toBe(".complete");
+    const closes = async (stdout: string) =>
+      (await execa("jq", ["-e", closing!], { input: stdout, reject: false })).exitCode === 0;
+
+    const older = await run("plan", "--sha", first, "--json");
+    expect(older.code).toBe(0);
+    expect(service(json(older.stdout), "banana").status).toBe("stale");
+    const olderPlan = Complete.parse(JSON.parse(older.stdout));
+    expect(olderPlan).toMatchObject({ complete: false, counts: { stale: 1, moved: 0, new: 0 } });
+    // Was `.counts["not-built"] == 0 and .counts.awaiting == 0`: true here, so the PR was closed.
+    expect(await closes(older.stdout)).toBe(false);
+
+    // The deployed build itself: nothing moved and nothing unseen, so an open PR is obsolete.
+    const current = await run("plan", "--sha", second, "--json");
+    expect(current.code).toBe(0);
+    expect(Complete.parse(JSON.parse(current.stdout))).toMatchObject({
+      complete: true,
+      counts: { stale: 0, moved: 0, new: 0 },
+    });
+    expect(await closes(current.stdout)).toBe(true);
   });
 
   it("[fault:pin-record-by-tag] trace a pin committed by hand (no record in its message) to the build whose tag names it", async () => {

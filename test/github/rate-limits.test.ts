@@ -1,8 +1,9 @@
 // GitHub's rate-limit answers as the App's client reads them: the wait GitHub names (a 0 is "now", held to
 // our floor), a reset already past as "now", and GitHub's documented minute when it names no wait.
 import nock from "nock";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type WritePacing, appOctokit } from "../../src/github/octokit.js";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { actionOctokit } from "../../src/action/client.js";
+import { DEFAULT_PACING, type WritePacing, appOctokit } from "../../src/github/octokit.js";
 import { NO_WAIT_NAMED_SECONDS, RETRY_FLOOR_SECONDS, rateLimitWait } from "../../src/github/rate-limits.js";
 
 const API = "https://api.github.com";
@@ -14,22 +15,42 @@ beforeAll(() => {
   nock.disableNetConnect();
 });
 afterEach(() => {
+  vi.useRealTimers();
   const pending = nock.pendingMocks();
   nock.cleanAll();
   expect(pending).toEqual([]);
 });
 
-function client(installation: string, warnings: string[]) {
+function client(installation: string, warnings: string[], retryPlugin: "off" | "as shipped" = "off") {
   // Waits up to 5 s: GitHub's fallback minute is more than that, so a misread 0 gives up instead of retrying.
   const pacing: WritePacing = { burst: 30, perMinute: 50, maxWaitSeconds: 5, retries: 2 };
   const Octokit = appOctokit(pacing);
   return new Octokit({
     auth: { token: "ghs_RateLimitTests" },
     throttle: { id: installation },
-    retry: { enabled: false },
+    ...(retryPlugin === "off" ? { retry: { enabled: false } } : {}),
     log: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} },
   });
 }
+
+/** Settles a request whose retries wait on timers, moving a fake clock on; returns the fake seconds taken. */
+async function onFakeClock<T>(
+  send: () => Promise<T>,
+): Promise<{ outcome: PromiseSettledResult<T>; seconds: number }> {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+  const start = Date.now();
+  let outcome: PromiseSettledResult<T> | undefined;
+  send().then(
+    (value) => (outcome = { status: "fulfilled", value }),
+    (reason: unknown) => (outcome = { status: "rejected", reason }),
+  );
+  while (!outcome) await vi.advanceTimersByTimeAsync(100);
+  return { outcome, seconds: (Date.now() - start) / 1000 };
+}
+
+const TOO_MANY = { message: "Too Many Requests" };
+const reason = (outcome: PromiseSettledResult<unknown>) =>
+  outcome.status === "rejected" ? String(outcome.reason) : "fulfilled";
 
 const blob = (o: ReturnType<typeof client>) =>
   o.request("POST /repos/{owner}/{repo}/git/blobs", { owner: "acme", repo: "pace", content: "x" });
@@ -74,6 +95,46 @@ describe("the App's client on a rate-limit answer", () => {
   });
 });
 
+describe("a 429 has one owner: the App's rate-limit retry, not Probot's retry plugin as well", () => {
+  // Before, @octokit/plugin-retry (inside) retried each 429 three times with 1/4/9 s waits, blind to
+  // retry-after, and `retryRateLimited` (outside) retried that whole run twice: 12 requests for one 429
+  // with retry-after 1, and 4 requests within 14 s for a 429 that named no wait (GitHub asks for a minute).
+  it("[fault:github-429-two-layers] sends a 429 with retry-after 1 three times (two retries), not twelve", async () => {
+    const warnings: string[] = [];
+    const scope = nock(API);
+    for (let i = 0; i < 3; i += 1)
+      scope.post(BLOB, { content: "x" }).reply(429, TOO_MANY, { "retry-after": "1" });
+    const { outcome } = await onFakeClock(() => blob(client("429-after", warnings, "as shipped")));
+    expect(reason(outcome)).toMatch(/Too Many Requests/);
+    expect(warnings).toEqual([
+      "GitHub secondary rate limit on POST /repos/{owner}/{repo}/git/blobs: retrying in 1 s (retry-after 1; retry 1 of 2)",
+      "GitHub secondary rate limit on POST /repos/{owner}/{repo}/git/blobs: retrying in 1 s (retry-after 1; retry 2 of 2)",
+      "GitHub secondary rate limit on POST /repos/{owner}/{repo}/git/blobs: giving up after 2 retries (retry-after 1; longest wait 5 s)",
+    ]);
+  });
+
+  it("[fault:github-429-no-wait] takes a 429 naming no wait as GitHub's minute: refused at once past a 5 s bound", async () => {
+    const warnings: string[] = [];
+    nock(API).post(BLOB, { content: "x" }).reply(429, TOO_MANY);
+    const { outcome } = await onFakeClock(() => blob(client("429-none", warnings, "as shipped")));
+    expect(reason(outcome)).toMatch(/Too Many Requests/);
+    expect(warnings).toEqual([
+      `GitHub secondary rate limit on POST /repos/{owner}/{repo}/git/blobs: giving up after 0 retries (no retry-after: GitHub asks for at least ${NO_WAIT_NAMED_SECONDS} s; longest wait 5 s)`,
+    ]);
+  });
+
+  it("gives the Action's client the same one owner: a bare 429 is sent three times, a minute apart", async () => {
+    const scope = nock(API);
+    for (let i = 0; i < 3; i += 1) scope.post(BLOB, { content: "x" }).reply(429, TOO_MANY);
+    const action = actionOctokit({}, "ghs_ActionRateLimitTests", { owner: "acme", repo: "pace" });
+    const { outcome, seconds } = await onFakeClock(() => blob(action));
+    expect(reason(outcome)).toMatch(/Too Many Requests/);
+    // Two waits of GitHub's minute on the fake clock (the retry plugin's were 1 + 4 + 9 s).
+    expect(DEFAULT_PACING.retries).toBe(2);
+    expect(seconds).toBeGreaterThanOrEqual(2 * NO_WAIT_NAMED_SECONDS);
+  });
+});
+
 describe("the wait read from an answer", () => {
   const NOW = Date.parse("2026-12-07T10:00:00Z");
   const answer = (status: number, message: string, headers: Record<string, string>, data: unknown = {}) =>
@@ -87,6 +148,8 @@ describe("the wait read from an answer", () => {
     expect(wait(answer(403, SECONDARY, { "retry-after": "soon" }))).toBe(NO_WAIT_NAMED_SECONDS);
     // A 429 naming a wait is a rate limit whatever its message says.
     expect(wait(answer(429, "Too Many Requests", { "retry-after": "3" }))).toBe(3);
+    // A 429 naming no wait is still one: GitHub's minute.
+    expect(wait(answer(429, "Too Many Requests", {}))).toBe(NO_WAIT_NAMED_SECONDS);
     const reset = (s: number) => String(NOW / 1000 + s);
     const primary = (h: Record<string, string>) =>
       answer(403, PRIMARY, { "x-ratelimit-remaining": "0", ...h });

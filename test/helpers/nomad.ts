@@ -45,9 +45,10 @@ export interface StandInOptions {
   /**
    * A rollout that progresses: the n-th GET /v1/job/:id/deployment answers the n-th status (the last one
    * repeats), e.g. ["running", "running", "successful"]. Takes precedence over `rollout` for that job.
-   * "halfway" is "running" with one allocation of each task group healthy.
+   * "halfway" is "running" with one allocation of each task group healthy; "none": Nomad has not made the
+   * deployment yet (it answers null).
    */
-  progress?: Record<string, Array<"running" | "halfway" | "successful" | "failed">>;
+  progress?: Record<string, Array<"none" | "running" | "halfway" | "successful" | "failed">>;
   /** Jobs a person changes right after the bot's plan, before its submit (check-and-set tests). */
   changedAfterPlan?: string[];
   /**
@@ -269,6 +270,7 @@ export async function startNomad(options: StandInOptions = {}): Promise<NomadSta
         const seen = reads.get(id) ?? 0;
         reads.set(id, seen + 1);
         const status = steps[Math.min(seen, steps.length - 1)]!;
+        if (status === "none") return send(200, null);
         // Same deployment ID throughout, as Nomad keeps it while the deployment moves on.
         const deployment: Json = {
           ...fixture<Json>(`deployment.${status === "halfway" ? "running" : status}.json`),
