@@ -1,0 +1,208 @@
+// V8 bytecode of a large CommonJS file we ship (hcl2-parser's 3.8 MB GopherJS bundle), kept between
+// runs: compiling that bundle is most of a short run's start-up (about 250 ms of CPU; with the cache
+// about 110 ms), and on a machine whose CPUs are shared that CPU is wall time. Also Node's own
+// compile cache for our modules (Node ≥ 22.1), in a folder of the same directory.
+//
+// Trust: a code cache is code. V8 checks only that it was made by this V8 with these flags for a
+// source of this length, not that its bytecode is that source's, so a cache file someone else could
+// write would run as our code. Cache files are therefore read and written only in a directory owned by
+// this user that nobody else may write (as ssh treats ~/.ssh), under a name that is the sha256 of the
+// exact bytes compiled (with Node's version and the CPU), and each carries a sha256 of its own bytes:
+// a truncated or damaged file is refused before V8 sees it, and whatever V8 still refuses (another
+// V8, other flags) is compiled from source and the file rewritten. A failure anywhere here only means
+// running without the cache: never an error, never a different result.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import vm from "node:vm";
+
+/** Where cache files go: a directory, or `off` to keep none. */
+export const CACHE_DIR_ENV = "NOMAD_GITOPS_BOT_CACHE_DIR";
+
+/**
+ * The cache directory: $NOMAD_GITOPS_BOT_CACHE_DIR, else $XDG_CACHE_HOME/nomad-gitops-bot, else
+ * ~/.cache/nomad-gitops-bot; undefined when turned off (`off`) or there is no home to put it in.
+ */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const set = env[CACHE_DIR_ENV];
+  if (set === "off") return undefined;
+  if (set) return path.resolve(set);
+  // The XDG spec says a relative XDG_CACHE_HOME is to be ignored.
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME))
+    return path.join(env.XDG_CACHE_HOME, "nomad-gitops-bot");
+  let home: string;
+  try {
+    home = os.homedir();
+  } catch {
+    return undefined;
+  }
+  return home ? path.join(home, ".cache", "nomad-gitops-bot") : undefined;
+}
+
+/** Creates `dir` (0700) if missing; true when it is ours alone (see Trust above), so usable. */
+function privateDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return ownedAlone(statSync(dir));
+  } catch {
+    return false;
+  }
+}
+
+function ownedAlone(stat: { uid: number; mode: number }): boolean {
+  // Windows has no owners in this sense: its profile directories are private to the user already.
+  const uid = process.getuid?.();
+  return uid === undefined || (stat.uid === uid && (stat.mode & 0o022) === 0);
+}
+
+/** A CommonJS file as compiled: its text, and bytecode made for that text before, if any. */
+export interface CommonJsFile {
+  filename: string;
+  source: string;
+  /** Bytecode a previous run made for this very source on this Node and CPU; undefined: none. */
+  cachedData: Uint8Array | undefined;
+  /** Where fresh bytecode is to be saved; undefined when caching is off or has nowhere to go. */
+  cacheFile: string | undefined;
+}
+
+/**
+ * Reads `filename` and its cached bytecode, kept as `<name>-<key>.v8cache`. Throws only when
+ * `filename` itself cannot be read.
+ */
+export function readCommonJs(
+  name: string,
+  filename: string,
+  env: NodeJS.ProcessEnv = process.env,
+): CommonJsFile {
+  const bytes = readFileSync(filename);
+  const source = bytes.toString("utf8");
+  const dir = cacheDir(env);
+  if (dir === undefined || !privateDir(dir))
+    return { filename, source, cachedData: undefined, cacheFile: undefined };
+  const key = createHash("sha256")
+    .update(bytes)
+    .update(`\0${process.version}\0${process.arch}\0${process.versions.v8}`)
+    .digest("hex");
+  const cacheFile = path.join(dir, `${name}-${key.slice(0, 32)}.v8cache`);
+  return { filename, source, cachedData: readChecked(cacheFile), cacheFile };
+}
+
+const CHECKSUM_BYTES = 32;
+
+/** The bytecode in `file` when its checksum holds; undefined when missing, not ours, or damaged. */
+function readChecked(file: string): Uint8Array | undefined {
+  try {
+    if (!ownedAlone(statSync(file))) return undefined;
+    const content = readFileSync(file);
+    const data = content.subarray(CHECKSUM_BYTES);
+    const sum = createHash("sha256").update(data).digest();
+    return data.length > 0 && sum.equals(content.subarray(0, CHECKSUM_BYTES)) ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Saves bytecode for `file` (a temp file renamed over it, so a reader sees a whole file or none) and
+ * removes older versions' files beside it; false when it could not be written.
+ */
+export function saveCodeCache(file: string, data: Uint8Array): boolean {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    const sum = createHash("sha256").update(data).digest();
+    writeFileSync(temp, Buffer.concat([sum, data]), { mode: 0o600, flag: "wx" });
+    renameSync(temp, file);
+  } catch {
+    rmSync(temp, { force: true });
+    return false;
+  }
+  const dir = path.dirname(file);
+  // Files of one shipped file share the name before the key: a new version's replaces the old.
+  const prefix = path.basename(file).replace(/[0-9a-f]+\.v8cache$/, "");
+  try {
+    for (const old of readdirSync(dir))
+      if (old.startsWith(prefix) && old.endsWith(".v8cache") && path.join(dir, old) !== file)
+        rmSync(path.join(dir, old), { force: true });
+  } catch {
+    // Another process pruning at the same time; the files are only larger than they need be.
+  }
+  return true;
+}
+
+/** How a load used the cache: what it read, and whether it saved fresh bytecode. */
+export interface CodeCacheUse {
+  /** off: caching is off or has no usable directory; none: no (intact) file; rejected: V8 refused it. */
+  read: "off" | "none" | "accepted" | "rejected";
+  written: boolean;
+}
+
+/**
+ * CommonJS source (for a worker thread, which runs code given as text, and for this thread through
+ * runCommonJsHere: one implementation) defining `runCommonJs(file, require)`: compiles the file's source
+ * with its cached bytecode, runs it as require() would (module, exports, require, __filename,
+ * __dirname; `this` is exports), and returns its exports and `codeCache()`: the bytecode to save now,
+ * or undefined when the cached bytecode was accepted or there is nowhere to save it. Call that after
+ * the module has done some work: the bytecode then includes the functions that work compiled.
+ */
+export const RUN_COMMONJS = `
+function runCommonJs(file, require) {
+  const { Module, createRequire } = require("node:module");
+  const script = new (require("node:vm").Script)(Module.wrap(file.source), {
+    filename: file.filename,
+    cachedData: file.cachedData,
+  });
+  const module = new Module(file.filename);
+  module.filename = file.filename;
+  const dirname = require("node:path").dirname(file.filename);
+  const main = script.runInThisContext();
+  main.call(module.exports, module.exports, createRequire(file.filename), module, file.filename, dirname);
+  // As require() leaves it: a later require() of the file in this thread gets these exports.
+  module.loaded = true;
+  require.cache[file.filename] = module;
+  const read =
+    file.cacheFile === undefined
+      ? "off"
+      : file.cachedData === undefined
+        ? "none"
+        : script.cachedDataRejected
+          ? "rejected"
+          : "accepted";
+  return {
+    exports: module.exports,
+    read,
+    codeCache: () => (read === "none" || read === "rejected" ? script.createCachedData() : undefined),
+  };
+}
+`;
+
+export interface RanCommonJs {
+  exports: unknown;
+  read: CodeCacheUse["read"];
+  codeCache(): Uint8Array | undefined;
+}
+
+let runHere: ((file: CommonJsFile, require: NodeJS.Require) => RanCommonJs) | undefined;
+
+/** runCommonJs in this thread. */
+export function runCommonJsHere(file: CommonJsFile): RanCommonJs {
+  runHere ??= vm.runInThisContext(
+    `(function () {${RUN_COMMONJS}\nreturn runCommonJs;\n})`,
+  )() as typeof runHere;
+  return runHere!(file, createRequire(import.meta.url));
+}
+
+/**
+ * Node's compile cache for the modules this process loads from now on (Node ≥ 22.1; elsewhere, or
+ * when caching is off, nothing happens), in a folder of the cache directory.
+ */
+export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
+  const module: { enableCompileCache?: (dir: string) => unknown } = createRequire(import.meta.url)(
+    "node:module",
+  );
+  const dir = cacheDir(env);
+  if (!module.enableCompileCache || dir === undefined || !privateDir(dir)) return;
+  const folder = path.join(dir, "node-compile-cache");
+  if (privateDir(folder)) module.enableCompileCache(folder);
+}
