@@ -12,7 +12,7 @@
 // V8, other flags) is compiled from source and the file rewritten. A failure anywhere here only means
 // running without the cache: never an error, never a different result.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -57,51 +57,19 @@ function ownedAlone(stat: { uid: number; mode: number }): boolean {
   return uid === undefined || (stat.uid === uid && (stat.mode & 0o022) === 0);
 }
 
-/** A CommonJS file as compiled: its text, and bytecode made for that text before, if any. */
-export interface CommonJsFile {
+/** A CommonJS file to compile, and where its bytecode is kept. */
+export interface CommonJsLoad {
+  /** Names its cache files: `<name>-<key>.v8cache`. */
+  name: string;
   filename: string;
-  source: string;
-  /** Bytecode a previous run made for this very source on this Node and CPU; undefined: none. */
-  cachedData: Uint8Array | undefined;
-  /** Where fresh bytecode is to be saved; undefined when caching is off or has nowhere to go. */
-  cacheFile: string | undefined;
+  /** A private directory (codeCacheDir); undefined: no cache. */
+  dir: string | undefined;
 }
 
-/**
- * Reads `filename` and its cached bytecode, kept as `<name>-<key>.v8cache`. Throws only when
- * `filename` itself cannot be read.
- */
-export function readCommonJs(
-  name: string,
-  filename: string,
-  env: NodeJS.ProcessEnv = process.env,
-): CommonJsFile {
-  const bytes = readFileSync(filename);
-  const source = bytes.toString("utf8");
+/** The directory to keep bytecode in, created if need be; undefined when off or not private to us. */
+export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const dir = cacheDir(env);
-  if (dir === undefined || !privateDir(dir))
-    return { filename, source, cachedData: undefined, cacheFile: undefined };
-  const key = createHash("sha256")
-    .update(bytes)
-    .update(`\0${process.version}\0${process.arch}\0${process.versions.v8}`)
-    .digest("hex");
-  const cacheFile = path.join(dir, `${name}-${key.slice(0, 32)}.v8cache`);
-  return { filename, source, cachedData: readChecked(cacheFile), cacheFile };
-}
-
-const CHECKSUM_BYTES = 32;
-
-/** The bytecode in `file` when its checksum holds; undefined when missing, not ours, or damaged. */
-function readChecked(file: string): Uint8Array | undefined {
-  try {
-    if (!ownedAlone(statSync(file))) return undefined;
-    const content = readFileSync(file);
-    const data = content.subarray(CHECKSUM_BYTES);
-    const sum = createHash("sha256").update(data).digest();
-    return data.length > 0 && sum.equals(content.subarray(0, CHECKSUM_BYTES)) ? data : undefined;
-  } catch {
-    return undefined;
-  }
+  return dir !== undefined && privateDir(dir) ? dir : undefined;
 }
 
 /**
@@ -140,38 +108,63 @@ export interface CodeCacheUse {
 
 /**
  * CommonJS source (for a worker thread, which runs code given as text, and for this thread through
- * runCommonJsHere: one implementation) defining `runCommonJs(file, require)`: compiles the file's source
- * with its cached bytecode, runs it as require() would (module, exports, require, __filename,
- * __dirname; `this` is exports), and returns its exports and `codeCache()`: the bytecode to save now,
- * or undefined when the cached bytecode was accepted or there is nowhere to save it. Call that after
- * the module has done some work: the bytecode then includes the functions that work compiled.
+ * runCommonJsHere: one implementation) defining `runCommonJs(load, require)`: reads the file and its
+ * cached bytecode (in the thread that compiles, so the reading and hashing cost the caller's thread
+ * nothing), compiles it with that bytecode, runs it as require() would (module, exports, require,
+ * __filename, __dirname; `this` is exports; then in require's cache), and returns its exports, what it
+ * read from the cache, the file to save bytecode to, and `codeCache()`: the bytecode to save there, or
+ * undefined when the cached bytecode was accepted or there is no cache. Call that after the module has
+ * done some work: the bytecode then includes the functions that work compiled. Throws when the file
+ * cannot be read or run, as require() does.
  */
 export const RUN_COMMONJS = `
-function runCommonJs(file, require) {
+function runCommonJs(load, require) {
+  const { createHash } = require("node:crypto");
+  const fs = require("node:fs");
+  const path = require("node:path");
   const { Module, createRequire } = require("node:module");
-  const script = new (require("node:vm").Script)(Module.wrap(file.source), {
-    filename: file.filename,
-    cachedData: file.cachedData,
+  const bytes = fs.readFileSync(load.filename);
+  let cacheFile;
+  let cachedData;
+  if (load.dir !== undefined) {
+    const key = createHash("sha256")
+      .update(bytes)
+      .update("\\0" + process.version + "\\0" + process.arch + "\\0" + process.versions.v8)
+      .digest("hex");
+    cacheFile = path.join(load.dir, load.name + "-" + key.slice(0, 32) + ".v8cache");
+    cachedData = readChecked(cacheFile);
+  }
+  // The temporary file of a write in progress is never read: only whole files are renamed in.
+  function readChecked(file) {
+    try {
+      const stat = fs.statSync(file);
+      const uid = process.getuid?.();
+      if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) return undefined;
+      const content = fs.readFileSync(file);
+      const data = content.subarray(32);
+      const sum = createHash("sha256").update(data).digest();
+      return data.length > 0 && sum.equals(content.subarray(0, 32)) ? data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const script = new (require("node:vm").Script)(Module.wrap(bytes.toString("utf8")), {
+    filename: load.filename,
+    cachedData,
   });
-  const module = new Module(file.filename);
-  module.filename = file.filename;
-  const dirname = require("node:path").dirname(file.filename);
+  const module = new Module(load.filename);
+  module.filename = load.filename;
   const main = script.runInThisContext();
-  main.call(module.exports, module.exports, createRequire(file.filename), module, file.filename, dirname);
+  main.call(module.exports, module.exports, createRequire(load.filename), module, load.filename, path.dirname(load.filename));
   // As require() leaves it: a later require() of the file in this thread gets these exports.
   module.loaded = true;
-  require.cache[file.filename] = module;
+  require.cache[load.filename] = module;
   const read =
-    file.cacheFile === undefined
-      ? "off"
-      : file.cachedData === undefined
-        ? "none"
-        : script.cachedDataRejected
-          ? "rejected"
-          : "accepted";
+    cacheFile === undefined ? "off" : cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted";
   return {
     exports: module.exports,
     read,
+    cacheFile,
     codeCache: () => (read === "none" || read === "rejected" ? script.createCachedData() : undefined),
   };
 }
@@ -180,17 +173,18 @@ function runCommonJs(file, require) {
 export interface RanCommonJs {
   exports: unknown;
   read: CodeCacheUse["read"];
+  cacheFile: string | undefined;
   codeCache(): Uint8Array | undefined;
 }
 
-let runHere: ((file: CommonJsFile, require: NodeJS.Require) => RanCommonJs) | undefined;
+let runHere: ((load: CommonJsLoad, require: NodeJS.Require) => RanCommonJs) | undefined;
 
 /** runCommonJs in this thread. */
-export function runCommonJsHere(file: CommonJsFile): RanCommonJs {
+export function runCommonJsHere(load: CommonJsLoad): RanCommonJs {
   runHere ??= vm.runInThisContext(
     `(function () {${RUN_COMMONJS}\nreturn runCommonJs;\n})`,
   )() as typeof runHere;
-  return runHere!(file, createRequire(import.meta.url));
+  return runHere!(load, createRequire(import.meta.url));
 }
 
 /**
@@ -201,8 +195,8 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
   const module: { enableCompileCache?: (dir: string) => unknown } = createRequire(import.meta.url)(
     "node:module",
   );
-  const dir = cacheDir(env);
-  if (!module.enableCompileCache || dir === undefined || !privateDir(dir)) return;
+  const dir = module.enableCompileCache && codeCacheDir(env);
+  if (!dir) return;
   const folder = path.join(dir, "node-compile-cache");
-  if (privateDir(folder)) module.enableCompileCache(folder);
+  if (privateDir(folder)) module.enableCompileCache!(folder);
 }

@@ -7,12 +7,12 @@ import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
 import { lineOfIndex } from "./lines.js";
 import { startAnsweringThread, type AnsweringThread } from "../worker-thread.js";
 import {
-  readCommonJs,
+  codeCacheDir,
   RUN_COMMONJS,
   runCommonJsHere,
   saveCodeCache,
   type CodeCacheUse,
-  type CommonJsFile,
+  type CommonJsLoad,
 } from "../code-cache.js";
 
 const require = createRequire(import.meta.url);
@@ -150,18 +150,19 @@ let afterFirstParse: (() => void) | undefined;
 
 /** HashiCorp's parser in this thread, compiled with its V8 code cache when it is a file (code-cache.ts). */
 function loadHcl2Here(): Hcl2Parser {
-  const file = parserFile();
+  const load = parserLoad();
   // The Action's bundle carries the parser inside it: no file to cache, a plain (bundled) require.
-  if (!file) return require("hcl2-parser") as Hcl2Parser;
-  const ran = runCommonJsHere(file);
-  afterFirstParse = () => settleCodeCache(file.cacheFile, ran.read, ran.codeCache());
+  if (!load) return require("hcl2-parser") as Hcl2Parser;
+  const ran = runCommonJsHere(load);
+  afterFirstParse = () => settleCodeCache(ran.cacheFile, ran.read, ran.codeCache());
   return ran.exports as Hcl2Parser;
 }
 
 /** hcl2-parser's bundle as a file to compile, or undefined when it is not a file. */
-function parserFile(parserModule?: string): CommonJsFile | undefined {
+function parserLoad(parserModule?: string): CommonJsLoad | undefined {
   try {
-    return readCommonJs("hcl2-parser", parserModule ?? require.resolve("hcl2-parser"));
+    const filename = parserModule ?? require.resolve("hcl2-parser");
+    return { name: "hcl2-parser", filename, dir: codeCacheDir() };
   } catch {
     return undefined;
   }
@@ -199,7 +200,8 @@ function threadRead(text: string): Promise<Hcl2Result | undefined> {
     pending = referee.ask(text).then((answer) => {
       inflight.delete(text);
       if (answer === undefined) return undefined;
-      if (answer.codeCache) settleCodeCache(refereeCacheFile, answer.codeCache.read, answer.codeCache.data);
+      const cache = answer.codeCache;
+      if (cache) settleCodeCache(cache.file, cache.read, cache.data);
       if (!answer.ok) return remember(text, { ok: false });
       const value: unknown = JSON.parse(answer.json);
       return remember(text, { ok: true, value });
@@ -268,18 +270,17 @@ function answer(text) {
   const reading = error !== null && error !== undefined ? { ok: false } : { ok: true, json };
   if (!first) return reading;
   first = false;
-  return { ...reading, codeCache: { read: parser.read, data: parser.codeCache() } };
+  return { ...reading, codeCache: { read: parser.read, file: parser.cacheFile, data: parser.codeCache() } };
 }
 `;
 
 type Answer = ({ ok: true; json: string } | { ok: false }) & {
-  codeCache?: { read: CodeCacheUse["read"]; data: Uint8Array | undefined };
+  codeCache?: { read: CodeCacheUse["read"]; file: string | undefined; data: Uint8Array | undefined };
 };
 
 type Referee = AnsweringThread<string, Answer>;
 
 let referee: Referee | undefined;
-let refereeCacheFile: string | undefined;
 
 /** Where HashiCorp's parser runs in this process, if it was needed at all. */
 export function refereeState(): "not loaded" | "thread" | "this thread" {
@@ -295,8 +296,7 @@ export function refereeState(): "not loaded" | "thread" | "this thread" {
  */
 export function prepareReferee(parserModule?: string): void {
   if (referee || hcl2) return;
-  const parser = parserFile(parserModule);
+  const parser = parserLoad(parserModule);
   if (!parser) return;
-  refereeCacheFile = parser.cacheFile;
   referee = startAnsweringThread<string, Answer>(REFEREE_CODE, { parser });
 }

@@ -43,15 +43,4 @@ describe("the referee's thread", () => {
     expect(answers.map((a) => a.ok)).toEqual([true, false]);
     await rm(dir, { recursive: true, force: true });
   });
-
-  it("a parser that is not a file to read: no thread, reads are answered in this thread", async () => {
-    const parse = await freshParse();
-    parse.prepareReferee("/nonexistent/hcl2-parser.js");
-    expect(parse.refereeState()).toBe("not loaded");
-    expect([await parse.refereeRead(valid), await parse.refereeRead(rejected)].map((a) => a.ok)).toEqual([
-      true,
-      false,
-    ]);
-    expect(parse.refereeState()).toBe("this thread");
-  });
 });
