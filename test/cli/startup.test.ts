@@ -101,4 +101,21 @@ describe("start-up", () => {
     expect(off.stdout).toBe(cold.stdout);
     expect(JSON.parse(cold.stdout).files[0].ok).toBe(true);
   });
+
+  it("the bin enables Node's compile cache in the cache directory where Node has one (22.1+), else nothing", async () => {
+    const cache = path.join(tmp, "compile-cache");
+    const nodeHasIt = "enableCompileCache" in (await import("node:module"));
+    const help = await execa(process.execPath, [bin, "--help"], {
+      env: { NOMAD_GITOPS_BOT_CACHE_DIR: cache },
+    });
+    expect(help.exitCode).toBe(0);
+    const folder = path.join(cache, "node-compile-cache");
+    expect(
+      await stat(folder).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(nodeHasIt);
+    if (nodeHasIt) expect((await readdir(folder, { recursive: true })).length).toBeGreaterThan(0);
+  });
 });
