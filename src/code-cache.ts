@@ -19,7 +19,7 @@ import path from "node:path";
 import vm from "node:vm";
 
 /** Where cache files go: a directory, or `off` to keep none. */
-export const CACHE_DIR_ENV = "NOMAD_GITOPS_BOT_CACHE_DIR";
+const CACHE_DIR_ENV = "NOMAD_GITOPS_BOT_CACHE_DIR";
 
 /**
  * The cache directory: $NOMAD_GITOPS_BOT_CACHE_DIR, else $XDG_CACHE_HOME/nomad-gitops-bot, else
@@ -140,6 +140,7 @@ function runCommonJs(load, require) {
       const stat = fs.statSync(file);
       const uid = process.getuid?.();
       if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) return undefined;
+      // The file: a sha256 (32 bytes) of the rest, then V8's bytecode (see saveCodeCache).
       const content = fs.readFileSync(file);
       const data = content.subarray(32);
       const sum = createHash("sha256").update(data).digest();
