@@ -21,6 +21,8 @@ export const MOVED = 10;
 const SKOPEO_SAMPLE = 25;
 /** Whole-process runs of `plan` and of the floor, alternated: the ratio is taken within each pair. */
 const PAIRS = 7;
+/** `plan` processes with an empty code cache directory (a first run's start). */
+const COLD = 3;
 
 export const name = (i: number) => `svc-${String(i).padStart(3, "0")}`;
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
@@ -123,9 +125,28 @@ async function plan(
   return { result, ms: took };
 }
 
-/** Whole processes, as a user runs them: the CLI's `plan` and the floor (bare HEADs, 8-wide), in pairs. */
-async function processPairs(repo: { dir: string; sha: string }, host: string, pairs: number) {
-  const bin = fileURLToPath(new URL("../bin/nomad-gitops-bot", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/nomad-gitops-bot", import.meta.url));
+
+/** One whole `plan` process; `cacheDir`: the referee's V8 code cache directory (or `off`). */
+export async function planProcess(repo: { dir: string; sha: string }, cacheDir: string) {
+  const start = process.hrtime.bigint();
+  await execa(process.execPath, [bin, "plan", "--repo", repo.dir, "--sha", repo.sha], {
+    cwd: repo.dir,
+    env: { NOMAD_GITOPS_BOT_CACHE_DIR: cacheDir },
+  });
+  return ms(start);
+}
+
+/**
+ * Whole processes, as a user runs them: the CLI's `plan` and the floor (bare HEADs, 8-wide), in pairs.
+ * `cacheDir`: where `plan` keeps the referee's V8 code cache (src/code-cache.ts), or `off`.
+ */
+export async function processPairs(
+  repo: { dir: string; sha: string },
+  host: string,
+  pairs: number,
+  cacheDir: string,
+) {
   const floorScript = fileURLToPath(new URL("./head-floor.mjs", import.meta.url));
   const httpFloorScript = fileURLToPath(new URL("./head-floor-http.mjs", import.meta.url));
   const timed = async (args: string[]) => {
@@ -138,7 +159,7 @@ async function processPairs(repo: { dir: string; sha: string }, host: string, pa
   const httpFloor: number[] = [];
   for (let i = 0; i < pairs; i++) {
     floor.push(await timed([floorScript, host, repo.sha, String(SERVICES)]));
-    planned.push(await timed([bin, "plan", "--repo", repo.dir, "--sha", repo.sha]));
+    planned.push(await planProcess(repo, cacheDir));
     httpFloor.push(await timed([httpFloorScript, host, repo.sha, String(SERVICES)]));
   }
   const ratios = planned.map((p, i) => p / floor[i]!);
@@ -181,11 +202,17 @@ export async function run(): Promise<BenchSection> {
     const runs = [];
     for (let i = 0; i < 3; i++) runs.push(await plan(direct, registry.directHost));
     const timed = runs.sort((x, y) => x.ms - y.ms)[1]!; // the median of three
-    await processPairs(direct, registry.directHost, 1); // warm-up: page cache, compiled code cache
-    const whole = await processPairs(direct, registry.directHost, PAIRS);
+    // The referee's V8 code cache in a directory of this run: the first process finds it empty (a
+    // user's first run), every later one warm.
+    const cache = await mkdtemp(path.join(os.tmpdir(), "ngb-bench-code-cache-"));
+    repos.push(cache);
+    const coldPlans: number[] = [];
+    for (let i = 0; i < COLD; i++) coldPlans.push(await planProcess(direct, path.join(cache, `cold-${i}`)));
+    await processPairs(direct, registry.directHost, 1, cache); // warm-up: page cache, code cache written
+    const whole = await processPairs(direct, registry.directHost, PAIRS, cache);
     // The pinned build again: nothing moved, so nothing is edited and the referee is never loaded.
     const still = { dir: direct.dir, sha: direct.pinnedSha };
-    const wholeStill = await processPairs(still, registry.directHost, PAIRS);
+    const wholeStill = await processPairs(still, registry.directHost, PAIRS, cache);
     const counted = async (options: Parameters<typeof plan>[2]) => {
       registry.clearRequests();
       await plan(proxied, registry.host, options);
@@ -222,6 +249,9 @@ export async function run(): Promise<BenchSection> {
         "(goal: ≤ 1.3×.)",
         "",
         `A stricter floor, beside the issue's: the same HEADs on a keep-alive \`node:http\` agent of 8 sockets, the transport the client sends through (\`bench/head-floor-http.mjs\`, run after each pair): ${fmtS(whole.httpFloor)}, plan / that floor **${whole.httpRatio.toFixed(2)}×** (10 moved); nothing moved: ${fmtS(wholeStill.httpFloor)}, **${wholeStill.httpRatio.toFixed(2)}×**.`,
+        "",
+        `The referee's V8 code cache (\`src/code-cache.ts\`) was warm in every pair (written by the warm-up pair). A first`,
+        `run's \`plan\`, with an empty cache directory that it fills: ${fmtS(median(coldPlans))} (median of ${COLD}: ${coldPlans.map((p) => (p / 1000).toFixed(2)).join(" / ")} s).`,
         "",
         ...PROFILE,
         "",

@@ -6,6 +6,14 @@ import { fileURLToPath } from "node:url";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
 import { lineOfIndex } from "./lines.js";
 import { startAnsweringThread, type AnsweringThread } from "../worker-thread.js";
+import {
+  codeCacheDir,
+  RUN_COMMONJS,
+  runCommonJsHere,
+  saveCodeCache,
+  type CodeCacheUse,
+  type CommonJsLoad,
+} from "../code-cache.js";
 
 const require = createRequire(import.meta.url);
 
@@ -130,9 +138,48 @@ type Hcl2Result = { ok: true; value: unknown } | { ok: false };
 export function hcl2Object(text: string): Hcl2Result {
   const cached = recent.get(text);
   if (cached) return cached;
-  hcl2 ??= require("hcl2-parser") as Hcl2Parser;
+  hcl2 ??= loadHcl2Here();
   const [value, error] = hcl2.parseToObject(text);
+  afterFirstParse?.();
+  afterFirstParse = undefined;
   return remember(text, error !== null && error !== undefined ? { ok: false } : { ok: true, value });
+}
+
+/** Saves the bytecode of this thread's load once its first reading has compiled what reading needs. */
+let afterFirstParse: (() => void) | undefined;
+
+/** HashiCorp's parser in this thread, compiled with its V8 code cache when it is a file (code-cache.ts). */
+function loadHcl2Here(): Hcl2Parser {
+  const load = parserLoad();
+  // The Action's bundle carries the parser inside it: no file to cache, a plain (bundled) require.
+  if (!load) return require("hcl2-parser") as Hcl2Parser;
+  const ran = runCommonJsHere(load);
+  afterFirstParse = () => settleCodeCache(ran.cacheFile, ran.read, ran.codeCache());
+  return ran.exports as Hcl2Parser;
+}
+
+/** hcl2-parser's bundle as a file to compile, or undefined when it is not a file. */
+function parserLoad(parserModule?: string): CommonJsLoad | undefined {
+  try {
+    const filename = parserModule ?? require.resolve("hcl2-parser");
+    return { name: "hcl2-parser", filename, dir: codeCacheDir() };
+  } catch {
+    return undefined;
+  }
+}
+
+let codeCacheUse: CodeCacheUse | undefined;
+
+function settleCodeCache(file: string | undefined, read: CodeCacheUse["read"], data: Uint8Array | undefined) {
+  codeCacheUse = { read, written: file !== undefined && data !== undefined && saveCodeCache(file, data) };
+}
+
+/**
+ * How loading HashiCorp's parser used its V8 code cache (in this thread or the referee's), once its
+ * first reading is done; undefined before that, or when the parser was not loaded from a file.
+ */
+export function refereeCodeCache(): CodeCacheUse | undefined {
+  return codeCacheUse;
 }
 
 /**
@@ -153,6 +200,8 @@ function threadRead(text: string): Promise<Hcl2Result | undefined> {
     pending = referee.ask(text).then((answer) => {
       inflight.delete(text);
       if (answer === undefined) return undefined;
+      const cache = answer.codeCache;
+      if (cache) settleCodeCache(cache.file, cache.read, cache.data);
       if (!answer.ok) return remember(text, { ok: false });
       const value: unknown = JSON.parse(answer.json);
       return remember(text, { ok: true, value });
@@ -208,16 +257,26 @@ export function prefetchReferee(text: string): void {
 
 // --- The referee's thread ---------------------------------------------------------------------------
 
-/** The thread's code: loads the parser from the path given, answers each text. */
+/**
+ * The thread's code: compiles the parser given (code-cache.ts), answers each text; the first answer
+ * also carries what the load read from the code cache and the bytecode to save, if any.
+ */
 const REFEREE_CODE = `
-const hcl2 = require(workerData.parser);
+${RUN_COMMONJS}
+const parser = runCommonJs(workerData.parser, require);
+let first = true;
 function answer(text) {
-  const [json, error] = hcl2.parseToString(text);
-  return error !== null && error !== undefined ? { ok: false } : { ok: true, json };
+  const [json, error] = parser.exports.parseToString(text);
+  const reading = error !== null && error !== undefined ? { ok: false } : { ok: true, json };
+  if (!first) return reading;
+  first = false;
+  return { ...reading, codeCache: { read: parser.read, file: parser.cacheFile, data: parser.codeCache() } };
 }
 `;
 
-type Answer = { ok: true; json: string } | { ok: false };
+type Answer = ({ ok: true; json: string } | { ok: false }) & {
+  codeCache?: { read: CodeCacheUse["read"]; file: string | undefined; data: Uint8Array | undefined };
+};
 
 type Referee = AnsweringThread<string, Answer>;
 
@@ -237,11 +296,7 @@ export function refereeState(): "not loaded" | "thread" | "this thread" {
  */
 export function prepareReferee(parserModule?: string): void {
   if (referee || hcl2) return;
-  let parser: string;
-  try {
-    parser = parserModule ?? require.resolve("hcl2-parser");
-  } catch {
-    return;
-  }
+  const parser = parserLoad(parserModule);
+  if (!parser) return;
   referee = startAnsweringThread<string, Answer>(REFEREE_CODE, { parser });
 }

@@ -12,6 +12,8 @@ import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 import { PASSWORD, USER, authHome, leaks } from "../helpers/secrets.js";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/nomad-gitops-bot");
+// The tests' start-up cache directory (test/global-setup.ts), not this user's ~/.cache.
+const CACHE = process.env.NOMAD_GITOPS_BOT_CACHE_DIR!;
 let registry: TestRegistry;
 let tmp: string;
 let home: { HOME: string };
@@ -98,7 +100,7 @@ async function heldPush(label: string) {
     process.execPath,
     [BIN, "push", `docker-archive:${archive}`, `${registry.host}/${repository}:1`],
     {
-      env: { ...home, TMPDIR: tmpdir, PATH: process.env.PATH! },
+      env: { ...home, TMPDIR: tmpdir, PATH: process.env.PATH!, NOMAD_GITOPS_BOT_CACHE_DIR: CACHE },
       extendEnv: false,
       reject: false,
     },
@@ -157,7 +159,7 @@ describe("signals during a push", () => {
     await mkdir(path.join(tmpdir, "nomad-gitops-demo-Keep01"));
     const run = () =>
       execa(process.execPath, [BIN, "--help"], {
-        env: { TMPDIR: tmpdir, PATH: process.env.PATH! },
+        env: { TMPDIR: tmpdir, PATH: process.env.PATH!, NOMAD_GITOPS_BOT_CACHE_DIR: CACHE },
         extendEnv: false,
       });
     // Still recent: it could be a running push's, so a start leaves it.

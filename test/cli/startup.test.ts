@@ -1,7 +1,7 @@
 // What each command loads (issue 21): `images --fast` stays on tree-sitter, without the referee parser or the
 // App's dependencies; `plan` proves its edits with the referee loaded in its own thread, not in the
 // command's. Modules are recorded by a preload (test/helpers/loaded-modules.mjs) in the real bin.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -73,5 +73,49 @@ describe("start-up", () => {
     expect(plan.files.filter((p) => p.startsWith("nomad/"))).toHaveLength(3);
     expect(out.packages).toContain("web-tree-sitter");
     expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
+  });
+
+  it("images on one file compiles the referee with the code cache the run before saved", async () => {
+    const cache = path.join(tmp, "code-cache");
+    const images = (dir: string) =>
+      execa(process.execPath, [bin, "images", "--json", "test/fixtures/nomad/crlf-tabs.nomad.hcl"], {
+        env: { NOMAD_GITOPS_BOT_CACHE_DIR: dir },
+      });
+    const cold = await images(cache);
+    const [name, ...others] = await readdir(cache);
+    expect(others).toEqual([]);
+    expect(name).toMatch(/^hcl2-parser-[0-9a-f]{32}\.v8cache$/);
+    const file = path.join(cache, name!);
+    const saved = await stat(file);
+    // V8 accepted it: a refused or damaged file would have been replaced (a new file, renamed over it).
+    const warm = await images(cache);
+    expect(warm.stdout).toBe(cold.stdout);
+    expect((await stat(file)).ino).toBe(saved.ino);
+    await writeFile(file, "damaged");
+    expect((await images(cache)).stdout).toBe(cold.stdout);
+    const replaced = await stat(file);
+    expect(replaced.size).toBeGreaterThan(saved.size / 2);
+    await images(cache);
+    expect((await stat(file)).ino).toBe(replaced.ino);
+    const off = await images("off");
+    expect(off.stdout).toBe(cold.stdout);
+    expect(JSON.parse(cold.stdout).files[0].ok).toBe(true);
+  });
+
+  it("the bin enables Node's compile cache in the cache directory where Node has one (22.1+), else nothing", async () => {
+    const cache = path.join(tmp, "compile-cache");
+    const nodeHasIt = "enableCompileCache" in (await import("node:module"));
+    const help = await execa(process.execPath, [bin, "--help"], {
+      env: { NOMAD_GITOPS_BOT_CACHE_DIR: cache },
+    });
+    expect(help.exitCode).toBe(0);
+    const folder = path.join(cache, "node-compile-cache");
+    expect(
+      await stat(folder).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(nodeHasIt);
+    if (nodeHasIt) expect((await readdir(folder, { recursive: true })).length).toBeGreaterThan(0);
   });
 });

@@ -53,6 +53,8 @@ export async function startAppProcess(input: {
       LOG_FORMAT: "json",
       LOG_LEVEL: "info",
       PATH: process.env.PATH ?? "/usr/bin:/bin",
+      // The code cache stays in the tests' directory (test/global-setup.ts), not this user's ~/.cache.
+      NOMAD_GITOPS_BOT_CACHE_DIR: process.env.NOMAD_GITOPS_BOT_CACHE_DIR,
       ...input.env,
     },
     extendEnv: false,

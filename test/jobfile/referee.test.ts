@@ -1,5 +1,8 @@
 // The referee parser in its own thread (prepareReferee): the same reading as in this thread, and when
 // the thread cannot load the parser, every read is still answered, here.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 const valid = `job "a" {\n  group "g" {\n    task "t" {\n      config {\n        image = "nginx:1.27"\n      }\n    }\n  }\n}\n`;
@@ -29,10 +32,15 @@ describe("the referee's thread", () => {
 
   it("[fault:referee-thread-fails] a thread that cannot load the parser: reads are answered in this thread", async () => {
     const parse = await freshParse();
-    parse.prepareReferee("/nonexistent/hcl2-parser.js");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "ngb-referee-"));
+    const broken = path.join(dir, "hcl2-parser.js");
+    await writeFile(broken, 'throw new Error("this parser does not load");\n');
+    parse.prepareReferee(broken);
+    expect(parse.refereeState()).toBe("thread");
     const answers = [await parse.refereeRead(valid), await parse.refereeRead(rejected)];
     parse.clearParseCache();
     expect(answers).toEqual([parse.hcl2Object(valid), parse.hcl2Object(rejected)]);
     expect(answers.map((a) => a.ok)).toEqual([true, false]);
+    await rm(dir, { recursive: true, force: true });
   });
 });
