@@ -22,7 +22,7 @@ const SEED = 21;
 const PER_FILE = 4;
 
 describe.skipIf(!present)("--fast's rules against the referee, on mutated corpus files", () => {
-  it("refuses exactly what hcl2-parser refuses", { timeout: 60_000 }, async () => {
+  it("[fault:hcl-newline-rules] refuses exactly what hcl2-parser refuses", { timeout: 60_000 }, async () => {
     const random = seededRandom(SEED);
     const disagreements: string[] = [];
     let refused = 0;

@@ -153,7 +153,7 @@ const valid: Array<[string, string]> = [
 ];
 
 describe("strict rules", () => {
-  it.each(refused)("refuses %s, with its line", async (_, text, line, reason) => {
+  it.each(refused)("[fault:hcl-newline-rules] refuses %s, with its line", async (_, text, line, reason) => {
     expect(hcl2Object(text).ok).toBe(false);
     const problem = await rules(text);
     expect(problem?.line).toBe(line);
