@@ -8,6 +8,7 @@
 // comment ends at one.
 import type { Node } from "web-tree-sitter";
 import { child, children } from "./hcl.js";
+import { lineAt } from "./lines.js";
 
 export interface StrictProblem {
   reason: string;
@@ -20,6 +21,7 @@ export function strictRuleProblem(root: Node, text: string): StrictProblem | nul
   const rules = new Rules(text);
   const body = child(root, "body");
   if (body) rules.body(body, null);
+  rules.characters(root);
   return rules.first === null ? null : { reason: rules.first.reason, line: rules.first.line };
 }
 
@@ -41,6 +43,23 @@ class Rules {
   first: (StrictProblem & { index: number }) | null = null;
 
   constructor(private readonly text: string) {}
+
+  /**
+   * tree-sitter reads a carriage return without its line feed, a form feed and a vertical tab as space;
+   * hclsyntax refuses them outside comments, except a form feed or vertical tab in a string's text.
+   */
+  characters(root: Node): void {
+    for (const m of this.text.matchAll(/\r(?!\n)|[\f\v]/g)) {
+      const inside = root.descendantForIndex(m.index, m.index + 1)?.type;
+      if (inside === "comment" || (inside === "template_literal" && m[0] !== "\r")) continue;
+      const name =
+        m[0] === "\r"
+          ? "a carriage return without a line feed"
+          : `the control character ${JSON.stringify(m[0])}`;
+      this.reportAt(m.index, lineAt(this.text, m.index), `${name} is not valid outside a comment`);
+      return;
+    }
+  }
 
   /** A body's elements, each checked, and the newlines between them; `block` null: the file's body. */
   body(body: Node | null, block: Node | null): void {

@@ -133,6 +133,24 @@ const refused: Array<[string, string, number, string]> = [
     'a "," in an object must be on the line where its element ends',
   ],
   ["an object element split", "a = f({ b =\n  1 })\n", 1, 'the object element "b" is split across lines'],
+  [
+    "a carriage return without its line feed",
+    "a = 1\r\r\nb = 2\r\n",
+    1,
+    "a carriage return without a line feed is not valid outside a comment",
+  ],
+  [
+    "a lone carriage return in a heredoc",
+    "a = <<EOF\nx\ry\nEOF\n",
+    2,
+    "a carriage return without a line feed",
+  ],
+  [
+    "a form feed between tokens",
+    "a = [1,\f2]\n",
+    1,
+    'the control character "\\f" is not valid outside a comment',
+  ],
   ["an attribute set twice", "a = 1\nb = 2\na = 3\n", 3, 'attribute "a" is set twice'],
 ];
 
@@ -149,6 +167,7 @@ const valid: Array<[string, string]> = [
   ["CRLF line ends", 'job "j" {\r\n  a = 1\r\n  b = <<EOF\r\nx\r\nEOF\r\n}\r\n'],
   ["objects over several lines", "a = {\n  b = 1\n  c = 2,\n  d = 3\n}\ne = { f = 1, g = 2, }\n"],
   ["no line break at the end", 'a = 1\nb { c = "d" }'],
+  ["control characters in comments and string text", 'a = 1 # one\rtwo\nb = "x\fy"\nc = <<EOF\nx\vy\nEOF\n'],
   ["an empty file and a comment", "# nothing here\n"],
 ];
 
