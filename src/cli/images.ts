@@ -20,9 +20,10 @@ Lists the container images of Nomad job files: job, group, task, line, the refer
   --var-file FILE  values for variables (\`name = value\`), after <job>.vars.hcl beside each job file
                    (for a Nomad Pack template: values files over its pack's variables.hcl)
   --fast           check files with tree-sitter and the rules HashiCorp's parser adds to the grammar
-                   (one attribute per one-line block, no attribute set twice) instead of asking
+                   (where a newline ends an attribute or a block, one attribute per one-line block,
+                   no line break in a quoted string, no attribute set twice) instead of asking
                    HashiCorp's HCL parser itself, the referee \`pin\`, \`plan\` and \`apply\` prove every
-                   edit with: faster, but a file only that parser refuses can be listed as ok
+                   edit with: faster, but a file only that parser refuses could still be listed as ok
   --strict         ask the referee (the default; kept for scripts that pass it)
   --json           print {"files":[{"file","ok","error"?,"images":[{"job","group","task","line","reference",
                    "managed","reason"?,"kind"?,"hint"?,"literal"?,"shared"?}]}]}`;

@@ -1,7 +1,7 @@
 // Finds the container images of a Nomad job file: the direct `image` attribute of a `config` block
 // under a `task`, `sidecar_task` or `dynamic "task"`. Values are followed through variable defaults,
 // var files and locals; whatever cannot be followed statically is reported, never guessed.
-import type { Node, Tree } from "web-tree-sitter";
+import type { Tree } from "web-tree-sitter";
 import { parseTree, refereeRead, treeProblem } from "./parse.js";
 import type { Item } from "./layout.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
@@ -12,6 +12,7 @@ import { child, children } from "./hcl.js";
 import { type ExternalValue, Scanner } from "./scanner.js";
 import { analyzeJsonJobFile, looksLikeJson } from "./json.js";
 import { type UnmanagedKind, hintFor } from "./reasons.js";
+import { strictRuleProblem } from "./strict-rules.js";
 
 export { decodeQuoted, encodeQuoted } from "./hcl.js";
 export type { UnmanagedKind } from "./reasons.js";
@@ -127,7 +128,7 @@ export interface AnalyseOptions {
   strict?: boolean;
   /**
    * Without `strict`: still refuse what the rules HashiCorp's parser adds to tree-sitter's grammar
-   * catch (knownStrictError), so a listing reports those files without loading the referee.
+   * catch (strict-rules.ts), so a listing reports those files without loading the referee.
    */
   hclRules?: boolean;
   /** var files in -var-file order: a later file overrides an earlier one */
@@ -167,14 +168,14 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
       if (strict && text.length <= LARGE_FILE_CHARS) {
         const checked = await refereeRead(text);
         if (!checked.ok) {
-          const known = knownStrictError(tree.rootNode);
+          const known = strictRuleProblem(tree.rootNode, text);
           const why =
             known?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser), which does not say where";
           return { ok: false, error: `not valid HCL2: ${why}`, line: known?.line ?? null };
         }
         semantic = checked.value;
       } else if (!strict && options.hclRules) {
-        const known = knownStrictError(tree.rootNode);
+        const known = strictRuleProblem(tree.rootNode, text);
         if (known) return { ok: false, error: `not valid HCL2: ${known.reason}`, line: known.line };
       }
       // A fresh scanner: a failed piece scan may have seen part of the file.
@@ -238,7 +239,7 @@ async function readVarFiles(
     trees.push(varTree);
     const bad = treeProblem(varTree);
     const checked = strict && !bad ? await refereeRead(file.text) : null;
-    const ruled = !strict && !bad && hclRules ? knownStrictError(varTree.rootNode) : null;
+    const ruled = !strict && !bad && hclRules ? strictRuleProblem(varTree.rootNode, file.text) : null;
     if (bad || ruled || (checked && !checked.ok)) {
       const why = bad?.reason ?? ruled?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser)";
       const line = bad?.line ?? ruled?.line;
@@ -288,47 +289,4 @@ export async function findImages(text: string, options: AnalyseOptions = {}): Pr
 export function publicSite(site: SiteDetail): ImageSite {
   const { edit: _edit, ...rest } = site;
   return rest.kind === undefined ? rest : { ...rest, hint: hintFor(rest.kind) };
-}
-
-/**
- * hcl2-parser gives no position or message. Two rules tree-sitter does not enforce are common enough
- * to locate ourselves: a one-line block holds at most one attribute and no block, and an attribute may
- * not be set twice in one body.
- */
-function knownStrictError(root: Node): { reason: string; line: number } | null {
-  let found: { reason: string; line: number } | null = null;
-  const visit = (node: Node) => {
-    if (found !== null) return;
-    if (node.type === "block") {
-      const start = child(node, "block_start");
-      const end = child(node, "block_end");
-      const body = child(node, "body");
-      if (start && end && body && start.startPosition.row === end.startPosition.row) {
-        if (body.namedChildren.some((c) => c?.type === "block") || body.namedChildren.length > 1) {
-          found = {
-            reason: "a one-line block may hold only a single attribute",
-            line: start.startPosition.row + 1,
-          };
-          return;
-        }
-      }
-    }
-    if (node.type === "body") {
-      const seen = new Set<string>();
-      for (const attr of children(node, "attribute")) {
-        const name = child(attr, "identifier")?.text ?? "";
-        if (seen.has(name)) {
-          found = {
-            reason: `attribute ${JSON.stringify(name)} is set twice`,
-            line: attr.startPosition.row + 1,
-          };
-          return;
-        }
-        seen.add(name);
-      }
-    }
-    for (const c of node.namedChildren) if (c) visit(c);
-  };
-  visit(root);
-  return found;
 }
