@@ -1,5 +1,6 @@
 // The rules HashiCorp's HCL parser (hclsyntax) enforces and tree-sitter's HCL grammar does not, located
-// so that `images --fast` refuses what the referee refuses, with a line and a reason.
+// so that `images` (which edits nothing, so does not ask the referee) refuses what the referee refuses,
+// with a line and a reason.
 //
 // Most of them are about newlines. tree-sitter treats a newline as space; hclsyntax makes it end an
 // attribute, a block header, a block and an object element, except inside ( ), [ ], a `for`
