@@ -1,7 +1,7 @@
 // Finds the container images of a Nomad job file: the direct `image` attribute of a `config` block
 // under a `task`, `sidecar_task` or `dynamic "task"`. Values are followed through variable defaults,
 // var files and locals; whatever cannot be followed statically is reported, never guessed.
-import type { Node, Tree } from "web-tree-sitter";
+import type { Tree } from "web-tree-sitter";
 import { parseTree, refereeRead, treeProblem } from "./parse.js";
 import type { Item } from "./layout.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
@@ -10,6 +10,7 @@ import { LARGE_FILE_CHARS, type PieceState, scanInPieces } from "./pieces.js";
 import type { ImageRef } from "../image/reference.js";
 import { child, children } from "./hcl.js";
 import { type ExternalValue, Scanner } from "./scanner.js";
+import { Syntax, type TreeNode } from "./syntax.js";
 import { analyzeJsonJobFile, looksLikeJson } from "./json.js";
 import { type UnmanagedKind, hintFor } from "./reasons.js";
 
@@ -163,23 +164,25 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
       trees.push(tree);
       const problem = treeProblem(tree);
       if (problem) return { ok: false, error: `not valid HCL2: ${problem.reason}`, line: problem.line };
+      // One reading of the tree for the rules and the scan: each node crosses into WASM once.
+      const root = Syntax.of(tree.rootNode, text);
       // Above LARGE_FILE_CHARS the referee reads only the items an edit is in (verify.ts).
       if (strict && text.length <= LARGE_FILE_CHARS) {
         const checked = await refereeRead(text);
         if (!checked.ok) {
-          const known = knownStrictError(tree.rootNode);
+          const known = knownStrictError(root);
           const why =
             known?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser), which does not say where";
           return { ok: false, error: `not valid HCL2: ${why}`, line: known?.line ?? null };
         }
         semantic = checked.value;
       } else if (!strict && options.hclRules) {
-        const known = knownStrictError(tree.rootNode);
+        const known = knownStrictError(root);
         if (known) return { ok: false, error: `not valid HCL2: ${known.reason}`, line: known.line };
       }
       // A fresh scanner: a failed piece scan may have seen part of the file.
       if (text.length > LARGE_FILE_CHARS) scanner = new Scanner(text, vars.external);
-      sites = scanner.scan(tree.rootNode);
+      sites = scanner.scan(root);
     }
     if (!vars.ok) return vars.problem;
     const reads = scanner.externalReads();
@@ -295,9 +298,9 @@ export function publicSite(site: SiteDetail): ImageSite {
  * to locate ourselves: a one-line block holds at most one attribute and no block, and an attribute may
  * not be set twice in one body.
  */
-function knownStrictError(root: Node): { reason: string; line: number } | null {
+function knownStrictError<N extends TreeNode<N>>(root: N): { reason: string; line: number } | null {
   let found: { reason: string; line: number } | null = null;
-  const visit = (node: Node) => {
+  const visit = (node: N) => {
     if (found !== null) return;
     if (node.type === "block") {
       const start = child(node, "block_start");
@@ -327,7 +330,8 @@ function knownStrictError(root: Node): { reason: string; line: number } | null {
         seen.add(name);
       }
     }
-    for (const c of node.namedChildren) if (c) visit(c);
+    // Blocks and bodies are only ever in bodies and blocks (the root's body): no expression holds one.
+    for (const c of node.namedChildren) if (c && (c.type === "body" || c.type === "block")) visit(c);
   };
   visit(root);
   return found;
