@@ -104,13 +104,26 @@ const byPosition = (a: ServiceSite, b: ServiceSite) => a.file.localeCompare(b.fi
  * own `jobs` files, or (without `jobs`) in the config's job files.
  */
 function serviceOwns(config: Config, service: ConfiguredService, file: string, canonical: string): boolean {
-  if (canonicalRepository(service.image) !== canonical) return false;
+  if (configured(config, service.image) !== canonical) return false;
   return matchesAny(file, service.jobs ?? config.jobs);
+}
+
+/**
+ * The canonical repository of a config's `image` or `registry`, parsed once per config: every site of
+ * every file is compared with each service's (500 services and 500 sites: a quarter million parses).
+ */
+const canonicalOfConfig = new WeakMap<Config, Map<string, string>>();
+function configured(config: Config, repository: string): string {
+  let known = canonicalOfConfig.get(config);
+  if (!known) canonicalOfConfig.set(config, (known = new Map()));
+  let canonical = known.get(repository);
+  if (canonical === undefined) known.set(repository, (canonical = canonicalRepository(repository)));
+  return canonical;
 }
 
 /** Without `services`: whether a repository lies under the `registry` prefix, in the config's job files. */
 function underRegistry(config: Config, file: string, canonical: string): boolean {
-  const prefix = canonicalRepository(config.registry!);
+  const prefix = configured(config, config.registry!);
   return (canonical === prefix || canonical.startsWith(`${prefix}/`)) && matchesAny(file, config.jobs);
 }
 
@@ -177,11 +190,12 @@ export function discoverServices(
         );
   services.sort((a, b) => a.name.localeCompare(b.name));
   const seen = [...new Set(sites.map((x) => x.canonical))];
+  const index = indexSites(sites);
   const reads = sorted.flatMap((f) =>
     f.scan.ok ? (f.scan.reads ?? []).map((read) => ({ ...read, from: f.path })) : [],
   );
   return {
-    services: services.map((s) => oneOwnerPerLiteral(s, services, sites, reads)),
+    services: services.map((s) => oneOwnerPerLiteral(s, services, index, reads)),
     fileErrors,
     unknownSites,
     configProblems: configProblems(config, files, listed, services, seen),
@@ -191,6 +205,34 @@ export function discoverServices(
 const literalKey = (file: string, site: ImageSite) =>
   site.literal ? `${site.literal.file ?? file}:${site.literal.offset}` : null;
 
+type Located = { file: string; site: ImageSite };
+
+/** The sites by file and line (the first one there), and by the literal they read (in order). */
+interface SiteIndex {
+  at(file: string, line: number): Located | undefined;
+  reading(key: string): readonly Located[];
+}
+
+// Each service asks for its own sites: an index instead of a search through all of them per site.
+function indexSites(sites: readonly Located[]): SiteIndex {
+  const byLine = new Map<string, Map<number, Located>>();
+  const byLiteral = new Map<string, Located[]>();
+  for (const x of sites) {
+    let lines = byLine.get(x.file);
+    if (!lines) byLine.set(x.file, (lines = new Map()));
+    if (!lines.has(x.site.line)) lines.set(x.site.line, x);
+    const key = literalKey(x.file, x.site);
+    if (key === null) continue;
+    const readers = byLiteral.get(key);
+    if (readers) readers.push(x);
+    else byLiteral.set(key, [x]);
+  }
+  return {
+    at: (file, line) => byLine.get(file)?.get(line),
+    reading: (key) => byLiteral.get(key) ?? [],
+  };
+}
+
 /**
  * A literal that several image sites read (a shared variable, a var file value) is pinned only when
  * every site reading it belongs to this one service: otherwise pinning it would move another
@@ -199,7 +241,7 @@ const literalKey = (file: string, site: ImageSite) =>
 function oneOwnerPerLiteral(
   service: DiscoveredService,
   services: readonly DiscoveredService[],
-  sites: ReadonlyArray<{ file: string; site: ImageSite }>,
+  sites: SiteIndex,
   reads: ReadonlyArray<ValueRead & { from: string }>,
 ): DiscoveredService {
   const owned = (s: DiscoveredService, file: string, line: number) =>
@@ -209,12 +251,10 @@ function oneOwnerPerLiteral(
     "give each service its own variable or local, or use the value only in image sites of one service";
   const moved: ServiceSite[] = [];
   const keep = service.sites.filter((x) => {
-    const own = sites.find((y) => y.file === x.file && y.site.line === x.line);
+    const own = sites.at(x.file, x.line);
     const key = own && literalKey(x.file, own.site);
     if (!key) return true;
-    const others = sites.filter(
-      (y) => y !== own && literalKey(y.file, y.site) === key && !owned(service, y.file, y.site.line),
-    );
+    const others = sites.reading(key).filter((y) => y !== own && !owned(service, y.file, y.site.line));
     if (others.length > 0) {
       const o = others[0]!;
       const owner = ownerOf(o.file, o.site.line);
@@ -233,7 +273,7 @@ function oneOwnerPerLiteral(
     const foreign = reads.find((r) => {
       if (r.file !== literal.file || literal.offset < r.start || literal.offset >= r.end) return false;
       if (r.site === undefined) return true;
-      const reader = sites.find((y) => y.file === r.from && y.site.line === r.site);
+      const reader = sites.at(r.from, r.site);
       return !reader || literalKey(r.from, reader.site) !== key || !owned(service, r.from, r.site);
     });
     if (!foreign) return true;

@@ -1,14 +1,15 @@
 // Reading tree-sitter's HCL syntax tree: small accessors, static traversals (`var.x.key`,
 // `var.x["key"]`), collection members, and the escapes of quoted strings.
-import type { Node } from "web-tree-sitter";
+// Generic over the node: web-tree-sitter's Node (pack/) or a Syntax that reads each node once (scanner).
+import type { TreeNode } from "./syntax.js";
 
-export function child(node: Node, type: string): Node | null {
+export function child<N extends TreeNode<N>>(node: N, type: string): N | null {
   for (const c of node.children) if (c?.type === type) return c;
   return null;
 }
 
-export function children(node: Node, type: string): Node[] {
-  return node.children.filter((c): c is Node => c?.type === type);
+export function children<N extends TreeNode<N>>(node: N, type: string): N[] {
+  return node.children.filter((c): c is N => c?.type === type);
 }
 
 /** Decodes the content of a quoted HCL template literal (no interpolations in it). */
@@ -48,11 +49,11 @@ export function encodeQuoted(value: string): string {
   return value.replace(/[\\"\n\r\t]|\$\{|%\{/g, (m) => escapes[m] ?? `${m[0]}${m}`);
 }
 
-export function blockType(block: Node): string {
+export function blockType<N extends TreeNode<N>>(block: N): string {
   return block.namedChildren[0]?.text ?? "";
 }
 
-export function attribute(body: Node, name: string): Node | null {
+export function attribute<N extends TreeNode<N>>(body: N, name: string): N | null {
   for (const attr of children(body, "attribute")) {
     if (child(attr, "identifier")?.text === name) return child(attr, "expression");
   }
@@ -60,8 +61,8 @@ export function attribute(body: Node, name: string): Node | null {
 }
 
 /** ["var", "images", "app"] for `var.images.app` or `var.images["app"]`; null unless a static traversal. */
-export function traversalPath(expr: Node): string[] | null {
-  const parts = expr.namedChildren.filter((c): c is Node => c !== null && c.type !== "comment");
+export function traversalPath<N extends TreeNode<N>>(expr: N): string[] | null {
+  const parts = expr.namedChildren.filter((c): c is N => c !== null && c.type !== "comment");
   if (parts.length < 2 || parts[0]!.type !== "variable_expr") return null;
   const root = parts[0]!.text;
   if (root !== "var" && root !== "local") return null;
@@ -81,8 +82,8 @@ export function traversalPath(expr: Node): string[] | null {
 }
 
 /** An object key or index written as a bare name, a plain string or a number. */
-export function staticKey(expr: Node): string | null {
-  const parts = expr.namedChildren.filter((c): c is Node => c !== null);
+export function staticKey<N extends TreeNode<N>>(expr: N): string | null {
+  const parts = expr.namedChildren.filter((c): c is N => c !== null);
   if (parts.length !== 1) return null;
   const only = parts[0]!;
   if (only.type === "variable_expr") return only.text;
@@ -97,12 +98,12 @@ export function staticKey(expr: Node): string | null {
 }
 
 /** The expression of one attribute of an object literal, or one element of a tuple literal. */
-export function member(expr: Node, key: string): Node | null {
+export function member<N extends TreeNode<N>>(expr: N, key: string): N | null {
   const collection = child(expr, "collection_value");
   const object = collection && child(collection, "object");
   if (object) {
     for (const elem of children(object, "object_elem")) {
-      const [k, v] = elem.namedChildren.filter((c): c is Node => c?.type === "expression");
+      const [k, v] = elem.namedChildren.filter((c): c is N => c?.type === "expression");
       if (k && v && staticKey(k) === key) return v;
     }
     return null;

@@ -10,6 +10,7 @@ import { LARGE_FILE_CHARS, type PieceState, scanInPieces } from "./pieces.js";
 import type { ImageRef } from "../image/reference.js";
 import { child, children } from "./hcl.js";
 import { type ExternalValue, Scanner } from "./scanner.js";
+import { Syntax } from "./syntax.js";
 import { analyzeJsonJobFile, looksLikeJson } from "./json.js";
 import { type UnmanagedKind, hintFor } from "./reasons.js";
 import { strictRuleProblem } from "./strict-rules.js";
@@ -164,23 +165,25 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
       trees.push(tree);
       const problem = treeProblem(tree);
       if (problem) return { ok: false, error: `not valid HCL2: ${problem.reason}`, line: problem.line };
+      // One reading of the tree for the rules and the scan: each node crosses into WASM once.
+      const root = Syntax.of(tree.rootNode, text);
       // Above LARGE_FILE_CHARS the referee reads only the items an edit is in (verify.ts).
       if (strict && text.length <= LARGE_FILE_CHARS) {
         const checked = await refereeRead(text);
         if (!checked.ok) {
-          const known = strictRuleProblem(tree.rootNode, text);
+          const known = strictRuleProblem(root, text);
           const why =
             known?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser), which does not say where";
           return { ok: false, error: `not valid HCL2: ${why}`, line: known?.line ?? null };
         }
         semantic = checked.value;
       } else if (!strict && options.hclRules) {
-        const known = strictRuleProblem(tree.rootNode, text);
+        const known = strictRuleProblem(root, text);
         if (known) return { ok: false, error: `not valid HCL2: ${known.reason}`, line: known.line };
       }
       // A fresh scanner: a failed piece scan may have seen part of the file.
       if (text.length > LARGE_FILE_CHARS) scanner = new Scanner(text, vars.external);
-      sites = scanner.scan(tree.rootNode);
+      sites = scanner.scan(root);
     }
     if (!vars.ok) return vars.problem;
     const reads = scanner.externalReads();
@@ -239,7 +242,10 @@ async function readVarFiles(
     trees.push(varTree);
     const bad = treeProblem(varTree);
     const checked = strict && !bad ? await refereeRead(file.text) : null;
-    const ruled = !strict && !bad && hclRules ? strictRuleProblem(varTree.rootNode, file.text) : null;
+    const ruled =
+      !strict && !bad && hclRules
+        ? strictRuleProblem(Syntax.of(varTree.rootNode, file.text), file.text)
+        : null;
     if (bad || ruled || (checked && !checked.ok)) {
       const why = bad?.reason ?? ruled?.reason ?? "rejected by HashiCorp's HCL parser (hcl2-parser)";
       const line = bad?.line ?? ruled?.line;

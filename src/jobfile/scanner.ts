@@ -10,12 +10,16 @@ import { type Unmanaged, unmanaged } from "./reasons.js";
 import type { EditPoint, ImageSite, SiteDetail, ValueRead } from "./jobfile.js";
 import { lineOfIndex, lineStarts } from "./lines.js";
 import { type Found, type Link, settle } from "./settle.js";
+import { Syntax } from "./syntax.js";
 
 /** A variable's value from a var file: its expression lives in another tree. */
 export interface ExternalValue {
   file: string;
   expr: Node;
 }
+
+/** A node of the job file (read through Syntax), or of a var file's tree. */
+type AnyNode = Syntax | Node;
 
 interface Piece {
   text: string;
@@ -45,8 +49,8 @@ export interface Collected {
 }
 
 export class Scanner {
-  private readonly variables = new Map<string, Node | null>();
-  private readonly locals = new Map<string, Node>();
+  private readonly variables = new Map<string, Syntax | null>();
+  private readonly locals = new Map<string, Syntax>();
   /** every static `var.…` / `local.…` traversal in the file */
   private readonly uses: Link[] = [];
   private readonly found: Found[] = [];
@@ -59,19 +63,24 @@ export class Scanner {
     private readonly external: ReadonlyMap<string, ExternalValue> = new Map(),
   ) {}
 
-  /** The image sites of a file parsed as one tree. */
-  scan(root: Node): SiteDetail[] {
-    this.define(root);
-    this.collect(root);
+  /** The image sites of a file parsed as one tree (its root, or a Syntax of it shared with others). */
+  scan(root: Node | Syntax): SiteDetail[] {
+    const syntax = this.syntax(root);
+    this.define(syntax);
+    this.collect(syntax);
     return this.finish();
+  }
+
+  private syntax(root: Node | Syntax): Syntax {
+    return root instanceof Syntax ? root : Syntax.of(root, this.text);
   }
 
   /**
    * Reads the variables and locals a tree declares. A file parsed in pieces gives the piece with its
    * definitions first, and keeps that tree until finish(): sites elsewhere resolve into it.
    */
-  define(root: Node) {
-    const body = child(root, "body");
+  define(root: Node | Syntax) {
+    const body = child(this.syntax(root), "body");
     if (!body) return;
     for (const block of children(body, "block")) {
       const type = blockType(block);
@@ -95,10 +104,11 @@ export class Scanner {
    * Finds the image sites and `var.`/`local.` references of a tree (the whole file, or a piece of it).
    * Returns what it found, undecided: another scan of an edited text may adopt it for an unedited piece.
    */
-  collect(root: Node): Collected {
+  collect(root: Node | Syntax): Collected {
     const from = { found: this.found.length, uses: this.uses.length, images: this.images.length };
-    this.countUses(root);
-    const body = child(root, "body");
+    const syntax = this.syntax(root);
+    this.countUses(syntax);
+    const body = child(syntax, "body");
     if (body)
       this.walk(body, { job: null, group: null, task: null, driver: null, inTask: false, service: null });
     return {
@@ -167,7 +177,10 @@ export class Scanner {
   }
 
   /** Collects every `var.x…` / `local.x…` reference anywhere in the file. */
-  private countUses(node: Node) {
+  private countUses(node: Syntax) {
+    // A reference's root is a slice of the text: without "var" or "local" in it there is none to find
+    // (the query walks the whole tree in WASM, a good part of a small file's scan).
+    if (!this.text.includes("var") && !this.text.includes("local")) return;
     // One query for the roots instead of walking every node: far fewer wasm round trips.
     for (const root of node.descendantsOfType("variable_expr")) {
       if (!root || (root.text !== "var" && root.text !== "local")) continue;
@@ -178,14 +191,14 @@ export class Scanner {
     }
   }
 
-  private labels(block: Node): string[] {
+  private labels(block: Syntax): string[] {
     return block.namedChildren
-      .filter((c): c is Node => c !== null && (c.type === "string_lit" || c.type === "identifier"))
+      .filter((c) => c.type === "string_lit" || c.type === "identifier")
       .slice(1)
       .map((c) => (c.type === "identifier" ? c.text : decodeQuoted(c.text.slice(1, -1))));
   }
 
-  private walk(body: Node, ctx: Context) {
+  private walk(body: Syntax, ctx: Context) {
     for (const block of children(body, "block")) {
       const type = blockType(block);
       const labels = this.labels(block);
@@ -220,19 +233,19 @@ export class Scanner {
     }
   }
 
-  private driver(body: Node | null): string | null {
+  private driver(body: Syntax | null): string | null {
     return body ? this.literal(attribute(body, "driver")) : null;
   }
 
   /** The value of a plain string literal expression, else null. */
-  private literal(expr: Node | null): string | null {
+  private literal(expr: Syntax | null): string | null {
     if (!expr) return null;
     const lit = child(expr, "literal_value");
     const str = lit && child(lit, "string_lit");
     return str ? decodeQuoted(str.text.slice(1, -1)) : null;
   }
 
-  private site(attr: Node, ctx: Context): Found {
+  private site(attr: Syntax, ctx: Context): Found {
     const base = { job: ctx.job, group: ctx.group, task: ctx.task, driver: ctx.driver };
     const line = attr.startPosition.row + 1;
     const expr = child(attr, "expression");
@@ -300,13 +313,13 @@ export class Scanner {
   }
 
   /** Follows an expression to the string literals it is made of. */
-  private resolve(node: Node, chain: Link[], depth: number, file: string | null = null): Resolution {
+  private resolve(node: AnyNode, chain: Link[], depth: number, file: string | null = null): Resolution {
     if (depth > 16) return fail("expression", "variables or locals refer to each other in a cycle");
     switch (node.type) {
       case "expression": {
         const path = file === null ? traversalPath(node) : null;
         if (path) return this.follow(path, node.startIndex, chain, depth);
-        const parts = node.namedChildren.filter((c): c is Node => c !== null && c.type !== "comment");
+        const parts = node.namedChildren.filter((c): c is AnyNode => c !== null && c.type !== "comment");
         if (parts.length === 1) return this.resolve(parts[0]!, chain, depth, file);
         if (parts[0]?.type === "variable_expr")
           return fail("expression", `uses ${node.text.slice(0, 60)}, which is not a string literal`);
@@ -364,7 +377,7 @@ export class Scanner {
   private follow(path: string[], at: number, chain: Link[], depth: number): Resolution {
     const [root, key] = path as [string, string];
     const name = path.join(".");
-    let expr: Node | null | undefined;
+    let expr: AnyNode | null | undefined;
     let file: string | null = null;
     if (root === "var") {
       if (!this.variables.has(key)) return fail("undeclared", `var.${key} is not declared in this file`);
@@ -393,7 +406,7 @@ export class Scanner {
    * `<<-` heredoc's indentation, before the newline) is spliced in place, so the heredoc stays one.
    * Its value is read as that line: the newline could only break the reference.
    */
-  private heredoc(node: Node, chain: Link[]): Resolution {
+  private heredoc(node: AnyNode, chain: Link[]): Resolution {
     const doc = child(node, "heredoc_template");
     if (!doc) return fail("expression", "an unsupported template");
     if (

@@ -7,7 +7,8 @@
 // expression, ${ } and %{ } (hclsyntax's parser stops seeing newlines there), and it refuses a raw
 // newline in a quoted string. Block comments are not newlines, even when they span lines; a `#` or `//`
 // comment ends at one.
-import type { Node } from "web-tree-sitter";
+// Read through Syntax (syntax.ts), the reading the scan shares: each node crosses into WASM once.
+import type { Syntax as Node } from "./syntax.js";
 import { child, children } from "./hcl.js";
 import { lineAt } from "./lines.js";
 
@@ -51,7 +52,7 @@ class Rules {
    */
   characters(root: Node): void {
     for (const m of this.text.matchAll(/\r(?!\n)|[\f\v]/g)) {
-      const inside = root.descendantForIndex(m.index, m.index + 1)?.type;
+      const inside = root.node.descendantForIndex(m.index, m.index + 1)?.type;
       if (inside === "comment" || (inside === "template_literal" && m[0] !== "\r")) continue;
       const name =
         m[0] === "\r"
@@ -209,7 +210,7 @@ class Rules {
       } else if (LOOSE_NODES.has(c.type)) {
         this.loose(c);
         out.push(token(c));
-      } else if (c.childCount === 0) out.push(token(c));
+      } else if (c.children.length === 0) out.push(token(c));
       else this.tokens(c, out);
     }
     return out;

@@ -1,5 +1,5 @@
 // `images` and `pin` with var files: <job>.vars.hcl beside the job by convention, more with --var-file.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -71,6 +71,28 @@ describe("var files on the command line", () => {
       ),
     ).toBe(1);
     expect(cap.stderr).toContain("nope.vars.hcl: no such file");
+  });
+
+  it("[fault:varfile-beside-unreadable] a <job>.vars.hcl that is there but cannot be read is that job's error; no other's", async () => {
+    // `images` asks whether the file beside exists before reading it (a missing one is the usual case):
+    // one that exists and fails to read is still reported as the read's own error.
+    const job = copy("varfiles/web.nomad.hcl");
+    mkdirSync(path.join(dir, "varfiles/web.vars.hcl"));
+    const other = path.join(dir, "other.nomad.hcl");
+    writeFileSync(
+      other,
+      'job "o" {\n  group "g" {\n    task "t" {\n      config {\n        image = "a/b:1"\n      }\n    }\n  }\n}\n',
+    );
+    const cap = captureIO();
+    expect(await main(["images", "--json", "--fast", job, other], cap.io)).toBe(1);
+    const files = JSON.parse(cap.stdout.replaceAll(dir, "DIR")).files;
+    expect(files.map((f: { file: string; ok: boolean; error?: string }) => [f.file, f.ok, f.error])).toEqual([
+      ["DIR/varfiles/web.nomad.hcl", false, "DIR/varfiles/web.vars.hcl: is a directory"],
+      ["DIR/other.nomad.hcl", true, undefined],
+    ]);
+    const before = readFileSync(job, "utf8");
+    expect(await main(["pin", "--set", `ghcr.io/acme/web=${D1}`, job], captureIO().io)).toBe(1);
+    expect(readFileSync(job, "utf8")).toBe(before);
   });
 });
 

@@ -3,6 +3,7 @@
 // (hcl2-parser), so a case that does not break the rule HashiCorp's way fails here, not in review.
 import { describe, expect, it } from "vitest";
 import { hcl2Object, parseTree, treeProblem } from "../../src/jobfile/parse.js";
+import { Syntax } from "../../src/jobfile/syntax.js";
 import { strictRuleProblem } from "../../src/jobfile/strict-rules.js";
 
 async function rules(text: string) {
@@ -10,7 +11,7 @@ async function rules(text: string) {
   try {
     // The rules read trees tree-sitter parsed without error.
     expect(treeProblem(tree)).toBeNull();
-    return strictRuleProblem(tree.rootNode, text);
+    return strictRuleProblem(Syntax.of(tree.rootNode, text), text);
   } finally {
     tree.delete();
   }
