@@ -42,21 +42,20 @@ async function loaded(name: string, args: string[], cwd = process.cwd()) {
 const APP_ONLY = ["hcl2-parser", "probot", "ioredis", "@sigstore/verify", "@sigstore/core"];
 
 describe("start-up", () => {
-  it("images --fast loads tree-sitter and no referee parser, sigstore, probot or redis", async () => {
-    const out = await loaded("images", [
-      "images",
-      "--fast",
-      "--json",
-      "test/fixtures/nomad/crlf-tabs.nomad.hcl",
-    ]);
+  it("images loads tree-sitter and no referee parser, sigstore, probot or redis", async () => {
+    const out = await loaded("images", ["images", "--json", "test/fixtures/nomad/crlf-tabs.nomad.hcl"]);
     expect(out.exitCode).toBe(0);
     expect(JSON.parse(out.stdout).files[0].ok).toBe(true);
     expect(out.packages).toContain("web-tree-sitter");
     expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
   });
 
-  it("images on one file asks the referee in the command's own thread (and nothing of the App)", async () => {
-    const out = await loaded("images-strict", ["images", "test/fixtures/nomad/crlf-tabs.nomad.hcl"]);
+  it("images --strict on one file asks the referee in the command's own thread (and nothing of the App)", async () => {
+    const out = await loaded("images-strict", [
+      "images",
+      "--strict",
+      "test/fixtures/nomad/crlf-tabs.nomad.hcl",
+    ]);
     expect(out.exitCode).toBe(0);
     expect(out.packages).toContain("hcl2-parser");
     expect(APP_ONLY.filter((p) => p !== "hcl2-parser" && out.packages.has(p))).toEqual([]);
@@ -75,12 +74,14 @@ describe("start-up", () => {
     expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
   });
 
-  it("images on one file compiles the referee with the code cache the run before saved", async () => {
+  it("images --strict on one file compiles the referee with the code cache the run before saved", async () => {
     const cache = path.join(tmp, "code-cache");
     const images = (dir: string) =>
-      execa(process.execPath, [bin, "images", "--json", "test/fixtures/nomad/crlf-tabs.nomad.hcl"], {
-        env: { NOMAD_GITOPS_BOT_CACHE_DIR: dir },
-      });
+      execa(
+        process.execPath,
+        [bin, "images", "--strict", "--json", "test/fixtures/nomad/crlf-tabs.nomad.hcl"],
+        { env: { NOMAD_GITOPS_BOT_CACHE_DIR: dir } },
+      );
     const cold = await images(cache);
     const [name, ...others] = await readdir(cache);
     expect(others).toEqual([]);
