@@ -82,21 +82,19 @@ const BEFORE = [
 
 /** Where the remaining time goes (static; see the date and commit in it). */
 const PROFILE = [
-  "Where the rest goes (static text: V8 CPU profile of one `plan` process, 10 moved, 2026-12-07 09:33 UTC, branch wt-pp2",
-  "at 9e88d8b, machine loaded by other work (load average ~9, so every figure is about 2× its idle value);",
-  "`node --cpu-prof bin/nomad-gitops-bot plan`):",
+  "Where the rest goes (static text: V8 CPU profile of one `plan` process, 10 moved, code cache warm, 2026-12-07 13:45 UTC,",
+  "main at faffd68, machine idle; `node --cpu-prof bin/nomad-gitops-bot plan`; the profiler itself adds about a third):",
   "",
-  "- main thread, 6.2 s: start-up to `deploy` 0.43 s, then the pipeline's modules load while git answers (`runDeploy`",
-  "  at 0.79 s); the scan (tree-sitter, 500 files: wasm 0.59 s, web-tree-sitter 0.21 s, the HCL scanner 0.33 s) runs",
-  "  to 3.4 s while the lookups go on, yielding after every file so a connection that answered gets its next",
-  "  lookup at once; HTTP (undici) 0.77 s; waiting on the registry (idle) 1.8 s; GC 0.16 s; after the last HEAD,",
-  "  0.29 s: git history, the 10 edits, release notes, rendering;",
-  "- the referee's thread starts at the first moved digest (1.2 s), compiles hcl2-parser's 4 MB bundle (0.8 s) and",
-  "  runs its GopherJS start-up and the 10 read-ahead readings of the files to edit (0.85 s) while the lookups run;",
-  "  what is left for it after the last HEAD is the 10 readings of the edited texts (~40 ms). A plan where nothing",
-  "  moved never starts it;",
-  "- what is left above the floor: CPU. On 2 CPUs shared with the registry, this process spends about 2.8 s of CPU",
-  "  (the referee's thread about a third of it, tree-sitter about a quarter) where the floor's spends 0.9 s.",
+  "- main thread, 2.56 s: socket writes to the registry 0.33 s (`writeLatin1String`: the loopback send, kernel time the",
+  "  floor pays as well), the rest of node's HTTP and streams about 0.4 s; tree-sitter 0.29 s in WASM plus 0.17 s",
+  "  reading its trees (web-tree-sitter, scanner.js, syntax.js: ~65 node calls a file, 608 before); GC 0.09 s;",
+  "  idle 0.33 s;",
+  "- the referee's thread, 1.9 s, idle for half of it: loading hcl2-parser's bundle with the V8 code cache about",
+  "  0.24 s (0.8 s without, under load, in the profile before), then GopherJS's start-up and the 20 readings",
+  "  (10 read ahead, 10 proofs) 0.57 s. A plan where nothing moved never starts it, and comes within 1.26–1.36× of",
+  "  the floor; the moved plan's remaining gap is mostly this thread's CPU on 2 CPUs shared with the registry;",
+  "- before (2026-12-07 09:33 UTC, at 9e88d8b, loaded): HTTP through undici's fetch 0.77 s, tree-sitter and the",
+  "  scanner 1.13 s, the referee's bundle compiled without a cache 0.8 s.",
 ];
 
 type Compare = "content" | "manifest";
