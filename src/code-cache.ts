@@ -45,16 +45,10 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
 function privateDir(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return ownedAlone(statSync(dir));
+    return loaderHere().ownedAlone(statSync(dir));
   } catch {
     return false;
   }
-}
-
-function ownedAlone(stat: { uid: number; mode: number }): boolean {
-  // Windows has no owners in this sense: its profile directories are private to the user already.
-  const uid = process.getuid?.();
-  return uid === undefined || (stat.uid === uid && (stat.mode & 0o022) === 0);
 }
 
 /** A CommonJS file to compile, and where its bytecode is kept. */
@@ -108,16 +102,24 @@ export interface CodeCacheUse {
 
 /**
  * CommonJS source (for a worker thread, which runs code given as text, and for this thread through
- * runCommonJsHere: one implementation) defining `runCommonJs(load, require)`: reads the file and its
- * cached bytecode (in the thread that compiles, so the reading and hashing cost the caller's thread
- * nothing), compiles it with that bytecode, runs it as require() would (module, exports, require,
- * __filename, __dirname; `this` is exports; then in require's cache), and returns its exports, what it
- * read from the cache, the file to save bytecode to, and `codeCache()`: the bytecode to save there, or
- * undefined when the cached bytecode was accepted or there is no cache. Call that after the module has
- * done some work: the bytecode then includes the functions that work compiled. Throws when the file
- * cannot be read or run, as require() does.
+ * runCommonJsHere: one implementation) defining `ownedAlone(stat)`, the check for cache files and the
+ * cache directory alike, and `runCommonJs(load, require)`: reads the file and its cached bytecode (in
+ * the thread that compiles, so the reading and hashing cost the caller's thread nothing), compiles it
+ * with that bytecode, runs it as require() would (module, exports, require, __filename, __dirname;
+ * `this` is exports; then in require's cache), and returns its exports, what it read from the cache,
+ * the file to save bytecode to, and `codeCache()`: the bytecode to save there, or undefined when the
+ * cached bytecode was accepted or there is no cache. Call that after the module has done some work: the
+ * bytecode then includes the functions that work compiled. Throws when the file cannot be read or run,
+ * as require() does.
  */
 export const RUN_COMMONJS = `
+// Whether a file or directory is ours alone: owned by this user, writable by nobody else. Windows has no
+// owners in this sense: its profile directories are private to the user already.
+function ownedAlone(stat) {
+  const uid = process.getuid?.();
+  return uid === undefined || (stat.uid === uid && (stat.mode & 0o022) === 0);
+}
+
 function runCommonJs(load, require) {
   const { createHash } = require("node:crypto");
   const fs = require("node:fs");
@@ -137,9 +139,7 @@ function runCommonJs(load, require) {
   // The temporary file of a write in progress is never read: only whole files are renamed in.
   function readChecked(file) {
     try {
-      const stat = fs.statSync(file);
-      const uid = process.getuid?.();
-      if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) return undefined;
+      if (!ownedAlone(fs.statSync(file))) return undefined;
       // The file: a sha256 (32 bytes) of the rest, then V8's bytecode (see saveCodeCache).
       const content = fs.readFileSync(file);
       const data = content.subarray(32);
@@ -178,14 +178,24 @@ export interface RanCommonJs {
   codeCache(): Uint8Array | undefined;
 }
 
-let runHere: ((load: CommonJsLoad, require: NodeJS.Require) => RanCommonJs) | undefined;
+interface Loader {
+  runCommonJs(load: CommonJsLoad, require: NodeJS.Require): RanCommonJs;
+  ownedAlone(stat: { uid: number; mode: number }): boolean;
+}
+
+let here: Loader | undefined;
+
+/** RUN_COMMONJS's functions in this thread: the same code the referee's thread runs. */
+function loaderHere(): Loader {
+  here ??= vm.runInThisContext(
+    `(function () {${RUN_COMMONJS}\nreturn { runCommonJs, ownedAlone };\n})`,
+  )() as Loader;
+  return here;
+}
 
 /** runCommonJs in this thread. */
 export function runCommonJsHere(load: CommonJsLoad): RanCommonJs {
-  runHere ??= vm.runInThisContext(
-    `(function () {${RUN_COMMONJS}\nreturn runCommonJs;\n})`,
-  )() as typeof runHere;
-  return runHere!(load, createRequire(import.meta.url));
+  return loaderHere().runCommonJs(load, createRequire(import.meta.url));
 }
 
 /**
