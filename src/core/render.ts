@@ -13,7 +13,12 @@ export const COMMENT_MARKER = "<!-- nomad-gitops:images -->";
 export const buildMarker = (sha: string) => `<!-- nomad-gitops:build ${sha} -->`;
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+// Everything put in a cell is text (reasons carry registry, builder and file content): it must not open HTML.
+const cell = (text: string) =>
+  text
+    .replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;"))
+    .replace(/\|/g, "\\|")
+    .replace(/\r?\n/g, " ");
 const files = (s: ServicePlan) => (s.files.length > 0 ? s.files.map(code).join("<br>") : "—");
 
 const LABELS: Record<ServiceStatus, string> = {

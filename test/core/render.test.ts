@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { discoverServices } from "../../src/core/discovery.js";
 import { plan } from "../../src/core/plan.js";
 import { releaseNotesTargets, renderReleaseNotes } from "../../src/core/release-notes.js";
-import { renderPrTitle, renderReleaseDraft } from "../../src/core/render.js";
+import { renderCheckRun, renderPrTitle, renderReleaseDraft } from "../../src/core/render.js";
 import { findImages } from "../../src/jobfile/jobfile.js";
 import { NEW_SHA, config, digest, fixtureFiles } from "./fixture.js";
 
@@ -124,5 +124,24 @@ describe("titles and the release draft", () => {
       _no commit history_
       "
     `);
+  });
+});
+
+describe("text in the check run", () => {
+  it("keeps a reason from opening HTML or breaking the table", () => {
+    const { p } = makePlan("registry: ghcr.io/acme/platform");
+    // A builder's or registry's words reach the reason: they are shown, never read as markup.
+    const refused = {
+      ...p,
+      services: p.services.map((s) =>
+        s.name === "banana"
+          ? { ...s, status: "error" as const, reason: 'bad <img src=x onerror="x"> | cell\nnext' }
+          : s,
+      ),
+    };
+    const row = renderCheckRun(refused)
+      .summary.split("\n")
+      .find((l) => l.startsWith("| banana |"));
+    expect(row).toBe('| banana | error | `cccccccccccc` | bad &lt;img src=x onerror="x"&gt; \\| cell next |');
   });
 });
