@@ -32,7 +32,10 @@ const bakedVersion = {
 
 rmSync(out, { recursive: true, force: true });
 await build({
-  entryPoints: { main: path.join(root, "src/cli/main.ts"), "code-cache": path.join(root, "src/code-cache.ts") },
+  entryPoints: {
+    main: path.join(root, "src/cli/main.ts"),
+    "code-cache": path.join(root, "src/code-cache.ts"),
+  },
   outdir: out,
   bundle: true,
   splitting: true,
@@ -55,5 +58,7 @@ await build({
   ],
   plugins: [bakedVersion],
   // Bundled CommonJS dependencies (execa's cross-spawn, yaml) call require() for Node's own modules.
-  banner: { js: 'import { createRequire as __ngbCreateRequire } from "node:module";\nconst require = __ngbCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __ngbCreateRequire } from "node:module";\nconst require = __ngbCreateRequire(import.meta.url);',
+  },
 });
