@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// CI: the npm package works without this repository. Packs the tarball (prepack rebuilds dist/), installs
-// it into an empty directory, then runs what a user runs from there: `npx nomad-gitops-bot plan` against
-// a throwaway registry on 127.0.0.1, and `npx probot run nomad-gitops-bot` answering a signed webhook.
+// CI: the npm package works without this repository. Packs the tarball (prepack rebuilds dist/, the CLI's
+// bundle included), installs it into an empty directory, then runs what a user runs from there:
+// `npx nomad-gitops-bot plan` against a throwaway registry on 127.0.0.1, and `npx probot run
+// nomad-gitops-bot` answering a signed webhook.
 // Also: a fresh `npm ci` of this lockfile and the install of the tarball print no EBADENGINE warning on
 // this Node (run it on every supported Node: .ci/run does, on the floor and on the newest line).
 /* global fetch, setTimeout */
@@ -83,6 +84,8 @@ try {
   const files = new Set(info.files.map((f) => f.path));
   for (const needed of [
     "bin/nomad-gitops-bot",
+    "dist/cli-bundle/main.js",
+    "dist/cli-bundle/code-cache.js",
     "dist/cli/main.js",
     "dist/app.js",
     "app.yml",
@@ -91,6 +94,19 @@ try {
     "LICENSE",
   ])
     check(files.has(needed), `the tarball has ${needed}`);
+  // The bin runs the CLI's bundle: every chunk it can import (at once, or when a command loads) is packed.
+  const bundled = [...files].filter((f) => f.startsWith("dist/cli-bundle/") && f.endsWith(".js"));
+  const unpacked = bundled.flatMap((f) =>
+    [...readFileSync(path.join(root, f), "utf8").matchAll(/(?:\bfrom|\bimport\()\s*"(\.\.?\/[^"]+)"/g)]
+      .map((m) => path.posix.join(path.posix.dirname(f), m[1]))
+      .filter((target) => !files.has(target))
+      .map((target) => `${f} imports ${target}`),
+  );
+  check(
+    bundled.length > 2 && unpacked.length === 0,
+    `the tarball has the CLI bundle and every chunk it imports (${bundled.length} files)`,
+    unpacked.join("\n") || `only ${bundled.join(", ")}`,
+  );
   const stray = [...files].filter((f) => /^(src|test|bench|scripts|nomad|docs)\/|\.map$|\.ts$/.test(f));
   check(stray.length === 0, "the tarball has no sources, tests or source maps", stray.join("\n"));
   check(!("private" in pkg), "package.json is not private");

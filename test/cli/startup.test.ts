@@ -1,11 +1,14 @@
-// What each command loads (issue 21): `images --fast` stays on tree-sitter, without the referee parser or the
-// App's dependencies; `plan` proves its edits with the referee loaded in its own thread, not in the
-// command's. Modules are recorded by a preload (test/helpers/loaded-modules.mjs) in the real bin.
+// What each command loads (issue 21): the bin runs the CLI's bundle (scripts/build-cli.mjs), a command
+// only the chunks it needs; `images` stays on tree-sitter, without the referee parser or the App's
+// dependencies; `plan` proves its edits with the referee loaded in its own thread, not in the command's.
+// Modules are recorded by a preload (test/helpers/loaded-modules.mjs) in the real bin.
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { GitFixture } from "../core/git-fixture.js";
 import { type TestRegistry, startRegistry } from "../helpers/registry.js";
 
@@ -26,7 +29,10 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/** Runs the bin and returns its exit code, output and the packages it loaded (in its main thread). */
+/**
+ * Runs the bin and returns its exit code, output, the packages it loaded (in its main thread) and the
+ * project's own files it loaded (paths from the repository's root).
+ */
 async function loaded(name: string, args: string[], cwd = process.cwd()) {
   const file = path.join(tmp, `${name}.txt`);
   const run = await execa(process.execPath, ["--import", preload, bin, ...args], {
@@ -36,12 +42,43 @@ async function loaded(name: string, args: string[], cwd = process.cwd()) {
   });
   const text = await readFile(file, "utf8");
   const packages = new Set([...text.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].map((m) => m[1]!));
-  return { ...run, packages };
+  const root = `${process.cwd()}${path.sep}`;
+  const files = new Set(
+    text
+      .split("\n")
+      .map((line) => (line.startsWith("file:") ? fileURLToPath(line) : line))
+      .filter((file) => file.startsWith(root) && !file.includes(`${path.sep}node_modules${path.sep}`))
+      .map((file) => path.relative(root, file).split(path.sep).join("/")),
+  );
+  return { ...run, packages, files };
 }
 
 const APP_ONLY = ["hcl2-parser", "probot", "ioredis", "@sigstore/verify", "@sigstore/core"];
 
 describe("start-up", () => {
+  it("the bin runs the CLI's bundle, and --version loads fewer of its chunks than images, no package", async () => {
+    const { version } = z
+      .object({ version: z.string() })
+      .parse(JSON.parse(await readFile("package.json", "utf8")));
+    const printed = await loaded("version", ["--version"]);
+    // The bundle carries the version it was built from (src/version.ts reads package.json beside it).
+    expect(printed.stdout).toBe(version);
+    expect(printed.packages).toEqual(new Set());
+    const images = await loaded("images-chunks", ["images", "test/fixtures/nomad/crlf-tabs.nomad.hcl"]);
+    expect(images.exitCode).toBe(0);
+    for (const run of [printed, images]) {
+      const outside = [...run.files].filter(
+        (f) => f !== "bin/nomad-gitops-bot" && !f.startsWith("dist/cli-bundle/"),
+      );
+      expect(outside).toEqual([]);
+      expect(run.files).toContain("dist/cli-bundle/main.js");
+    }
+    // Split, not one file: images' parser and reader are chunks that --version never loads.
+    const imagesOnly = [...images.files].filter((f) => !printed.files.has(f));
+    expect(imagesOnly.length).toBeGreaterThan(0);
+    expect(printed.files.size).toBeLessThan(images.files.size);
+  });
+
   it("images loads tree-sitter and no referee parser, sigstore, probot or redis", async () => {
     const out = await loaded("images", ["images", "--json", "test/fixtures/nomad/crlf-tabs.nomad.hcl"]);
     expect(out.exitCode).toBe(0);
