@@ -116,13 +116,33 @@ async function loadConfig(
   return loaded.config;
 }
 
-function progressPrinter(io: CliIO): (e: ProgressEvent) => void {
+/**
+ * Progress lines, written together: one write (and one redaction) per batch instead of one per service,
+ * the same bytes in the same order. A batch leaves after PROGRESS_BATCH_MS, and whatever is left when
+ * the deploy ends, however it ends.
+ */
+export function progressPrinter(io: CliIO): { print: (e: ProgressEvent) => void; flush: () => void } {
   let done = 0;
   let total = 0;
-  return (e) => {
+  let pending = "";
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    io.err(text);
+  };
+  const write = (text: string) => {
+    pending += text;
+    // Unref'd: a batch never keeps the process alive; the deploy flushes what is left as it ends.
+    timer ??= setTimeout(flush, PROGRESS_BATCH_MS).unref();
+  };
+  const print = (e: ProgressEvent) => {
     if (e.kind === "scan") {
       total = e.services;
-      io.err(
+      write(
         `scanned ${e.files} job file${e.files === 1 ? "" : "s"}, ${e.services} service${e.services === 1 ? "" : "s"}\n`,
       );
       return;
@@ -130,10 +150,14 @@ function progressPrinter(io: CliIO): (e: ProgressEvent) => void {
     if (e.step === "resolve" && e.done) done += 1;
     const line = `[${done}/${total}] ${e.service}: ${e.step}${e.done ? ` ${e.detail ?? "done"}` : "…"}`;
     // A terminal gets one line redrawn in place; CI logs get a line per finished step.
-    if (io.isTTY) io.err(`\r\x1b[K${line}`);
-    else if (e.done) io.err(`${line}\n`);
+    if (io.isTTY) write(`\r\x1b[K${line}`);
+    else if (e.done) write(`${line}\n`);
   };
+  return { print, flush };
 }
+
+/** How long progress lines may wait to be written together: a person does not see the delay. */
+const PROGRESS_BATCH_MS = 100;
 
 export async function deploy(
   args: DeployArgs,
@@ -185,21 +209,27 @@ export async function deploy(
   const showProgress = !args.json && !args.quiet;
   const cluster = mode === "apply" ? clusterReportFor(config.nomad, io.env) : undefined;
   const provenance = config.provenance?.require ? await provenanceFrom(io.env, repoUrl, client) : undefined;
-  const result = await runDeploy({
-    config,
-    build: { sha, branch },
-    repo,
-    registry: client,
-    // Moves no commit explains get an explanation (config, layers, files) in the plan and comment.
-    explainer: createExplainer(client),
-    mode,
-    ...(sources ? { images: { sources, port: localImageSource(client, { cwd: root, env: io.env }) } } : {}),
-    ...(repoUrl ? { repoUrl } : {}),
-    // What the App adds with `nomad.address`: plan previews in the comment, drift in the check run.
-    ...(cluster ? { cluster } : {}),
-    ...(provenance ? { provenance } : {}),
-    ...(showProgress ? { onProgress: progressPrinter(io) } : {}),
-  });
+  const progress = showProgress ? progressPrinter(io) : undefined;
+  let result: DeployResult;
+  try {
+    result = await runDeploy({
+      config,
+      build: { sha, branch },
+      repo,
+      registry: client,
+      // Moves no commit explains get an explanation (config, layers, files) in the plan and comment.
+      explainer: createExplainer(client),
+      mode,
+      ...(sources ? { images: { sources, port: localImageSource(client, { cwd: root, env: io.env }) } } : {}),
+      ...(repoUrl ? { repoUrl } : {}),
+      // What the App adds with `nomad.address`: plan previews in the comment, drift in the check run.
+      ...(cluster ? { cluster } : {}),
+      ...(provenance ? { provenance } : {}),
+      ...(progress ? { onProgress: progress.print } : {}),
+    });
+  } finally {
+    progress?.flush();
+  }
   if (showProgress && io.isTTY) io.err("\r\x1b[K");
   return { result, root, config };
 }
@@ -263,11 +293,12 @@ function reencodedCount(plan: Plan): string {
 /** The human-readable table of a plan. */
 export function formatPlan(plan: Plan): string {
   const rows = plan.services.map(serviceLine);
-  const width = (i: number) => Math.max(0, ...rows.map((r) => r[i]!.length));
+  // Each column's width once, not once per row (a plan of 500 services read every row 1,500 times).
+  const width = [0, 1, 2].map((i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), 0));
   const lines = [`build ${shortSha(plan.build.sha)} (${plan.build.branch}), tag ${plan.tag}`];
   for (const r of rows) {
     lines.push(
-      `  ${r[0].padEnd(width(0))}  ${r[1].padEnd(width(1))}  ${r[2].padEnd(width(2))}  ${r[3]}`.trimEnd(),
+      `  ${r[0].padEnd(width[0]!)}  ${r[1].padEnd(width[1]!)}  ${r[2].padEnd(width[2]!)}  ${r[3]}`.trimEnd(),
     );
   }
   if (rows.length === 0) lines.push("  (no services found)");

@@ -1,7 +1,7 @@
 // Turning a plan into new job file texts through the job-file engine (pinImages). A file the engine
 // refuses is left as it was and its services become errors; the other files still change.
 import type { Config } from "../config/schema.js";
-import type { VarFile } from "../jobfile/jobfile.js";
+import type { TreeReading, VarFile } from "../jobfile/jobfile.js";
 import { packInput, packVariablesFile, pinPackTemplate } from "../jobfile/pack.js";
 import { type PinEdit, type PinOutcome, type PinStyle, type PinTarget, pinImages } from "../jobfile/pin.js";
 import { type Plan, type ServicePlan, changing, countStatuses } from "./plan.js";
@@ -27,6 +27,8 @@ export async function editJobFiles(
   texts: ReadonlyMap<string, string>,
   /** the var files each job file is read with (see scanJobFiles) */
   varFilesOf: ReadonlyMap<string, readonly string[]> = new Map(),
+  /** the scan's tree-sitter reading of job files, by path: not parsed again before their edit */
+  readings: ReadonlyMap<string, TreeReading> = new Map(),
 ): Promise<EditResult> {
   const byFile = new Map<string, ServicePlan[]>();
   for (const s of changing(input)) {
@@ -56,7 +58,12 @@ export async function editJobFiles(
         path: p,
         text: varTexts.get(p) ?? texts.get(p) ?? "",
       }));
-      const out = await pinFile(path, before, targets, { style: config.pin, varFiles });
+      const read = readings.get(path);
+      const out = await pinFile(path, before, targets, {
+        style: config.pin,
+        varFiles,
+        ...(read ? { read } : {}),
+      });
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
       for (const k of out.skipped) {
         for (const s of services) {
@@ -123,7 +130,7 @@ async function pinFile(
   path: string,
   text: string,
   targets: PinTarget[],
-  options: { style?: PinStyle; varFiles: VarFile[] },
+  options: { style?: PinStyle; varFiles: VarFile[]; read?: TreeReading },
 ): Promise<PinOutcome> {
   // The configured style, except for podman tasks, which always get the digest-only pin they can run.
   if (packVariablesFile(path) === null) return pinImages(text, targets, { ...options, podmanDigest: true });

@@ -105,7 +105,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   });
 
   // 4. Edit the job files of moving services; the engine proves every edit before it is kept.
-  const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles);
+  const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles, scan.readings);
   let planned = edited.plan;
 
   // 5. Registry writes (apply): retag unchanged images, create build tags that pins name.

@@ -2,7 +2,9 @@
 // a service's image, that image's tag lookup starts, so registry round trips overlap with parsing.
 import type { Config } from "../config/schema.js";
 import {
+  type Analysis,
   type JobFileScan,
+  type TreeReading,
   type VarFile,
   analyzeJobFile,
   findImages,
@@ -20,6 +22,11 @@ export interface Scanned {
   texts: Map<string, string>;
   /** The var files each job file was read with, in -var-file order (only jobs that have some). */
   varFiles: Map<string, string[]>;
+  /**
+   * What tree-sitter found in each small job file without var files, by path: the edit step starts
+   * from it instead of parsing the file again (AnalyseOptions.read).
+   */
+  readings: Map<string, TreeReading>;
 }
 
 /**
@@ -60,6 +67,7 @@ export async function scanJobFiles(
   const texts = new Map<string, string>();
   for (const [path, text] of read) if (typeof text === "string") texts.set(path, text);
   const varFiles = new Map<string, string[]>();
+  const readings = new Map<string, TreeReading>();
   const scanned = [];
   const jobs = [...read.keys()].filter(
     (p) => !isVarFile(p) && !named.has(p) && !packVariables.has(p) && matchesAny(p, jobGlobs(config)),
@@ -80,6 +88,7 @@ export async function scanJobFiles(
               text,
               options.strict ?? false,
               mine.map((p) => ({ path: p, text: texts.get(p)! })),
+              (analysis) => readings.set(path, { text, analysis }),
             );
     }
     scanned.push({ path, scan });
@@ -88,7 +97,7 @@ export async function scanJobFiles(
     // answered gets its next lookup at once instead of idling while a batch of files is parsed.
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return { discovery: discoverServices(config, scanned, paths), texts, varFiles };
+  return { discovery: discoverServices(config, scanned, paths), texts, varFiles, readings };
 }
 
 async function scanText(
@@ -96,11 +105,14 @@ async function scanText(
   text: string,
   strict: boolean,
   varFiles: VarFile[],
+  keep: (analysis: Analysis) => void,
 ): Promise<JobFileScan> {
   if (packVariablesFile(path) !== null) return scanPackTemplate(path, text, strict, varFiles);
   if (strict) return findImages(text, { varFiles });
   const analysis = await analyzeJobFile(text, { strict: false, varFiles });
   if (!analysis.ok) return { ok: false, error: analysis.error, line: analysis.line, images: [] };
+  // A large file's reading holds its pieces (and has its own memo): only small ones are kept.
+  if (varFiles.length === 0 && !analysis.items) keep(analysis);
   const reads = analysis.reads.length > 0 ? { reads: analysis.reads } : {};
   return { ok: true, images: analysis.sites.map(publicSite), ...reads };
 }

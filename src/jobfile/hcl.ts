@@ -14,6 +14,9 @@ export function children<N extends TreeNode<N>>(node: N, type: string): N[] {
 
 /** Decodes the content of a quoted HCL template literal (no interpolations in it). */
 export function decodeQuoted(raw: string): string {
+  // Most literals (every image reference) hold no escape: nothing to decode, no string built a
+  // character at a time.
+  if (!raw.includes("\\") && !raw.includes("${") && !raw.includes("%{")) return raw;
   let out = "";
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;

@@ -134,6 +134,18 @@ export interface AnalyseOptions {
   hclRules?: boolean;
   /** var files in -var-file order: a later file overrides an earlier one */
   varFiles?: readonly VarFile[];
+  /**
+   * This file's reading by tree-sitter alone (`strict: false`, no var files), made earlier: the plan's
+   * scan. A strict reading of the same text then only asks the referee (tree-sitter would find the
+   * same sites again). Ignored when the text differs, or with var files.
+   */
+  read?: TreeReading;
+}
+
+/** A text and what tree-sitter alone found in it (AnalyseOptions.read). */
+export interface TreeReading {
+  text: string;
+  analysis: Analysis;
 }
 
 /**
@@ -148,6 +160,12 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
     return json.ok ? { ...json, varSemantics: new Map(), reads: [] } : json;
   }
   const strict = options.strict !== false;
+  const known = strict ? readAgain(text, options) : null;
+  if (known) {
+    const checked = await refereeRead(text);
+    // Refused: the whole reading below says where, when HashiCorp's parser does not.
+    if (checked.ok) return { ...known, semantic: checked.value };
+  }
   // A large file is read twice in a row (the plan's scan, then pinImages): the second read is the
   // first one's result. Without var files, strict and not read a large file the same way.
   const remembered = (options.varFiles ?? []).length === 0 && text.length > LARGE_FILE_CHARS;
@@ -209,6 +227,15 @@ export async function analyzeJobFile(text: string, options: AnalyseOptions = {})
   } finally {
     for (const t of trees) t.delete();
   }
+}
+
+/** An earlier tree-sitter reading of this very text that a strict reading may start from, if any. */
+function readAgain(text: string, options: AnalyseOptions) {
+  const read = options.read;
+  if (!read?.analysis.ok || read.text !== text || (options.varFiles ?? []).length > 0) return null;
+  // A large file's proof goes by items (semantic stays null); it has its own memo (lastLarge).
+  if (read.analysis.items || text.length > LARGE_FILE_CHARS || looksLikeJson(text)) return null;
+  return read.analysis;
 }
 
 /** The last large file read, and what was found (results are only read, as hcl2Object's). */

@@ -1,6 +1,13 @@
 // Pins image sites to digests by splicing string literals, back to front: every character outside the
 // edited literals stays as it was (CRLF, tabs, comments, non-ASCII, a missing final newline).
-import { type ImageSite, JobFileError, type SiteDetail, type VarFile, analyzeJobFile } from "./jobfile.js";
+import {
+  type ImageSite,
+  JobFileError,
+  type SiteDetail,
+  type TreeReading,
+  type VarFile,
+  analyzeJobFile,
+} from "./jobfile.js";
 import { formatImageRef, parseImageRef, repositoryOf, sameRepository } from "../image/reference.js";
 import { type Splice, verifyPin, written } from "./verify.js";
 
@@ -44,11 +51,17 @@ export interface PinOutcome {
 export async function pinImages(
   text: string,
   targets: PinTarget[],
-  options: { style?: PinStyle; varFiles?: readonly VarFile[]; podmanDigest?: boolean } = {},
+  options: {
+    style?: PinStyle;
+    varFiles?: readonly VarFile[];
+    podmanDigest?: boolean;
+    /** the scan's tree-sitter reading of `text`: not read again before the edit (AnalyseOptions.read) */
+    read?: TreeReading;
+  } = {},
 ): Promise<PinOutcome> {
   for (const t of targets) validateTarget(t);
   const varFiles = options.varFiles ?? [];
-  const analysis = await analyzeJobFile(text, { varFiles });
+  const analysis = await analyzeJobFile(text, { varFiles, ...(options.read ? { read: options.read } : {}) });
   if (!analysis.ok) throw new JobFileError(analysis.error, analysis.line);
 
   const { edits, skipped, splices, expected } = planPins(

@@ -32,13 +32,24 @@ export async function git(
   return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? 1 };
 }
 
+/**
+ * Full commit ids this process has seen git resolve, by repository. A commit's full id names that
+ * commit for good, so it is asked once: a plan resolves the build commit, then compares each old pin's
+ * commit with it (often the same commit), which would otherwise be a git process each time.
+ */
+const knownCommits = new Set<string>();
+const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 /** Full commit id of a revision; GitError when it does not name a commit. */
 export async function revParse(cwd: string, rev: string): Promise<string> {
+  if (knownCommits.has(`${cwd}\0${rev}`)) return rev;
   const { stdout, exitCode } = await git(cwd, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], {
     allowFail: true,
   });
   if (exitCode !== 0) throw new GitError(`"${rev}" is not a commit in ${cwd}`);
-  return stdout.trim();
+  const id = stdout.trim();
+  if (FULL_ID.test(id)) knownCommits.add(`${cwd}\0${id}`);
+  return id;
 }
 
 export async function repoRoot(cwd: string): Promise<string> {

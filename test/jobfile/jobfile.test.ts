@@ -150,6 +150,17 @@ describe("HCL string escapes", () => {
     expect(decodeQuoted('a\\"b\\\\c\\n$${x}%%{y}$$z\\u00e9\\U0001F600')).toBe('a"b\\c\n${x}%{y}$$zé😀');
   });
 
+  it("decodes each escape alone, and returns a literal without one as it is", () => {
+    // Each of these alone sends the decoder past its no-escape shortcut.
+    expect(decodeQuoted("repo:1@sha256:ab\\n")).toBe("repo:1@sha256:ab\n");
+    expect(decodeQuoted("a$${b")).toBe("a${b");
+    expect(decodeQuoted("a%%{b")).toBe("a%{b");
+    // `$` and `%` without a following `{` (or not doubled) are text.
+    for (const plain of ["", "ghcr.io/acme/app:1.2@sha256:00ff", "a$b%c", "${x}", "%{y}", "é😀"]) {
+      expect(decodeQuoted(plain)).toBe(plain);
+    }
+  });
+
   it("encodes so that HashiCorp's parser and our decoder both read the value back", () => {
     for (const value of [
       "plain",

@@ -306,3 +306,56 @@ describe("verifyPin", () => {
     `);
   });
 });
+
+describe("pinning from the scan's reading", () => {
+  const job = (image: string, extra = "") => `job "web" {
+  group "web" {
+    task "web" {
+      driver = "docker"
+      config {
+        image = "${image}"
+      }${extra}
+    }
+  }
+}
+`;
+  const target = [{ repository: "ghcr.io/acme/web", digest: D1 }];
+
+  it("starts from what tree-sitter found: only the referee reads the file again, and the pin is the same", async () => {
+    const text = job("ghcr.io/acme/web:1.0");
+    const analysis = await analyzeJobFile(text, { strict: false });
+    const strict = await analyzeJobFile(text, { read: { text, analysis } });
+    expect(strict.ok && analysis.ok && strict.sites).toBe(analysis.ok && analysis.sites);
+    expect(strict).toEqual(await analyzeJobFile(text));
+    expect(await pinImages(text, target, { read: { text, analysis } })).toEqual(
+      await pinImages(text, target),
+    );
+  });
+
+  it("reads the file itself when the reading is of another text, or it has var files", async () => {
+    const text = job("ghcr.io/acme/web:1.0");
+    const other = job("ghcr.io/acme/web:0.9");
+    const analysis = await analyzeJobFile(other, { strict: false });
+    const strict = await analyzeJobFile(text, { read: { text: other, analysis } });
+    expect(strict.ok && strict.sites.map((s) => s.reference)).toEqual(["ghcr.io/acme/web:1.0"]);
+    const out = await pinImages(text, target, { read: { text: other, analysis } });
+    expect(out.text).toBe(job(`ghcr.io/acme/web@${D1}`));
+    // With a var file, the scan kept no reading; one given anyway is not used.
+    const own = await analyzeJobFile(text, { strict: false });
+    const varFiles = [{ path: "web.vars.hcl", text: 'x = "1"\n' }];
+    const withVars = await analyzeJobFile(text, { varFiles, read: { text, analysis: own } });
+    expect(withVars.ok && own.ok && withVars.sites).not.toBe(own.ok && own.sites);
+    expect(withVars.ok && withVars.varSemantics.get("web.vars.hcl")).toEqual({ x: "1" });
+  });
+
+  it("still says where a file HashiCorp's parser refuses is wrong", async () => {
+    // tree-sitter reads an attribute set twice; HashiCorp's parser does not.
+    const text = job("ghcr.io/acme/web:1.0", '\n      driver = "exec"');
+    const analysis = await analyzeJobFile(text, { strict: false });
+    expect(analysis.ok).toBe(true);
+    const refused = await analyzeJobFile(text, { read: { text, analysis } });
+    expect(refused).toEqual(await analyzeJobFile(text));
+    expect(refused).toMatchObject({ ok: false, line: 8 });
+    await expect(pinImages(text, target, { read: { text, analysis } })).rejects.toThrow(JobFileError);
+  });
+});
