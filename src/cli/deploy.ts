@@ -144,7 +144,7 @@ export async function deploy(
 ): Promise<{ result: DeployResult; root: string; config: Config }> {
   // Start-up overlaps: the modules load and tree-sitter's wasm compiles while the git processes run.
   // The referee that proves edits loads from now on, at idle priority (see prepareRefereeEarly).
-  if (process.env.NGB_X_NOEARLY !== "1") prepareRefereeEarly();
+  prepareRefereeEarly();
   const loading = loadDeployModules();
   loading.catch(() => {}); // a failure is met where it is awaited
   hclParser().catch(() => {}); // the same: the scan awaits this parser
