@@ -4,7 +4,7 @@
 // in `workerData`, resolved by the caller). It holds the process open only while an answer is awaited.
 // When it cannot start, fails or exits, every question pending or asked later gets undefined: the
 // caller then does the work in its own thread.
-import { type ResourceLimits, Worker } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 
 export interface AnsweringThread<Q, A> {
   /**
@@ -24,7 +24,6 @@ export interface AnsweringThread<Q, A> {
 export function startAnsweringThread<Q, A>(
   code: string,
   workerData: unknown,
-  resourceLimits?: ResourceLimits,
 ): AnsweringThread<Q, A> | undefined {
   const source = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -34,7 +33,7 @@ parentPort.on("message", ({ id, question }) => parentPort.postMessage({ id, answ
 `;
   let worker: Worker;
   try {
-    worker = new Worker(source, { eval: true, workerData, ...(resourceLimits ? { resourceLimits } : {}) });
+    worker = new Worker(source, { eval: true, workerData });
   } catch {
     return undefined;
   }
