@@ -12,6 +12,12 @@ export interface AnsweringThread<Q, A> {
    * to a thread (a value structured cloning refuses), before anything is asked.
    */
   ask(question: Q): Promise<A | undefined>;
+  /** Whether the thread has run its code (loaded what it answers with) and is still there. */
+  ready(): boolean;
+  /** Settles when the thread has run its code (true) or is gone before that (false). */
+  loaded: Promise<boolean>;
+  /** Ends the thread; what is pending or asked later gets undefined. */
+  stop(): void;
 }
 
 /** Starts the thread; undefined when none can start. `code` defines `answer(question)`. */
@@ -22,6 +28,7 @@ export function startAnsweringThread<Q, A>(
   const source = `
 const { parentPort, workerData } = require("node:worker_threads");
 ${code}
+parentPort.postMessage({ ready: true });
 parentPort.on("message", ({ id, question }) => parentPort.postMessage({ id, answer: answer(question) }));
 `;
   let worker: Worker;
@@ -33,12 +40,21 @@ parentPort.on("message", ({ id, question }) => parentPort.postMessage({ id, answ
   const pending = new Map<number, (answer: A | undefined) => void>();
   let next = 0;
   let alive = true;
+  let ready = false;
+  let settleLoaded: (loaded: boolean) => void = () => {};
+  const loaded = new Promise<boolean>((resolve) => (settleLoaded = resolve));
   const stop = () => {
     alive = false;
+    settleLoaded(false);
     for (const settle of pending.values()) settle(undefined);
     pending.clear();
   };
-  worker.on("message", (message: { id: number; answer: A }) => {
+  worker.on("message", (message: { id: number; answer: A } | { ready: true }) => {
+    if ("ready" in message) {
+      ready = true;
+      settleLoaded(true);
+      return;
+    }
     const settle = pending.get(message.id);
     pending.delete(message.id);
     settle?.(message.answer);
@@ -60,6 +76,13 @@ parentPort.on("message", ({ id, question }) => parentPort.postMessage({ id, answ
           resolve(answer);
         });
       });
+    },
+    ready: () => alive && ready,
+    loaded,
+    stop() {
+      if (!alive) return;
+      stop();
+      void worker.terminate();
     },
   };
 }

@@ -11,7 +11,7 @@ import { type Plan, type ServicePlan, planComplete } from "../core/plan.js";
 import { runFailures } from "../core/render.js";
 import { shortDigest, shortSha } from "../core/templates.js";
 import { describeAgreement } from "../core/builders.js";
-import { hclParser } from "../jobfile/parse.js";
+import { hclParser, prepareRefereeEarly } from "../jobfile/parse.js";
 import { runName } from "../provenance/describe.js";
 import type { BundleRegistry } from "../registry/referrers.js";
 import * as git from "../workspace/git.js";
@@ -167,6 +167,8 @@ export async function deploy(
   at?: string,
 ): Promise<{ result: DeployResult; root: string; config: Config }> {
   // Start-up overlaps: the modules load and tree-sitter's wasm compiles while the git processes run.
+  // The referee that proves edits loads from now on, at idle priority (see prepareRefereeEarly).
+  prepareRefereeEarly();
   const loading = loadDeployModules();
   loading.catch(() => {}); // a failure is met where it is awaited
   hclParser().catch(() => {}); // the same: the scan awaits this parser

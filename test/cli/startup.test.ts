@@ -50,7 +50,9 @@ async function loaded(name: string, args: string[], cwd = process.cwd()) {
       .filter((file) => file.startsWith(root) && !file.includes(`${path.sep}node_modules${path.sep}`))
       .map((file) => path.relative(root, file).split(path.sep).join("/")),
   );
-  return { ...run, packages, files };
+  // Worker threads started, by the file each loads (the preload records them as `worker:NAME`).
+  const workers = [...text.matchAll(/^worker:(.*)$/gm)].map((m) => m[1]!);
+  return { ...run, packages, files, workers };
 }
 
 const APP_ONLY = ["hcl2-parser", "probot", "ioredis", "@sigstore/verify", "@sigstore/core"];
@@ -85,6 +87,7 @@ describe("start-up", () => {
     expect(JSON.parse(out.stdout).files[0].ok).toBe(true);
     expect(out.packages).toContain("web-tree-sitter");
     expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
+    expect(out.workers).toEqual([]);
   });
 
   it("images --strict on one file asks the referee in the command's own thread (and nothing of the App)", async () => {
@@ -109,6 +112,18 @@ describe("start-up", () => {
     expect(plan.files.filter((p) => p.startsWith("nomad/"))).toHaveLength(3);
     expect(out.packages).toContain("web-tree-sitter");
     expect(APP_ONLY.filter((p) => out.packages.has(p))).toEqual([]);
+    // One referee thread: the early one had loaded, or a single successor replaced it.
+    expect(out.workers.filter((w) => w === "hcl2-parser").length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("plan starts the referee's thread at start-up, before any digest is found to have moved (Linux)", async () => {
+    // A commit nothing was built from: no lookup finds a digest, so only the early start loads it.
+    await repo.write("docs/early.md", "early\n");
+    await repo.commit("docs: nothing to build");
+    const out = await loaded("plan-nothing-built", ["plan", "--json"], repo.dir);
+    const plan = JSON.parse(out.stdout) as { files: string[] };
+    expect(plan.files).toEqual([]);
+    expect(out.workers).toEqual(process.platform === "linux" ? ["hcl2-parser"] : []);
   });
 
   it("images --strict on one file compiles the referee with the code cache the run before saved", async () => {
