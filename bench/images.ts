@@ -23,6 +23,7 @@ function median(values: number[]): number {
 
 /** Measured on main a68eacf by this same bench on the same machine (loaded by other work at the time). */
 const BEFORE = [
+  "| before: main 5024a5b (last stop), 2026-12-07 13:37 UTC, idle: `images` | 99 ms | 302 ms | 505 ms | 0.41 ms | 2461 |",
   "| before: main 72c3c71, 2026-12-07 10:16 UTC, idle: `images` (the referee decided) | 96 ms | 540 ms | 1492 ms | 1.91 ms | 524 |",
   "| before: main 72c3c71, 2026-12-07 10:16 UTC, idle: `images --fast` | 96 ms | 283 ms | 551 ms | 0.54 ms | 1862 |",
   "| before: main a68eacf, 2026-12-07, same bench and machine (load average ~12 from other work) | 262 ms | 1816 ms | 5294 ms | 6.97 ms | 143 |",

@@ -76,25 +76,29 @@ const fmtS = (value: number) => `${(value / 1000).toFixed(2)} s`;
 
 /** Measured on main a68eacf by this same bench on the same machine (loaded by other work at the time). */
 const BEFORE = [
+  "| before: main 5024a5b (last stop), 2026-12-07 13:42 UTC, 10 moved, same bench and machine, idle (BENCHMARKS.md) | 2.00 s | 1.11 s | 1.74× (pairs: 1.74 1.70 1.82 1.84 1.65 1.94 1.62) |",
+  "| before: main 5024a5b (last stop), 2026-12-07 13:42 UTC, nothing moved, idle (BENCHMARKS.md) | 1.78 s | 1.27 s | 1.36× (pairs: 1.35 1.29 1.61 1.37 1.36 1.21 1.39) |",
   "| before: main 1dc4555, 2026-12-07 07:51 UTC, 10 moved, same bench and machine, idle (BENCHMARKS.md) | 2.56 s | 1.32 s | 1.97× (pairs: 1.59 2.01 2.24 2.00 1.88 1.70 1.97) |",
   "| before: main a68eacf, 2026-12-07, same bench and machine (load average ~15 from other work) | 13.28 s | 5.05 s | 2.38× (pairs: 2.30 2.38 2.73 2.47 4.26 2.10 2.35) |",
 ];
 
 /** Where the remaining time goes (static; see the date and commit in it). */
 const PROFILE = [
-  "Where the rest goes (static text: V8 CPU profile of one `plan` process, 10 moved, code cache warm, 2026-12-07 13:45 UTC,",
-  "main at faffd68, machine idle; `node --cpu-prof bin/nomad-gitops-bot plan`; the profiler itself adds about a third):",
+  "Where the rest goes (static text: V8 CPU profile of one `plan` process, 10 moved, code cache warm, 2026-12-07 16:40 UTC,",
+  "main at 91c5148, machine idle; `node --cpu-prof bin/nomad-gitops-bot plan`; the profiler adds about a third, and on a",
+  "busy CPU it charges a descheduled thread's wait to the function it was in):",
   "",
-  "- main thread, 2.56 s: socket writes to the registry 0.33 s (`writeLatin1String`: the loopback send, kernel time the",
-  "  floor pays as well), the rest of node's HTTP and streams about 0.4 s; tree-sitter 0.29 s in WASM plus 0.17 s",
-  "  reading its trees (web-tree-sitter, scanner.js, syntax.js: ~65 node calls a file, 608 before); GC 0.09 s;",
-  "  idle 0.33 s;",
-  "- the referee's thread, 1.9 s, idle for half of it: loading hcl2-parser's bundle with the V8 code cache about",
-  "  0.24 s (0.8 s without, under load, in the profile before), then GopherJS's start-up and the 20 readings",
-  "  (10 read ahead, 10 proofs) 0.57 s. A plan where nothing moved never starts it, and comes within 1.26–1.36× of",
-  "  the floor; the moved plan's remaining gap is mostly this thread's CPU on 2 CPUs shared with the registry;",
-  "- before (2026-12-07 09:33 UTC, at 9e88d8b, loaded): HTTP through undici's fetch 0.77 s, tree-sitter and the",
-  "  scanner 1.13 s, the referee's bundle compiled without a cache 0.8 s.",
+  "- process CPU (user+sys, `/usr/bin/time`, medians of 15 alternated rounds, 16:17 UTC): `plan` 1.97 s with 10 moved, 1.52 s",
+  "  with nothing moved, the floor 0.99 s; the registry's own CPU in the same runs 0.95 / 0.79 / 1.06 s. On 2 CPUs that is",
+  "  ~2.9 CPU-seconds against the floor's ~2.1: the machine, not any one wait, is the limit;",
+  "- main thread: module loading 0.16 s (the CLI's bundle, ~60 chunks; ~0.3 s before as ~400 files), the scan 0.30 s",
+  "  (tree-sitter 0.25 s of it, JS and WASM), our HTTP client 0.16 s plus node's streams, 5-7 git processes 0.09 s,",
+  "  GC 0.08 s, idle 0.43 s (waiting on the registry);",
+  "- the referee's thread, started with the command at idle priority (nice 19): hcl2-parser's load, GopherJS's start-up and",
+  "  the 20 readings (10 read ahead, 10 proofs) are ~0.45 s of CPU, run in what the main thread and the registry leave;",
+  "  that is most of the moved plan's extra over the nothing-moved one (1.51 s against 1.27 s in the table);",
+  "- before (13:45 UTC, faffd68): the referee started on the first moved digest, inside the HEAD phase, and the CLI",
+  "  loaded ~400 module files: main thread 2.56 s profiled, the referee's thread 1.9 s.",
 ];
 
 type Compare = "content" | "manifest";
