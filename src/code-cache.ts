@@ -68,7 +68,7 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
 
 /**
  * Saves bytecode for `file` (a temp file renamed over it, so a reader sees a whole file or none) and
- * removes older versions' files beside it; false when it could not be written.
+ * prunes the files of other versions beside it to the most recent few; false when it could not be written.
  */
 export function saveCodeCache(file: string, data: Uint8Array): boolean {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -81,17 +81,25 @@ export function saveCodeCache(file: string, data: Uint8Array): boolean {
     return false;
   }
   const dir = path.dirname(file);
-  // Files of one shipped file share the name before the key: a new version's replaces the old.
+  // Files of one shipped file share the name before the key (which covers the parser's bytes and the
+  // Node version). Only the most recent few others stay: removing every other one made two Node
+  // versions sharing this directory (nvm, a CI matrix on one runner) delete each other's file on every
+  // run, so each compiled from source; keeping all would let upgrades pile up 3.5 MB files.
   const prefix = path.basename(file).replace(/[0-9a-f]+\.v8cache$/, "");
   try {
-    for (const old of readdirSync(dir))
-      if (old.startsWith(prefix) && old.endsWith(".v8cache") && path.join(dir, old) !== file)
-        rmSync(path.join(dir, old), { force: true });
+    const others = readdirSync(dir)
+      .filter((f) => f.startsWith(prefix) && f.endsWith(".v8cache") && path.join(dir, f) !== file)
+      .map((f) => ({ f, mtime: statSync(path.join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { f } of others.slice(OTHER_VERSIONS_KEPT)) rmSync(path.join(dir, f), { force: true });
   } catch {
     // Another process pruning at the same time; the files are only larger than they need be.
   }
   return true;
 }
+
+/** Cache files of other versions (of Node or of the parser) kept beside the one just written. */
+export const OTHER_VERSIONS_KEPT = 3;
 
 /** How a load used the cache: what it read, and whether it saved fresh bytecode. */
 export interface CodeCacheUse {

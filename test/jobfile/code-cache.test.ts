@@ -4,18 +4,20 @@
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cacheDir } from "../../src/code-cache.js";
+import { OTHER_VERSIONS_KEPT, cacheDir } from "../../src/code-cache.js";
 
 const valid = `job "a" {\n  group "g" {\n    task "t" {\n      config {\n        image = "nginx:1.27"\n      }\n    }\n  }\n}\n`;
 // tree-sitter accepts this; HashiCorp's parser does not (two blocks on one line).
@@ -168,6 +170,31 @@ describe("the cache directory", () => {
     await inReferee(parse);
     expect(parse.refereeCodeCache()).toEqual({ read: "none", written: true });
     expect(statSync(nested).mode & 0o777).toBe(0o700);
+  });
+
+  it("[fault:code-cache-two-nodes] keeps other versions' recent files: two Node versions sharing it do not delete each other's", async () => {
+    // Another Node's (or an older parser's) files, named as src/code-cache.ts names them, oldest first.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const others = ["a", "b", "c", "d", "e"].map((c, i) => {
+      const name = `hcl2-parser-${c.repeat(32)}.v8cache`;
+      writeFileSync(path.join(dir, name), "x");
+      utimesSync(path.join(dir, name), 1_000_000 + i, 1_000_000 + i);
+      return name;
+    });
+    writeFileSync(path.join(dir, "other-parser-0123.v8cache"), "y");
+    const parse = await freshParse();
+    await inReferee(parse);
+    expect(parse.refereeCodeCache()).toEqual({ read: "none", written: true });
+    const mine = cacheFiles().filter((f) => !others.includes(f) && f.startsWith("hcl2-parser-"));
+    expect(mine).toHaveLength(1);
+    // This Node's file, the OTHER_VERSIONS_KEPT most recent others; the oldest go, other names stay.
+    expect(cacheFiles().sort()).toEqual(
+      [...mine, ...others.slice(-OTHER_VERSIONS_KEPT), "other-parser-0123.v8cache"].sort(),
+    );
+    // The next load (the other Node's run, in real life) still finds this one's file.
+    const again = await freshParse();
+    await inReferee(again);
+    expect(again.refereeCodeCache()?.read).toBe("accepted");
   });
 });
 
