@@ -316,9 +316,10 @@ export function refereeLoaded(): Promise<boolean> {
  */
 export function prepareReferee(parserModule?: string): void {
   if (hcl2) return;
-  if (referee && !(refereeIdle && !referee.ready())) return;
-  // The idle thread is still loading, so it may be starved: one at normal priority takes over, and
-  // what the idle one was asked to read ahead is asked again of it when needed.
+  // A thread at normal priority, or an idle one that has loaded, answers. An idle one still loading may
+  // be starved: one at normal priority takes over, and what the idle one was asked to read ahead is
+  // asked again of it when needed.
+  if (referee && (!refereeIdle || referee.ready())) return;
   referee?.stop();
   inflight.clear();
   startReferee(parserModule, false);
