@@ -19,6 +19,14 @@ beforeEach(() => {
   vi.resetModules();
 });
 
+/** A parser file of the given source in a temporary directory (one that fails or never finishes loading). */
+async function parserFile(source: string) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "ngb-referee-"));
+  const file = path.join(dir, "hcl2-parser.js");
+  await writeFile(file, source);
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
 describe("the referee's thread", () => {
   it("reads every text as the parser in this thread does, rejections included", async () => {
     const parse = await freshParse();
@@ -32,16 +40,14 @@ describe("the referee's thread", () => {
 
   it("[fault:referee-thread-fails] a thread that cannot load the parser: reads are answered in this thread", async () => {
     const parse = await freshParse();
-    const dir = await mkdtemp(path.join(os.tmpdir(), "ngb-referee-"));
-    const broken = path.join(dir, "hcl2-parser.js");
-    await writeFile(broken, 'throw new Error("this parser does not load");\n');
-    parse.prepareReferee(broken);
+    const broken = await parserFile('throw new Error("this parser does not load");\n');
+    parse.prepareReferee(broken.file);
     expect(parse.refereeState()).toBe("thread");
     const answers = [await parse.refereeRead(valid), await parse.refereeRead(rejected)];
     parse.clearParseCache();
     expect(answers).toEqual([parse.hcl2Object(valid), parse.hcl2Object(rejected)]);
     expect(answers.map((a) => a.ok)).toEqual([true, false]);
-    await rm(dir, { recursive: true, force: true });
+    await broken.remove();
   });
 
   it.skipIf(process.platform !== "linux")(
@@ -64,10 +70,8 @@ describe("the referee's thread", () => {
   it("[fault:referee-idle-starved] a proof never waits on an idle thread still loading: one at normal priority takes over", async () => {
     const parse = await freshParse();
     // A parser that never finishes loading stands for an idle thread starved by a busy machine.
-    const dir = await mkdtemp(path.join(os.tmpdir(), "ngb-referee-"));
-    const starved = path.join(dir, "hcl2-parser.js");
-    await writeFile(starved, "for (;;) {}\n");
-    parse.prepareRefereeEarly(starved);
+    const starved = await parserFile("for (;;) {}\n");
+    parse.prepareRefereeEarly(starved.file);
     // Read ahead (a moved digest) waits on nothing: the idle thread is only asked.
     parse.prefetchReferee(valid);
     // Elsewhere than Linux no thread starts early: the proof starts one, as the rest of this test shows.
@@ -82,7 +86,7 @@ describe("the referee's thread", () => {
     expect(proofs.map((p) => p.ok)).toEqual([true, false]);
     parse.clearParseCache();
     expect(proofs).toEqual([parse.hcl2Object(valid), parse.hcl2Object(rejected)]);
-    await rm(dir, { recursive: true, force: true });
+    await starved.remove();
   });
 
   it("is started early only on Linux, where a thread can be given idle priority", async () => {
