@@ -7,9 +7,9 @@
 // source of this length, not that its bytecode is that source's, so a cache file someone else could
 // write would run as our code. Cache files are therefore read and written only in a directory owned by
 // this user that nobody else may write (as ssh treats ~/.ssh), under a name that is the sha256 of the
-// exact bytes compiled (with Node's version and the CPU), and each carries a sha256 of its own bytes:
-// a truncated or damaged file is refused before V8 sees it, and whatever V8 still refuses (another
-// V8, other flags) is compiled from source and the file rewritten. A failure anywhere here only means
+// exact bytes compiled (with Node's version, the CPU and V8's flags), and each carries a sha256 of its
+// own bytes: a truncated or damaged file is refused before V8 sees it, and whatever V8 still refuses
+// is compiled from source and the file rewritten. A failure anywhere here only means
 // running without the cache: never an error, never a different result.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -140,6 +140,10 @@ function runCommonJs(load, require) {
     const key = createHash("sha256")
       .update(bytes)
       .update("\\0" + process.version + "\\0" + process.arch + "\\0" + process.versions.v8)
+      // V8's tag for its code cache: its version, the CPU's features and the flags set, which the CLI
+      // changes (src/tiering.ts). A file per tag: an App and a CLI sharing this directory would
+      // otherwise reject and rewrite each other's file on every run.
+      .update("\\0" + require("node:v8").cachedDataVersionTag())
       .digest("hex");
     cacheFile = path.join(load.dir, load.name + "-" + key.slice(0, 32) + ".v8cache");
     cachedData = readChecked(cacheFile);
