@@ -6,7 +6,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The build also bundles the CLI (bin/nomad-gitops-bot runs dist/cli-bundle/).
-COPY scripts/build-cli.mjs ./scripts/
+COPY scripts/build-cli.mjs scripts/esbuild-plugins.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

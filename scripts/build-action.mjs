@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { zodEnglishOnly } from "./esbuild-plugins.mjs";
 
 // src/jobfile/parse.ts loads hcl2-parser (0.9 s) on first use through a require() made by createRequire,
 // which esbuild cannot follow. In the bundle that line goes, so the call is the plain require() esbuild
@@ -49,7 +50,7 @@ await build({
   minify: true,
   legalComments: "none",
   logLevel: "warning",
-  plugins: [lazyHcl2],
+  plugins: [lazyHcl2, zodEnglishOnly],
   // Bundled CommonJS dependencies call require() for Node's own modules.
   banner: {
     js: 'import{createRequire as __ngbRequire}from"node:module";const require=__ngbRequire(import.meta.url);',

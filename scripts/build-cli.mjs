@@ -12,6 +12,7 @@ import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { zodEnglishOnly } from "./esbuild-plugins.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = path.join(root, "dist/cli-bundle");
@@ -58,7 +59,7 @@ await build({
     // threads from files beside its own modules.
     "probot",
   ],
-  plugins: [bakedVersion],
+  plugins: [bakedVersion, zodEnglishOnly],
   // Bundled CommonJS dependencies (execa's cross-spawn, yaml) call require() for Node's own modules.
   banner: {
     js: 'import { createRequire as __ngbCreateRequire } from "node:module";\nconst require = __ngbCreateRequire(import.meta.url);',

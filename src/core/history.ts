@@ -18,7 +18,10 @@ import type { CommitLog } from "./release-notes.js";
 import { errorMessage } from "./resolve.js";
 import { type BuildInfo, shortSha } from "./templates.js";
 
-/** How the build commit relates to each commit an old pin records ("unknown" without `compare`). */
+/**
+ * How the build commit relates to each commit an old pin records ("unknown" without `compare`);
+ * commits in `known` (asked earlier) are not asked again.
+ */
 export async function deployedAncestry(
   repo: RepoPort,
   config: Config,
@@ -26,13 +29,25 @@ export async function deployedAncestry(
   build: BuildInfo,
   limit: number,
   records: PinRecords = {},
+  known: Readonly<Record<string, Relation>> = {},
 ): Promise<Record<string, Relation>> {
   const ancestry: Record<string, Relation> = {};
   if (!repo.compare) return ancestry;
   await mapLimit(deployedCommits(config, discovery, records), limit, async (commit) => {
-    ancestry[commit] = await repo.compare!(commit, build.sha).catch(() => "unknown" as const);
+    ancestry[commit] =
+      known[commit] ?? (await repo.compare!(commit, build.sha).catch(() => "unknown" as const));
   });
   return ancestry;
+}
+
+/** How the build commit relates to `base` (the deploy branch's head); undefined without either. */
+export function buildAgainstBase(
+  repo: RepoPort,
+  build: BuildInfo,
+  base: string | undefined,
+): Promise<Relation | undefined> {
+  if (!base || !repo.compare) return Promise.resolve(undefined);
+  return repo.compare(base, build.sha).catch(() => "unknown" as const);
 }
 
 /**
@@ -40,14 +55,14 @@ export async function deployedAncestry(
  * and the reason is returned; otherwise the plan is unchanged.
  */
 export async function skipOlderBuild(
-  repo: RepoPort,
   planned: Plan,
   base: string | undefined,
+  /** How the build relates to `base` (buildAgainstBase). */
+  againstBase: Promise<Relation | undefined>,
 ): Promise<{ plan: Plan; skipped?: string }> {
-  if (!base || !repo.compare) return { plan: planned };
   const sha = planned.build.sha;
-  const relation = await repo.compare(base, sha).catch(() => "unknown" as const);
-  if (relation !== "behind" && relation !== "diverged") return { plan: planned };
+  const relation = await againstBase;
+  if (!base || (relation !== "behind" && relation !== "diverged")) return { plan: planned };
   const skipped = `build ${shortSha(sha)} is ${relation === "behind" ? "older than" : "not a descendant of"} ${shortSha(base)}: skipped, nothing changes`;
   const services = planned.services.map((s) =>
     s.status === "moved" || s.status === "new" ? { ...s, status: "stale" as const, reason: skipped } : s,

@@ -3,6 +3,7 @@
 // (repository, registry, archives, cluster, clock) comes in through the ports in ports.ts.
 import { editJobFiles } from "./edits.js";
 import {
+  buildAgainstBase,
   deployedAncestry,
   commitLogs,
   explainMoves,
@@ -52,6 +53,10 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     base: options.base,
   });
 
+  // How the build relates to the deploy branch (step 3's never-downgrade check) needs nothing else:
+  // asked now, while the scan and the lookups run, not after the last lookup.
+  const againstBase = buildAgainstBase(repo, build, options.base);
+
   // 1. Scan every job file; each service image's tag lookup starts as soon as a file names it.
   const scan = await scanWithLookups(
     {
@@ -64,6 +69,9 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     tag,
   );
   progress({ kind: "scan", files: scan.texts.size, services: scan.discovery.services.length });
+  // The same for the commits the pins' tags record (step 3): known from the scan, asked while the
+  // lookups run. Commits only a digest-only pin's record names are asked in step 3.
+  const tagAncestry = deployedAncestry(repo, config, scan.discovery, build, limit).catch(() => ({}));
 
   // 2. Resolve what the build produced per service (tag lookup, or --images: compare, push on apply).
   const { resolved, unknownSources } = await resolveServices(
@@ -83,11 +91,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     resolved,
     limit,
   );
-  const ancestry = await deployedAncestry(repo, config, discovery, build, limit, records);
+  const ancestry = await deployedAncestry(repo, config, discovery, build, limit, records, await tagAncestry);
   const older = await skipOlderBuild(
-    repo,
     makePlan({ config, build, discovery, resolved, ancestry, records }),
     options.base,
+    againstBase,
   );
 
   // 3b. Provenance (when required): a moved or new digest whose attestation fails is not pinned.
