@@ -29,6 +29,8 @@ export async function editJobFiles(
   varFilesOf: ReadonlyMap<string, readonly string[]> = new Map(),
   /** the scan's tree-sitter reading of job files, by path: not parsed again before their edit */
   readings: ReadonlyMap<string, TreeReading> = new Map(),
+  /** edits made ahead (editAhead), by path: used where this edit is the same */
+  ahead: ReadonlyMap<string, EditAhead> = new Map(),
 ): Promise<EditResult> {
   const byFile = new Map<string, ServicePlan[]>();
   for (const s of changing(input)) {
@@ -59,11 +61,13 @@ export async function editJobFiles(
         text: varTexts.get(p) ?? texts.get(p) ?? "",
       }));
       const read = readings.get(path);
-      const out = await pinFile(path, before, targets, {
-        style: config.pin,
-        varFiles,
-        ...(read ? { read } : {}),
-      });
+      const early = ahead.get(path);
+      const same =
+        early && varFiles.length === 0 && early.text === before && sameTargets(early.targets, targets);
+      // An edit ahead that failed is made again here: its error (or a success) is this step's own.
+      const out =
+        (same ? await early.outcome.catch(() => undefined) : undefined) ??
+        (await pinFile(path, before, targets, { style: config.pin, varFiles, ...(read ? { read } : {}) }));
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
       for (const k of out.skipped) {
         for (const s of services) {
@@ -124,6 +128,39 @@ export async function editJobFiles(
       .sort((a, b) => a.path.localeCompare(b.path)),
   };
 }
+
+/**
+ * A job file's edit for one image, made and proven while the other lookups run (the deploy's step 1,
+ * on the first digest that moved), so that step 4 only collects it. Kept only where step 4 asks the
+ * same edit of the same text (editJobFiles); otherwise step 4 makes its own. The proof is the same
+ * proof: the engine's, of the text that is kept.
+ */
+export interface EditAhead {
+  text: string;
+  targets: PinTarget[];
+  /** Undefined: not made (no referee's thread loaded). */
+  outcome: Promise<PinOutcome | undefined>;
+}
+
+/**
+ * Starts an edit ahead, once the referee's thread has loaded: an edit ahead never has a proof wait on
+ * a load, nor replaces a thread still loading (jobfile/parse.ts). Where no thread loads, it is not made.
+ */
+export function editAhead(
+  config: Config,
+  file: { path: string; text: string; targets: PinTarget[]; read: TreeReading | undefined },
+  loaded: Promise<boolean>,
+): EditAhead {
+  const { path, text, targets, read } = file;
+  const options = { style: config.pin, varFiles: [], ...(read ? { read } : {}) };
+  const outcome = loaded.then((ok) => (ok ? pinFile(path, text, targets, options) : undefined));
+  outcome.catch(() => {}); // step 4 makes the edit again
+  return { text, targets, outcome };
+}
+
+const sameTargets = (a: PinTarget[], b: PinTarget[]) =>
+  a.length === b.length &&
+  a.every((t, i) => t.repository === b[i]!.repository && t.digest === b[i]!.digest && t.tag === b[i]!.tag);
 
 /** A job file, or a Nomad Pack template whose values live in its pack's variables.hcl / values files. */
 async function pinFile(

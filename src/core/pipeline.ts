@@ -1,7 +1,7 @@
 // One deploy run, shared by the GitHub App and the CLI. It reads as its steps; each step lives in its
 // own module and returns a new plan rather than changing the one it was given. Everything outside
 // (repository, registry, archives, cluster, clock) comes in through the ports in ports.ts.
-import { editJobFiles } from "./edits.js";
+import { type EditAhead, editAhead, editJobFiles } from "./edits.js";
 import {
   buildAgainstBase,
   deployedAncestry,
@@ -19,9 +19,9 @@ import { writeRegistry } from "./registry-writes.js";
 import { releaseNotesFiles, renderReleaseNotes } from "./release-notes.js";
 import { renderDeploy } from "./outputs.js";
 import { resolveServices } from "./resolve.js";
-import { scanWithLookups } from "./scan.js";
+import { type MovedFile, scanWithLookups } from "./scan.js";
 import { renderTag } from "./templates.js";
-import { PREFETCH_MAX, prefetchReferee, prepareReferee } from "../jobfile/parse.js";
+import { PREFETCH_MAX, prefetchReferee, prepareReferee, refereeLoaded } from "../jobfile/parse.js";
 
 export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const { config, build, repo } = options;
@@ -57,13 +57,23 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   // asked now, while the scan and the lookups run, not after the last lookup.
   const againstBase = buildAgainstBase(repo, build, options.base);
 
+  // A file whose lookup found a moved digest is likely to be edited: the referee reads it ahead, and
+  // where the edit is one image's alone, it is made and proven ahead too (step 4 collects it).
+  const editsAhead = new Map<string, EditAhead>();
+  const readAhead = (file: MovedFile) => {
+    prefetchReferee(file.text);
+    if (!file.only) return;
+    const targets = [{ repository: file.image, digest: file.digest, tag }];
+    editsAhead.set(file.path, editAhead(config, { ...file, targets }, refereeLoaded()));
+  };
+
   // 1. Scan every job file; each service image's tag lookup starts as soon as a file names it.
   const scan = await scanWithLookups(
     {
       ...options,
       strict: options.strictScan ?? false,
       byTag,
-      readAhead: prefetchReferee,
+      readAhead,
       readAheadMax: PREFETCH_MAX,
     },
     tag,
@@ -113,7 +123,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   });
 
   // 4. Edit the job files of moving services; the engine proves every edit before it is kept.
-  const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles, scan.readings);
+  const edited = await editJobFiles(config, attested, scan.texts, scan.varFiles, scan.readings, editsAhead);
   let planned = edited.plan;
 
   // 5. Registry writes (apply): retag unchanged images, create build tags that pins name.

@@ -49,7 +49,10 @@ export function varFilesOf(config: Config, job: string, exists: (path: string) =
 export async function scanJobFiles(
   repo: RepoPort,
   config: Config,
-  options: { strict?: boolean; onFile?: (path: string, scan: JobFileScan, text: string) => void } = {},
+  options: {
+    strict?: boolean;
+    onFile?: (path: string, scan: JobFileScan, text: string, context: ScannedFileContext) => void;
+  } = {},
 ): Promise<Scanned> {
   // Var files are listed and read with the job files: still one listing and one bulk read.
   const named = new Set(Object.values(config.vars).flat());
@@ -92,7 +95,10 @@ export async function scanJobFiles(
             );
     }
     scanned.push({ path, scan });
-    options.onFile?.(path, scan, typeof text === "string" ? text : "");
+    options.onFile?.(path, scan, typeof text === "string" ? text : "", {
+      varFiles: varFiles.get(path)?.length ?? 0,
+      read: readings.get(path),
+    });
     // Parsing never waits on I/O: let registry responses in after every file, so a connection that
     // answered gets its next lookup at once instead of idling while a batch of files is parsed.
     await new Promise((resolve) => setImmediate(resolve));
@@ -117,6 +123,28 @@ async function scanText(
   return { ok: true, images: analysis.sites.map(publicSite), ...reads };
 }
 
+/** What the scan knew of a job file besides its sites. */
+export interface ScannedFileContext {
+  /** How many var files it is read with. */
+  varFiles: number;
+  /** Its tree-sitter reading, when kept (Scanned.readings). */
+  read: TreeReading | undefined;
+}
+
+/**
+ * A job file whose lookup found a digest other than the one its site pins: likely to be edited.
+ * `only`: the file names one image and is read without var files (not a pack template), so its edit
+ * is this image's alone, and can be made ahead (core/edits.ts: editAhead).
+ */
+export interface MovedFile {
+  path: string;
+  text: string;
+  image: string;
+  digest: string;
+  only: boolean;
+  read: TreeReading | undefined;
+}
+
 /** Digest lookups of `image:tag`, each started at most once, awaited later by the resolve step. */
 export type TagLookups = ReadonlyMap<string, Promise<string>>;
 
@@ -133,20 +161,23 @@ export async function scanWithLookups(
     registry: RegistryPort;
     strict: boolean;
     byTag: boolean;
-    readAhead?: (text: string) => void;
+    readAhead?: (file: MovedFile) => void;
     readAheadMax?: number;
   },
   tag: string,
 ): Promise<Scanned & { lookups: TagLookups }> {
   const lookups = new Map<string, Promise<string>>();
   const ahead = new Set<string>();
-  const readAhead = (path: string, text: string, pinned: string | null) => (digest: string) => {
-    if (digest === pinned || ahead.has(path) || ahead.size >= (options.readAheadMax ?? Infinity)) return;
-    ahead.add(path);
-    options.readAhead?.(text);
+  const readAhead = (file: Omit<MovedFile, "digest">, pinned: string | null) => (digest: string) => {
+    if (digest === pinned || ahead.has(file.path) || ahead.size >= (options.readAheadMax ?? Infinity)) return;
+    ahead.add(file.path);
+    options.readAhead?.({ ...file, digest });
   };
-  const onFile = (path: string, scan: JobFileScan, text: string) => {
+  const onFile = (path: string, scan: JobFileScan, text: string, context: ScannedFileContext) => {
     if (!options.byTag) return;
+    const images = new Set(scan.images.map((site) => owningImage(options.config, path, site)));
+    const only =
+      images.size === 1 && !images.has(null) && context.varFiles === 0 && packVariablesFile(path) === null;
     for (const site of scan.images) {
       const image = owningImage(options.config, path, site);
       const ref = image && `${image}:${tag}`;
@@ -157,7 +188,10 @@ export async function scanWithLookups(
         pending.catch(() => {}); // handled when awaited
         lookups.set(ref, pending);
       }
-      if (options.readAhead) pending.then(readAhead(path, text, site.ref?.digest ?? null), () => {});
+      if (options.readAhead) {
+        const file = { path, text, image, only, read: context.read };
+        pending.then(readAhead(file, site.ref?.digest ?? null), () => {});
+      }
     }
   };
   const scanned = await scanJobFiles(options.repo, options.config, { strict: options.strict, onFile });
