@@ -76,6 +76,8 @@ const fmtS = (value: number) => `${(value / 1000).toFixed(2)} s`;
 
 /** Measured on main a68eacf by this same bench on the same machine (loaded by other work at the time). */
 const BEFORE = [
+  "| before: main fcf4332 (last stop), 2026-12-07 16:33 UTC, 10 moved, same bench and machine, idle (BENCHMARKS.md) | 1.51 s | 1.07 s | 1.47× (pairs: 1.48 1.51 1.29 1.66 1.36 1.44 1.47) |",
+  "| before: main fcf4332 (last stop), 2026-12-07 16:33 UTC, nothing moved, idle (BENCHMARKS.md) | 1.27 s | 0.99 s | 1.29× (pairs: 1.41 1.14 1.33 1.33 1.17 1.15 1.29) |",
   "| before: main 5024a5b (last stop), 2026-12-07 13:42 UTC, 10 moved, same bench and machine, idle (BENCHMARKS.md) | 2.00 s | 1.11 s | 1.74× (pairs: 1.74 1.70 1.82 1.84 1.65 1.94 1.62) |",
   "| before: main 5024a5b (last stop), 2026-12-07 13:42 UTC, nothing moved, idle (BENCHMARKS.md) | 1.78 s | 1.27 s | 1.36× (pairs: 1.35 1.29 1.61 1.37 1.36 1.21 1.39) |",
   "| before: main 1dc4555, 2026-12-07 07:51 UTC, 10 moved, same bench and machine, idle (BENCHMARKS.md) | 2.56 s | 1.32 s | 1.97× (pairs: 1.59 2.01 2.24 2.00 1.88 1.70 1.97) |",
@@ -84,21 +86,27 @@ const BEFORE = [
 
 /** Where the remaining time goes (static; see the date and commit in it). */
 const PROFILE = [
-  "Where the rest goes (static text: V8 CPU profile of one `plan` process, 10 moved, code cache warm, 2026-12-07 16:40 UTC,",
-  "main at 91c5148, machine idle; `node --cpu-prof bin/nomad-gitops-bot plan`; the profiler adds about a third, and on a",
-  "busy CPU it charges a descheduled thread's wait to the function it was in):",
+  "Where the rest goes (static text, measured 2026-12-07 18:30-19:45 UTC on this machine, idle but for the runs; process",
+  "CPU by `/usr/bin/time`, medians of 15-25 alternated rounds; timelines from `performance.now()` marks in the bundle):",
   "",
-  "- process CPU (user+sys, `/usr/bin/time`, medians of 15 alternated rounds, 16:17 UTC): `plan` 1.97 s with 10 moved, 1.52 s",
-  "  with nothing moved, the floor 0.99 s; the registry's own CPU in the same runs 0.95 / 0.79 / 1.06 s. On 2 CPUs that is",
-  "  ~2.9 CPU-seconds against the floor's ~2.1: the machine, not any one wait, is the limit;",
-  "- main thread: module loading 0.16 s (the CLI's bundle, ~60 chunks; ~0.3 s before as ~400 files), the scan 0.30 s",
-  "  (tree-sitter 0.25 s of it, JS and WASM), our HTTP client 0.16 s plus node's streams, 5-7 git processes 0.09 s,",
-  "  GC 0.08 s, idle 0.43 s (waiting on the registry);",
-  "- the referee's thread, started with the command at idle priority (nice 19): hcl2-parser's load, GopherJS's start-up and",
-  "  the 20 readings (10 read ahead, 10 proofs) are ~0.45 s of CPU, run in what the main thread and the registry leave;",
-  "  that is most of the moved plan's extra over the nothing-moved one (1.51 s against 1.27 s in the table);",
-  "- before (13:45 UTC, faffd68): the referee started on the first moved digest, inside the HEAD phase, and the CLI",
-  "  loaded ~400 module files: main thread 2.56 s profiled, the referee's thread 1.9 s.",
+  "- what changed since the last stop (main fcf4332 → 9a09a1a), measured side by side in the same rounds (10 moved, 21",
+  "  rounds): fcf4332 1.45-1.49× the floor, 2.2-2.4 s of process CPU; now 1.28-1.32×, 1.9-2.1 s:",
+  "  - V8 tuned for a short run (`src/tiering.ts`): TurboFan spent ~0.5 s of background CPU in a plan, 0.36 s of it",
+  "    compiling hcl2-parser's scanner (one generated function, 22 KB of bytecode) twice; now no function above 16 KiB",
+  "    of bytecode is optimized, and Node 20 waits twice as long before optimizing. Process CPU 2.46 → 2.20 s (15 rounds);",
+  "  - the tail after the last lookup: the 10 proofs ran one after another there (the edit step took 50-60 ms). A moved",
+  "    file's edit is now made and proven ahead, once the referee has loaded (`editAhead`); the edit step takes ~1 ms.",
+  "    The git questions of the never-downgrade check (2 processes, ~40 ms) moved there too, from the tail;",
+  "  - zod's 60 message locales left the bundle (a 0.75 MB chunk → 0.39 MB, ~10 ms of start-up);",
+  "- timeline of one plan (10 moved): node's own start ~90 ms; the bin and the plan command's modules ~100 ms; git and",
+  "  the deploy's modules ~130 ms; config, the listing and the first files ~60 ms: the first HEAD leaves at ~0.39 s (the",
+  "  floor's at ~0.07 s). The 500 lookups then take about as long as the floor's (~0.9 s). After the last one: ~0.1 s",
+  "  (plan, release notes, output), of which the edit step was 50-60 ms before `editAhead`;",
+  "- process CPU: `plan` ~1.95 s (10 moved), ~1.7 s (nothing moved), the floor ~1.05 s; the registry ~1.0 s in each. The",
+  "  start-up (~0.3 s of module loading and git before the first request, while the registry idles) and the scan",
+  "  (tree-sitter ~0.3 ms a file, ~0.15 s for 500 small files, plus ~0.12 s walking the trees) are the largest items left;",
+  "- the referee's thread (idle priority): its load finishes ~0.7 s in; the first reading costs ~90-120 ms (GopherJS's",
+  "  first use), the next ones 5-10 ms each.",
 ];
 
 type Compare = "content" | "manifest";

@@ -2,7 +2,7 @@
 // set (and valid: V8 prints an error for a flag it does not know) in the CLI's bin and the Action's
 // bundle, that flags given on node's command line win, and that the CLI and a process with V8's
 // defaults (the App) keep one referee code cache each instead of rewriting each other's.
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -86,6 +86,38 @@ describe("flags for a short run", () => {
     // The Action with no inputs fails at once (a clear error), after its entry has tuned V8.
     expect((await tagAtExit(action, [])).tag).toBe(expected.tag);
     expect(defaults.tag).not.toBe(expected.tag);
+  });
+});
+
+describe("a run known to be long", () => {
+  it("tuneForLongRun sets back exactly what tuneForShortRun set: V8's own values", async () => {
+    const defaults = await tagAfter("");
+    const back = await tagAfter(
+      `const t = await import(${JSON.stringify(tiering)});\nt.tuneForShortRun();\nconsole.log(JSON.stringify(t.tuneForLongRun()));`,
+    );
+    expect(back.stderr).toBe("");
+    expect(back.tag).toBe(defaults.tag);
+    expect(JSON.parse(back.stdout.split("\n")[0]!)).toHaveLength(shortRunFlags().length);
+  });
+
+  it("`images --strict` over 100 files or more runs with V8's defaults; over fewer, tuned", async () => {
+    const dir = path.join(tmp, "many");
+    await mkdir(dir, { recursive: true });
+    const job = `job "web" {\n  group "g" {\n    task "t" {\n      config {\n        image = "nginx:1.27"\n      }\n    }\n  }\n}\n`;
+    const files = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const file = path.join(dir, `web-${i}.nomad.hcl`);
+        await writeFile(file, job);
+        return file;
+      }),
+    );
+    const defaults = await tagAfter("");
+    const tuned = await tagAfter(
+      "",
+      shortRunFlags().map(([name, value]) => `--${name}=${value}`),
+    );
+    expect((await tagAtExit(bin, ["images", "--strict", ...files])).tag).toBe(defaults.tag);
+    expect((await tagAtExit(bin, ["images", "--strict", ...files.slice(0, 99)])).tag).toBe(tuned.tag);
   });
 });
 
