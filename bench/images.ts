@@ -23,6 +23,8 @@ function median(values: number[]): number {
 
 /** Measured on main a68eacf by this same bench on the same machine (loaded by other work at the time). */
 const BEFORE = [
+  "| before: main fcf4332 (last stop), 2026-12-07 16:33 UTC, idle: `images` | 88 ms | 249 ms | 482 ms | 0.47 ms | 2143 |",
+  "| before: main fcf4332 (last stop), 2026-12-07 16:33 UTC, idle: `images --strict` | 88 ms | 343 ms | 1315 ms | 1.95 ms | 514 |",
   "| before: main 5024a5b (last stop), 2026-12-07 13:37 UTC, idle: `images` | 99 ms | 302 ms | 505 ms | 0.41 ms | 2461 |",
   "| before: main 72c3c71, 2026-12-07 10:16 UTC, idle: `images` (the referee decided) | 96 ms | 540 ms | 1492 ms | 1.91 ms | 524 |",
   "| before: main 72c3c71, 2026-12-07 10:16 UTC, idle: `images --fast` | 96 ms | 283 ms | 551 ms | 0.54 ms | 1862 |",

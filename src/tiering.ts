@@ -1,4 +1,4 @@
-// V8's optimizing compiler, tuned for a short run (the CLI and the Action; not the App, a server).
+// V8's optimizing compiler, tuned for a short run (the CLI's plan and apply, the Action; not the App).
 //
 // V8's defaults suit pages and servers that run for minutes: once a function has run a while, TurboFan
 // compiles it again, optimized, on a background thread. A CLI run lasts a second or two, and on a
@@ -12,9 +12,12 @@
 //    (the interrupt budget) before it optimizes a function. V8 12 and later tier through Maglev first
 //    and name this budget differently; there the budget is left alone (measured: no gain on Node 24).
 // A long run still optimizes what is hot, a little later: the 5 MB job file of the memory bench took
-// less CPU with these settings than without (BENCHMARKS.md, memory). A run known to be long from its
-// arguments (`images --strict` over 100 files or more: as many readings of the referee, whose scanner
-// then pays to optimize) sets V8's own values back (tuneForLongRun).
+// less CPU with these settings than without (BENCHMARKS.md, memory).
+//
+// Where: the CLI's `plan` and `apply`, and the Action: the runs that prove edits with the referee. Not
+// every command: setting a V8 flag at run time changes V8's flag hash, and Node's own modules loaded
+// after it are then compiled without their built-in code cache (measured: ~15 ms more for 15 modules,
+// `images` start-up 249 → 281 ms), which a run that never reads with the referee only pays.
 //
 // Flags given on node's own command line win: they are not set again. Flags change V8's code-cache
 // tag (v8.cachedDataVersionTag), which is why src/code-cache.ts names its files with that tag.
@@ -33,30 +36,6 @@ export function shortRunFlags(v8Version: string = process.versions.v8): Array<[s
   return flags;
 }
 
-/** V8's own values of the flags shortRunFlags sets (the same on V8 11 to 13). */
-const V8_DEFAULTS: Record<string, number> = {
-  "max-optimized-bytecode-size": 60 * 1024,
-  "interrupt-budget": 66 * 1024,
-};
-
-/** The flags tuneForShortRun set in this process. */
-let tuned: string[] = [];
-
-/**
- * Back to V8's own values of what tuneForShortRun set: for a run that turns out long (`images --strict`
- * over many files: hundreds of the referee's readings, where optimizing its scanner pays). Returns
- * what it set.
- */
-export function tuneForLongRun(): string[] {
-  const set = tuned.map((flag) => {
-    const name = flag.slice(2).split("=")[0]!;
-    return `--${name}=${V8_DEFAULTS[name]}`;
-  });
-  if (set.length > 0) v8.setFlagsFromString(set.join(" "));
-  tuned = [];
-  return set;
-}
-
 /**
  * Sets shortRunFlags, except those given on node's command line (`execArgv`); returns what it set.
  * Call it first thing: code compiled before it is tiered by V8's defaults.
@@ -71,6 +50,5 @@ export function tuneForShortRun(execArgv: readonly string[] = process.execArgv):
     .filter(([name]) => !given(name))
     .map(([name, value]) => `--${name}=${value}`);
   if (set.length > 0) v8.setFlagsFromString(set.join(" "));
-  tuned = set;
   return set;
 }

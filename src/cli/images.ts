@@ -4,14 +4,11 @@ import { readPackTemplate, readVarFiles } from "../workspace/varfiles.js";
 import { type ImageSite, type VarFile, findImages, publicSite } from "../jobfile/jobfile.js";
 import { analyzePackTemplate, packVariablesFile } from "../jobfile/pack.js";
 import { prepareReferee } from "../jobfile/parse.js";
-import { tuneForLongRun } from "../tiering.js";
 import { mapLimit } from "../core/concurrency.js";
 import { type CliIO, type Command, EXIT, UsageError } from "./io.js";
 
 /** From this many files on, the referee runs in a worker thread beside the scan. */
 const REFEREE_THREAD_FROM = 4;
-/** From this many files `--strict` is a long run (measured: 500 files, 2.4 → ~1.9 ms a file). */
-const LONG_RUN_FILES = 100;
 /** Files read and scanned while the referee reads earlier ones. */
 const IN_FLIGHT = 8;
 
@@ -88,8 +85,6 @@ export const command: Command = {
     // Many files: the referee compiles and reads in its own thread while this one reads and scans the
     // next files (a few in flight), so the two parsers share the machine's CPUs instead of taking turns.
     const overlap = strict && files.length >= REFEREE_THREAD_FROM;
-    // Hundreds of the referee's readings are a long run: V8's own tiering pays there (src/tiering.ts).
-    if (strict && files.length >= LONG_RUN_FILES) tuneForLongRun();
     if (overlap) prepareReferee();
     const results = await mapLimit(files, overlap ? IN_FLIGHT : 1, async (file) =>
       report(file, await readInput(file, named), strict),
