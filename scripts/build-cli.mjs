@@ -2,7 +2,8 @@
 // Bundles the CLI (src/cli/main.ts; src/code-cache.ts and src/tiering.ts for the bin) into
 // dist/cli-bundle/ with esbuild, split into chunks: loading ~400 module files (resolve, translate,
 // evaluate each) cost 0.1 s of CPU for `--version` alone, more for a command; a few chunks cost a
-// fraction of that. Split, not one file: each command still loads only the chunks it needs (`--version` no HCL parser, `images` no registry client).
+// fraction of that. Split, not one file: each command still loads only the chunks it needs
+// (`--version` no HCL parser, `images` no registry client).
 // Kept out, loaded from node_modules by path as before: hcl2-parser (compiled from its file, with its V8
 // code cache, in the referee's thread), web-tree-sitter and the HCL grammar (wasm files found beside
 // their packages), sigstore-js (the provenance thread requires it by path).

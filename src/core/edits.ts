@@ -67,7 +67,7 @@ export async function editJobFiles(
       // An edit ahead that failed is made again here: its error (or a success) is this step's own.
       const out =
         (same ? await early.outcome.catch(() => undefined) : undefined) ??
-        (await pinFile(path, before, targets, { style: config.pin, varFiles, ...(read ? { read } : {}) }));
+        (await pinFile(path, before, targets, pinOptions(config, varFiles, read)));
       // A site of a moved image that the engine would not edit: the service cannot be fully pinned.
       for (const k of out.skipped) {
         for (const s of services) {
@@ -152,11 +152,18 @@ export function editAhead(
   loaded: Promise<boolean>,
 ): EditAhead {
   const { path, text, targets, read } = file;
-  const options = { style: config.pin, varFiles: [], ...(read ? { read } : {}) };
+  const options = pinOptions(config, [], read);
   const outcome = loaded.then((ok) => (ok ? pinFile(path, text, targets, options) : undefined));
   outcome.catch(() => {}); // step 4 makes the edit again
   return { text, targets, outcome };
 }
+
+/** How a file is pinned, in step 4 and ahead alike: an edit ahead is kept only if made the same way. */
+const pinOptions = (config: Config, varFiles: VarFile[], read: TreeReading | undefined) => ({
+  style: config.pin,
+  varFiles,
+  ...(read ? { read } : {}),
+});
 
 const sameTargets = (a: PinTarget[], b: PinTarget[]) =>
   a.length === b.length &&

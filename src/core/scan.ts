@@ -175,11 +175,12 @@ export async function scanWithLookups(
   };
   const onFile = (path: string, scan: JobFileScan, text: string, context: ScannedFileContext) => {
     if (!options.byTag) return;
-    const images = new Set(scan.images.map((site) => owningImage(options.config, path, site)));
+    const owners = scan.images.map((site) => owningImage(options.config, path, site));
+    const images = new Set(owners);
     const only =
       images.size === 1 && !images.has(null) && context.varFiles === 0 && packVariablesFile(path) === null;
-    for (const site of scan.images) {
-      const image = owningImage(options.config, path, site);
+    for (const [i, site] of scan.images.entries()) {
+      const image = owners[i];
       const ref = image && `${image}:${tag}`;
       if (!ref) continue;
       let pending = lookups.get(ref);
